@@ -1,0 +1,370 @@
+/**
+ * The Execution: runs tasks step by step, asking a Scheduler who runs next. It records the
+ * decisions that differ from the default (so every run can be replayed from its schedule string),
+ * optionally a full Trace, and detects deadlock (no runnable task while a user task is blocked:
+ * the wait-for cycle is reported) and livelock (the step limit: the tasks that kept running are
+ * reported).
+ *
+ * Kernel-agnostic: what a step means is up to the tasks. Checks hook in through ExecutionHooks.
+ */
+import type { BlockOp, ChooseOp, Op, Task, TaskFn } from './task.js';
+import { Violation } from './task.js';
+import type { Scheduler } from './scheduler.js';
+import { encodeSchedule, ScheduleError, type Decision } from './schedule.js';
+import type { TraceEvent } from './trace.js';
+
+export interface TaskState {
+  readonly id: number;
+  readonly name: string;
+  /** Kernel threads (RCU, I/O completion, reclaim …) do not keep the run alive and are not deadlocked when idle. */
+  readonly daemon: boolean;
+  gen: Task<unknown>;
+  done: boolean;
+  block: BlockOp | null;
+  /** The label of the yield the task is paused at: what its next step does. */
+  label: string;
+  obj: unknown;
+  result: unknown;
+  steps: number;
+  /** Per-task storage for primitives (lockdep held stack, RCU nesting …); see registerTaskSlot. */
+  readonly slots: unknown[];
+}
+
+export interface ViolationRecord {
+  readonly property: string;
+  readonly message: string;
+  readonly report: readonly string[];
+  /** The global step during which it was detected (-1: at the end of the run). */
+  readonly step: number;
+  readonly task: number;
+  readonly taskName: string;
+  readonly label: string;
+}
+
+export type OutcomeStatus = 'ok' | 'violation' | 'crash' | 'bad-schedule';
+
+export interface Outcome {
+  readonly status: OutcomeStatus;
+  readonly violation?: ViolationRecord;
+  /** For 'crash' and 'bad-schedule': what went wrong in the simulation or the schedule. */
+  readonly error?: string;
+  readonly steps: number;
+  readonly preemptions: number;
+  /** The schedule string that replays this run byte-for-byte. */
+  readonly schedule: string;
+}
+
+export interface ExecutionHooks {
+  /** Per-step invariants, called after every step. */
+  afterStep?(exec: Execution, task: TaskState): Violation | null;
+  /** Called when a task returns (lockdep: a lock still held). */
+  onTaskExit?(exec: Execution, task: TaskState): Violation | null;
+  /** End-of-run checks, after every task finished or went idle. */
+  atEnd?(exec: Execution): Violation | null;
+  /** What the trace shows of a task besides its label (locks held). */
+  describe?(task: TaskState): string;
+}
+
+export interface ExecutionOptions {
+  readonly scheduler: Scheduler;
+  readonly maxSteps?: number;
+  readonly trace?: boolean;
+  readonly hooks?: ExecutionHooks;
+}
+
+let CURRENT: TaskState | null = null;
+let CURRENT_EXEC: Execution | null = null;
+
+/** The running task, as the kernel's `current`. Only valid while a task runs. */
+export function current(): TaskState {
+  return CURRENT!;
+}
+export function currentExecution(): Execution {
+  return CURRENT_EXEC!;
+}
+/** True while some execution is running a task (primitives used outside a run skip bookkeeping). */
+export function inTask(): boolean {
+  return CURRENT !== null;
+}
+
+let slotCount = 0;
+/** Reserve a per-task slot index for a primitive's bookkeeping. */
+export function registerTaskSlot(): number {
+  return slotCount++;
+}
+
+let execSlotCount = 0;
+/** Reserve a per-execution slot index (Execution.slots) for a primitive's per-run state. */
+export function registerExecSlot(): number {
+  return execSlotCount++;
+}
+
+export const DEFAULT_MAX_STEPS = 100_000;
+
+export class Execution {
+  readonly tasks: TaskState[] = [];
+  readonly trace: TraceEvent[] = [];
+  readonly tracing: boolean;
+  readonly maxSteps: number;
+  step = 0;
+  preemptions = 0;
+  private readonly scheduler: Scheduler;
+  private readonly hooks: ExecutionHooks;
+  private readonly decisions: Decision[] = [];
+  private runnable = new Int32Array(8);
+  private cur = -1;
+  private outcome: Outcome | null = null;
+  /** Per-run storage for primitives (lockdep graph, RCU state, object store); see registerExecSlot. */
+  readonly slots: unknown[] = [];
+  /** Free-form per-run storage for the layer above (the kernel under simulation). */
+  world: unknown = undefined;
+
+  constructor(opts: ExecutionOptions) {
+    this.scheduler = opts.scheduler;
+    this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+    this.tracing = opts.trace ?? false;
+    this.hooks = opts.hooks ?? {};
+  }
+
+  /** Add a task; allowed before and during the run. Returns its id. */
+  spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean } = {}): number {
+    const id = this.tasks.length;
+    const t: TaskState = {
+      id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>,
+      done: false, block: null, label: 'start', obj: undefined, result: undefined, steps: 0, slots: [],
+    };
+    this.tasks.push(t);
+    // Creating a generator runs no code, so this is safe mid-step.
+    t.gen = fn();
+    if (this.runnable.length < this.tasks.length) {
+      const r = new Int32Array(this.tasks.length * 2);
+      r.set(this.runnable);
+      this.runnable = r;
+    }
+    return id;
+  }
+
+  /** Run to completion (or to the first violation). */
+  run(): Outcome {
+    if (this.outcome) return this.outcome;
+    CURRENT_EXEC = this;
+    try {
+      this.scheduler.begin?.(this.tasks.length);
+      this.outcome = this.loop();
+    } finally {
+      CURRENT = null;
+      CURRENT_EXEC = null;
+    }
+    return this.outcome;
+  }
+
+  private loop(): Outcome {
+    const tasks = this.tasks;
+    const sched = this.scheduler;
+    const hooks = this.hooks;
+    for (;;) {
+      // Collect the runnable tasks.
+      const runnable = this.runnable;
+      let n = 0;
+      let curRunnable = false;
+      let live = false;
+      for (let i = 0; i < tasks.length; i++) {
+        const t = tasks[i]!;
+        if (t.done) continue;
+        if (!t.daemon) live = true;
+        const b = t.block;
+        if (b !== null && !b.until()) continue;
+        if (i === this.cur) curRunnable = true;
+        runnable[n++] = i;
+      }
+      if (n === 0) {
+        if (live) return this.finish(this.deadlock());
+        const v = hooks.atEnd?.(this) ?? null;
+        return v ? this.finish(this.record(v, -1, null)) : this.finish(null);
+      }
+      if (this.step >= this.maxSteps) return this.finish(this.livelock());
+
+      // Pick.
+      let dflt: number;
+      if (curRunnable) dflt = this.cur;
+      else {
+        dflt = runnable[0]!;
+        for (let j = 0; j < n; j++) if (runnable[j]! > this.cur) { dflt = runnable[j]!; break; }
+      }
+      let pick = dflt;
+      if (n > 1) {
+        try {
+          pick = sched.pick(runnable, n, dflt, this.cur, this.step);
+        } catch (e) {
+          return this.finish(null, e);
+        }
+        if (pick !== dflt) {
+          this.decisions.push({ step: this.step, kind: 't', value: pick });
+          if (curRunnable) this.preemptions++;
+        }
+      }
+      const t = tasks[pick]!;
+      this.cur = pick;
+
+      // Resume it for one step.
+      if (this.tracing) this.traceStep(t);
+      t.block = null;
+      t.steps++;
+      CURRENT = t;
+      let value: unknown = undefined;
+      try {
+        for (;;) {
+          const r = t.gen.next(value);
+          if (r.done) {
+            t.done = true;
+            t.result = r.value;
+            t.label = 'exit';
+            t.obj = undefined;
+            break;
+          }
+          const op: Op = r.value;
+          if (typeof op === 'string') {
+            t.label = op;
+            t.obj = undefined;
+            break;
+          }
+          if (op.k === 'choose') {
+            value = this.choose(t, op);
+            continue;
+          }
+          t.label = op.label;
+          t.obj = op.obj;
+          if (op.k === 'block') t.block = op;
+          break;
+        }
+      } catch (e) {
+        CURRENT = null;
+        if (e instanceof Violation) return this.finish(this.record(e, this.step, t));
+        return this.finish(null, e);
+      }
+      CURRENT = null;
+      this.step++;
+      if (t.done && hooks.onTaskExit) {
+        const v = hooks.onTaskExit(this, t);
+        if (v) return this.finish(this.record(v, this.step - 1, t));
+      }
+      if (hooks.afterStep) {
+        const v = hooks.afterStep(this, t);
+        if (v) return this.finish(this.record(v, this.step - 1, t));
+      }
+    }
+  }
+
+  private choose(t: TaskState, op: ChooseOp): number {
+    if (op.n <= 1) return 0;
+    const v = this.scheduler.choose(op.n, this.step, t.id, op.label);
+    if (v !== 0) this.decisions.push({ step: this.step, kind: 'c', value: v });
+    return v;
+  }
+
+  private traceStep(t: TaskState): void {
+    this.trace.push({
+      step: this.step,
+      task: t.id,
+      label: t.label,
+      obj: describeObj(t.obj),
+      held: this.hooks.describe ? this.hooks.describe(t) : '',
+      blocked: t.block !== null,
+    });
+  }
+
+  private record(v: Violation, step: number, t: TaskState | null): ViolationRecord {
+    return {
+      property: v.property,
+      message: v.message,
+      report: v.report,
+      step,
+      task: t ? t.id : -1,
+      taskName: t ? t.name : '',
+      label: t ? t.label : 'end of run',
+    };
+  }
+
+  private deadlock(): ViolationRecord {
+    const blocked = this.tasks.filter((t) => !t.done && t.block !== null);
+    const edges = new Map<number, readonly number[]>();
+    for (const t of blocked) edges.set(t.id, t.block!.holders?.() ?? []);
+    const cycle = findCycle(edges);
+    const name = (id: number) => `${this.tasks[id]!.name}#${id}`;
+    const report = blocked.map(
+      (t) => `  ${name(t.id)} blocked in ${t.block!.label}${t.block!.obj !== undefined ? ` on ${describeObj(t.block!.obj)}` : ''}` +
+        `${(edges.get(t.id) ?? []).length ? ` (held by ${edges.get(t.id)!.map(name).join(', ')})` : ''}`,
+    );
+    const msg = cycle
+      ? `deadlock: wait-for cycle ${cycle.map(name).join(' -> ')} -> ${name(cycle[0]!)}`
+      : `deadlock: no runnable task, ${blocked.length} blocked`;
+    const first = blocked[0]!;
+    return {
+      property: 'deadlock', message: msg, report: ['INFO: task blocked forever (deadlock):', ...report],
+      step: this.step, task: first.id, taskName: first.name, label: first.label,
+    };
+  }
+
+  private livelock(): ViolationRecord {
+    const spinning = this.tasks.filter((t) => !t.done && (t.block === null || t.block.until()));
+    const msg = `livelock: step limit ${this.maxSteps} reached; still running: ${spinning.map((t) => `${t.name}#${t.id}@${t.label}`).join(', ')}`;
+    const first = spinning[0] ?? this.tasks[0]!;
+    return {
+      property: 'livelock', message: msg,
+      report: spinning.map((t) => `  ${t.name}#${t.id}: ${t.steps} steps, at ${t.label}`),
+      step: this.step, task: first.id, taskName: first.name, label: first.label,
+    };
+  }
+
+  private finish(v: ViolationRecord | null, err?: unknown): Outcome {
+    const schedule = encodeSchedule(this.decisions);
+    const base = { steps: this.step, preemptions: this.preemptions, schedule };
+    if (err !== undefined) {
+      if (err instanceof ScheduleError) return { status: 'bad-schedule', error: err.message, ...base };
+      const msg = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
+      return { status: 'crash', error: msg, ...base };
+    }
+    if (v) return { status: 'violation', violation: v, ...base };
+    return { status: 'ok', ...base };
+  }
+
+  /** Decisions made so far (differences from the default policy). */
+  get decisionList(): readonly Decision[] {
+    return this.decisions;
+  }
+}
+
+function findCycle(edges: Map<number, readonly number[]>): number[] | null {
+  const color = new Map<number, number>();
+  const stack: number[] = [];
+  const dfs = (u: number): number[] | null => {
+    color.set(u, 1);
+    stack.push(u);
+    for (const v of edges.get(u) ?? []) {
+      const c = color.get(v) ?? 0;
+      if (c === 1) return stack.slice(stack.indexOf(v));
+      if (c === 0 && edges.has(v)) {
+        const r = dfs(v);
+        if (r) return r;
+      }
+    }
+    stack.pop();
+    color.set(u, 2);
+    return null;
+  };
+  for (const u of edges.keys()) if (!color.has(u)) {
+    const r = dfs(u);
+    if (r) return r;
+  }
+  return null;
+}
+
+/** A short printable name for a traced object: its `name` field, or its String(). */
+export function describeObj(obj: unknown): string {
+  if (obj === undefined || obj === null) return '';
+  if (typeof obj === 'string') return obj;
+  if (typeof obj === 'object' && 'name' in obj && typeof (obj as { name: unknown }).name === 'string') {
+    return (obj as { name: string }).name;
+  }
+  return String(obj);
+}

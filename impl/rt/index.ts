@@ -1,0 +1,10 @@
+export * from './task.js';
+export * from './execution.js';
+export * from './schedule.js';
+export * from './scheduler.js';
+export * from './trace.js';
+export * from './prng.js';
+export { RandomScheduler, RandomStrategy, mixSeed } from './schedulers/random.js';
+export { PctScheduler, PctStrategy } from './schedulers/pct.js';
+export { DfsStrategy } from './schedulers/dfs.js';
+export { ReplayScheduler } from './schedulers/replay.js';
