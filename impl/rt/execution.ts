@@ -26,6 +26,8 @@ export interface TaskState {
   obj: unknown;
   result: unknown;
   steps: number;
+  /** The task's wait condition failed at the last scheduling point (it really waited). */
+  waited: boolean;
   /** Per-task storage for primitives (lockdep held stack, RCU nesting …); see registerTaskSlot. */
   readonly slots: unknown[];
 }
@@ -113,6 +115,8 @@ export class Execution {
   private readonly decisions: Decision[] = [];
   private runnable = new Int32Array(8);
   private cur = -1;
+  private choiceStep = -1;
+  private zeroChoices = 0;
   private outcome: Outcome | null = null;
   /** Per-run storage for primitives (lockdep graph, RCU state, object store); see registerExecSlot. */
   readonly slots: unknown[] = [];
@@ -131,7 +135,7 @@ export class Execution {
     const id = this.tasks.length;
     const t: TaskState = {
       id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>,
-      done: false, block: null, label: 'start', obj: undefined, result: undefined, steps: 0, slots: [],
+      done: false, block: null, label: 'start', obj: undefined, result: undefined, steps: 0, waited: false, slots: [],
     };
     this.tasks.push(t);
     // Creating a generator runs no code, so this is safe mid-step.
@@ -147,58 +151,85 @@ export class Execution {
   /** Run to completion (or to the first violation). */
   run(): Outcome {
     if (this.outcome) return this.outcome;
+    const outerTask = CURRENT;
+    const outerExec = CURRENT_EXEC;
     CURRENT_EXEC = this;
     try {
       this.scheduler.begin?.(this.tasks.length);
       this.outcome = this.loop();
+    } catch (e) {
+      // A scheduler's begin()/end() or a hook threw outside any task step.
+      const t = this.tasks[this.cur] ?? null;
+      this.outcome = e instanceof Violation ? this.finish(this.record(e, this.step - 1, t)) : this.finish(null, e);
     } finally {
-      CURRENT = null;
-      CURRENT_EXEC = null;
+      CURRENT = outerTask;
+      CURRENT_EXEC = outerExec;
     }
     return this.outcome;
   }
 
+  /**
+   * The hot loop: one iteration per step. Kept free of per-step allocation (besides the
+   * generator's own result object): the runnable set is rebuilt in a reused Int32Array, a
+   * string yield is the fast path, and the trace, hooks and decision log are touched only when
+   * used.
+   */
   private loop(): Outcome {
     const tasks = this.tasks;
     const sched = this.scheduler;
     const hooks = this.hooks;
+    const everyStep = sched.everyStep === true;
+    const tracing = this.tracing;
+    const maxSteps = this.maxSteps;
+    const afterStep = hooks.afterStep;
+    const onTaskExit = hooks.onTaskExit;
     for (;;) {
-      // Collect the runnable tasks.
+      // Collect the runnable tasks (ascending ids) and the default pick: the current task if it
+      // can go on, else the first runnable task after it, cyclically.
       const runnable = this.runnable;
+      const cur = this.cur;
+      const count = tasks.length;
       let n = 0;
-      let curRunnable = false;
       let live = false;
-      for (let i = 0; i < tasks.length; i++) {
+      let dflt = -1;
+      let after = -1;
+      for (let i = 0; i < count; i++) {
         const t = tasks[i]!;
         if (t.done) continue;
         if (!t.daemon) live = true;
         const b = t.block;
-        if (b !== null && !b.until()) continue;
-        if (i === this.cur) curRunnable = true;
+        if (b !== null && !b.until()) {
+          t.waited = true;
+          continue;
+        }
+        if (i === cur) dflt = i;
+        else if (after < 0 && i > cur) after = i;
         runnable[n++] = i;
       }
       if (n === 0) {
+        sched.end?.(this.step);
         if (live) return this.finish(this.deadlock());
         const v = hooks.atEnd?.(this) ?? null;
         return v ? this.finish(this.record(v, -1, null)) : this.finish(null);
       }
-      if (this.step >= this.maxSteps) return this.finish(this.livelock());
+      if (this.step >= maxSteps) return this.finish(this.livelock());
+      const curRunnable = dflt >= 0;
+      if (!curRunnable) dflt = after >= 0 ? after : runnable[0]!;
 
       // Pick.
-      let dflt: number;
-      if (curRunnable) dflt = this.cur;
-      else {
-        dflt = runnable[0]!;
-        for (let j = 0; j < n; j++) if (runnable[j]! > this.cur) { dflt = runnable[j]!; break; }
-      }
       let pick = dflt;
-      if (n > 1) {
+      if (n > 1 || everyStep) {
         try {
-          pick = sched.pick(runnable, n, dflt, this.cur, this.step);
+          pick = sched.pick(runnable, n, dflt, cur, this.step);
         } catch (e) {
           return this.finish(null, e);
         }
         if (pick !== dflt) {
+          let ok = false;
+          for (let j = 0; j < n; j++) if (runnable[j] === pick) { ok = true; break; }
+          if (!ok) {
+            return this.finish(null, new Error(`scheduler ${sched.name} picked task ${pick} at step ${this.step}, which is not runnable`));
+          }
           this.decisions.push({ step: this.step, kind: 't', value: pick });
           if (curRunnable) this.preemptions++;
         }
@@ -207,15 +238,16 @@ export class Execution {
       this.cur = pick;
 
       // Resume it for one step.
-      if (this.tracing) this.traceStep(t);
+      if (tracing) this.traceStep(t);
       t.block = null;
+      t.waited = false;
       t.steps++;
       CURRENT = t;
       let value: unknown = undefined;
       try {
         for (;;) {
           const r = t.gen.next(value);
-          if (r.done) {
+          if (r.done === true) {
             t.done = true;
             t.result = r.value;
             t.label = 'exit';
@@ -244,21 +276,38 @@ export class Execution {
       }
       CURRENT = null;
       this.step++;
-      if (t.done && hooks.onTaskExit) {
-        const v = hooks.onTaskExit(this, t);
+      if (t.done && onTaskExit !== undefined) {
+        const v = onTaskExit(this, t);
         if (v) return this.finish(this.record(v, this.step - 1, t));
       }
-      if (hooks.afterStep) {
-        const v = hooks.afterStep(this, t);
+      if (afterStep !== undefined) {
+        const v = afterStep(this, t);
         if (v) return this.finish(this.record(v, this.step - 1, t));
       }
     }
   }
 
+  /**
+   * A nondeterministic value. Only non-default (non-zero) values are recorded, but a step may make
+   * several choices and replay matches them by position within the step, so the zeros that precede
+   * a recorded value in the same step are recorded too (trailing zeros are left out).
+   */
   private choose(t: TaskState, op: ChooseOp): number {
     if (op.n <= 1) return 0;
     const v = this.scheduler.choose(op.n, this.step, t.id, op.label);
-    if (v !== 0) this.decisions.push({ step: this.step, kind: 'c', value: v });
+    if (!Number.isInteger(v) || v < 0 || v >= op.n) {
+      throw new Error(`scheduler ${this.scheduler.name} chose ${v} for ${op.label} at step ${this.step}, outside 0..${op.n - 1}`);
+    }
+    if (this.choiceStep !== this.step) {
+      this.choiceStep = this.step;
+      this.zeroChoices = 0;
+    }
+    if (v === 0) {
+      this.zeroChoices++;
+    } else {
+      for (; this.zeroChoices > 0; this.zeroChoices--) this.decisions.push({ step: this.step, kind: 'c', value: 0 });
+      this.decisions.push({ step: this.step, kind: 'c', value: v });
+    }
     return v;
   }
 
@@ -269,7 +318,7 @@ export class Execution {
       label: t.label,
       obj: describeObj(t.obj),
       held: this.hooks.describe ? this.hooks.describe(t) : '',
-      blocked: t.block !== null,
+      blocked: t.waited,
     });
   }
 
@@ -285,33 +334,46 @@ export class Execution {
     };
   }
 
+  /** No task can run while a user task is blocked: report the wait-for cycle (from `holders`). */
   private deadlock(): ViolationRecord {
     const blocked = this.tasks.filter((t) => !t.done && t.block !== null);
     const edges = new Map<number, readonly number[]>();
     for (const t of blocked) edges.set(t.id, t.block!.holders?.() ?? []);
     const cycle = findCycle(edges);
-    const name = (id: number) => `${this.tasks[id]!.name}#${id}`;
-    const report = blocked.map(
-      (t) => `  ${name(t.id)} blocked in ${t.block!.label}${t.block!.obj !== undefined ? ` on ${describeObj(t.block!.obj)}` : ''}` +
-        `${(edges.get(t.id) ?? []).length ? ` (held by ${edges.get(t.id)!.map(name).join(', ')})` : ''}`,
-    );
+    const name = (id: number) => `${this.tasks[id]?.name ?? '?'}#${id}`;
+    const report = blocked.map((t) => {
+      const b = t.block!;
+      const on = b.obj !== undefined ? ` on ${describeObj(b.obj)}` : '';
+      const by = edges.get(t.id)!;
+      return `  ${name(t.id)} blocked in ${b.label}${on}${by.length ? ` (held by ${by.map(name).join(', ')})` : ''}`;
+    });
     const msg = cycle
       ? `deadlock: wait-for cycle ${cycle.map(name).join(' -> ')} -> ${name(cycle[0]!)}`
-      : `deadlock: no runnable task, ${blocked.length} blocked`;
-    const first = blocked[0]!;
+      : `deadlock: no runnable task, ${blocked.length} blocked: ${blocked.map((t) => `${name(t.id)}@${t.label}`).join(', ')}`;
+    const first = this.tasks[cycle ? cycle[0]! : blocked.find((t) => !t.daemon)?.id ?? blocked[0]!.id]!;
     return {
       property: 'deadlock', message: msg, report: ['INFO: task blocked forever (deadlock):', ...report],
       step: this.step, task: first.id, taskName: first.name, label: first.label,
     };
   }
 
+  /**
+   * The step limit was reached: name the tasks that could still run (most steps first) — the
+   * ones spinning — and list the blocked ones below them in the report.
+   */
   private livelock(): ViolationRecord {
-    const spinning = this.tasks.filter((t) => !t.done && (t.block === null || t.block.until()));
-    const msg = `livelock: step limit ${this.maxSteps} reached; still running: ${spinning.map((t) => `${t.name}#${t.id}@${t.label}`).join(', ')}`;
-    const first = spinning[0] ?? this.tasks[0]!;
+    const live = this.tasks.filter((t) => !t.done);
+    const spinning = live.filter((t) => t.block === null || t.block.until()).sort((a, b) => b.steps - a.steps || a.id - b.id);
+    const waiting = live.filter((t) => !spinning.includes(t));
+    const msg = `livelock: step limit ${this.maxSteps} reached; still running: ` +
+      spinning.map((t) => `${t.name}#${t.id}@${t.label} (${t.steps} steps)`).join(', ');
+    const first = spinning[0] ?? live[0] ?? this.tasks[0]!;
     return {
       property: 'livelock', message: msg,
-      report: spinning.map((t) => `  ${t.name}#${t.id}: ${t.steps} steps, at ${t.label}`),
+      report: [
+        ...spinning.map((t) => `  ${t.name}#${t.id}: running, ${t.steps} steps, at ${t.label}`),
+        ...waiting.map((t) => `  ${t.name}#${t.id}: blocked in ${t.label}, ${t.steps} steps`),
+      ],
       step: this.step, task: first.id, taskName: first.name, label: first.label,
     };
   }

@@ -74,3 +74,39 @@ export function switchCount(decisions: readonly Decision[]): number {
 function clip(s: string): string {
   return s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
+
+/**
+ * One entry of a generated schedule: after `gap` more steps (counted from the previous entry's
+ * step, from step 0 for the first), switch to task `task`, or give the next choice the value
+ * `choice`. A gap of 0 means the same step as the previous entry.
+ */
+export type ScheduleSwitch =
+  | { readonly gap: number; readonly task: number }
+  | { readonly gap: number; readonly choice: number };
+
+/**
+ * Turn generated switches into decisions (step = running sum of the gaps), for a lenient
+ * ReplayScheduler: a switch to a task that is not runnable at its step, or one that lands where no
+ * decision is asked, is skipped and the current task keeps running. So fewer switches mean fewer
+ * preemptions, and shrinking the list (or its gaps and task ids) moves toward the default schedule.
+ * Within one step, task switches are ordered before choices (a step's pick comes first).
+ */
+export function decisionsFromSwitches(switches: readonly ScheduleSwitch[]): Decision[] {
+  const out: Decision[] = [];
+  let step = 0;
+  let stepStart = 0;
+  for (const sw of switches) {
+    const gap = Math.max(0, Math.floor(sw.gap));
+    if (gap > 0) stepStart = out.length;
+    step += gap;
+    if ('task' in sw) {
+      // Keep "t before c" within the step: insert before this step's choices.
+      let at = out.length;
+      while (at > stepStart && out[at - 1]!.kind === 'c') at--;
+      out.splice(at, 0, { step, kind: 't', value: Math.max(0, Math.floor(sw.task)) });
+    } else {
+      out.push({ step, kind: 'c', value: Math.max(0, Math.floor(sw.choice)) });
+    }
+  }
+  return out;
+}

@@ -62,17 +62,18 @@ export function* choose(n: number, label: string): Task<number> {
   return v as number;
 }
 
-/** Wait until `until()` holds (a no-op step when it already does: still a scheduling point). */
+/**
+ * Wait until `until()` holds. Always a scheduling point: the step after the yield runs only when
+ * the scheduler picks the task and `until()` holds at that instant, so the caller may act on the
+ * condition (take the lock it waited for) without re-checking. (Yielding a plain label when the
+ * condition already held would be unsound: another task could falsify it before this one resumes.)
+ */
 export function* waitUntil(
   label: string,
   until: () => boolean,
   obj?: unknown,
   holders?: () => readonly number[],
 ): Task<void> {
-  if (until()) {
-    yield label;
-    return;
-  }
   yield block(label, until, obj, holders);
 }
 

@@ -1,8 +1,10 @@
 /**
  * Replay: follow a schedule's decisions; everything else takes the default. Strict replay (of a
- * counterexample file) fails with a ScheduleError when a decision does not fit the run (a task that
- * is not runnable at that step, a decision that is never reached); lenient replay (fast-check
- * generated schedules) skips such decisions, and the Execution records what really happened.
+ * counterexample file) fails with a ScheduleError — outcome 'bad-schedule' — when a decision does
+ * not fit the run: a task that is not runnable at that step, a choice value out of range, a
+ * decision that is never reached (its step passed without a scheduling point or choice there, or
+ * the run ended before it). Lenient replay (fast-check generated schedules) skips such decisions;
+ * the Execution records what really happened, so `outcome.schedule` replays strictly.
  */
 import type { Scheduler } from '../scheduler.js';
 import { ScheduleError, decodeSchedule, type Decision } from '../schedule.js';
@@ -22,7 +24,10 @@ export class ReplayScheduler implements Scheduler {
     if (d === undefined || d.kind !== 't' || d.step !== step) return dflt;
     this.i++;
     for (let j = 0; j < n; j++) if (runnable[j] === d.value) return d.value;
-    if (this.strict) throw new ScheduleError(`schedule asks for task ${d.value} at step ${step}, but it is not runnable there`);
+    if (this.strict) {
+      const r = Array.from(runnable.subarray(0, n)).join(', ');
+      throw new ScheduleError(`schedule asks for task ${d.value} at step ${step}, but it is not runnable there (runnable: ${r})`);
+    }
     return dflt;
   }
 
@@ -36,7 +41,15 @@ export class ReplayScheduler implements Scheduler {
     return 0;
   }
 
-  /** Decisions left unused (a strict replay checks this is 0 at the end). */
+  /** The run ended: in strict mode, a decision left over was never reached. */
+  end(step: number): void {
+    const d = this.decisions[this.i];
+    if (this.strict && d !== undefined) {
+      throw new ScheduleError(`schedule decision ${d.step}${d.kind}${d.value} does not fit this run (the run ended at step ${step})`);
+    }
+  }
+
+  /** Decisions left unused so far. */
   get unused(): number {
     return this.decisions.length - this.i;
   }
@@ -46,10 +59,10 @@ export class ReplayScheduler implements Scheduler {
       const d = this.decisions[this.i];
       if (d === undefined) return;
       // A decision for an earlier step, or a task decision at this step when a choice is asked
-      // (choices of a step come after its pick), was never reached.
+      // (a step's pick comes before its choices), was never reached.
       const stale = d.step < step || (kind === 'c' && d.kind === 't' && d.step === step);
       if (!stale) return;
-      if (this.strict) throw new ScheduleError(`schedule decision ${d.step}${d.kind}${d.value} does not fit this run (never reached)`);
+      if (this.strict) throw new ScheduleError(`schedule decision ${d.step}${d.kind}${d.value} does not fit this run (never reached; now at step ${step})`);
       this.i++;
     }
   }
