@@ -1,0 +1,2 @@
+/** Kernel: (to be written) */
+export {};

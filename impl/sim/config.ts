@@ -1,0 +1,158 @@
+/**
+ * Kernel configurations: what differs between kernel generations (and what a user's design
+ * proposal changes), as data the shared code paths read. The functions themselves differ through
+ * variant overrides (variant.ts); most era differences are a flag read at the spot where the
+ * kernel's code differs, so one code path shows every era side by side.
+ */
+export interface KernelConfig {
+  /** 'v6.4' … */
+  readonly name: string;
+  /** One paragraph: which kernels and commits this configuration follows. */
+  readonly follows: string;
+  /** CONFIG_PER_VMA_LOCK: faults try lock_vma_under_rcu first (6.4+). */
+  readonly per_vma_lock: boolean;
+  /** The VMA lock's implementation: a vm_lock rwsem (6.4–6.14) or vm_refcnt (6.15+). */
+  readonly vma_lock_impl: 'rwsem' | 'refcount';
+  /** mm->mm_lock_seq: a plain int bumped at write-unlock (≤6.12) or a seqcount (6.13+). */
+  readonly mm_lock_seq: 'int' | 'seqcount';
+  /**
+   * How a VMA's memory is freed: immediately (≤6.3: no RCU readers), through call_rcu
+   * (6.4–6.14), or into a SLAB_TYPESAFE_BY_RCU cache that may hand it to another mm at once (6.15+).
+   */
+  readonly vma_free: 'immediate' | 'rcu' | 'typesafe_rcu';
+  /** 6.4: lock_vma_under_rcu only takes anonymous VMAs (vma_is_anonymous). */
+  readonly vma_lock_anon_only: boolean;
+  /**
+   * Where lock_vma_under_rcu looks at vma->anon_vma: 'before-lock' (6.4.0, bug B10),
+   * 'after-lock' (657b5146955e, 6.5-rc4 … 6.9), or 'none' (6.10+: vmf_anon_prepare handles it).
+   */
+  readonly vma_lock_anon_vma_check: 'before-lock' | 'after-lock' | 'none';
+  /** 6.4/6.5: lock_vma_under_rcu refuses userfaultfd-armed VMAs. */
+  readonly vma_lock_refuse_uffd: boolean;
+  /**
+   * 6.6+: a handler returning VM_FAULT_RETRY/COMPLETED has released the VMA lock itself
+   * (release_fault_lock); 6.4: the arch code always calls vma_end_read after handle_mm_fault.
+   */
+  readonly vma_lock_released_by_handler: boolean;
+  /** 6.4: the VMA-lock attempt only for user-mode faults. */
+  readonly vma_lock_user_only: boolean;
+  /** 6.6+: do_swap_page runs under the VMA lock (6.4: returns VM_FAULT_RETRY at once). */
+  readonly swap_under_vma_lock: boolean;
+  /** 6.6+: handle_userfault under the VMA lock. */
+  readonly uffd_under_vma_lock: boolean;
+  /** 6.6+: do_fault_around (->map_pages) under the VMA lock. */
+  readonly fault_around_under_vma_lock: boolean;
+  /** 6.7+: ->fault / ->page_mkwrite under the VMA lock when vma->vm_ops->map_pages exists. */
+  readonly file_fault_under_vma_lock: boolean;
+  /** Stack growth: under the mmap read lock (≤6.4, StackRot) or the write lock (6.5+). */
+  readonly expand_stack_lock: 'read' | 'write';
+  /** CONFIG_MMU_GATHER_RCU_TABLE_FREE: page tables freed after an RCU(-sched) grace period. */
+  readonly mmu_gather_rcu_table_free: boolean;
+  /** 6.8+: the SWP_SYNCHRONOUS_IO swap-in that skips the swap cache pins the entry with swapcache_prepare. */
+  readonly swapcache_prepare_on_skip: boolean;
+  /** The swap device is SWP_SYNCHRONOUS_IO (zram/pmem): swap-in may skip the swap cache. */
+  readonly swap_synchronous_io: boolean;
+  /** 6.17: /proc/pid/maps reads VMAs under per-VMA locks (lock_next_vma). */
+  readonly maps_under_vma_lock: boolean;
+  /** 6.17: MADV_DONTNEED zaps under the per-VMA lock instead of mmap_read_lock. */
+  readonly madvise_dontneed_vma_lock: boolean;
+  /** Design proposals (the article): hold the VMA read lock across swap I/O instead of retrying. */
+  readonly io_hold_vma_lock: boolean;
+  /** Design proposal: smaps walks page tables under RCU only (needs RCU-freed page tables). */
+  readonly smaps_rcu: boolean;
+  /** Design proposal: faults with no VMA lock, validated by the mm_lock_seq sequence count. */
+  readonly lockless_fault: boolean;
+}
+
+const G0: KernelConfig = {
+  name: 'v6.3',
+  follows:
+    'Linux 6.3: page faults take mmap_read_lock only (no per-VMA locks); maple tree in RCU mode ' +
+    '(3dd443254941); stack expansion under the mmap read lock (pre-StackRot-fix, but only ' +
+    'reachable with the B6 mutant since the 6.3.11 backport); lock_mm_and_find_vma (6.3.11 stable).',
+  per_vma_lock: false,
+  vma_lock_impl: 'rwsem',
+  mm_lock_seq: 'int',
+  vma_free: 'immediate',
+  vma_lock_anon_only: true,
+  vma_lock_anon_vma_check: 'after-lock',
+  vma_lock_refuse_uffd: true,
+  vma_lock_released_by_handler: false,
+  vma_lock_user_only: true,
+  swap_under_vma_lock: false,
+  uffd_under_vma_lock: false,
+  fault_around_under_vma_lock: false,
+  file_fault_under_vma_lock: false,
+  expand_stack_lock: 'write',
+  mmu_gather_rcu_table_free: true,
+  swapcache_prepare_on_skip: true,
+  swap_synchronous_io: false,
+  maps_under_vma_lock: false,
+  madvise_dontneed_vma_lock: false,
+  io_hold_vma_lock: false,
+  smaps_rcu: false,
+  lockless_fault: false,
+};
+
+const G1_64: KernelConfig = {
+  ...G0,
+  name: 'v6.4',
+  follows:
+    'Linux 6.4.y with its stable fixes: per-VMA locks (5e31275cc997) for anonymous VMAs only; ' +
+    'vm_lock rwsem + vm_lock_seq + detached; VMAs freed by call_rcu; the arch code always calls ' +
+    'vma_end_read; swap faults return VM_FAULT_RETRY under the VMA lock; fixes B6 (9471f1f2f502), ' +
+    'B7 (c137381f71ae), B8 (fb49c455323f), B9 (33313a747e81), B10 (657b5146955e), B14 (6c21e066f925).',
+  per_vma_lock: true,
+  vma_free: 'rcu',
+};
+
+const G1_66: KernelConfig = {
+  ...G1_64,
+  name: 'v6.6',
+  follows:
+    'Linux 6.6: swap faults (do_swap_page), userfaultfd and fault-around under the VMA lock ' +
+    '(Suren Baghdasaryan, "Per-VMA lock support for swap and userfaults"; Matthew Wilcox, "Handle ' +
+    'most file-backed faults under the VMA lock"); handlers drop the VMA lock on ' +
+    'VM_FAULT_RETRY/COMPLETED; file-backed VMAs allowed in lock_vma_under_rcu; kernel faults try ' +
+    'the VMA lock too; vm_flags changes write-lock the VMA (B26 fix).',
+  vma_lock_anon_only: false,
+  vma_lock_refuse_uffd: false,
+  vma_lock_released_by_handler: true,
+  vma_lock_user_only: false,
+  swap_under_vma_lock: true,
+  uffd_under_vma_lock: true,
+  fault_around_under_vma_lock: true,
+};
+
+const G1_67: KernelConfig = {
+  ...G1_66,
+  name: 'v6.7',
+  follows:
+    'Linux 6.7: ->fault, ->page_mkwrite and wp_page_copy under the VMA lock when ' +
+    'vma->vm_ops->map_pages exists (Matthew Wilcox, "Handle more faults under the VMA lock", e.g. ' +
+    '4ed4379881aa); drivers without ->map_pages retry under mmap_lock (vmf_can_call_fault).',
+  file_fault_under_vma_lock: true,
+};
+
+const G3_615: KernelConfig = {
+  ...G1_67,
+  name: 'v6.15',
+  follows:
+    'Linux 6.15+: vm_refcnt VMA locks with VMA_LOCK_OFFSET writer exclusion (no vm_lock rwsem), ' +
+    'mm_lock_seq a seqcount (6.13), VMAs in a SLAB_TYPESAFE_BY_RCU cache (3104138517fc) so ' +
+    'lock_vma_under_rcu re-checks vm_mm (9bbffee67ffd), attachment and range after taking the ' +
+    'reference; no anon_vma check in lock_vma_under_rcu (6.10, vmf_anon_prepare); SWP_SYNCHRONOUS_IO ' +
+    'swap-in pins the entry with swapcache_prepare (13ddaf26be32).',
+  vma_lock_impl: 'refcount',
+  mm_lock_seq: 'seqcount',
+  vma_free: 'typesafe_rcu',
+  vma_lock_anon_vma_check: 'none',
+  swap_synchronous_io: true,
+};
+
+/** The named kernel generations, oldest first. */
+export const GENERATIONS: readonly KernelConfig[] = [G0, G1_64, G1_66, G1_67, G3_615];
+
+export function findGeneration(name: string): KernelConfig | undefined {
+  return GENERATIONS.find((g) => g.name === name);
+}

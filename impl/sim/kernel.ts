@@ -1,0 +1,112 @@
+/**
+ * The simulated kernel instance of one execution: its configuration, its function table (with a
+ * variant's overrides applied), and its global state (processes, files, the swap device, the
+ * history of user-visible operations, lock statistics).
+ *
+ * `k` is the kernel of the execution that is running, like the kernel's globals: kernel code reads
+ * `k.cfg` and calls `k.fn.<function>`. Only one execution runs at a time; sim_run_execution sets it.
+ */
+import type { KernelConfig } from './config.js';
+import type { KernelFns } from './table.js';
+import type { file, mm_struct, userfaultfd_ctx } from '../include/linux/mm_types.js';
+import type { VmaLockEvent } from '../include/linux/mm_flags.js';
+import type { Execution } from '../rt/execution.js';
+import { current } from '../rt/execution.js';
+
+const currentTaskId = (): number => current().id;
+
+/** A simulated process (the parts of task_struct/signal_struct the mm paths use). */
+export interface sim_process {
+  readonly pid: number;
+  mm: mm_struct | null;
+  /** The userfaultfd contexts this process opened. */
+  readonly uffds: userfaultfd_ctx[];
+  exited: boolean;
+}
+
+/** Per-task kernel context (task_struct bits): which process a simulated thread belongs to. */
+export interface sim_thread {
+  readonly tid: number;
+  readonly pid: number;
+  readonly comm: string;
+  /** PF_EXITING */
+  exiting: boolean;
+}
+
+/** Logical-time contention figures (for the design comparisons). */
+export interface SimStats {
+  readonly vma_lock: Record<VmaLockEvent, number>;
+  /** Faults that ended up taking mmap_lock (fallbacks and mmap-only kernels). */
+  mmap_lock_faults: number;
+  /** Faults that completed under the VMA lock. */
+  vma_lock_faults: number;
+  /** Retries (VM_FAULT_RETRY) seen by the arch fault handler. */
+  fault_retries: number;
+  /** Steps spent blocked, per lock class. */
+  readonly blocked_steps: Record<string, number>;
+  /** Longest wait of a writer for mmap_lock or a VMA write lock, in steps. */
+  max_writer_wait: number;
+}
+
+export class Kernel {
+  readonly fn: KernelFns;
+  readonly procs = new Map<number, sim_process>();
+  readonly threads = new Map<number, sim_thread>();
+  readonly files = new Map<string, file>();
+  nextPid = 1;
+  readonly stats: SimStats = {
+    vma_lock: { VMA_LOCK_SUCCESS: 0, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 },
+    mmap_lock_faults: 0,
+    vma_lock_faults: 0,
+    fault_retries: 0,
+    blocked_steps: {},
+    max_writer_wait: 0,
+  };
+  /** Free-form state of the swap device, block device, etc., owned by their modules. */
+  readonly ext = new Map<string, unknown>();
+
+  constructor(
+    readonly cfg: KernelConfig,
+    fn: KernelFns,
+    readonly variant: string,
+    readonly exec: Execution,
+  ) {
+    this.fn = fn;
+  }
+
+  /** Module-owned state, created on first use (e.g. the swap device). */
+  state<T>(key: string, init: () => T): T {
+    let v = this.ext.get(key) as T | undefined;
+    if (v === undefined) {
+      v = init();
+      this.ext.set(key, v);
+    }
+    return v;
+  }
+}
+
+/** The kernel of the running execution. */
+export let k: Kernel = undefined as unknown as Kernel;
+
+export function sim_set_kernel(kernel: Kernel): void {
+  k = kernel;
+}
+
+/** count_vm_vma_lock_event (CONFIG_PER_VMA_LOCK_STATS). */
+export function count_vm_vma_lock_event(ev: VmaLockEvent): void {
+  k.stats.vma_lock[ev]++;
+}
+
+/** The simulated thread that is running (task_struct of `current`). */
+export function current_thread(): sim_thread {
+  const t = k.threads.get(currentTaskId());
+  if (!t) throw new Error(`task ${currentTaskId()} is not a simulated user thread (no current->mm)`);
+  return t;
+}
+
+/** current->mm: the mm of the running user thread (null for kernel threads). */
+export function current_mm(): mm_struct | null {
+  const t = k.threads.get(currentTaskId());
+  if (!t) return null;
+  return k.procs.get(t.pid)?.mm ?? null;
+}

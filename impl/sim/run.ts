@@ -1,0 +1,137 @@
+/**
+ * Running a scenario on a kernel variant under a scheduler: build the Execution, the Kernel, the
+ * setup task, the user threads and the daemons; run; return the outcome and the history.
+ */
+import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
+import type { Scheduler } from '../rt/scheduler.js';
+import { block, type Task } from '../rt/task.js';
+import { Kernel, sim_set_kernel } from './kernel.js';
+import type { ScenarioSpec, SetupAction, DaemonSpec } from './scenario.js';
+import type { Variant } from './variant.js';
+import { sim_user_thread, sim_do_user_op, type HistoryEntry } from './user.js';
+import { address_space, file, inode, mm_struct, sim_reset_ids } from '../include/linux/mm_types.js';
+
+export interface SimOptions {
+  readonly variant: Variant;
+  readonly scenario: ScenarioSpec;
+  readonly scheduler: Scheduler;
+  readonly trace?: boolean;
+  /** Extra checks (per-step invariants …), merged after the kernel's own hooks. */
+  readonly hooks?: ExecutionHooks;
+  /** Test-only: more kernel-side setup, run after the scenario's setup. */
+  readonly setup?: (kernel: Kernel) => Task<void>;
+  readonly maxSteps?: number;
+}
+
+export interface SimRun {
+  readonly exec: Execution;
+  readonly kernel: Kernel;
+  readonly history: HistoryEntry[];
+  readonly outcome: Outcome;
+  /** Task ids of the user threads, in scenario order. */
+  readonly threads: readonly number[];
+}
+
+type KernelCall = (...args: never[]) => Task<unknown>;
+function kfn(kernel: Kernel, name: string): ((...a: unknown[]) => Task<unknown>) | undefined {
+  return (kernel.fn as unknown as Record<string, KernelCall | undefined>)[name] as ((...a: unknown[]) => Task<unknown>) | undefined;
+}
+
+/** Kernel hooks every run carries (lockdep bookkeeping etc.), provided by the sync layer. */
+let baseHooks: ExecutionHooks = {};
+export function sim_set_base_hooks(h: ExecutionHooks): void {
+  baseHooks = h;
+}
+
+function mergeHooks(a: ExecutionHooks, b: ExecutionHooks | undefined): ExecutionHooks {
+  if (!b) return a;
+  return {
+    afterStep: a.afterStep || b.afterStep ? (e, t) => a.afterStep?.(e, t) ?? b.afterStep?.(e, t) ?? null : undefined,
+    onTaskExit: a.onTaskExit || b.onTaskExit ? (e, t) => a.onTaskExit?.(e, t) ?? b.onTaskExit?.(e, t) ?? null : undefined,
+    atEnd: a.atEnd || b.atEnd ? (e) => a.atEnd?.(e) ?? b.atEnd?.(e) ?? null : undefined,
+    describe: a.describe ?? b.describe,
+  };
+}
+
+/** Build a run without starting it. */
+export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
+  sim_reset_ids();
+  const hooks = mergeHooks(baseHooks, opts.hooks);
+  const exec = new Execution({
+    scheduler: opts.scheduler,
+    trace: opts.trace ?? false,
+    hooks,
+    maxSteps: opts.maxSteps ?? opts.scenario.maxSteps,
+  });
+  const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
+  exec.world = kernel;
+  const history: HistoryEntry[] = [];
+  const sc = opts.scenario;
+  let setupDone = false;
+
+  // Files exist before anything runs.
+  for (const f of sc.files ?? []) {
+    const ino = new inode(f.name, [...f.pages]);
+    kernel.files.set(f.name, new file(ino, new address_space(ino)));
+  }
+  for (const p of sc.processes) {
+    kernel.procs.set(p.pid, { pid: p.pid, mm: new mm_struct(p.pid), uffds: [], exited: false });
+    kernel.nextPid = Math.max(kernel.nextPid, p.pid + 1);
+  }
+
+  const setupTid = exec.spawn('setup', function* setup(): Task<void> {
+    const init = kfn(kernel, 'sim_kernel_init');
+    if (init) yield* init(sc);
+    const th = { tid: setupTid, pid: 0, comm: 'setup', exiting: false };
+    kernel.threads.set(setupTid, th);
+    for (const p of sc.processes) {
+      (th as { pid: number }).pid = p.pid;
+      for (const op of p.setup) {
+        const r = yield* sim_do_user_op(op);
+        if (r.kind === 'errno' || r.kind === 'signal') {
+          throw new Error(`scenario setup failed: P${p.pid} ${op.op} gave ${JSON.stringify(r)}`);
+        }
+      }
+    }
+    for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
+    if (opts.setup) yield* opts.setup(kernel);
+    kernel.threads.delete(setupTid);
+    setupDone = true;
+  });
+
+  const threads: number[] = [];
+  for (const t of sc.threads) {
+    const tid = exec.spawn(t.name, function* thread(): Task<void> {
+      if (!setupDone) yield block('wait for setup', () => setupDone);
+      yield* sim_user_thread(t.program, history);
+    });
+    kernel.threads.set(tid, { tid, pid: t.pid, comm: t.name, exiting: false });
+    threads.push(tid);
+  }
+  for (const d of sc.daemons ?? []) spawnDaemon(kernel, d, () => setupDone);
+  return { exec, kernel, history, threads };
+}
+
+function* runSetupAction(kernel: Kernel, a: SetupAction): Task<void> {
+  const f = kfn(kernel, `sim_setup_${a.do}`);
+  if (!f) throw new Error(`scenario setup action ${a.do} is not implemented by this kernel`);
+  yield* f(a);
+}
+
+function spawnDaemon(kernel: Kernel, d: DaemonSpec, ready: () => boolean): void {
+  const name = `sim_daemon_${d.kind}`;
+  const f = kfn(kernel, name);
+  if (!f) throw new Error(`daemon ${d.kind} is not implemented by this kernel`);
+  kernel.exec.spawn(d.kind, function* daemon(): Task<void> {
+    if (!ready()) yield block('wait for setup', ready);
+    yield* f(d);
+  }, { daemon: d.kind !== 'uffd_handler' ? true : false });
+}
+
+/** Build and run. */
+export function sim_run(opts: SimOptions): SimRun {
+  const r = sim_prepare(opts);
+  sim_set_kernel(r.kernel);
+  const outcome = r.exec.run();
+  return { ...r, outcome };
+}

@@ -1,0 +1,70 @@
+/**
+ * The kernel function table. Every kernel function is called through `k.fn.<name>(…)` so that a
+ * variant (a zoo mutant, a generation, or a user's own locking idea) can replace any function by
+ * name. The table is every exported function of the modules below: a new kernel function only has
+ * to be exported from its file to become overridable.
+ */
+import * as mmap_lock from '../mm/mmap_lock.js';
+import * as maple_tree from '../mm/maple_tree.js';
+import * as memory from '../mm/memory.js';
+import * as memory_unmap from '../mm/memory_unmap.js';
+import * as pgtable_generic from '../mm/pgtable_generic.js';
+import * as page_alloc from '../mm/page_alloc.js';
+import * as rmap from '../mm/rmap.js';
+import * as filemap from '../mm/filemap.js';
+import * as swap_state from '../mm/swap_state.js';
+import * as swapfile from '../mm/swapfile.js';
+import * as vmscan from '../mm/vmscan.js';
+import * as mmap from '../mm/mmap.js';
+import * as vma from '../mm/vma.js';
+import * as mprotect from '../mm/mprotect.js';
+import * as fork from '../mm/fork.js';
+import * as mmu_gather from '../mm/mmu_gather.js';
+import * as mempolicy from '../mm/mempolicy.js';
+import * as userfaultfd from '../mm/userfaultfd.js';
+import * as mremap from '../mm/mremap.js';
+import * as madvise from '../mm/madvise.js';
+import * as gup from '../mm/gup.js';
+import * as khugepaged from '../mm/khugepaged.js';
+import * as task_mmu from '../mm/task_mmu.js';
+import * as fault from '../arch/x86/mm/fault.js';
+import * as block from '../drivers/block.js';
+import * as misc_device from '../drivers/misc_device.js';
+import * as vma_init from '../mm/vma_init.js';
+import * as memory_swap from '../mm/memory_swap.js';
+
+const modules = {
+  mmap_lock, maple_tree, memory, memory_unmap, pgtable_generic, page_alloc, rmap, filemap,
+  swap_state, swapfile, vmscan, mmap, vma, mprotect, fork, mmu_gather, mempolicy, userfaultfd,
+  mremap, madvise, gup, khugepaged, task_mmu, fault, block, misc_device, vma_init, memory_swap,
+};
+
+type FunctionsOf<M> = { [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: M[K] };
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type Modules = typeof modules;
+
+/** The type of the kernel function table: every exported function of every kernel module. */
+export type KernelFns = UnionToIntersection<{ [M in keyof Modules]: FunctionsOf<Modules[M]> }[keyof Modules]>;
+
+/** Which module (kernel file) each function comes from, for `faultline list` and error messages. */
+export const FUNCTION_HOME: ReadonlyMap<string, string> = (() => {
+  const m = new Map<string, string>();
+  for (const [mod, ns] of Object.entries(modules)) {
+    for (const [name, v] of Object.entries(ns)) {
+      if (typeof v === 'function') {
+        if (m.has(name)) throw new Error(`kernel function ${name} is exported by both ${m.get(name)} and ${mod}`);
+        m.set(name, mod);
+      }
+    }
+  }
+  return m;
+})();
+
+/** The base table: every kernel function as written in impl/. */
+export function baseTable(): KernelFns {
+  const t: Record<string, unknown> = {};
+  for (const ns of Object.values(modules)) {
+    for (const [name, v] of Object.entries(ns)) if (typeof v === 'function') t[name] = v;
+  }
+  return t as KernelFns;
+}

@@ -1,0 +1,141 @@
+/**
+ * User space: threads that run programs of loads, stores and syscalls. A load or store is the
+ * MMU's page-table walk (atomic, like the hardware walker); when it finds no usable PTE it raises a
+ * page fault (do_user_addr_fault) and retries the access, as the CPU re-executes the instruction.
+ * Every operation records an invocation and a response in the history, which properties/ judges
+ * against the model.
+ */
+import type { ModelOp, ModelResult, MapsLine } from '../../model/ops.js';
+import type { Task } from '../rt/task.js';
+import { Violation } from '../rt/task.js';
+import { current } from '../rt/execution.js';
+import { k, current_mm } from './kernel.js';
+import {
+  PAGE_SHIFT, PMD_SHIFT, PTRS_PER_PTE, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE,
+  PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
+  MAP_GROWSDOWN, MAP_FIXED_NOREPLACE,
+} from '../include/linux/mm_flags.js';
+import type { mm_struct, pte_t } from '../include/linux/mm_types.js';
+import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
+
+/** One user-visible operation of a history: invocation and response at global steps. */
+export interface HistoryEntry {
+  readonly id: number;
+  readonly task: number;
+  readonly op: ModelOp;
+  result?: ModelResult;
+  readonly invoke: number;
+  response: number;
+}
+
+export const SIGSEGV = 11;
+export const SIGBUS = 7;
+
+/** A fault that keeps retrying this often for one access is a liveness violation. */
+export const MAX_FAULT_RETRIES = 64;
+
+/** Loosely typed access to kernel functions the user layer calls by name. */
+type KernelCall = (...args: never[]) => Task<unknown>;
+function kfn(name: string): KernelCall {
+  const f = (k.fn as unknown as Record<string, KernelCall | undefined>)[name];
+  if (!f) throw new Error(`kernel function ${name} is not implemented`);
+  return f;
+}
+function* call<R>(name: string, ...args: unknown[]): Task<R> {
+  return (yield* (kfn(name) as (...a: unknown[]) => Task<unknown>)(...args)) as R;
+}
+
+/** The user thread body: run each operation, recording it in the history. */
+export function* sim_user_thread(program: readonly ModelOp[], history: HistoryEntry[]): Task<void> {
+  for (const op of program) {
+    const e: HistoryEntry = { id: history.length, task: current().id, op, invoke: k.exec.step, response: Infinity };
+    history.push(e);
+    e.result = yield* sim_do_user_op(op);
+    e.response = k.exec.step;
+  }
+}
+
+/** Dispatch one operation to the kernel. */
+export function* sim_do_user_op(op: ModelOp): Task<ModelResult> {
+  switch (op.op) {
+    case 'load':
+      return yield* sim_user_access(op.addr, false, 0);
+    case 'store':
+      return yield* sim_user_access(op.addr, true, op.value);
+    case 'mmap': {
+      const prot = (op.prot.read ? PROT_READ : 0) | (op.prot.write ? PROT_WRITE : 0) | (op.prot.exec ? PROT_EXEC : 0);
+      const flags = (op.flags.shared ? MAP_SHARED : MAP_PRIVATE) | (op.flags.anonymous ? MAP_ANONYMOUS : 0) |
+        (op.flags.fixed ? MAP_FIXED : 0) | (op.flags.noreplace ? MAP_FIXED_NOREPLACE : 0) |
+        (op.flags.growsdown ? MAP_GROWSDOWN : 0);
+      const f = op.file !== undefined ? k.files.get(op.file) ?? null : null;
+      if (op.file !== undefined && !f) return { kind: 'errno', errno: -9 };
+      const r = yield* call<number>('ksys_mmap_pgoff', op.addr, op.len, prot, flags, f, (op.offset ?? 0) >> PAGE_SHIFT);
+      return r < 0 ? { kind: 'errno', errno: r } : { kind: 'addr', addr: r };
+    }
+    case 'munmap':
+      return errOrOk(yield* call<number>('__vm_munmap', op.addr, op.len, true));
+    case 'mprotect': {
+      const prot = (op.prot.read ? PROT_READ : 0) | (op.prot.write ? PROT_WRITE : 0) | (op.prot.exec ? PROT_EXEC : 0);
+      return errOrOk(yield* call<number>('do_mprotect_pkey', op.addr, op.len, prot, -1));
+    }
+    case 'fork': {
+      const r = yield* call<number>('sim_fork');
+      return r < 0 ? { kind: 'errno', errno: r } : { kind: 'pid', pid: r };
+    }
+    case 'exit':
+      yield* call<void>('sim_exit_mm');
+      return { kind: 'ok' };
+    case 'read_maps': {
+      const lines = yield* call<readonly MapsLine[] | number>('sim_read_maps', op.target);
+      return typeof lines === 'number' ? { kind: 'errno', errno: lines } : { kind: 'maps', lines };
+    }
+    default: {
+      // Every other operation is implemented by a kernel module as sim_sys_<op>(op) → ModelResult.
+      return yield* call<ModelResult>(`sim_sys_${op.op}`, op);
+    }
+  }
+}
+
+function errOrOk(r: number): ModelResult {
+  return r < 0 ? { kind: 'errno', errno: r } : { kind: 'ok' };
+}
+
+/**
+ * The CPU's access to user memory: walk the page tables (atomically, as the hardware walker does),
+ * and on a missing or insufficient PTE raise a page fault and re-execute.
+ */
+export function* sim_user_access(addr: number, write: boolean, value: number): Task<ModelResult> {
+  const mm = current_mm();
+  if (!mm) throw new Error('user access from a thread without an mm');
+  for (let tries = 0; ; tries++) {
+    yield write ? 'user:store' : 'user:load';
+    const pte = sim_mmu_walk(mm, addr);
+    if (pte && pte.kind === 'present' && (!write || pte.write)) {
+      const f = pte.folio;
+      if (write) {
+        kasan_check_write(f, 'user store (through a PTE)');
+        f.data = value;
+        return { kind: 'ok' };
+      }
+      kasan_check_read(f, 'user load (through a PTE)');
+      return { kind: 'value', value: f.data };
+    }
+    if (tries >= MAX_FAULT_RETRIES) {
+      throw new Violation('fault-livelock', `a ${write ? 'store' : 'load'} at 0x${addr.toString(16)} faulted ${tries} times without making progress`);
+    }
+    const present = pte !== null && pte.kind === 'present';
+    const error_code = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (present ? X86_PF_PROT : 0);
+    const sig = yield* call<number>('do_user_addr_fault', { user: true }, error_code, addr);
+    if (sig === SIGSEGV) return { kind: 'signal', sig: 'SIGSEGV' };
+    if (sig === SIGBUS) return { kind: 'signal', sig: 'SIGBUS' };
+  }
+}
+
+/** The hardware page-table walk: the PTE for addr, or null when no PTE table maps it. */
+export function sim_mmu_walk(mm: mm_struct, addr: number): pte_t | null {
+  const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
+  const table = pmd?.table ?? null;
+  if (!table) return null;
+  kasan_check_read(table, 'page-table walk (MMU)');
+  return table.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!;
+}
