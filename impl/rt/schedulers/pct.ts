@@ -126,4 +126,8 @@ export class PctStrategy implements Strategy {
   done(steps: number): void {
     if (steps > this.k) this.k = steps;
   }
+  /** The k the next run's change points are drawn over. */
+  get expectedLength(): number {
+    return this.k;
+  }
 }
