@@ -1,0 +1,40 @@
+/**
+ * madvise(2) MADV_DONTNEED — mm/madvise.c: madvise_dontneed_free → zap_page_range_single.
+ * Private pages in the range are dropped: anonymous memory reads 0 again, private file pages
+ * re-read the file; shared pages keep their contents (only PTEs go). VM_PFNMAP (driver) VMAs
+ * give -EINVAL. Holes: the mapped parts are still zapped and the call returns -ENOMEM. A
+ * registered VMA queues UFFD_EVENT_REMOVE for its part of the range (userfaultfd_remove).
+ */
+import { EINVAL, ENOMEM, ESRCH, OK, errno, type MadviseOp } from '../ops.js';
+import { transition, type Action } from '../action.js';
+import { PAGE_SIZE, pageAlignUp } from '../state.js';
+import { queueEvent, rangeFullyMapped } from '../vma.js';
+
+export const madvise: Action<MadviseOp> = {
+  apply(s, op) {
+    const proc = s.processes[op.pid];
+    if (!proc) return { state: s, result: errno(ESRCH) };
+    if (op.addr % PAGE_SIZE !== 0 || op.len < 0) return { state: s, result: errno(EINVAL) };
+    const len = pageAlignUp(op.len);
+    if (len === 0) return { state: s, result: OK };
+    const start = op.addr;
+    const end = start + len;
+    const hit = proc.vmas.filter((v) => v.end > start && v.start < end);
+    if (hit.length === 0) return { state: s, result: errno(ENOMEM) };
+    return transition(s, (d) => {
+      const p = d.processes[op.pid]!;
+      for (const v of p.vmas) {
+        if (v.end <= start || v.start >= end) continue;
+        if (v.driver) return errno(EINVAL);
+        const lo = Math.max(start, v.start);
+        const hi = Math.min(end, v.end);
+        if (v.uffd !== null) queueEvent(d, op.pid, { type: 'remove', start: lo, end: hi });
+        for (const k of Object.keys(v.pages)) {
+          const pg = Number(k);
+          if (pg >= lo / PAGE_SIZE && pg < hi / PAGE_SIZE) delete v.pages[pg];
+        }
+      }
+      return rangeFullyMapped(p.vmas, start, end) ? OK : errno(ENOMEM);
+    });
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * mbind(2) — mm/mempolicy.c: do_mbind → mbind_range → vma_modify_policy. Splits at the range
+ * ends, sets vma->vm_policy, merges neighbours with equal policy. An unmapped hole gives -EFAULT
+ * before anything changes (queue_pages_range runs first).
+ *
+ * Deviation: shmem's shared policy (vm_ops->set_policy) is kept per VMA here.
+ */
+import { EFAULT, EINVAL, ESRCH, OK, errno, type MbindOp } from '../ops.js';
+import { transition, type Action } from '../action.js';
+import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../state.js';
+import { isolate, mergeAround, rangeFullyMapped } from '../vma.js';
+
+const POLICY = /^(default|local|interleave(:\d+(,\d+)*)?|weighted_interleave(:\d+(,\d+)*)?|bind:\d+(,\d+)*|preferred(:\d+)?|preferred_many:\d+(,\d+)*)$/;
+
+export const isValidPolicy = (p: string): boolean => POLICY.test(p);
+
+export const mbind: Action<MbindOp> = {
+  apply(s, op) {
+    const proc = s.processes[op.pid];
+    if (!proc) return { state: s, result: errno(ESRCH) };
+    if (op.addr % PAGE_SIZE !== 0 || !isValidPolicy(op.policy) || op.len < 0) return { state: s, result: errno(EINVAL) };
+    const len = pageAlignUp(op.len);
+    if (len === 0) return { state: s, result: OK };
+    const end = op.addr + len;
+    if (end > TASK_SIZE) return { state: s, result: errno(EINVAL) };
+    if (!rangeFullyMapped(proc.vmas, op.addr, end)) return { state: s, result: errno(EFAULT) };
+    return transition(s, (d) => {
+      const vmas = d.processes[op.pid]!.vmas;
+      const [i, j] = isolate(vmas, op.addr, end);
+      for (let k = i; k < j; k++) vmas[k]!.policy = op.policy === 'local' ? 'local' : op.policy;
+      mergeAround(vmas, op.addr, end);
+      return OK;
+    });
+  },
+};

@@ -1,0 +1,21 @@
+/**
+ * munmap(2) — mm/vma.c: do_vmi_munmap. Partial VMAs are split (__split_vma); unmapping a range
+ * with nothing in it succeeds; a registered range queues UFFD_EVENT_UNMAP. Neighbours are not
+ * merged afterwards.
+ */
+import { EINVAL, ESRCH, OK, errno, type MunmapOp } from '../ops.js';
+import { transition, type Action } from '../action.js';
+import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../state.js';
+import { unmapRange } from '../vma.js';
+
+export const munmap: Action<MunmapOp> = {
+  apply(s, op) {
+    if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
+    const len = pageAlignUp(op.len);
+    if (op.addr % PAGE_SIZE !== 0 || len === 0 || op.addr + len > TASK_SIZE) return { state: s, result: errno(EINVAL) };
+    return transition(s, (d) => {
+      unmapRange(d, d.processes[op.pid]!, op.addr, op.addr + len);
+      return OK;
+    });
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * write(2) to /proc/<pid>/mem — fs/proc/base.c: mem_rw → access_remote_vm → GUP with
+ * FOLL_FORCE | FOLL_WRITE (mm/gup.c: check_vma_flags). A private mapping is written even without
+ * PROT_WRITE, by breaking COW: the target gets its own copy, the file is never written. A shared
+ * mapping without PROT_WRITE, a VM_PFNMAP (driver) mapping, an unmapped address or a page beyond
+ * EOF give -EIO (GUP does not expand stacks). A missing page of a missing-mode uffd range waits.
+ */
+import { EIO, ESRCH, OK, errno, type ProcMemWriteOp } from '../ops.js';
+import { blocked, transition, type Action } from '../action.js';
+import { findVma, pageOf } from '../state.js';
+import { direct, viewPage, waitsForUffd } from '../memory.js';
+import { anonVmaPrepare } from '../vma.js';
+
+export const proc_mem_write: Action<ProcMemWriteOp> = {
+  apply(s, op) {
+    if (!s.processes[op.target]) return { state: s, result: errno(ESRCH) };
+    return transition(s, (d) => {
+      const proc = d.processes[op.target]!;
+      const v = findVma(proc.vmas, op.addr);
+      if (!v || v.driver) return errno(EIO);
+      if (v.shared && !v.prot.write) return errno(EIO);
+      const page = pageOf(op.addr);
+      const view = viewPage(d, v, page);
+      if (view.kind === 'sigbus') return errno(EIO);
+      if (waitsForUffd(v, view)) return blocked(`write to /proc/${op.target}/mem at 0x${op.addr.toString(16)} waits for UFFDIO_COPY`);
+      if (direct(v)) {
+        d.files[v.file!]!.pages[view.fileIdx!] = op.value;
+      } else {
+        anonVmaPrepare(d, proc, v);
+        v.pages[page] = op.value;
+      }
+      return OK;
+    });
+  },
+};

@@ -1,0 +1,31 @@
+/**
+ * UFFDIO_REGISTER — fs/userfaultfd.c: userfaultfd_register. Every VMA intersecting the range
+ * must be able to userfault (else -EINVAL, nothing changes); holes are allowed; no VMA at all →
+ * -ENOMEM. The intersecting VMAs are split at the range ends, get the mode, and merge with
+ * compatible neighbours. The process's context is created on first use.
+ */
+import { EINVAL, ESRCH, OK, errno, type UffdRegisterOp } from '../ops.js';
+import { transition, type Action } from '../action.js';
+import { isolate, mergeAround } from '../vma.js';
+import { canUserfault, intersecting, validateRange } from './uffd_common.js';
+
+export const uffd_register: Action<UffdRegisterOp> = {
+  apply(s, op) {
+    const proc = s.processes[op.pid];
+    if (!proc) return { state: s, result: errno(ESRCH) };
+    const bad = validateRange(op.addr, op.len);
+    if (bad !== null) return { state: s, result: errno(bad) };
+    const end = op.addr + op.len;
+    const hit = intersecting(proc.vmas, op.addr, end);
+    if (typeof hit === 'number') return { state: s, result: errno(hit) };
+    if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return { state: s, result: errno(EINVAL) };
+    return transition(s, (d) => {
+      d.uffd[op.pid] ??= { events: [] };
+      const vmas = d.processes[op.pid]!.vmas;
+      const [i, j] = isolate(vmas, op.addr, end);
+      for (let k = i; k < j; k++) vmas[k]!.uffd = op.mode;
+      mergeAround(vmas, op.addr, end);
+      return OK;
+    });
+  },
+};

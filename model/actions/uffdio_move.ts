@@ -1,0 +1,50 @@
+/**
+ * UFFDIO_MOVE of one page — mm/userfaultfd.c: move_pages (6.8+). Both VMAs private anonymous,
+ * same protection, src writable, dst registered with this context (else -EINVAL); no VMA at src
+ * or dst, or no page at src → -ENOENT; a page at dst → -EEXIST; -EAGAIN while an event is unread.
+ * The page (or the zero page) moves: dst shows the value, src becomes missing.
+ *
+ * Deviation: the kernel refuses (-EBUSY) to move a page still COW-shared with a forked child
+ * (not PageAnonExclusive); the model does not track exclusivity, so the check accepts -EBUSY
+ * (with no change) wherever it would accept a successful move.
+ */
+import { EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, ENOENT, ESRCH, OK, errno, resultsEqual, describeResult, type ModelResult, type UffdioMoveOp } from '../ops.js';
+import { transition, type Action, type Verdict } from '../action.js';
+import { PAGE_SIZE, findVma, pageOf } from '../state.js';
+import { anonVmaPrepare } from '../vma.js';
+
+export const uffdio_move: Action<UffdioMoveOp> = {
+  apply(s, op) {
+    if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
+    const ctx = s.uffd[op.pid];
+    if (!ctx) return { state: s, result: errno(EBADF) };
+    if (op.src % PAGE_SIZE !== 0 || op.dst % PAGE_SIZE !== 0) return { state: s, result: errno(EINVAL) };
+    if (ctx.events.length > 0) return { state: s, result: errno(EAGAIN) };
+    return transition(s, (d) => {
+      const proc = d.processes[op.pid]!;
+      const sv = findVma(proc.vmas, op.src);
+      const dv = findVma(proc.vmas, op.dst);
+      if (!sv || !dv) return errno(ENOENT);
+      const sameProt = sv.prot.read === dv.prot.read && sv.prot.write === dv.prot.write && sv.prot.exec === dv.prot.exec;
+      if (!sameProt || !sv.prot.write) return errno(EINVAL);
+      if (sv.file !== null || dv.file !== null || sv.shared || dv.shared || sv.driver || dv.driver) return errno(EINVAL);
+      if (dv.uffd === null) return errno(EINVAL);
+      const sp = pageOf(op.src);
+      const dp = pageOf(op.dst);
+      if (dv.pages[dp] !== undefined) return errno(EEXIST);
+      const val = sv.pages[sp];
+      if (val === undefined) return errno(ENOENT);
+      delete sv.pages[sp];
+      anonVmaPrepare(d, proc, dv);
+      dv.pages[dp] = val;
+      return OK;
+    });
+  },
+  check(s, op, r: ModelResult): Verdict {
+    const canon = uffdio_move.apply(s, op);
+    if ('blocked' in canon) return { ok: false, why: canon.blocked };
+    if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
+    if (canon.result.kind === 'ok' && r.kind === 'errno' && r.errno === EBUSY) return { ok: true, state: s };
+    return { ok: false, why: `UFFDIO_MOVE must return ${describeResult(canon.result)}` };
+  },
+};

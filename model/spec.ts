@@ -1,0 +1,119 @@
+/**
+ * The specification's central API: which results the kernel may return for an operation in a
+ * state, and the state after.
+ *
+ * The model is a nondeterministic state machine: where the kernel may choose (mmap/mremap
+ * placement without MAP_FIXED, fork's child pid, smaps Rss while reclaim runs, which uffd message
+ * a read returns first), `check` accepts every allowed choice and the observed result selects the
+ * branch. `apply` gives one canonical deterministic result for sequential use.
+ *
+ * Kernel-internal work — reclaim and swap-out/in, page-cache eviction, khugepaged collapse,
+ * swapoff, RCU callbacks — has no operation here: it is a stutter step of this model, and
+ * nothing an operation can observe may change because of it.
+ */
+import { describeResult, resultsEqual, type ModelOp, type ModelResult, type OpName } from './ops.js';
+import type { Action, Outcome, Verdict } from './action.js';
+import { initialState, type MmState } from './state.js';
+import { mmap } from './actions/mmap.js';
+import { munmap } from './actions/munmap.js';
+import { mprotect } from './actions/mprotect.js';
+import { mremap } from './actions/mremap.js';
+import { madvise } from './actions/madvise.js';
+import { mbind } from './actions/mbind.js';
+import { get_mempolicy } from './actions/get_mempolicy.js';
+import { fork } from './actions/fork.js';
+import { exit } from './actions/exit.js';
+import { load } from './actions/load.js';
+import { store } from './actions/store.js';
+import { pread } from './actions/pread.js';
+import { pwrite } from './actions/pwrite.js';
+import { proc_mem_write } from './actions/proc_mem_write.js';
+import { read_maps } from './actions/read_maps.js';
+import { read_smaps } from './actions/read_smaps.js';
+import { uffd_register } from './actions/uffd_register.js';
+import { uffd_unregister } from './actions/uffd_unregister.js';
+import { uffdio_copy } from './actions/uffdio_copy.js';
+import { uffdio_move } from './actions/uffdio_move.js';
+import { uffd_read_event } from './actions/uffd_read_event.js';
+
+export { initialState };
+export type { Outcome, Verdict };
+
+type ActionTable = { [K in OpName]: Action<Extract<ModelOp, { op: K }>> };
+
+const ACTIONS: ActionTable = {
+  mmap,
+  munmap,
+  mprotect,
+  mremap,
+  madvise,
+  mbind,
+  get_mempolicy,
+  fork,
+  exit,
+  load,
+  store,
+  pread,
+  pwrite,
+  proc_mem_write,
+  read_maps,
+  read_smaps,
+  uffd_register,
+  uffd_unregister,
+  uffdio_copy,
+  uffdio_move,
+  uffd_read_event,
+};
+
+function actionFor(op: ModelOp): Action<ModelOp> {
+  return ACTIONS[op.op] as Action<ModelOp>;
+}
+
+/** The canonical outcome: a result and the next state, or { blocked } when not enabled. */
+export function step(state: MmState, op: ModelOp): Outcome {
+  return actionFor(op).apply(state, op);
+}
+
+/** Why op cannot complete in this state (a fault waiting for userfaultfd), or null. */
+export function enabled(state: MmState, op: ModelOp): string | null {
+  const o = step(state, op);
+  return 'blocked' in o ? o.blocked : null;
+}
+
+export class NotEnabledError extends Error {
+  constructor(readonly why: string) {
+    super(`operation not enabled: ${why}`);
+  }
+}
+
+/** One canonical deterministic result and the state after. Throws NotEnabledError if blocked. */
+export function apply(state: MmState, op: ModelOp): { state: MmState; result: ModelResult } {
+  const o = step(state, op);
+  if ('blocked' in o) throw new NotEnabledError(o.blocked);
+  return { state: o.state, result: o.result };
+}
+
+/** Is `result` a result the kernel may return for op in state, and if so the state after. */
+export function check(
+  state: MmState,
+  op: ModelOp,
+  result: ModelResult,
+): { ok: true; state: MmState } | { ok: false; why: string } {
+  const a = actionFor(op);
+  if (a.check) {
+    const v = a.check(state, op, result);
+    return v.ok ? { ok: true, state: v.state } : { ok: false, why: v.why };
+  }
+  const o = a.apply(state, op);
+  if ('blocked' in o) return { ok: false, why: `not enabled: ${o.blocked}` };
+  if (resultsEqual(o.result, result)) return { ok: true, state: o.state };
+  return { ok: false, why: `the model returns ${describeResult(o.result)}` };
+}
+
+/**
+ * A string identifying the state for memoisation. Two states with the same fingerprint behave
+ * identically (it is the full state, serialised with keys in a stable order).
+ */
+export function fingerprint(state: MmState): string {
+  return JSON.stringify(state);
+}

@@ -1,0 +1,223 @@
+/**
+ * The abstract state of user-visible memory management: what user space can observe of its
+ * address spaces. Pure data, frozen by immer; every transition is a pure function in actions/.
+ *
+ * Deliberately absent: page tables, locks, swap, the page cache as a cache. Reclaim, swap-out,
+ * page-cache eviction, khugepaged collapse, swapoff and RCU callbacks are stutter steps — they
+ * change nothing here (only smaps Rss, which the model allows to be anything in a range).
+ */
+import { freeze, type Immutable } from 'immer';
+import { PAGE_SIZE, type MemPolicy, type Prot, type UffdEvent, type UffdMode } from './ops.js';
+
+export { PAGE_SIZE };
+
+/** mmap_min_addr (kernel default 65536): no mapping is placed below it. */
+export const MMAP_MIN_ADDR = 0x10000;
+/** TASK_SIZE for x86-64 with 4-level paging. */
+export const TASK_SIZE = 0x7ffffffff000;
+/** Where the top-down allocator starts (the kernel's mmap_base, randomisation off). */
+export const MMAP_BASE = 0x7f0000000000;
+/** stack_guard_gap (mm/mmap.c): 256 pages kept free below a VM_GROWSDOWN VMA. */
+export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
+/**
+ * How far below a VM_GROWSDOWN VMA an access may land and still grow it. The kernel has no
+ * such distance check any more (only RLIMIT_STACK and the guard gap to the previous VMA); this
+ * is the simulation's stand-in for RLIMIT_STACK, 256 pages.
+ */
+export const STACK_GROW_WINDOW = 256 * PAGE_SIZE;
+
+/**
+ * A private anonymous page mapped to the shared zero page by a read fault: reads 0, is not
+ * counted in Rss, but its PTE is not none (UFFDIO_COPY onto it gives -EEXIST).
+ */
+export const ZERO_PAGE = -1;
+
+export interface VmaData {
+  /** First byte, page aligned. */
+  start: number;
+  /** One past the last byte (exclusive), page aligned. */
+  end: number;
+  prot: Prot;
+  /** VM_SHARED (MAP_SHARED) vs private (copy-on-write). */
+  shared: boolean;
+  /** VM_GROWSDOWN. */
+  growsdown: boolean;
+  /** Backing file (a shmem object for shared anonymous memory), or null for anonymous. */
+  file: string | null;
+  /**
+   * vm_pgoff: the file page mapped at `start`. For anonymous VMAs, as in the kernel, the
+   * virtual page number at creation (it decides whether neighbours merge after mremap).
+   */
+  pgoff: number;
+  /** Userfaultfd registration of this VMA (VM_UFFD_MISSING / VM_UFFD_WP), or null. */
+  uffd: UffdMode | null;
+  /** A device mapping (VM_IO | VM_PFNMAP): pages come from the driver; never merges. */
+  driver: boolean;
+  /** vma->vm_policy; 'default' when none. */
+  policy: MemPolicy;
+  /** Identity of vma->anon_vma (null until the first COW/anonymous page); decides merging. */
+  anonVma: number | null;
+  /**
+   * Private pages of this VMA, keyed by virtual page number (addr / PAGE_SIZE): the process's
+   * own copy (anonymous, or a COW-broken file page), or ZERO_PAGE.
+   */
+  pages: Record<number, number>;
+}
+
+export interface ProcessData {
+  pid: number;
+  /** Sorted by start, non-overlapping. */
+  vmas: VmaData[];
+}
+
+export interface FileData {
+  /** Written page contents by page index; a missing page within `size` reads 0. */
+  pages: Record<number, number>;
+  /** Size in pages (i_size rounded up): a mapped page at or beyond it gives SIGBUS. */
+  size: number;
+  /** A device whose pages come from its driver (mapping it gives a VM_PFNMAP VMA). */
+  driver: boolean;
+  /** The shmem object behind a shared anonymous mapping (shown as '/dev/zero (deleted)'). */
+  shmem: boolean;
+}
+
+/**
+ * A userfaultfd context, one per process (the monitor's fd). Registered ranges and their modes
+ * live on the VMAs (vma->vm_userfaultfd_ctx, as in the kernel). Faults waiting for a page are
+ * not state: a load/store on a missing page of a missing-mode range is simply not enabled until
+ * UFFDIO_COPY/UFFDIO_MOVE fills it. All non-cooperative features (EVENT_FORK, EVENT_REMAP,
+ * EVENT_REMOVE, EVENT_UNMAP) are on.
+ */
+export interface UffdCtxData {
+  /** Unread non-cooperative events; while non-empty, ctx->mmap_changing is set (-EAGAIN). */
+  events: UffdEvent[];
+}
+
+export interface MmStateData {
+  processes: Record<number, ProcessData>;
+  files: Record<string, FileData>;
+  uffd: Record<number, UffdCtxData>;
+  /** The pid fork picks canonically (the kernel may pick any free pid). */
+  nextPid: number;
+  nextAnonVma: number;
+  nextShmem: number;
+}
+
+export type Vma = Immutable<VmaData>;
+export type Process = Immutable<ProcessData>;
+export type FileState = Immutable<FileData>;
+export type UffdCtx = Immutable<UffdCtxData>;
+export type MmState = Immutable<MmStateData>;
+
+// --- building an initial state ---
+
+export interface VmaSpec {
+  start: number;
+  end: number;
+  /** A Prot or a string like 'rw-' / 'r-x'; default 'rw-'. */
+  prot?: Prot | string;
+  shared?: boolean;
+  growsdown?: boolean;
+  file?: string;
+  /** File page offset (default 0; for anonymous VMAs, start / PAGE_SIZE). */
+  pgoff?: number;
+  uffd?: UffdMode;
+  policy?: MemPolicy;
+  /** Private page contents keyed by page address (byte address of the page). */
+  pages?: Record<number, number>;
+}
+
+export interface FileSpec {
+  /** Page contents by page index (an array, or a sparse record). */
+  pages?: readonly number[] | Record<number, number>;
+  /** Size in pages; default: one past the highest page given, or 0. */
+  size?: number;
+  driver?: boolean;
+}
+
+export interface InitialSpec {
+  processes?: ReadonlyArray<{ pid: number; vmas?: readonly VmaSpec[] }>;
+  files?: Record<string, FileSpec>;
+}
+
+export function parseProt(p: Prot | string): Prot {
+  if (typeof p !== 'string') return { read: p.read, write: p.write, exec: p.exec };
+  return { read: p.includes('r'), write: p.includes('w'), exec: p.includes('x') };
+}
+
+/** Build a starting state: processes with VMAs (merged only if given merged), files. */
+export function initialState(spec: InitialSpec = {}): MmState {
+  const files: Record<string, FileData> = {};
+  for (const [name, f] of Object.entries(spec.files ?? {})) {
+    const pages: Record<number, number> = {};
+    let top = 0;
+    if (f.pages) {
+      const entries: Array<[string, number]> = Array.isArray(f.pages)
+        ? (f.pages as readonly number[]).map((v, i) => [String(i), v])
+        : Object.entries(f.pages as Record<number, number>);
+      for (const [k, v] of entries) {
+        pages[Number(k)] = v;
+        top = Math.max(top, Number(k) + 1);
+      }
+    }
+    files[name] = { pages, size: f.size ?? top, driver: f.driver ?? false, shmem: false };
+  }
+  const processes: Record<number, ProcessData> = {};
+  let nextPid = 1;
+  let nextAnonVma = 1;
+  for (const p of spec.processes ?? []) {
+    const vmas: VmaData[] = (p.vmas ?? []).map((v) => {
+      const pages: Record<number, number> = {};
+      for (const [a, val] of Object.entries(v.pages ?? {})) pages[Math.floor(Number(a) / PAGE_SIZE)] = val;
+      const file = v.file ?? null;
+      const hasPages = Object.keys(pages).length > 0;
+      return {
+        start: v.start,
+        end: v.end,
+        prot: parseProt(v.prot ?? 'rw-'),
+        shared: v.shared ?? false,
+        growsdown: v.growsdown ?? false,
+        file,
+        pgoff: v.pgoff ?? (file === null ? v.start / PAGE_SIZE : 0),
+        uffd: v.uffd ?? null,
+        driver: file !== null && (files[file]?.driver ?? false),
+        policy: v.policy ?? 'default',
+        anonVma: hasPages ? nextAnonVma++ : null,
+        pages,
+      };
+    });
+    vmas.sort((a, b) => a.start - b.start);
+    processes[p.pid] = { pid: p.pid, vmas };
+    nextPid = Math.max(nextPid, p.pid + 1);
+  }
+  const uffd: Record<number, UffdCtxData> = {};
+  for (const p of Object.values(processes)) {
+    if (p.vmas.some((v) => v.uffd !== null)) uffd[p.pid] = { events: [] };
+  }
+  return freeze({ processes, files, uffd, nextPid, nextAnonVma, nextShmem: 1 }, true);
+}
+
+// --- queries ---
+
+export const pageOf = (addr: number): number => Math.floor(addr / PAGE_SIZE);
+export const isAligned = (addr: number): boolean => addr % PAGE_SIZE === 0;
+export const pageAlignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+
+export function findVma<V extends { start: number; end: number }>(vmas: readonly V[], addr: number): V | undefined {
+  for (const v of vmas) {
+    if (v.start <= addr && addr < v.end) return v;
+    if (v.start > addr) return undefined;
+  }
+  return undefined;
+}
+
+export function findVmaIndex(vmas: ReadonlyArray<{ start: number; end: number }>, addr: number): number {
+  return vmas.findIndex((v) => v.start <= addr && addr < v.end);
+}
+
+/** The file page index backing virtual page `page` of a file VMA. */
+export const filePageIndex = (v: { start: number; pgoff: number }, page: number): number =>
+  v.pgoff + page - v.start / PAGE_SIZE;
+
+/** The shmem object name shown in /proc/pid/maps. */
+export const SHMEM_MAPS_NAME = '/dev/zero (deleted)';
