@@ -1,0 +1,222 @@
+/**
+ * Is a concurrent history linearizable against the model?
+ *
+ * Wing & Gong's search with Lowe's memoisation (G. Lowe, "Testing for linearizability", CCPE
+ * 2017; the algorithm of porcupine): depth-first, repeatedly pick an op that may take effect next
+ * — one that no other not-yet-linearized op strictly precedes in real time (responded before it
+ * was invoked) — and ask the model whether it can return the observed result in the current
+ * state. The pair (set of linearized ops as a bitset, model state fingerprint) is memoised: the
+ * future of the search depends on nothing else. Pending ops (no response) may take effect —
+ * with the model's canonical outcome — or never.
+ *
+ * Verdicts: ok (with a linearization order), illegal (the shortest illegal prefix and the op
+ * whose result no order can produce, with the model's reasons), unknown (the step budget ran
+ * out — never a pass).
+ */
+import { check, fingerprint, step } from '../../model/spec.js';
+import { describeCall } from '../../model/ops.js';
+import type { MmState } from '../../model/state.js';
+import { describeHistoryOp, prefixAt, validateHistory, type HistoryOp } from './history.js';
+import { partitionHistory } from './partition.js';
+
+export interface LinearizabilityOptions {
+  /** Search nodes allowed over the whole check (default 1e6). */
+  maxSteps?: number;
+  /** Split into independent sub-histories where sound (default true). */
+  partition?: boolean;
+}
+
+export type LinearizabilityResult =
+  | { verdict: 'ok'; order: number[]; steps: number }
+  | {
+      verdict: 'illegal';
+      /** The shortest illegal prefix of the history (ops responding later shown pending). */
+      prefix: HistoryOp[];
+      /** The op whose result no order can produce. */
+      culprit: HistoryOp;
+      explanation: string;
+      steps: number;
+    }
+  | { verdict: 'unknown'; reason: string; steps: number };
+
+class BudgetExhausted extends Error {}
+
+interface Budget {
+  used: number;
+  readonly max: number;
+}
+
+const fpCache = new WeakMap<object, string>();
+function fp(s: MmState): string {
+  let f = fpCache.get(s);
+  if (f === undefined) {
+    f = fingerprint(s);
+    fpCache.set(s, f);
+  }
+  return f;
+}
+
+interface SearchResult {
+  readonly ok: boolean;
+  readonly order: number[];
+  /** Per op id: distinct reasons the model refused its observed result. */
+  readonly refusals: Map<number, Set<string>>;
+  /** The longest partial linearization found (ids). */
+  readonly longest: number[];
+}
+
+/** Search one (sub-)history. Throws BudgetExhausted. */
+function search(initial: MmState, ops: readonly HistoryOp[], budget: Budget): SearchResult {
+  const sorted = [...ops].sort((a, b) => a.invoke - b.invoke || a.id - b.id);
+  const n = sorted.length;
+  const required = sorted.filter((h) => h.result !== undefined).length;
+  const done = new Uint8Array(n);
+  const memo = new Set<string>();
+  const path: number[] = [];
+  let longest: number[] = [];
+  const refusals = new Map<number, Set<string>>();
+  const words = new Uint32Array(Math.ceil(n / 32) || 1);
+  const key = (): string => Array.from(words, (w) => w.toString(36)).join('.');
+
+  const refuse = (h: HistoryOp, why: string): void => {
+    const set = refusals.get(h.id) ?? new Set<string>();
+    if (set.size < 8) set.add(why);
+    refusals.set(h.id, set);
+  };
+
+  const dfs = (state: MmState, completed: number): boolean => {
+    if (completed === required) return true;
+    const k = key() + '|' + fp(state);
+    if (memo.has(k)) return false;
+    memo.add(k);
+    if (++budget.used > budget.max) throw new BudgetExhausted();
+    let minResp = Infinity;
+    for (let i = 0; i < n; i++) if (!done[i] && sorted[i]!.response < minResp) minResp = sorted[i]!.response;
+    for (let i = 0; i < n; i++) {
+      const h = sorted[i]!;
+      if (h.invoke > minResp) break;
+      if (done[i]) continue;
+      let next: MmState | null = null;
+      if (h.result !== undefined) {
+        const c = check(state, h.op, h.result);
+        if (c.ok) next = c.state;
+        else refuse(h, c.why);
+      } else {
+        const o = step(state, h.op);
+        if (!('blocked' in o)) next = o.state;
+      }
+      if (next === null) continue;
+      done[i] = 1;
+      words[i >> 5]! |= 1 << (i & 31);
+      path.push(h.id);
+      if (path.length > longest.length) longest = [...path];
+      if (dfs(next, completed + (h.result !== undefined ? 1 : 0))) return true;
+      path.pop();
+      words[i >> 5]! &= ~(1 << (i & 31));
+      done[i] = 0;
+    }
+    return false;
+  };
+
+  const ok = dfs(initial, 0);
+  return { ok, order: ok ? [...path] : [], refusals, longest };
+}
+
+/** Merge per-partition orders into one respecting real time (exists by locality). */
+function mergeOrders(orders: readonly number[][], byId: ReadonlyMap<number, HistoryOp>): number[] {
+  const heads = orders.map(() => 0);
+  const out: number[] = [];
+  const total = orders.reduce((a, o) => a + o.length, 0);
+  while (out.length < total) {
+    let minResp = Infinity;
+    orders.forEach((o, k) => {
+      for (let i = heads[k]!; i < o.length; i++) minResp = Math.min(minResp, byId.get(o[i]!)!.response);
+    });
+    let pick = -1;
+    for (let k = 0; k < orders.length; k++) {
+      const o = orders[k]!;
+      if (heads[k]! < o.length && byId.get(o[heads[k]!]!)!.invoke <= minResp) {
+        pick = k;
+        break;
+      }
+    }
+    if (pick < 0) pick = orders.findIndex((o, k) => heads[k]! < o.length);
+    out.push(orders[pick]![heads[pick]!]!);
+    heads[pick]!++;
+  }
+  return out;
+}
+
+function checkGroups(initial: MmState, history: readonly HistoryOp[], budget: Budget, partition: boolean) {
+  const groups = partition ? partitionHistory(initial, history) : [{ pids: [], ops: history }];
+  const results = groups.map((g) => ({ g, r: search(initial, g.ops, budget) }));
+  return results;
+}
+
+/**
+ * Decide whether `history` is linearizable starting from `initial`.
+ */
+export function checkLinearizability(
+  initial: MmState,
+  history: readonly HistoryOp[],
+  options: LinearizabilityOptions = {},
+): LinearizabilityResult {
+  const budget: Budget = { used: 0, max: options.maxSteps ?? 1_000_000 };
+  const partition = options.partition ?? true;
+  const bad = validateHistory(history);
+  if (bad) throw new Error(`malformed history: ${bad}`);
+  const byId = new Map(history.map((h) => [h.id, h] as const));
+  let results;
+  try {
+    results = checkGroups(initial, history, budget, partition);
+  } catch (e) {
+    if (e instanceof BudgetExhausted) {
+      return { verdict: 'unknown', reason: `step budget of ${budget.max} search nodes exhausted`, steps: budget.used };
+    }
+    throw e;
+  }
+  if (results.every((x) => x.r.ok)) {
+    return { verdict: 'ok', order: mergeOrders(results.map((x) => x.r.order), byId), steps: budget.used };
+  }
+  // Illegal. Find the shortest illegal prefix: linearizability is prefix-closed (a pending op may
+  // take any effect or none), so binary-search the response steps of the failing sub-history.
+  const failing = results.filter((x) => !x.r.ok).map((x) => x.g.ops);
+  let best: { t: number; ops: readonly HistoryOp[]; r: SearchResult } | null = null;
+  for (const ops of failing) {
+    const times = [...new Set(ops.filter((h) => h.response !== Infinity).map((h) => h.response))].sort((a, b) => a - b);
+    let lo = 0;
+    let hi = times.length - 1; // prefixAt(times[hi]) is illegal (the whole sub-history)
+    let hiResult: SearchResult | null = null;
+    try {
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const r = search(initial, prefixAt(ops, times[mid]!), budget);
+        if (r.ok) lo = mid + 1;
+        else {
+          hi = mid;
+          hiResult = r;
+        }
+      }
+      hiResult ??= search(initial, prefixAt(ops, times[hi]!), budget);
+    } catch (e) {
+      if (!(e instanceof BudgetExhausted)) throw e;
+      hiResult = null;
+    }
+    const t = hiResult ? times[hi]! : times[times.length - 1]!;
+    const r = hiResult ?? results.find((x) => x.g.ops === ops)!.r;
+    if (!best || t < best.t) best = { t, ops, r };
+  }
+  const { t, r } = best!;
+  const culprit = history.find((h) => h.response === t && best!.ops.includes(h))!;
+  const prefix = prefixAt(history, t).sort((a, b) => a.invoke - b.invoke);
+  const reasons = [...(r.refusals.get(culprit.id) ?? [])];
+  const partial = r.longest.map((id) => `#${id}`).join(' ');
+  const explanation =
+    `${describeHistoryOp(culprit)}: no order of the operations up to step ${t} lets ` +
+    `${describeCall(culprit.op, culprit.result)} return this result` +
+    (reasons.length
+      ? `; the model says: ${reasons.join(' | ')}`
+      : '; it can never be ordered (an op that must precede it cannot be linearized or is blocked)') +
+    `. Longest partial linearization: ${partial || '(none)'}.`;
+  return { verdict: 'illegal', prefix, culprit, explanation, steps: budget.used };
+}

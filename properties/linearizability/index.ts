@@ -1,0 +1,3 @@
+export * from './history.js';
+export * from './partition.js';
+export * from './checker.js';
