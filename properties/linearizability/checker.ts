@@ -149,7 +149,18 @@ function mergeOrders(orders: readonly number[][], byId: ReadonlyMap<number, Hist
 
 function checkGroups(initial: MmState, history: readonly HistoryOp[], budget: Budget, partition: boolean) {
   const groups = partition ? partitionHistory(initial, history) : [{ pids: [], ops: history }];
-  const results = groups.map((g) => ({ g, r: search(initial, g.ops, budget) }));
+  const results: Array<{ g: (typeof groups)[number]; r: SearchResult }> = [];
+  let exhausted = false;
+  for (const g of groups) {
+    try {
+      results.push({ g, r: search(initial, g.ops, budget) });
+    } catch (e) {
+      if (!(e instanceof BudgetExhausted)) throw e;
+      exhausted = true;
+    }
+  }
+  // An illegal group decides the verdict even when another ran out of budget.
+  if (exhausted && results.every((x) => x.r.ok)) throw new BudgetExhausted();
   return results;
 }
 
