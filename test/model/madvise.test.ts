@@ -1,0 +1,39 @@
+// madvise(2) MADV_DONTNEED: "subsequent accesses of pages in the range will succeed, but will
+// result in either repopulating the memory contents from the up-to-date contents of the
+// underlying mapped file (for shared file mappings, shared anonymous mappings, and shmem-based
+// techniques such as System V shared memory segments) or zero-fill-on-demand pages for anonymous
+// private mappings." Private file mappings re-read the file (the COW copy is dropped).
+import { describe, expect, it } from 'vitest';
+import { ENOMEM } from '../../model/index.js';
+import { A, K, Seq, err, fixedAnon, ok, oneVma, v, RW } from './helpers.js';
+
+describe('madvise', () => {
+  it('MADV_DONTNEED zeroes private anonymous pages', () => {
+    const s = new Seq(oneVma(2));
+    s.store(1, A, 5);
+    s.store(1, A + K, 6);
+    expect(s.do({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' })).toEqual(ok);
+    expect(s.load(1, A)).toEqual(v(0));
+    expect(s.load(1, A + K)).toEqual(v(6));
+  });
+
+  it('MADV_DONTNEED re-reads private file pages from the file, and keeps shared pages', () => {
+    const s = new Seq({ processes: [{ pid: 1 }], files: { f: { pages: [10, 20] } } });
+    s.do({ op: 'mmap', pid: 1, addr: A, len: K, prot: RW, flags: fixedAnon({ anonymous: false }), file: 'f' });
+    s.do({ op: 'mmap', pid: 1, addr: A + 4 * K, len: 2 * K, prot: RW, flags: fixedAnon({ anonymous: false, shared: true }), file: 'f' });
+    s.store(1, A, 11); // COW copy
+    s.do({ op: 'pwrite', pid: 1, file: 'f', page: 0, value: 12 });
+    expect(s.load(1, A)).toEqual(v(11)); // the private copy no longer follows the file
+    s.store(1, A + 5 * K, 21); // shared: writes the file
+    s.do({ op: 'madvise', pid: 1, addr: A, len: 6 * K, advice: 'dontneed' });
+    expect(s.load(1, A)).toEqual(v(12));
+    expect(s.load(1, A + 5 * K)).toEqual(v(21));
+  });
+
+  it('a hole gives ENOMEM but the mapped part is still zapped', () => {
+    const s = new Seq(oneVma(1));
+    s.store(1, A, 5);
+    expect(s.do({ op: 'madvise', pid: 1, addr: A, len: 2 * K, advice: 'dontneed' })).toEqual(err(ENOMEM));
+    expect(s.load(1, A)).toEqual(v(0));
+  });
+});
