@@ -11,6 +11,7 @@ import type { KernelFns } from './table.js';
 import type { file, mm_struct, userfaultfd_ctx } from '../include/linux/mm_types.js';
 import type { VmaLockEvent } from '../include/linux/mm_flags.js';
 import type { Execution } from '../rt/execution.js';
+import type { ScenarioSpec } from './scenario.js';
 import { current } from '../rt/execution.js';
 
 const currentTaskId = (): number => current().id;
@@ -62,6 +63,10 @@ export class Kernel {
     blocked_steps: {},
     max_writer_wait: 0,
   };
+  /** The scenario this kernel runs (set by sim_prepare). */
+  scenario: ScenarioSpec = { name: '', family: '', processes: [], threads: [] };
+  /** Let allocations fail (scenario.faultInjection): -ENOMEM paths, decided by the scheduler. */
+  faultInjection = false;
   /** Free-form state of the swap device, block device, etc., owned by their modules. */
   readonly ext = new Map<string, unknown>();
 

@@ -30,6 +30,8 @@ export interface SimRun {
   readonly outcome: Outcome;
   /** Task ids of the user threads, in scenario order. */
   readonly threads: readonly number[];
+  /** The scenario's setup operations with the results the kernel gave (the model replays them). */
+  readonly setupHistory: readonly { readonly op: import('../../model/ops.js').ModelOp; readonly result: import('../../model/ops.js').ModelResult }[];
 }
 
 type KernelCall = (...args: never[]) => Task<unknown>;
@@ -65,7 +67,10 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   });
   const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
   exec.world = kernel;
+  kernel.scenario = opts.scenario;
+  kernel.faultInjection = opts.scenario.faultInjection ?? false;
   const history: HistoryEntry[] = [];
+  const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
   let setupDone = false;
 
@@ -88,6 +93,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
       (th as { pid: number }).pid = p.pid;
       for (const op of p.setup) {
         const r = yield* sim_do_user_op(op);
+        setupHistory.push({ op, result: r });
         if (r.kind === 'errno' || r.kind === 'signal') {
           throw new Error(`scenario setup failed: P${p.pid} ${op.op} gave ${JSON.stringify(r)}`);
         }
@@ -109,7 +115,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     threads.push(tid);
   }
   for (const d of sc.daemons ?? []) spawnDaemon(kernel, d, () => setupDone);
-  return { exec, kernel, history, threads };
+  return { exec, kernel, history, threads, setupHistory };
 }
 
 function* runSetupAction(kernel: Kernel, a: SetupAction): Task<void> {

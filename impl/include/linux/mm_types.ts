@@ -319,6 +319,8 @@ export class mm_struct {
   readonly rss_stat = { MM_ANONPAGES: 0, MM_FILEPAGES: 0, MM_SWAPENTS: 0 };
   /** Dead: exit_mmap ran. */
   dead = false;
+  /** Bumped by every PTE write (set_pte_at, ptep_get_and_clear …): lets checkers skip unchanged tables. */
+  sim_pte_writes = 0;
   constructor(pid: number) {
     this.pid = pid;
     this.name = `mm(${pid})`;

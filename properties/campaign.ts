@@ -1,0 +1,166 @@
+/**
+ * Campaigns: many runs of a scenario family on one variant under a strategy — seeded random, PCT,
+ * bounded DFS, or the portfolio (PCT depth 2 and 3 and random interleaved, over fresh scenarios).
+ * The first violation of each property is shrunk and re-run traced for its counterexample.
+ */
+import { DfsStrategy } from '../impl/rt/schedulers/dfs.js';
+import { PctScheduler } from '../impl/rt/schedulers/pct.js';
+import { RandomScheduler, mixSeed } from '../impl/rt/schedulers/random.js';
+import type { Scheduler } from '../impl/rt/scheduler.js';
+import { findGeneration, GENERATIONS } from '../impl/sim/config.js';
+import { defineVariant, generationVariant, VariantError, type Variant } from '../impl/sim/variant.js';
+import type { ScenarioSpec } from '../impl/sim/scenario.js';
+import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from './api.js';
+import { runScenario } from './runner.js';
+import { FAMILIES } from './scenarios/index.js';
+import { shrinkCounterexample } from './shrink.js';
+
+/** Schedules tried per generated scenario before drawing a new one. */
+export const SCHEDULES_PER_SCENARIO = 16;
+
+export function familyOrThrow(name: string) {
+  const f = FAMILIES.get(name);
+  if (!f) throw new VariantError(`unknown scenario family "${name}" (one of ${[...FAMILIES.keys()].join(', ')})`);
+  return f;
+}
+
+/** A configuration or mutant by name. */
+export async function resolveVariantAsync(name: string): Promise<Variant> {
+  if (findGeneration(name)) return generationVariant(name);
+  const mutants = await loadMutants();
+  const m = mutants.find((v) => v.name === name);
+  if (m) return m;
+  throw new VariantError(`unknown configuration or mutant "${name}" (configurations: ${GENERATIONS.map((g) => g.name).join(', ')}; see faultline list mutants)`);
+}
+
+/** A configuration by name (synchronous: generations only). */
+export function resolveVariant(name: string): Variant {
+  if (findGeneration(name)) return generationVariant(name);
+  const m = MUTANT_CACHE?.find((v) => v.name === name);
+  if (m) return m;
+  throw new VariantError(`unknown configuration or mutant "${name}" (configurations: ${GENERATIONS.map((g) => g.name).join(', ')})`);
+}
+
+let MUTANT_CACHE: readonly Variant[] | null = null;
+/** The zoo (impl/bugs), or an empty list while it does not exist. */
+export async function loadMutants(): Promise<readonly Variant[]> {
+  if (MUTANT_CACHE) return MUTANT_CACHE;
+  try {
+    const mod = (await import('../impl/bugs/index.js')) as { MUTANTS?: readonly Variant[] };
+    MUTANT_CACHE = mod.MUTANTS ?? [];
+  } catch (e) {
+    if (e instanceof Error && /Cannot find module|ERR_MODULE_NOT_FOUND/.test(String((e as { code?: string }).code ?? e.message))) MUTANT_CACHE = [];
+    else throw e;
+  }
+  return MUTANT_CACHE;
+}
+
+/** A user's variant file: its default export must be a defineVariant(...) result (or its spec). */
+export async function loadVariantFile(path: string): Promise<Variant> {
+  const { pathToFileURL } = await import('node:url');
+  const { resolve } = await import('node:path');
+  const { existsSync } = await import('node:fs');
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new VariantError(`variant file ${path} does not exist`);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new VariantError(`variant file ${path} failed to load: ${msg}`);
+  }
+  const v = mod.default;
+  if (v === undefined || v === null || typeof v !== 'object') throw new VariantError(`variant file ${path} has no default export (export default defineVariant({...}))`);
+  const spec = v as Variant;
+  if (typeof (spec as Partial<Variant>).table === 'function' && (spec as Partial<Variant>).cfg) return spec;
+  return defineVariant(spec);
+}
+
+function schedulerFor(strategy: string, seed: number, i: number, k: number): Scheduler {
+  switch (strategy) {
+    case 'random':
+      return new RandomScheduler(mixSeed(seed, i));
+    case 'pct':
+      return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k);
+    default: {
+      // portfolio: PCT depth 2, PCT depth 3, random, in turn.
+      const m = i % 3;
+      if (m === 0) return new PctScheduler(mixSeed(seed ^ 0x2545f491, i), 2, k);
+      if (m === 1) return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k);
+      return new RandomScheduler(mixSeed(seed, i));
+    }
+  }
+}
+
+function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: number): FoundViolation {
+  const prop = r.violation!.property;
+  const shrunk = shrinkCounterexample(spec.variant, scenario, r.schedule, prop);
+  let final = runScenario({ variant: spec.variant, scenario: shrunk.scenario, schedule: shrunk.schedule, trace: true });
+  let sc = shrunk.scenario;
+  if (final.status !== 'violation' || final.violation?.property !== prop) {
+    // Shrinking must never lose the bug: fall back to the original run.
+    final = runScenario({ variant: spec.variant, scenario, schedule: r.schedule, trace: true });
+    sc = scenario;
+  }
+  return {
+    property: prop,
+    message: final.violation?.message ?? r.violation!.message,
+    executionsToFind: at,
+    report: final,
+    scenario: sc,
+    tasks: sc.threads.length + (sc.daemons?.length ?? 0),
+  };
+}
+
+export function runCampaign(spec: CampaignSpec): CampaignResult {
+  const family = familyOrThrow(spec.family);
+  const t0 = performance.now();
+  const deadline = spec.timeLimitMs !== undefined ? t0 + spec.timeLimitMs : Infinity;
+  const stopAtFirst = spec.stopAtFirst ?? true;
+  const violations: FoundViolation[] = [];
+  const seen = new Set<string>();
+  let executions = 0;
+  let unknown = 0;
+  let complete: boolean | undefined;
+  let k = 64;
+
+  const onResult = (scenario: ScenarioSpec, r: RunReport): boolean => {
+    executions++;
+    spec.onProgress?.(executions);
+    if (r.steps > k) k = r.steps;
+    if (r.status === 'unknown') unknown++;
+    if (r.status === 'crash' || r.status === 'bad-schedule') {
+      throw new Error(`internal error in scenario ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status}`);
+    }
+    if (r.status === 'violation' && !seen.has(r.violation!.property)) {
+      seen.add(r.violation!.property);
+      violations.push(found(spec, scenario, r, executions));
+      if (stopAtFirst) return false;
+    }
+    return executions < spec.runs && performance.now() < deadline;
+  };
+
+  if (spec.strategy === 'dfs') {
+    complete = true;
+    let go = true;
+    for (let sIdx = 0; go; sIdx++) {
+      const scenario = family.generate(mixSeed(spec.seed, sIdx));
+      const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
+      for (let s = dfs.next(); s && go; s = dfs.next()) {
+        const r = runScenario({ variant: spec.variant, scenario, scheduler: s });
+        dfs.done?.(r.steps);
+        go = onResult(scenario, r);
+      }
+      if (!dfs.complete) complete = false;
+      if (executions >= spec.runs || performance.now() >= deadline) go = false;
+    }
+  } else {
+    let scenario = family.generate(mixSeed(spec.seed, 0));
+    for (let i = 0; ; i++) {
+      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO));
+      const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k) });
+      if (!onResult(scenario, r)) break;
+    }
+  }
+  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown };
+}

@@ -1,0 +1,129 @@
+/**
+ * Refinement: the run's history of user-visible operations must be linearizable against model/,
+ * starting from the model state the scenario's setup produces; and the final state user space
+ * could observe (the maps, every page's value) must equal the model's state after that
+ * linearization (catches lost writes and stale data that no load in the history happened to see).
+ */
+import { Violation } from '../impl/rt/task.js';
+import type { ViolationRecord } from '../impl/rt/execution.js';
+import type { SimRun } from '../impl/sim/run.js';
+import type { Kernel } from '../impl/sim/kernel.js';
+import type { mm_struct } from '../impl/include/linux/mm_types.js';
+import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_SHARED } from '../impl/include/linux/mm_flags.js';
+import { check, step } from '../model/spec.js';
+import { initialState, type MmState } from '../model/state.js';
+import { describeCall, describeResult, type ModelOp, type ModelResult } from '../model/ops.js';
+import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
+
+export type HistoryVerdict =
+  | { readonly status: 'ok' }
+  | { readonly status: 'violation'; readonly violation: ViolationRecord }
+  | { readonly status: 'unknown'; readonly reason: string };
+
+/** Search budget for one run's history (nodes); a run that needs more is 'unknown'. */
+export const LINEARIZABILITY_BUDGET = 200_000;
+
+function record(v: Violation, step: number): ViolationRecord {
+  return { property: v.property, message: v.message, report: v.report, step, task: -1, taskName: '', label: 'end of run' };
+}
+
+/** The model state after the scenario's setup, replaying the kernel's own setup results. */
+export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): MmState | string {
+  const files: Record<string, { pages: readonly number[] }> = {};
+  for (const f of scenario.files ?? []) files[f.name] = { pages: f.pages };
+  let s = initialState({ processes: scenario.processes.map((p) => ({ pid: p.pid })), files });
+  for (const { op, result } of run.setupHistory) {
+    const r = check(s, op, result);
+    if (!r.ok) return `setup ${describeCall(op, result)}: ${r.why}`;
+    s = r.state;
+  }
+  return s;
+}
+
+export function judgeHistory(run: SimRun): HistoryVerdict {
+  const init = modelInitialState(run, run.kernel.scenario);
+  const endStep = run.exec.step;
+  if (typeof init === 'string') {
+    return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
+  }
+  const history: HistoryOp[] = run.history.map((e) => ({
+    id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invoke, response: e.result === undefined ? Infinity : e.response,
+  }));
+  const res = checkLinearizability(init, history, { maxSteps: LINEARIZABILITY_BUDGET });
+  if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
+  if (res.verdict === 'illegal') {
+    const lines = res.prefix.map((h) => `  T${h.task} ${describeCall(h.op, h.result)}  [${h.invoke}, ${h.response === Infinity ? '…' : h.response}]`);
+    return {
+      status: 'violation',
+      violation: record(new Violation('linearizability',
+        `no linearization explains ${describeCall(res.culprit.op, res.culprit.result)}: ${res.explanation}`,
+        ['history (shortest illegal prefix):', ...lines]), endStep),
+    };
+  }
+  // Final state: replay the linearization in the model and compare with what the kernel holds.
+  const byId = new Map(history.map((h) => [h.id, h] as const));
+  let s = init;
+  for (const id of res.order) {
+    const h = byId.get(id)!;
+    if (h.result !== undefined) {
+      const r = check(s, h.op, h.result);
+      if (r.ok) s = r.state;
+    } else {
+      const o = step(s, h.op);
+      if (!('blocked' in o)) s = o.state;
+    }
+  }
+  // Pending operations leave the final state open: only judge complete histories.
+  if (history.some((h) => h.result === undefined)) return { status: 'ok' };
+  const diff = compareFinalState(run.kernel, s);
+  if (diff) {
+    return { status: 'violation', violation: record(new Violation('final-state', diff, ['the kernel\'s final state differs from the model after the linearization of this history']), endStep) };
+  }
+  return { status: 'ok' };
+}
+
+/** What user space would read at addr, from the kernel's state (no kernel code runs). */
+export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number | 'unknown' {
+  const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
+  const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+  const vma = mm.mm_mt.ma_root.slots.find((v) => v.vm_start <= addr && addr < v.vm_end);
+  if (!vma) return 'unknown';
+  if (pte && pte.kind === 'present') return pte.folio.data;
+  if (pte && pte.kind === 'swap') {
+    const f = (kernel.fn as unknown as Record<string, ((e: number) => number | undefined) | undefined>)['sim_swap_entry_value'];
+    const v = f?.(pte.entry);
+    return v === undefined ? 'unknown' : v;
+  }
+  if (pte && pte.kind !== 'none') return 'unknown';
+  if (vma.vm_file) {
+    const idx = vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
+    const cached = vma.vm_file.f_mapping.i_pages.get(idx);
+    if (cached && cached.uptodate) return cached.data;
+    const disk = vma.vm_file.f_inode.disk;
+    return idx < disk.length ? disk[idx]! : 0;
+  }
+  if (vma.vm_flags & VM_SHARED) return 'unknown';
+  return 0;
+}
+
+function compareFinalState(kernel: Kernel, s: MmState): string | null {
+  for (const p of kernel.procs.values()) {
+    const mm = p.mm;
+    if (!mm || mm.dead || p.exited) continue;
+    for (const vma of mm.mm_mt.ma_root.slots) {
+      for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
+        const got = sim_observe(kernel, mm, a);
+        if (got === 'unknown') continue;
+        const load: ModelOp = { op: 'load', pid: p.pid, addr: a };
+        const o = step(s, load);
+        if ('blocked' in o) continue;
+        const want: ModelResult = o.result;
+        if (want.kind !== 'value') continue;
+        if (want.value !== got) {
+          return `P${p.pid} page ${'0x' + a.toString(16)} holds ${got} in the kernel, but the model says ${describeResult(want)} after this history (a lost write or stale data)`;
+        }
+      }
+    }
+  }
+  return null;
+}

@@ -1,0 +1,39 @@
+/**
+ * Every named property faultline checks, where it is checked, and the kernel rule it stands for
+ * (kernel.md §3). 'builtin' properties are raised by the primitives and kernel assertions at the
+ * step where they break; 'step' invariants are judged after every step by the runner; 'end'
+ * checks after the run; 'history' is refinement against the model.
+ */
+export type PropertyKind = 'builtin' | 'step' | 'end' | 'history';
+
+export interface PropertyInfo {
+  readonly name: string;
+  readonly kind: PropertyKind;
+  readonly description: string;
+  readonly kernelRef: string;
+}
+
+export const PROPERTIES: readonly PropertyInfo[] = [
+  { name: 'lockdep', kind: 'builtin', description: 'lock-order inversion (even without a deadlock in this run), bad unlock balance, lock held at task exit, lockdep_assert_held* failures', kernelRef: 'I4; kernel/locking/lockdep.c' },
+  { name: 'might_sleep', kind: 'builtin', description: 'a sleeping primitive called inside an RCU read-side section, with a spinlock held or irqs off', kernelRef: 'I4, I19; kernel/sched/core.c __might_sleep' },
+  { name: 'kasan', kind: 'builtin', description: 'use-after-free / double free of a VMA, anon_vma, mempolicy, page table, maple node, folio, file or uffd ctx, at the access, naming the alloc and free sites', kernelRef: 'I7, I11, I12; mm/kasan' },
+  { name: 'refcount', kind: 'builtin', description: 'refcount_t addition on 0 or underflow', kernelRef: 'lib/refcount.c' },
+  { name: 'VM_BUG_ON', kind: 'builtin', description: 'a kernel assertion (mmap_assert_locked, mmap_assert_write_locked, vma_assert_write_locked, VM_BUG_ON_VMA, …) failed', kernelRef: 'I1, I2, I5, I6, I8; include/linux/mmdebug.h' },
+  { name: 'BUG', kind: 'builtin', description: 'BUG_ON in kernel code', kernelRef: 'include/asm-generic/bug.h' },
+  { name: 'WARN_ON', kind: 'builtin', description: 'WARN_ON_ONCE / VM_WARN_ON_ONCE fired', kernelRef: 'include/asm-generic/bug.h' },
+  { name: 'deadlock', kind: 'builtin', description: 'no runnable task while a user thread is blocked; the wait-for cycle is reported (rwsem writer preference included)', kernelRef: 'H1, H2, I4' },
+  { name: 'livelock', kind: 'builtin', description: 'the step limit was reached: some task kept running without the run ending', kernelRef: 'liveness' },
+  { name: 'fault-livelock', kind: 'builtin', description: 'one user access faulted and retried without bound', kernelRef: 'I19 (FAULT_FLAG_TRIED progress guarantee)' },
+  { name: 'vma-write-lock-epoch', kind: 'step', description: 'a VMA is write-locked only while mmap_lock is write-held', kernelRef: 'I1, I22' },
+  { name: 'pgtable-freed-while-linked', kind: 'step', description: 'no PMD entry points to a freed PTE table', kernelRef: 'I11' },
+  { name: 'vma-tree-well-formed', kind: 'step', description: 'the published VMA tree is sorted, non-overlapping, page aligned, and holds only its own mm\'s VMAs', kernelRef: 'I12; model NoOverlappingVmas' },
+  { name: 'pte-outside-vma', kind: 'step', description: 'every PTE lies inside a VMA of its mm at the right file offset (judged while mmap_lock is free)', kernelRef: 'I10' },
+  { name: 'rmap-incomplete', kind: 'end', description: 'every mapped anon folio is reachable through its VMA\'s anon_vma chain, every file page through i_mmap', kernelRef: 'I10, I17' },
+  { name: 'leak', kind: 'end', description: 'no lock held and every counter back to zero at the end (mmap_lock free, ctx->mmap_changing 0, swap device users 0, mapcounts match PTEs)', kernelRef: 'I18; liveness' },
+  { name: 'linearizability', kind: 'history', description: 'the history of user-visible operations is linearizable against model/ (unknown is reported, never a pass)', kernelRef: 'refinement' },
+  { name: 'final-state', kind: 'history', description: 'after the run, what user space could observe (maps, every page\'s value) equals the model state after the linearization', kernelRef: 'refinement (lost writes, stale data: I14, I16)' },
+];
+
+export function findProperty(name: string): PropertyInfo | undefined {
+  return PROPERTIES.find((p) => p.name === name);
+}
