@@ -19,7 +19,7 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     if (!ctx) return { state: s, result: errno(EBADF) };
     if (ctx.events.length === 0) return { state: s, result: errno(EAGAIN) };
     return transition(s, (d) => {
-      const ev = d.uffd[op.pid]!.events.shift()!;
+      const ev = { ...d.uffd[op.pid]!.events.shift()! }; // a plain copy, not a draft
       return { kind: 'event', event: ev };
     });
   },

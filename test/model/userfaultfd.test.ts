@@ -1,0 +1,102 @@
+// userfaultfd(2) / ioctl_userfaultfd(2): a fault on a missing page of a MISSING-registered range
+// waits until the monitor resolves it (UFFDIO_COPY); UFFDIO_COPY "EEXIST: ... the page was
+// already mapped", "EAGAIN: ... the mapping has changed since the last UFFDIO_COPY" (a
+// non-cooperative event such as UFFD_EVENT_FORK/REMAP/REMOVE/UNMAP is unread; commit
+// df2cc96e7701); UFFDIO_MOVE (6.8) moves a page; read(2) returns events in order.
+import { describe, expect, it } from 'vitest';
+import { EAGAIN, EEXIST, ENOENT, EINVAL, ENOMEM, enabled } from '../../model/index.js';
+import { A, K, Seq, err, ok, oneVma, v } from './helpers.js';
+
+const reg = (s: Seq, len = 2 * K) => s.do({ op: 'uffd_register', pid: 1, addr: A, len, mode: 'missing' });
+
+describe('uffd_register', () => {
+  it('registers part of a VMA (splitting it); no VMA → ENOMEM; unaligned → EINVAL; file mapping → EINVAL', () => {
+    const s = new Seq(oneVma(4, { files: { f: { pages: [1] } } }));
+    expect(reg(s)).toEqual(ok);
+    expect(s.maps(1)).toHaveLength(2);
+    expect(s.do({ op: 'uffd_register', pid: 1, addr: 0x900000, len: K, mode: 'missing' })).toEqual(err(ENOMEM));
+    expect(s.do({ op: 'uffd_register', pid: 1, addr: A + 1, len: K, mode: 'missing' })).toEqual(err(EINVAL));
+    s.do({ op: 'mmap', pid: 1, addr: 0x800000, len: K, prot: { read: true, write: false, exec: false }, flags: { shared: false, anonymous: false, fixed: true, growsdown: false }, file: 'f' });
+    expect(s.do({ op: 'uffd_register', pid: 1, addr: 0x800000, len: K, mode: 'missing' })).toEqual(err(EINVAL));
+  });
+});
+
+describe('uffd_unregister', () => {
+  it('unregistering merges the VMA back and faults no longer wait', () => {
+    const s = new Seq(oneVma(4));
+    reg(s);
+    expect(enabled(s.state, { op: 'load', pid: 1, addr: A })).not.toBeNull();
+    expect(s.do({ op: 'uffd_unregister', pid: 1, addr: A, len: 2 * K })).toEqual(ok);
+    expect(s.maps(1)).toHaveLength(1);
+    expect(s.load(1, A)).toEqual(v(0));
+  });
+});
+
+describe('uffdio_copy', () => {
+  it('a fault on a missing page waits until UFFDIO_COPY fills it; a second copy is EEXIST', () => {
+    const s = new Seq(oneVma(4));
+    s.store(1, A + K, 3); // present before registration
+    reg(s);
+    expect(enabled(s.state, { op: 'load', pid: 1, addr: A })).toMatch(/waits/);
+    expect(enabled(s.state, { op: 'store', pid: 1, addr: A, value: 1 })).toMatch(/waits/);
+    expect(s.load(1, A + K)).toEqual(v(3));
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 9 })).toEqual(ok);
+    expect(s.load(1, A)).toEqual(v(9));
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 1 })).toEqual(err(EEXIST));
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A + 3 * K, value: 1 })).toEqual(err(ENOENT));
+  });
+
+  it('EAGAIN while a non-cooperative event is unread (fork), then ok after reading it', () => {
+    const s = new Seq(oneVma(4));
+    reg(s);
+    s.do({ op: 'fork', pid: 1 });
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 1 })).toEqual(err(EAGAIN));
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'fork', child: 2 } });
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 1 })).toEqual(ok);
+    // the child kept the registration; its page is still missing
+    expect(enabled(s.state, { op: 'load', pid: 2, addr: A })).toMatch(/waits/);
+  });
+
+  it('MADV_DONTNEED queues a remove event and makes the page missing again', () => {
+    const s = new Seq(oneVma(4));
+    reg(s);
+    s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 1 });
+    s.do({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' });
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 })).toEqual(err(EAGAIN));
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'remove', start: A, end: A + K } });
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 })).toEqual(ok);
+    expect(s.load(1, A)).toEqual(v(2));
+  });
+});
+
+describe('uffdio_move', () => {
+  it('moves a page into a registered missing page; src becomes missing', () => {
+    const s = new Seq(oneVma(4));
+    s.store(1, A + 3 * K, 7);
+    reg(s);
+    expect(s.do({ op: 'uffdio_move', pid: 1, src: A + 3 * K, dst: A })).toEqual(ok);
+    expect(s.load(1, A)).toEqual(v(7));
+    expect(s.load(1, A + 3 * K)).toEqual(v(0));
+    expect(s.do({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A + K })).toEqual(err(ENOENT));
+  });
+});
+
+describe('uffd_read_event', () => {
+  it('munmap and mremap of a registered range queue events in order; nothing left → EAGAIN', () => {
+    const s = new Seq(oneVma(4));
+    reg(s, 4 * K);
+    s.do({ op: 'mremap', pid: 1, oldAddr: A, oldLen: K, newLen: K, flags: { maymove: true, fixed: true, dontunmap: false }, newAddr: 0x300000 });
+    s.do({ op: 'munmap', pid: 1, addr: A + K, len: K });
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'remap', from: A, to: 0x300000, len: K } });
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'unmap', start: A, end: A + K } });
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'unmap', start: A + K, end: A + 2 * K } });
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual(err(EAGAIN));
+  });
+
+  it('accepts a pagefault message only where a fault can be waiting', () => {
+    const s = new Seq(oneVma(4));
+    reg(s);
+    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'pagefault', addr: A, write: false } }).ok).toBe(true);
+    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'pagefault', addr: A + 3 * K, write: false } }).ok).toBe(false);
+  });
+});
