@@ -75,15 +75,20 @@ export class rw_semaphore implements sim_owned_lock {
     return op;
   }
 
-  /** Who a waiter waits for: the owners and every waiter queued ahead of it. */
+  /**
+   * Who a waiter waits for: the owners and every waiter queued ahead of it (its own read hold,
+   * when it recursed, is left out: it waits on the writer queued ahead, which waits on it).
+   */
   sim_blockers(w: rwsem_waiter): number[] {
     const out: number[] = [];
-    if (this.owner >= 0) out.push(this.owner);
-    for (const r of this.readerIds) if (!out.includes(r)) out.push(r);
+    const add = (id: number) => { if (id !== w.task && !out.includes(id)) out.push(id); };
+    if (this.owner >= 0) add(this.owner);
+    for (const r of this.readerIds) add(r);
     for (const q of this.wait_list) {
       if (q === w) break;
-      if (!out.includes(q.task)) out.push(q.task);
+      add(q.task);
     }
+    if (out.length === 0 && (this.owner === w.task || this.readerIds.includes(w.task))) out.push(w.task);
     return out;
   }
 }
