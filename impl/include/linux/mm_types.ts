@@ -12,6 +12,7 @@ import type { Task } from '../../rt/task.js';
 import { spinlock_t } from '../../sync/spinlock.js';
 import { rw_semaphore } from '../../sync/rwsem.js';
 import { refcount_t } from '../../sync/refcount.js';
+import { rcuwait } from '../../sync/wait.js';
 import { PAGE_SHIFT, PTRS_PER_PTE } from './mm_flags.js';
 
 let nextId = 1;
@@ -273,11 +274,23 @@ export const VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1;
 // ---------------------------------------------------------------------------------------------
 // The address space
 
-/** A node of the VMA tree (maple_node): an immutable sorted array of VMAs. */
+/** A maple-tree range [index, last] (inclusive, the node's pivots), as the tree stores it. */
+export interface maple_range {
+  readonly index: number;
+  readonly last: number;
+}
+
+/**
+ * A node of the VMA tree (maple_node): an immutable sorted array of VMAs and the range each
+ * covers in the tree (the pivots: the tree's ranges, which may differ from vm_start/vm_end while
+ * a writer is between changing a VMA and storing it).
+ */
 export class maple_node {
   readonly name: string;
-  constructor(readonly slots: readonly vm_area_struct[]) {
+  readonly ranges: readonly maple_range[];
+  constructor(readonly slots: readonly vm_area_struct[], ranges?: readonly maple_range[]) {
     this.name = `maple_node#${sim_next_id()}`;
+    this.ranges = ranges ?? slots.map((v) => ({ index: v.vm_start, last: v.vm_end - 1 }));
   }
 }
 
@@ -315,6 +328,8 @@ export class mm_struct {
   mmf_unstable = false;
   /** 6.15+: rcuwait a writer draining VMA readers sleeps on. */
   vma_writer_waiting = -1;
+  /** 6.15+: mm->vma_writer_wait, the rcuwait of a writer excluding VMA readers (__vma_start_write). */
+  readonly vma_writer_wait = new rcuwait('mm->vma_writer_wait');
   /** RSS counters per type (MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS). */
   readonly rss_stat = { MM_ANONPAGES: 0, MM_FILEPAGES: 0, MM_SWAPENTS: 0 };
   /** Dead: exit_mmap ran. */
