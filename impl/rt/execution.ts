@@ -10,7 +10,7 @@
 import type { BlockOp, ChooseOp, Op, Task, TaskFn } from './task.js';
 import { Violation } from './task.js';
 import type { Scheduler } from './scheduler.js';
-import { encodeSchedule, ScheduleError, type Decision } from './schedule.js';
+import { SCHEDULE_VERSION, ScheduleError, type Decision } from './schedule.js';
 import type { TraceEvent } from './trace.js';
 
 export interface TaskState {
@@ -112,7 +112,11 @@ export class Execution {
   preemptions = 0;
   private readonly scheduler: Scheduler;
   private readonly hooks: ExecutionHooks;
-  private readonly decisions: Decision[] = [];
+  /**
+   * Decisions made so far, packed two numbers each (no object per step): the step, then the task
+   * id for a pick or −1 − value for a choice. `decisionList` unpacks them.
+   */
+  private readonly packed: number[] = [];
   private runnable = new Int32Array(8);
   private cur = -1;
   private choiceStep = -1;
@@ -171,8 +175,8 @@ export class Execution {
   /**
    * The hot loop: one iteration per step. Kept free of per-step allocation (besides the
    * generator's own result object): the runnable set is rebuilt in a reused Int32Array, a
-   * string yield is the fast path, and the trace, hooks and decision log are touched only when
-   * used.
+   * string yield is the fast path, decisions are packed into a number array, and the trace,
+   * hooks and the schedule string cost nothing unless used.
    */
   private loop(): Outcome {
     const tasks = this.tasks;
@@ -183,107 +187,107 @@ export class Execution {
     const maxSteps = this.maxSteps;
     const afterStep = hooks.afterStep;
     const onTaskExit = hooks.onTaskExit;
-    for (;;) {
-      // Collect the runnable tasks (ascending ids) and the default pick: the current task if it
-      // can go on, else the first runnable task after it, cyclically.
-      const runnable = this.runnable;
-      const cur = this.cur;
-      const count = tasks.length;
-      let n = 0;
-      let live = false;
-      let dflt = -1;
-      let after = -1;
-      for (let i = 0; i < count; i++) {
-        const t = tasks[i]!;
-        if (t.done) continue;
-        if (!t.daemon) live = true;
-        const b = t.block;
-        if (b !== null && !b.until()) {
-          t.waited = true;
-          continue;
-        }
-        if (i === cur) dflt = i;
-        else if (after < 0 && i > cur) after = i;
-        runnable[n++] = i;
-      }
-      if (n === 0) {
-        sched.end?.(this.step);
-        if (live) return this.finish(this.deadlock());
-        const v = hooks.atEnd?.(this) ?? null;
-        return v ? this.finish(this.record(v, -1, null)) : this.finish(null);
-      }
-      if (this.step >= maxSteps) return this.finish(this.livelock());
-      const curRunnable = dflt >= 0;
-      if (!curRunnable) dflt = after >= 0 ? after : runnable[0]!;
-
-      // Pick.
-      let pick = dflt;
-      if (n > 1 || everyStep) {
-        try {
-          pick = sched.pick(runnable, n, dflt, cur, this.step);
-        } catch (e) {
-          return this.finish(null, e);
-        }
-        if (pick !== dflt) {
-          let ok = false;
-          for (let j = 0; j < n; j++) if (runnable[j] === pick) { ok = true; break; }
-          if (!ok) {
-            return this.finish(null, new Error(`scheduler ${sched.name} picked task ${pick} at step ${this.step}, which is not runnable`));
+    const packed = this.packed;
+    let t: TaskState | null = null;
+    try {
+      for (;;) {
+        // Collect the runnable tasks (ascending ids) and the default pick: the current task if it
+        // can go on, else the first runnable task after it, cyclically.
+        const runnable = this.runnable;
+        const cur = this.cur;
+        const count = tasks.length;
+        let n = 0;
+        let live = false;
+        let dflt = -1;
+        let after = -1;
+        for (let i = 0; i < count; i++) {
+          const u = tasks[i]!;
+          if (u.done) continue;
+          if (!u.daemon) live = true;
+          const b = u.block;
+          if (b !== null && !b.until()) {
+            u.waited = true;
+            continue;
           }
-          this.decisions.push({ step: this.step, kind: 't', value: pick });
-          if (curRunnable) this.preemptions++;
+          if (i === cur) dflt = i;
+          else if (after < 0 && i > cur) after = i;
+          runnable[n++] = i;
         }
-      }
-      const t = tasks[pick]!;
-      this.cur = pick;
+        const step = this.step;
+        if (n === 0) {
+          sched.end?.(step);
+          if (live) return this.finish(this.deadlock());
+          const v = hooks.atEnd?.(this) ?? null;
+          return v ? this.finish(this.record(v, -1, null)) : this.finish(null);
+        }
+        if (step >= maxSteps) return this.finish(this.livelock());
+        const curRunnable = dflt >= 0;
+        if (!curRunnable) dflt = after >= 0 ? after : runnable[0]!;
 
-      // Resume it for one step.
-      if (tracing) this.traceStep(t);
-      t.block = null;
-      t.waited = false;
-      t.steps++;
-      CURRENT = t;
-      let value: unknown = undefined;
-      try {
+        // Pick.
+        let pick = dflt;
+        if (n > 1 || everyStep) {
+          pick = sched.pick(runnable, n, dflt, cur, step);
+          if (pick !== dflt) {
+            let ok = false;
+            for (let j = 0; j < n; j++) if (runnable[j] === pick) { ok = true; break; }
+            if (!ok) throw new Error(`scheduler ${sched.name} picked task ${pick} at step ${step}, which is not runnable`);
+            packed.push(step, pick);
+            if (curRunnable) this.preemptions++;
+          }
+        }
+        const task = tasks[pick]!;
+        this.cur = pick;
+
+        // Resume it for one step.
+        if (tracing) this.traceStep(task);
+        task.block = null;
+        task.waited = false;
+        task.steps++;
+        t = CURRENT = task;
+        const gen = task.gen;
+        let r = gen.next();
         for (;;) {
-          const r = t.gen.next(value);
           if (r.done === true) {
-            t.done = true;
-            t.result = r.value;
-            t.label = 'exit';
-            t.obj = undefined;
+            task.done = true;
+            task.result = r.value;
+            task.label = 'exit';
+            task.obj = undefined;
             break;
           }
           const op: Op = r.value;
           if (typeof op === 'string') {
-            t.label = op;
-            t.obj = undefined;
+            task.label = op;
+            task.obj = undefined;
             break;
           }
           if (op.k === 'choose') {
-            value = this.choose(t, op);
+            r = gen.next(this.choose(task, op));
             continue;
           }
-          t.label = op.label;
-          t.obj = op.obj;
-          if (op.k === 'block') t.block = op;
+          task.label = op.label;
+          task.obj = op.obj;
+          if (op.k === 'block') task.block = op;
           break;
         }
-      } catch (e) {
-        CURRENT = null;
-        if (e instanceof Violation) return this.finish(this.record(e, this.step, t));
-        return this.finish(null, e);
+        t = CURRENT = null;
+        this.step = step + 1;
+        if (onTaskExit !== undefined && task.done) {
+          const v = onTaskExit(this, task);
+          if (v) return this.finish(this.record(v, step, task));
+        }
+        if (afterStep !== undefined) {
+          const v = afterStep(this, task);
+          if (v) return this.finish(this.record(v, step, task));
+        }
       }
+    } catch (e) {
+      // Thrown by the task during its step (t set), or by the scheduler or a hook (t null).
       CURRENT = null;
-      this.step++;
-      if (t.done && onTaskExit !== undefined) {
-        const v = onTaskExit(this, t);
-        if (v) return this.finish(this.record(v, this.step - 1, t));
+      if (e instanceof Violation) {
+        return t !== null ? this.finish(this.record(e, this.step, t)) : this.finish(this.record(e, this.step - 1, this.tasks[this.cur] ?? null));
       }
-      if (afterStep !== undefined) {
-        const v = afterStep(this, t);
-        if (v) return this.finish(this.record(v, this.step - 1, t));
-      }
+      return this.finish(null, e);
     }
   }
 
@@ -305,8 +309,8 @@ export class Execution {
     if (v === 0) {
       this.zeroChoices++;
     } else {
-      for (; this.zeroChoices > 0; this.zeroChoices--) this.decisions.push({ step: this.step, kind: 'c', value: 0 });
-      this.decisions.push({ step: this.step, kind: 'c', value: v });
+      for (; this.zeroChoices > 0; this.zeroChoices--) this.packed.push(this.step, -1);
+      this.packed.push(this.step, -1 - v);
     }
     return v;
   }
@@ -379,21 +383,76 @@ export class Execution {
   }
 
   private finish(v: ViolationRecord | null, err?: unknown): Outcome {
-    const schedule = encodeSchedule(this.decisions);
-    const base = { steps: this.step, preemptions: this.preemptions, schedule };
+    let status: OutcomeStatus = 'ok';
+    let error: string | undefined;
     if (err !== undefined) {
-      if (err instanceof ScheduleError) return { status: 'bad-schedule', error: err.message, ...base };
-      const msg = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
-      return { status: 'crash', error: msg, ...base };
+      if (err instanceof ScheduleError) {
+        status = 'bad-schedule';
+        error = err.message;
+      } else {
+        status = 'crash';
+        error = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
+      }
+    } else if (v) {
+      status = 'violation';
     }
-    if (v) return { status: 'violation', violation: v, ...base };
-    return { status: 'ok', ...base };
+    const o = {
+      status,
+      ...(v ? { violation: v } : {}),
+      ...(error !== undefined ? { error } : {}),
+      steps: this.step,
+      preemptions: this.preemptions,
+    };
+    return lazySchedule(o, this);
+  }
+
+  /** The schedule string of the decisions made so far: encodeSchedule(decisionList), but faster. */
+  scheduleString(): string {
+    const p = this.packed;
+    const len = p.length;
+    const parts: string[] = new Array(len >> 1);
+    for (let i = 0; i < len; i += 2) {
+      const c = p[i + 1]!;
+      parts[i >> 1] = c >= 0 ? `${p[i]}t${c}` : `${p[i]}c${-1 - c}`;
+    }
+    return SCHEDULE_VERSION + ':' + parts.join('.');
   }
 
   /** Decisions made so far (differences from the default policy). */
   get decisionList(): readonly Decision[] {
-    return this.decisions;
+    const p = this.packed;
+    const len = p.length;
+    const out: Decision[] = new Array(len >> 1);
+    for (let i = 0; i < len; i += 2) {
+      const v = p[i + 1]!;
+      out[i >> 1] = v >= 0 ? { step: p[i]!, kind: 't', value: v } : { step: p[i]!, kind: 'c', value: -1 - v };
+    }
+    return out;
   }
+}
+
+const SOURCE = Symbol('faultline.outcome.source');
+
+/**
+ * Give an outcome its `schedule` as an own, enumerable property that is encoded on first read
+ * (it prints, spreads, serialises and compares as a plain field), so a campaign that never looks
+ * at its passing runs' schedules does not pay for encoding them. The getter is one shared
+ * function, not a closure per outcome: V8 then shares one hidden class among all outcomes
+ * (per-object accessor closures each got a fresh map, which kept every finished run alive until
+ * the next full GC).
+ */
+function lazySchedule<T extends object>(o: T, exec: Execution): T & { readonly schedule: string } {
+  Object.defineProperty(o, SOURCE, { value: exec, writable: true, enumerable: false, configurable: false });
+  Object.defineProperty(o, 'schedule', { get: scheduleGetter, enumerable: true, configurable: false });
+  return o as T & { readonly schedule: string };
+}
+
+function scheduleGetter(this: { [SOURCE]: Execution | string }): string {
+  const src = this[SOURCE];
+  if (typeof src === 'string') return src;
+  const s = src.scheduleString();
+  this[SOURCE] = s;
+  return s;
 }
 
 function findCycle(edges: Map<number, readonly number[]>): number[] | null {

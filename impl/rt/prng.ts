@@ -1,6 +1,7 @@
 /**
  * A small seedable PRNG (sfc32). The only source of randomness in impl/: schedulers own one,
- * nothing else may call Math.random.
+ * nothing else may call Math.random. The state is kept as int32 (small integers to V8), so a
+ * draw allocates nothing.
  */
 export class Prng {
   private a: number;
@@ -9,29 +10,36 @@ export class Prng {
   private d: number;
 
   constructor(seed: number) {
-    this.a = 0x9e3779b9;
-    this.b = 0x243f6a88;
-    this.c = 0xb7e15162;
-    this.d = seed >>> 0;
+    this.a = 0x9e3779b9 | 0;
+    this.b = 0x243f6a88 | 0;
+    this.c = 0xb7e15162 | 0;
+    this.d = seed | 0;
     for (let i = 0; i < 12; i++) this.next();
   }
 
   /** A uniformly distributed unsigned 32-bit integer. */
   next(): number {
-    let { a, b, c, d } = this;
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    this.a = a; this.b = b; this.c = c; this.d = d;
-    return t >>> 0;
+    return this.int32() >>> 0;
   }
 
-  /** An integer in [0, n). */
+  /**
+   * An integer in [0, n), from 31 bits of one draw (n ≤ 2^31; the modulo bias is below n/2^31).
+   * 31 bits keep the modulo an integer operation (a uint32 would make it a float fmod).
+   */
   below(n: number): number {
-    return n <= 1 ? 0 : this.next() % n;
+    return n <= 1 ? 0 : (this.int32() >>> 1) % n;
+  }
+
+  private int32(): number {
+    const a = this.a;
+    const b = this.b;
+    const c = this.c;
+    const d = this.d;
+    const t = (((a + b) | 0) + d) | 0;
+    this.d = (d + 1) | 0;
+    this.a = b ^ (b >>> 9);
+    this.b = (c + (c << 3)) | 0;
+    this.c = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t;
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * `npm run bench` — a readable table; `npm run bench -- --json` — one JSON object on stdout.
+ *
+ * Each section is one module in bench/ exporting an async function, registered by one line in
+ * SECTIONS below; its result goes under its key. A section whose module is missing (not written
+ * yet) or that throws gives `null`, with the reason under `notes.<section>`.
+ */
+import { performance } from 'node:perf_hooks';
+
+type SectionFn = () => Promise<unknown>;
+
+/** Load `fn` from `./<mod>.js` at run time, so a section not written yet does not break the build. */
+function section(mod: string, fn: string): () => Promise<SectionFn> {
+  return async () => {
+    const spec = `./${mod}.js`;
+    const m = (await import(spec)) as Record<string, unknown>;
+    const f = m[fn];
+    if (typeof f !== 'function') throw new Error(`bench/${mod}.ts does not export ${fn}()`);
+    return f as SectionFn;
+  };
+}
+
+const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
+  ['runtime', section('runtime', 'benchRuntime')],
+  ['linearizability', section('linearizability', 'benchLinearizability')],
+  // ['standard', section('standard', 'benchStandard')],
+  // ['timeToBug', section('timeToBug', 'benchTimeToBug')],
+];
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const out: Record<string, unknown> = {};
+  const notes: Record<string, string> = {};
+  const seconds: Record<string, number> = {};
+  for (const [key, load] of SECTIONS) {
+    if (only && !only.includes(key)) continue;
+    const t0 = performance.now();
+    try {
+      const fn = await load();
+      out[key] = await fn();
+    } catch (e) {
+      out[key] = null;
+      const msg = e instanceof Error ? e.message : String(e);
+      notes[key] = /Cannot find module|ERR_MODULE_NOT_FOUND/.test(msg) ? `bench/${key}.ts not present yet` : msg.split('\n')[0]!;
+    }
+    seconds[key] = Math.round((performance.now() - t0) / 100) / 10;
+    if (!json) process.stderr.write(`  ${key}: ${seconds[key]} s\n`);
+  }
+  const meta = { node: process.version, platform: `${process.platform}-${process.arch}`, seconds };
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...out, ...(Object.keys(notes).length ? { notes } : {}), meta }) + '\n');
+    return;
+  }
+  printTable(out, notes);
+}
+
+function printTable(out: Record<string, unknown>, notes: Record<string, string>): void {
+  const rows: [string, string][] = [];
+  const walk = (prefix: string, v: unknown): void => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
+    } else {
+      rows.push([prefix, typeof v === 'number' ? v.toLocaleString('en-US') : JSON.stringify(v)]);
+    }
+  };
+  walk('', out);
+  for (const [k, n] of Object.entries(notes)) rows.push([`${k} (note)`, n]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const vw = Math.max(...rows.map(([, v]) => v.length));
+  console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(vw)}`);
+  console.log(`${'-'.repeat(w)}  ${'-'.repeat(vw)}`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(vw)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
