@@ -85,6 +85,9 @@ export class DfsStrategy implements Strategy {
     return new DfsRun(this.stack, (msg) => { this.diverged = msg; });
   }
 
+  /** Strategy feedback: DFS needs none (the path is rebuilt from the runs' own picks). */
+  done(_steps: number): void {}
+
   /** Move to the next unexplored path: bump the deepest point that has an admissible option left. */
   private advance(): boolean {
     const stack = this.stack;
