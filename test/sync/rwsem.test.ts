@@ -233,7 +233,7 @@ describe('rw_semaphore', () => {
         const s = new rw_semaphore('L');
         e.spawn('A', function* () { yield* down_write(s); yield 'x'; yield 'x'; up_write(s); });
         e.spawn('B', function* () { yield 'x'; up_write(s); });
-      }, { lockdep }, 'v1:1t1');
+      }, { lockdep }, 'v1:2t1');
       expect(a.outcome.violation?.report).toContain('WARNING: bad unlock balance detected!');
       const b = runOnce((e) => {
         const s = new rw_semaphore('L');
