@@ -134,7 +134,12 @@ export class Execution {
     this.hooks = opts.hooks ?? {};
   }
 
-  /** Add a task; allowed before and during the run. Returns its id. */
+  /**
+   * Add a task; allowed before and during the run. Returns its id. In hot campaigns prefer a
+   * module-level generator function (`() => worker(args)`) to a `function*` literal per spawn:
+   * each generator function closure has its own prototype, so its generators get their own hidden
+   * class, which costs V8 a little per run and keeps garbage alive until a full GC.
+   */
   spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean } = {}): number {
     const id = this.tasks.length;
     const t: TaskState = {
@@ -403,19 +408,12 @@ export class Execution {
       steps: this.step,
       preemptions: this.preemptions,
     };
-    return lazySchedule(o, this);
+    return lazySchedule(o, this.packed);
   }
 
   /** The schedule string of the decisions made so far: encodeSchedule(decisionList), but faster. */
   scheduleString(): string {
-    const p = this.packed;
-    const len = p.length;
-    const parts: string[] = new Array(len >> 1);
-    for (let i = 0; i < len; i += 2) {
-      const c = p[i + 1]!;
-      parts[i >> 1] = c >= 0 ? `${p[i]}t${c}` : `${p[i]}c${-1 - c}`;
-    }
-    return SCHEDULE_VERSION + ':' + parts.join('.');
+    return encodePacked(this.packed);
   }
 
   /** Decisions made so far (differences from the default policy). */
@@ -441,18 +439,29 @@ const SOURCE = Symbol('faultline.outcome.source');
  * (per-object accessor closures each got a fresh map, which kept every finished run alive until
  * the next full GC).
  */
-function lazySchedule<T extends object>(o: T, exec: Execution): T & { readonly schedule: string } {
-  Object.defineProperty(o, SOURCE, { value: exec, writable: true, enumerable: false, configurable: false });
+function lazySchedule<T extends object>(o: T, packed: readonly number[]): T & { readonly schedule: string } {
+  Object.defineProperty(o, SOURCE, { value: packed, writable: true, enumerable: false, configurable: false });
   Object.defineProperty(o, 'schedule', { get: scheduleGetter, enumerable: true, configurable: false });
   return o as T & { readonly schedule: string };
 }
 
-function scheduleGetter(this: { [SOURCE]: Execution | string }): string {
+function scheduleGetter(this: { [SOURCE]: readonly number[] | string }): string {
   const src = this[SOURCE];
   if (typeof src === 'string') return src;
-  const s = src.scheduleString();
+  const s = encodePacked(src);
   this[SOURCE] = s;
   return s;
+}
+
+/** Packed decisions (step, then task id or −1 − choice value) to a schedule string. */
+function encodePacked(p: readonly number[]): string {
+  const len = p.length;
+  const parts: string[] = new Array(len >> 1);
+  for (let i = 0; i < len; i += 2) {
+    const c = p[i + 1]!;
+    parts[i >> 1] = c >= 0 ? `${p[i]}t${c}` : `${p[i]}c${-1 - c}`;
+  }
+  return SCHEDULE_VERSION + ':' + parts.join('.');
 }
 
 function findCycle(edges: Map<number, readonly number[]>): number[] | null {

@@ -165,6 +165,18 @@ describe('Execution', () => {
     expect(exec.trace.at(-1)!.label).toBe('got 020');
   });
 
+  it('gives outcome.schedule as a plain field: printed, spread, serialised and compared', () => {
+    const o = runOnce(new ReplayScheduler('v1:1t1.2c2'), (e) => {
+      e.spawn('A', () => labels(3));
+      e.spawn('B', function* () { yield 'b'; yield* choose(3, 'x'); });
+    }).run();
+    expect(Object.keys(o)).toEqual(['status', 'steps', 'preemptions', 'schedule']);
+    expect(o.schedule).toBe('v1:1t1.2c2');
+    expect({ ...o }).toEqual({ status: 'ok', steps: 6, preemptions: 1, schedule: 'v1:1t1.2c2' });
+    expect(JSON.parse(JSON.stringify(o))).toEqual({ status: 'ok', steps: 6, preemptions: 1, schedule: 'v1:1t1.2c2' });
+    expect(o.schedule).toBe(o.schedule);
+  });
+
   it('tasks may spawn tasks during the run', () => {
     const exec = runOnce(new RandomScheduler(5), (e) => {
       e.spawn('parent', function* () {
