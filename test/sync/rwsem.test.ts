@@ -7,13 +7,15 @@ import {
 } from '../../impl/sync/index.js';
 import { dfs, noCrash, runOnce } from './helpers.js';
 
-/** Per-step invariant: never a writer together with readers or another writer. */
+/** Per-step invariants: never a writer together with readers; never idle with waiters queued. */
 function rwHooks(get: () => rw_semaphore | undefined): ExecutionHooks {
   return {
     ...lockdepHooks,
     afterStep: () => {
       const s = get();
       if (s && s.owner !== -1 && s.readers > 0) return new Violation('rwsem-exclusion', `writer ${s.owner} with ${s.readers} readers`);
+      // Handoff: the lock is never idle while tasks are queued.
+      if (s && s.wait_list.length > 0 && !rwsem_is_locked(s)) return new Violation('rwsem-handoff', 'idle lock with waiters');
       return null;
     },
   };
@@ -201,8 +203,10 @@ describe('rw_semaphore', () => {
 
   it('down_write_killable / down_read_killable: -EINTR on SIGKILL, and the queue moves on', () => {
     const results: number[] = [];
+    let sem: rw_semaphore | undefined;
     const r = dfs((e) => {
       const s = new rw_semaphore('mmap_lock');
+      sem = s;
       e.spawn('R1', function* () { yield* down_read(s); yield 'hold'; yield 'hold'; up_read(s); });
       const w = e.spawn('W', function* () {
         const ret = yield* down_write_killable(s);
@@ -211,7 +215,7 @@ describe('rw_semaphore', () => {
       });
       e.spawn('R2', function* () { const ret = yield* down_read_killable(s); if (ret === 0) up_read(s); });
       e.spawn('killer', function* () { yield 'kill'; send_sig_kill(w); });
-    }, { preemptionBound: 2 });
+    }, { preemptionBound: 2, hooks: rwHooks(() => sem) });
     noCrash(r.outcomes);
     expect(r.failures).toEqual([]);
     expect(results).toContain(-EINTR);
