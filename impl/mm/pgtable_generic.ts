@@ -1,2 +1,383 @@
-/** Kernel: (to be written) */
-export {};
+/**
+ * Kernel: mm/pgtable-generic.c (__pte_offset_map, pte_offset_map_lock, pte_offset_map_rw_nolock,
+ * pte_free_defer, ptep_clear_flush), include/linux/pgtable.h (ptep_get, ptep_get_lockless,
+ * pte_same, set_pte_at, ptep_get_and_clear, pte_index, pmd_off), include/asm-generic/pgalloc.h
+ * (pte_alloc_one, pte_free), arch/x86/include/asm/pgtable.h (pte_mk* constructors, pte_write …),
+ * include/linux/swapops.h (swap PTEs), include/linux/mm.h (mm->rss_stat counters).
+ *
+ * Page tables are PMD slots (mm->pgd, one per PMD_SIZE region) pointing at PTE tables; every PTE
+ * table is a KASAN-tracked object with its own PTL (split PTE locks). A PTE is an immutable pte_t
+ * value, so pte_same() is value equality: a swap entry freed and reallocated to the same slot
+ * compares equal (the ABA of B17).
+ *
+ * Lock contract of the mapping helpers (since 6.5, "mm: allow pte_offset_map[_lock]() to fail"):
+ * __pte_offset_map() returns the table with rcu_read_lock() held (released by pte_unmap()), or
+ * null with nothing held when the PMD is none; pte_offset_map_lock() additionally takes the
+ * table's PTL and re-checks pmd_same(), retrying when the table was replaced meanwhile.
+ *
+ * Left out: the pgd/p4d/pud levels (the mm's pgd maps PMD-sized regions straight to PMD slots),
+ * huge PMDs (THP), HIGHPTE kmap, pmdp_get_lockless's torn-read handling (a PMD read is atomic),
+ * soft-dirty bits, arch TLB flushing (no TLB is modelled: ptep_clear_flush only clears).
+ */
+import { k } from '../sim/kernel.js';
+import { step, type Task } from '../rt/task.js';
+import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { rcu_read_lock, rcu_read_unlock, call_rcu } from '../sync/rcu.js';
+import {
+  kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache,
+} from '../sync/kasan.js';
+import { choose } from '../rt/task.js';
+import {
+  __pte_none, folio_test_anon, pmd_t, pte_table, type folio, type mm_struct, type pte_t, type swp_entry_t,
+  type vm_area_struct,
+} from '../include/linux/mm_types.js';
+import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_WRITE } from '../include/linux/mm_flags.js';
+import { VM_BUG_ON } from '../include/linux/mmdebug.js';
+
+// ---------------------------------------------------------------------------------------------
+// Indexing (include/linux/pgtable.h). Addresses reach 2^40: no 32-bit bit operations.
+
+/** pte_index(): the PTE's slot in its table. */
+export function pte_index(address: number): number {
+  return Math.floor(address / PAGE_SIZE) % PTRS_PER_PTE;
+}
+
+/** pmd_index() of the simulation's folded pgd: the PMD slot number of an address. */
+export function sim_pmd_index(address: number): number {
+  return Math.floor(address / PMD_SIZE);
+}
+
+/**
+ * pmd_off(mm, address): the PMD entry for an address. The upper levels are folded into mm->pgd,
+ * so this is pgd_offset+p4d_alloc+pud_alloc+pmd_alloc in one: the slot is created if missing (a
+ * PMD slot is not a table and is never freed, so creating it needs no lock).
+ */
+export function pmd_off(mm: mm_struct, address: number): pmd_t {
+  const i = sim_pmd_index(address);
+  let pmd = mm.pgd.get(i);
+  if (pmd === undefined) {
+    pmd = new pmd_t(i);
+    mm.pgd.set(i, pmd);
+  }
+  return pmd;
+}
+
+/** pmd_none(*pmd): no PTE table installed (a racy read unless under a lock: callers yield first). */
+export function pmd_none(pmd: pmd_t): boolean {
+  return pmd.table === null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PTE tables: allocation and freeing (include/asm-generic/pgalloc.h)
+
+/** The page-table page allocator, as a KASAN cache: a freed table read through a stale pointer is a UAF. */
+export const pte_cachep: kmem_cache<pte_table> = kmem_cache_create('pgtable', () => new pte_table(-1), 0, null, 4096);
+
+/**
+ * pte_alloc_one(mm): a fresh, empty PTE table (may fail under fault injection). The simulation
+ * passes the PMD slot number the table is meant for (pte_table.pmd_index, for reports).
+ */
+export function* pte_alloc_one(mm: mm_struct, pmd_index: number): Task<pte_table | null> {
+  void mm;
+  if (k.faultInjection && (yield* choose(2, 'pte_alloc_one:fail')) === 1) return null;
+  return sim_kasan_track(new pte_table(pmd_index), pte_cachep, 'pte_alloc_one');
+}
+
+/** pte_free(mm, table): back to the page allocator at once (no walker may still see it). */
+export function pte_free(mm: mm_struct | null, table: pte_table): void {
+  void mm;
+  kmem_cache_free(pte_cachep, table, 'pte_free');
+  table.freed = true;
+}
+
+/**
+ * pte_free_defer(mm, table) (mm/pgtable-generic.c, 6.6): free after an RCU grace period, for
+ * tables retracted while lockless __pte_offset_map() walkers may still map them.
+ */
+export function pte_free_defer(mm: mm_struct, table: pte_table): void {
+  call_rcu(table, (t) => pte_free(mm, t));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping a PTE table (mm/pgtable-generic.c)
+
+/**
+ * __pte_offset_map(pmd, addr): read the PMD locklessly under rcu_read_lock(). Returns the PTE
+ * table with RCU held (until pte_unmap), or null with RCU released when the PMD is none (the
+ * caller must cope: the table may have been freed by khugepaged retraction or zap).
+ */
+export function* __pte_offset_map(pmd: pmd_t, addr: number): Task<pte_table | null> {
+  void addr;
+  yield step('__pte_offset_map:pmdp_get_lockless', pmd);
+  rcu_read_lock();
+  const table = pmd.table;
+  if (table === null) {
+    rcu_read_unlock();
+    return null;
+  }
+  return table;
+}
+
+/**
+ * pte_offset_map_lock(mm, pmd, addr): map the table and take its PTL, then re-check that the PMD
+ * still points to this table (pmd_same); if it was replaced or cleared meanwhile, drop both and
+ * start again. Returns the table with RCU and table.ptl held, or null (nothing held).
+ */
+export function* pte_offset_map_lock(mm: mm_struct, pmd: pmd_t, addr: number): Task<pte_table | null> {
+  void mm;
+  for (;;) {
+    const table = yield* k.fn.__pte_offset_map(pmd, addr);
+    if (table === null) return null;
+    const ptl = pte_lockptr(mm, table);
+    yield* spin_lock(ptl);
+    if (pmd.table === table) return table; // pmd_same(pmdval, pmdp_get_lockless(pmd))
+    pte_unmap_unlock(table);
+  }
+}
+
+/**
+ * pte_offset_map_rw_nolock(mm, pmd, addr, &pmdval, &ptl): map without taking the PTL; the caller
+ * takes table.ptl later and must then re-validate (pmd_same, or pte_same on a !pte_none entry).
+ * RCU held on success.
+ */
+export function* pte_offset_map_rw_nolock(mm: mm_struct, pmd: pmd_t, addr: number): Task<pte_table | null> {
+  void mm;
+  return yield* k.fn.__pte_offset_map(pmd, addr);
+}
+
+/** pte_offset_map_ro_nolock(): as rw_nolock, for readers that never modify the table. */
+export function* pte_offset_map_ro_nolock(mm: mm_struct, pmd: pmd_t, addr: number): Task<pte_table | null> {
+  void mm;
+  return yield* k.fn.__pte_offset_map(pmd, addr);
+}
+
+/** pte_lockptr(mm, pmd): the split PTE lock of the table. */
+export function pte_lockptr(mm: mm_struct, table: pte_table): pte_table['ptl'] {
+  void mm;
+  return table.ptl;
+}
+
+/** pte_unmap(pte): end the RCU section __pte_offset_map began. */
+export function pte_unmap(table: pte_table): void {
+  void table;
+  rcu_read_unlock();
+}
+
+/** pte_unmap_unlock(pte, ptl). */
+export function pte_unmap_unlock(table: pte_table): void {
+  spin_unlock(table.ptl);
+  pte_unmap(table);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing PTEs
+
+/** ptep_get(ptep): a plain read of the entry (caller holds the PTL or re-validates). */
+export function ptep_get(table: pte_table, addr: number): pte_t {
+  kasan_check_read(table, 'ptep_get');
+  return table.entries[pte_index(addr)]!;
+}
+
+/** ptep_get_lockless(ptep): a racy snapshot (a scheduling point: other CPUs may write it). */
+export function* ptep_get_lockless(table: pte_table, addr: number): Task<pte_t> {
+  yield step('ptep_get_lockless', table);
+  kasan_check_read(table, 'ptep_get_lockless');
+  return table.entries[pte_index(addr)]!;
+}
+
+/** set_pte_at(mm, addr, ptep, pte): store an entry (the caller yields before it; under the PTL). */
+export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: pte_t): void {
+  void mm;
+  kasan_check_write(table, 'set_pte_at');
+  table.entries[pte_index(addr)] = pte;
+}
+
+/** set_ptes(mm, addr, ptep, pte, nr) with nr == 1 (no large folios). */
+export function set_ptes(mm: mm_struct, addr: number, table: pte_table, pte: pte_t, nr: number): void {
+  VM_BUG_ON(nr !== 1, 'set_ptes: nr != 1 (large folios are left out)');
+  set_pte_at(mm, addr, table, pte);
+}
+
+/** pte_clear(mm, addr, ptep). */
+export function pte_clear(mm: mm_struct, addr: number, table: pte_table): void {
+  set_pte_at(mm, addr, table, __pte_none);
+}
+
+/** ptep_get_and_clear(mm, addr, ptep): atomic exchange with none. */
+export function ptep_get_and_clear(mm: mm_struct, addr: number, table: pte_table): pte_t {
+  kasan_check_write(table, 'ptep_get_and_clear');
+  const i = pte_index(addr);
+  const old = table.entries[i]!;
+  table.entries[i] = __pte_none;
+  void mm;
+  return old;
+}
+
+/**
+ * ptep_clear_flush(vma, addr, ptep): clear the entry and flush the TLB, so no CPU can still use
+ * the old translation once this returns (the caller holds the PTL). No TLB is modelled.
+ */
+export function ptep_clear_flush(vma: vm_area_struct, addr: number, table: pte_table): pte_t {
+  return ptep_get_and_clear(vma.vm_mm, addr, table);
+}
+
+/**
+ * ptep_set_access_flags(vma, addr, ptep, entry, dirty): relax the entry (young/dirty/write) in
+ * place; true when it changed. Only ever makes an entry more permissive (x86 semantics).
+ */
+export function ptep_set_access_flags(vma: vm_area_struct, addr: number, table: pte_table, entry: pte_t, dirty: boolean): boolean {
+  void dirty;
+  const cur = ptep_get(table, addr);
+  if (pte_same(cur, entry)) return false;
+  set_pte_at(vma.vm_mm, addr, table, entry);
+  return true;
+}
+
+/** ptep_set_wrprotect(mm, addr, ptep) (fork's COW write-protection). */
+export function ptep_set_wrprotect(mm: mm_struct, addr: number, table: pte_table): void {
+  const cur = ptep_get(table, addr);
+  if (cur.kind === 'present') set_pte_at(mm, addr, table, pte_wrprotect(cur));
+}
+
+/** ptep_test_and_clear_young(vma, addr, ptep): the accessed bit, cleared (folio_referenced). */
+export function ptep_test_and_clear_young(vma: vm_area_struct, addr: number, table: pte_table): boolean {
+  const cur = ptep_get(table, addr);
+  if (cur.kind !== 'present' || !cur.young) return false;
+  set_pte_at(vma.vm_mm, addr, table, pte_mkold(cur));
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// pte_t values (arch/x86/include/asm/pgtable.h, include/linux/swapops.h)
+
+type present_pte = Extract<pte_t, { kind: 'present' }>;
+
+/** pte_same(a, b): value equality (pte_val(a) == pte_val(b)). */
+export function pte_same(a: pte_t, b: pte_t): boolean {
+  if (a === b) return true;
+  switch (a.kind) {
+    case 'none':
+      return b.kind === 'none';
+    case 'present':
+      return b.kind === 'present' && a.folio === b.folio && a.write === b.write && a.dirty === b.dirty &&
+        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp;
+    case 'swap':
+      return b.kind === 'swap' && a.entry === b.entry && a.exclusive === b.exclusive && a.uffd_wp === b.uffd_wp;
+    case 'marker':
+      return b.kind === 'marker' && a.marker === b.marker;
+    case 'migration':
+      return b.kind === 'migration' && a.folio === b.folio && a.write === b.write;
+  }
+}
+
+export function pte_none(p: pte_t): boolean {
+  return p.kind === 'none';
+}
+export function pte_present(p: pte_t): boolean {
+  return p.kind === 'present';
+}
+export function pte_write(p: pte_t): boolean {
+  return p.kind === 'present' && p.write;
+}
+export function pte_dirty(p: pte_t): boolean {
+  return p.kind === 'present' && p.dirty;
+}
+export function pte_young(p: pte_t): boolean {
+  return p.kind === 'present' && p.young;
+}
+export function pte_special(p: pte_t): boolean {
+  return p.kind === 'present' && p.special;
+}
+export function pte_uffd_wp(p: pte_t): boolean {
+  return (p.kind === 'present' || p.kind === 'swap') && p.uffd_wp;
+}
+
+/** mk_pte(folio, prot) / folio_mk_pte(): a present, read-only, clean, old entry. */
+export function folio_mk_pte(f: folio, writable = false): pte_t {
+  return { kind: 'present', folio: f, write: writable, dirty: false, young: false, special: false, uffd_wp: false };
+}
+
+function present(p: pte_t, what: string): present_pte {
+  if (p.kind !== 'present') throw new Error(`${what} on a non-present pte (${p.kind})`);
+  return p;
+}
+
+export function pte_mkwrite(p: pte_t, vma: vm_area_struct | null = null): pte_t {
+  void vma;
+  return { ...present(p, 'pte_mkwrite'), write: true };
+}
+export function pte_wrprotect(p: pte_t): pte_t {
+  return { ...present(p, 'pte_wrprotect'), write: false };
+}
+export function pte_mkdirty(p: pte_t): pte_t {
+  return { ...present(p, 'pte_mkdirty'), dirty: true };
+}
+export function pte_mkclean(p: pte_t): pte_t {
+  return { ...present(p, 'pte_mkclean'), dirty: false };
+}
+export function pte_mkyoung(p: pte_t): pte_t {
+  return { ...present(p, 'pte_mkyoung'), young: true };
+}
+export function pte_mkold(p: pte_t): pte_t {
+  return { ...present(p, 'pte_mkold'), young: false };
+}
+export function pte_mkspecial(p: pte_t): pte_t {
+  return { ...present(p, 'pte_mkspecial'), special: true };
+}
+export function pte_mkuffd_wp(p: pte_t): pte_t {
+  if (p.kind === 'swap') return { ...p, uffd_wp: true };
+  return { ...present(p, 'pte_mkuffd_wp'), uffd_wp: true, write: false };
+}
+export function pte_clear_uffd_wp(p: pte_t): pte_t {
+  if (p.kind === 'swap') return { ...p, uffd_wp: false };
+  return { ...present(p, 'pte_clear_uffd_wp'), uffd_wp: false };
+}
+
+/** maybe_mkwrite(pte, vma) (include/linux/mm.h): writable only where the VMA allows writes. */
+export function maybe_mkwrite(p: pte_t, vma: vm_area_struct): pte_t {
+  return (vma.vm_flags & VM_WRITE) !== 0 ? pte_mkwrite(p, vma) : p;
+}
+
+/** swp_entry_to_pte(entry): a non-present swap PTE. */
+export function swp_entry_to_pte(entry: swp_entry_t): pte_t {
+  return { kind: 'swap', entry, exclusive: false, uffd_wp: false };
+}
+/** pte_to_swp_entry(pte). */
+export function pte_to_swp_entry(p: pte_t): swp_entry_t {
+  if (p.kind !== 'swap') throw new Error(`pte_to_swp_entry on a ${p.kind} pte`);
+  return p.entry;
+}
+export function pte_swp_mkexclusive(p: pte_t): pte_t {
+  if (p.kind !== 'swap') throw new Error(`pte_swp_mkexclusive on a ${p.kind} pte`);
+  return { ...p, exclusive: true };
+}
+export function pte_swp_exclusive(p: pte_t): boolean {
+  return p.kind === 'swap' && p.exclusive;
+}
+
+// ---------------------------------------------------------------------------------------------
+// mm->rss_stat (include/linux/mm.h)
+
+export type mm_counter_type = keyof mm_struct['rss_stat'];
+
+export function add_mm_counter(mm: mm_struct, member: mm_counter_type, value: number): void {
+  mm.rss_stat[member] += value;
+}
+export function inc_mm_counter(mm: mm_struct, member: mm_counter_type): void {
+  mm.rss_stat[member]++;
+}
+export function dec_mm_counter(mm: mm_struct, member: mm_counter_type): void {
+  mm.rss_stat[member]--;
+}
+export function get_mm_counter(mm: mm_struct, member: mm_counter_type): number {
+  return mm.rss_stat[member];
+}
+/** mm_counter_file(folio): MM_FILEPAGES (shmem's MM_SHMEMPAGES is left out). */
+export function mm_counter_file(f: folio): mm_counter_type {
+  void f;
+  return 'MM_FILEPAGES';
+}
+/** mm_counter(folio): anon or file. */
+export function mm_counter(f: folio): mm_counter_type {
+  return folio_test_anon(f) ? 'MM_ANONPAGES' : mm_counter_file(f);
+}
