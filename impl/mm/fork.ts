@@ -1,2 +1,133 @@
-/** Kernel: (to be written) */
-export {};
+/**
+ * Kernel: kernel/fork.c — copy_mm → dup_mm → dup_mmap (moved to mm/mmap.c in 6.16), and the
+ * process creation around it (copy_process: the pid, the task).
+ *
+ * dup_mmap in its fixed form (6.4.3+ / 6.5, fb49c455323f "fork: lock VMAs of the parent process
+ * when forking"): mmap_write_lock_killable(oldmm), mmap_write_lock_nested(child,
+ * SINGLE_DEPTH_NESTING); for each parent VMA: vma_start_write(mpnt) — so no fault under the VMA
+ * lock changes its anon_vma or PTEs while it is copied (I17, B8) — VM_DONTCOPY skip,
+ * vm_area_dup, vma_dup_policy, anon_vma_fork (or a clean slate with VM_WIPEONFORK), i_mmap link,
+ * store in the child's tree, copy_page_range (COW); then mmap_write_unlock(child),
+ * flush_tlb_mm(oldmm), mmap_write_unlock(oldmm). The child's tree is built VMA by VMA (6.4:
+ * vma_iter_bulk_store; not 6.8's __mt_dup), so a failure leaves exactly the VMAs copied so far,
+ * which mmput → exit_mmap then frees.
+ *
+ * Left out: userfaultfd fork events (dup_userfaultfd; the child's VMAs lose their uffd context),
+ * uprobes, ksm/khugepaged registration, accounting (VM_ACCOUNT charge), the child's threads and
+ * signals (the child process has no thread until the scenario gives it one).
+ */
+import type { Task } from '../rt/task.js';
+import { k, current_thread } from '../sim/kernel.js';
+import { mm_struct, type vm_area_struct } from '../include/linux/mm_types.js';
+import { VM_DONTCOPY, VM_LOCKED, VM_WIPEONFORK } from '../include/linux/mm_flags.js';
+import { EINTR, ENOMEM, ESRCH } from '../include/linux/errno.js';
+import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
+import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
+import { down_write, up_write } from '../sync/rwsem.js';
+
+/**
+ * dup_mmap(mm, oldmm): copy the parent's VMAs and page tables into the new mm.
+ * Locks: takes mmap_write_lock(oldmm) (killable) and the child's (nested); both released on
+ * return. Returns 0 or -errno.
+ */
+export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
+  if ((yield* k.fn.mmap_write_lock_killable(oldmm)) !== 0) return -EINTR;
+  // Not linked in yet - no deadlock potential:
+  yield* k.fn.mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
+  let retval = 0;
+  mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
+  for (const mpnt of k.fn.sim_vmas(oldmm)) {
+    // Parent VMA write lock: no page fault may change it while it is copied (fb49c455323f).
+    yield* k.fn.vma_start_write(mpnt);
+    if (mpnt.vm_flags & VM_DONTCOPY) continue;
+    const tmp = yield* k.fn.vm_area_dup(mpnt);
+    retval = k.fn.vma_dup_policy(mpnt, tmp);
+    if (retval) {
+      k.fn.vm_area_free(tmp);
+      retval = -ENOMEM;
+      break;
+    }
+    tmp.vm_mm = mm;
+    tmp.vm_userfaultfd_ctx = null; // dup_userfaultfd: no fork events (left out)
+    if (tmp.vm_flags & VM_WIPEONFORK) {
+      // VM_WIPEONFORK gets a clean slate in the child. Don't prepare anon_vma until fault since
+      // we don't copy page for current vma.
+      tmp.anon_vma = null;
+    } else if ((yield* k.fn.anon_vma_fork(tmp, mpnt)) !== 0) {
+      // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
+      sim_mpol_put(tmp);
+      k.fn.vm_area_free(tmp);
+      retval = -ENOMEM;
+      break;
+    }
+    tmp.vm_flags &= ~VM_LOCKED; // vm_flags_clear(tmp, VM_LOCKED_MASK): tmp is not visible yet
+    const file = tmp.vm_file;
+    if (file) {
+      refcount_inc(file.f_count); // get_file(file)
+      yield* down_write(file.f_mapping.i_mmap_rwsem); // i_mmap_lock_write(mapping)
+      // insert tmp into the share list, just after mpnt
+      file.f_mapping.i_mmap.add(tmp);
+      up_write(file.f_mapping.i_mmap_rwsem);
+    }
+    // Link the vma into the MT. 6.15+: storing attaches it (vma_mark_attached), which asserts
+    // the VMA write lock; the child mm is write-locked by us and invisible, so this is free.
+    if (k.cfg.per_vma_lock && k.cfg.vma_lock_impl === 'refcount') yield* k.fn.vma_start_write(tmp);
+    yield* k.fn.vma_iter_store(mm, tmp);
+    mm.map_count++;
+    if (!(tmp.vm_flags & VM_WIPEONFORK)) retval = yield* k.fn.copy_page_range(tmp, mpnt);
+    if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
+    if (retval) break;
+  }
+  if (!retval) mm.mm_mt.in_rcu = true; // mt_set_in_rcu
+  k.fn.mmap_write_unlock(mm);
+  yield* k.fn.flush_tlb_mm(oldmm);
+  k.fn.mmap_write_unlock(oldmm);
+  return retval;
+}
+
+/** mpol_put(vma_policy(vma)) on a failure path. */
+function sim_mpol_put(vma: vm_area_struct): void {
+  const pol = vma.vm_policy;
+  if (!pol) return;
+  const f = (k.fn as unknown as Record<string, ((p: typeof pol) => void) | undefined>)['mpol_put'];
+  if (f) f(pol);
+  else refcount_dec_and_test(pol.refcnt);
+}
+
+/**
+ * dup_mm(tsk, oldmm): allocate the child's mm and copy the parent's address space into it.
+ * Returns the new mm, or null (the half-built mm is released with mmput, which frees what
+ * dup_mmap managed to copy).
+ */
+export function* dup_mm(pid: number, oldmm: mm_struct): Task<mm_struct | null> {
+  yield 'dup_mm:allocate_mm';
+  const mm = new mm_struct(pid); // allocate_mm + memcpy + mm_init
+  const err = yield* k.fn.dup_mmap(mm, oldmm);
+  if (err) {
+    yield* k.fn.mmput(mm); // free_pt
+    return null;
+  }
+  return mm;
+}
+
+/**
+ * copy_mm(clone_flags, tsk): without CLONE_VM the child gets a copy of the parent's mm.
+ */
+export function* copy_mm(pid: number, oldmm: mm_struct): Task<mm_struct | null> {
+  return yield* k.fn.dup_mm(pid, oldmm);
+}
+
+/**
+ * sim_fork(): fork(2) from the current thread — copy_process: copy_mm, then the new process is
+ * registered (alloc_pid; the pid comes from k.nextPid). Returns the child's pid or -errno.
+ */
+export function* sim_fork(): Task<number> {
+  const th = current_thread();
+  const parent = k.procs.get(th.pid);
+  if (!parent || parent.exited || !parent.mm) return -ESRCH;
+  const pid = k.nextPid++;
+  const mm = yield* k.fn.copy_mm(pid, parent.mm);
+  if (!mm) return -ENOMEM;
+  k.procs.set(pid, { pid, mm, uffds: [], exited: false });
+  return pid;
+}

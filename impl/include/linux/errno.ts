@@ -11,3 +11,4 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ESRCH = 3;
+export const EACCES = 13;

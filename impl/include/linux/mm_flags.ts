@@ -12,7 +12,10 @@ export const PMD_SIZE = 2 ** PMD_SHIFT;
 export const PMD_MASK_BITS = PMD_SHIFT;
 /** The lowest user address mmap hands out (mmap_min_addr) and the top-down base (mmap_base). */
 export const MMAP_MIN_ADDR = 0x10000;
-export const TASK_SIZE = 2 ** 40;
+/** TASK_SIZE of x86-64 with 4-level paging (the model's value, model/state.ts). */
+export const TASK_SIZE = 0x7ffffffff000;
+/** mm->mmap_base: fixed (no ASLR), the top of the top-down mmap area (model/state.ts MMAP_BASE). */
+export const MMAP_BASE = 0x7f0000000000;
 /** stack_guard_gap: 256 pages (mm/mmap.c). */
 export const STACK_GUARD_GAP = 256 << PAGE_SHIFT;
 
