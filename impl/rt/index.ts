@@ -7,5 +7,5 @@ export * from './prng.js';
 export * from './explore.js';
 export { RandomScheduler, RandomStrategy, mixSeed } from './schedulers/random.js';
 export { PctScheduler, PctStrategy } from './schedulers/pct.js';
-export { DfsStrategy, type DfsOptions } from './schedulers/dfs.js';
+export { DfsStrategy, type DfsOptions, type PendingStep } from './schedulers/dfs.js';
 export { ReplayScheduler } from './schedulers/replay.js';

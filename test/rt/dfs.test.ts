@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { choose, DfsStrategy, Execution, Violation, type Task } from '../../impl/rt/index.js';
+import { choose, DfsStrategy, Execution, Violation, type PendingStep, type Task } from '../../impl/rt/index.js';
 import { binom, exploreAll, labels, Lock, lock, unlock } from './helpers.js';
+import { explore } from '../../impl/rt/index.js';
 
 /*
  * Step convention: a task's first step runs from its start to its first yield, and every yield
@@ -167,5 +169,102 @@ describe('DfsStrategy', () => {
     expect(r.executions).toBe(5);
     expect(dfs.complete).toBe(false);
     expect(r.complete).toBe(false);
+  });
+
+  describe('sleep sets', () => {
+    /** The shared object a step of these programs touches: named by its label (null: local). */
+    const resource = (p: PendingStep): string | null => {
+      const m = /^(?:lock|unlock) (\w+)$/.exec(p.label);
+      if (m) return m[1]!;
+      if (p.label === 'add' || p.label === 'check' || p.label === 'read' || p.label === 'write') return 'x';
+      return null; // 'start', plain labels: local work
+    };
+    const independent = (a: PendingStep, b: PendingStep): boolean => {
+      const ra = resource(a);
+      const rb = resource(b);
+      return ra === null || rb === null || ra !== rb;
+    };
+
+    it('runs one trace when every step is independent, and says the rest were redundant', () => {
+      const dfs = new DfsStrategy({ independent: () => true });
+      const r = exploreAll(dfs, (e) => {
+        e.spawn('A', () => labels(3, 'a'));
+        e.spawn('B', () => labels(3, 'b'));
+      });
+      expect(r.executions - dfs.redundant).toBe(1);
+      expect(r.executions).toBeLessThan(70);
+      expect(r.complete).toBe(true);
+    });
+
+    it('runs the 20 traces of the 2 × 3 lock program (its 100 interleavings up to the local start steps)', () => {
+      // Only the start steps are local; every lock/unlock step touches L, so the traces are the
+      // C(6, 3) = 20 orders of the critical sections.
+      const dfs = new DfsStrategy({ independent });
+      const r = exploreAll(dfs, (e) => {
+        const l = new Lock('L');
+        const body = function* (): Task<void> {
+          for (let i = 0; i < 3; i++) { yield* lock(l); yield* unlock(l); }
+        };
+        e.spawn('A', body);
+        e.spawn('B', body);
+      });
+      expect(r.executions - dfs.redundant).toBe(20);
+      expect(r.complete).toBe(true);
+    });
+
+    it('refuses to combine with a preemption bound', () => {
+      expect(() => new DfsStrategy({ independent, preemptionBound: 2 })).toThrow(/unbounded/);
+    });
+
+    it('property: reaches the same set of verdicts as plain DFS', () => {
+      type Op = { k: 'y' } | { k: 'cs'; a: number; b: number } | { k: 'add'; n: number } | { k: 'check'; m: number };
+      const opArb: fc.Arbitrary<Op> = fc.oneof(
+        fc.constant<Op>({ k: 'y' }),
+        fc.record({ k: fc.constant('cs' as const), a: fc.nat({ max: 1 }), b: fc.nat({ max: 1 }) }),
+        fc.record({ k: fc.constant('add' as const), n: fc.integer({ min: 1, max: 2 }) }),
+        fc.record({ k: fc.constant('check' as const), m: fc.integer({ min: 2, max: 3 }) }),
+      );
+      const programArb = fc.array(fc.array(opArb, { maxLength: 3 }), { minLength: 1, maxLength: 3 });
+      const build = (program: Op[][]) => (e: Execution) => {
+        const locks = [new Lock('L0'), new Lock('L1')];
+        const s = { x: 0 };
+        let finished = 0;
+        program.forEach((ops, i) => e.spawn(`T${i}`, function* (): Task<void> {
+          for (const op of ops) {
+            if (op.k === 'y') yield 'y';
+            else if (op.k === 'cs') {
+              yield* lock(locks[op.a]!);
+              if (op.b !== op.a) { yield* lock(locks[op.b]!); yield* unlock(locks[op.b]!); }
+              yield* unlock(locks[op.a]!);
+            } else if (op.k === 'add') { yield 'add'; s.x += 1 + (yield* choose(op.n, 'v')); }
+            else { yield 'check'; if (s.x % op.m === op.m - 1) throw new Violation('check', `x = ${s.x}`); }
+          }
+          // The last step of the last task to finish reads x: make it part of the verdict.
+          if (++finished === program.length) { yield 'read'; if (s.x === 4) throw new Violation('four', 'x = 4'); }
+        }));
+      };
+      const verdicts = (dfs: DfsStrategy, program: Op[][]): string[] | null => {
+        const seen = new Set<string>();
+        const r = explore(dfs, (sched) => { const e = new Execution({ scheduler: sched }); build(program)(e); return e; }, {
+          stopOnFailure: false, maxExecutions: 3000,
+          onRun: (o) => { seen.add(`${o.status}:${o.violation?.property ?? ''}:${o.violation?.message ?? ''}`); },
+        });
+        return r.complete ? [...seen].sort() : null;
+      };
+      let compared = 0;
+      let saved = 0;
+      fc.assert(fc.property(programArb, (program) => {
+        const plain = new DfsStrategy();
+        const expected = verdicts(plain, program);
+        fc.pre(expected !== null); // plain DFS over budget: skip
+        const reduced = new DfsStrategy({ independent });
+        expect(verdicts(reduced, program)).toEqual(expected);
+        expect(reduced.executions - reduced.redundant).toBeLessThanOrEqual(plain.executions);
+        compared++;
+        saved += plain.executions - (reduced.executions - reduced.redundant);
+      }), { numRuns: 150 });
+      expect(compared).toBeGreaterThan(100);
+      expect(saved).toBeGreaterThan(0);
+    });
   });
 });

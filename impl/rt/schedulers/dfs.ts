@@ -8,21 +8,44 @@
  * from a task that could have continued costs one preemption; switching when the current task
  * blocked or ended (and the first pick of the run) is free. Choices cost nothing.
  *
- * Re-execution must retrace the same prefix: each point remembers its step, its kind and its
- * options, and a run that reaches a point with different ones (a scenario that is not
+ * Re-execution must retrace the same prefix: each point remembers its step, its kind and the
+ * runnable set, and a run that reaches a point with different ones (a scenario that is not
  * deterministic: Math.random, state leaking between runs …) stops the exploration with a
  * ScheduleError, outcome 'bad-schedule'; `diverged` says where, and `complete` stays false.
+ *
+ * Sleep sets (Godefroid, 1996), opt-in: given `independent(a, b)` — the pending steps a and b of
+ * two tasks commute and neither enables or disables the other, whatever the choices made inside
+ * them — a task whose step was already explored at an ancestor point sleeps until a step
+ * dependent with it runs, and is not tried meanwhile. Every Mazurkiewicz trace (class of
+ * interleavings equal up to swapping adjacent independent steps) is still run, once; a run in
+ * which every runnable task sleeps is redundant (counted in `redundant`) and finishes with
+ * defaults, creating no choice points. Sound only if the relation is: a step's label and object
+ * must name everything it touches. Off by default, and only for unbounded DFS (with a preemption
+ * bound, the representative of a trace may need more preemptions than the one pruned).
  */
+import { currentExecution } from '../execution.js';
 import type { Scheduler, Strategy } from '../scheduler.js';
 import { ScheduleError } from '../schedule.js';
+
+/** A task's pending step, for the independence relation of sleep sets. */
+export interface PendingStep {
+  readonly task: number;
+  /** The label of the yield the task is paused at: what its next step does. */
+  readonly label: string;
+  /** The object named by that yield (StepOp/BlockOp `obj`), or undefined. */
+  readonly obj: unknown;
+}
 
 interface Point {
   readonly kind: 't' | 'c';
   readonly step: number;
-  /** Picks: task ids, the default first. Choices: unused (option i is the value i). */
+  /** Picks: the options, the default first when it is awake. Choices: unused (option i is i). */
   readonly options: readonly number[];
   /** Number of options. */
   readonly n: number;
+  /** Picks: the default task and the runnable ids ascending (to detect divergence). */
+  readonly dflt: number;
+  readonly runnable: readonly number[];
   /** Index of the option taken on the current path. */
   idx: number;
   /** For picks: the task that would continue without preempting (-1 if none could). */
@@ -36,6 +59,8 @@ export interface DfsOptions {
   readonly preemptionBound?: number;
   /** Stop after this many executions (the space is then reported as not covered). */
   readonly maxExecutions?: number;
+  /** Enables sleep-set reduction (unbounded DFS only): true when the two steps commute. */
+  readonly independent?: (a: PendingStep, b: PendingStep) => boolean;
 }
 
 export class DfsStrategy implements Strategy {
@@ -46,23 +71,34 @@ export class DfsStrategy implements Strategy {
   private runs = 0;
   private readonly bound: number;
   private readonly maxExecutions: number;
+  private readonly independent: ((a: PendingStep, b: PendingStep) => boolean) | null;
   private truncated = false;
+  private sleepBlocked = 0;
   /** Why exploration stopped early because a re-execution diverged from its prefix, or null. */
   diverged: string | null = null;
 
   constructor(opts: DfsOptions = {}) {
     this.bound = opts.preemptionBound ?? Infinity;
     this.maxExecutions = opts.maxExecutions ?? Infinity;
+    this.independent = opts.independent ?? null;
     if (!(this.bound >= 0)) throw new RangeError(`DFS preemption bound must be ≥ 0, got ${this.bound}`);
+    if (this.independent && this.bound !== Infinity) {
+      throw new RangeError('DFS sleep sets (independent) need an unbounded DFS: with a preemption bound they are not sound');
+    }
   }
 
-  /** True when every schedule within the preemption bound was run. */
+  /** True when every schedule within the preemption bound was run (or, with sleep sets, every trace). */
   get complete(): boolean {
     return this.exhausted && !this.truncated && this.diverged === null;
   }
 
   get executions(): number {
     return this.runs;
+  }
+
+  /** Runs cut short by sleep sets (every runnable task asleep): they add no new trace. */
+  get redundant(): number {
+    return this.sleepBlocked;
   }
 
   /** Depth of the current path (number of choice points). */
@@ -82,7 +118,10 @@ export class DfsStrategy implements Strategy {
     }
     this.started = true;
     this.runs++;
-    return new DfsRun(this.stack, (msg) => { this.diverged = msg; });
+    return new DfsRun(this.stack, this.independent, {
+      diverged: (msg) => { this.diverged = msg; },
+      redundant: () => { this.sleepBlocked++; },
+    });
   }
 
   /** Strategy feedback: DFS needs none (the path is rebuilt from the runs' own picks). */
@@ -104,36 +143,81 @@ export class DfsStrategy implements Strategy {
   }
 }
 
+interface RunEvents {
+  diverged(msg: string): void;
+  redundant(): void;
+}
+
 /** The scheduler of one DFS execution: replays the stack's prefix, then extends it with defaults. */
 class DfsRun implements Scheduler {
   readonly name = 'dfs';
+  /** Sleep sets must see every step, also those with a single runnable task. */
+  readonly everyStep: boolean;
   private depth = 0;
   private pre = 0;
-  constructor(private readonly stack: Point[], private readonly onDiverge: (msg: string) => void) {}
+  /** Sleeping tasks and their pending steps (sleep sets only). */
+  private sleep: PendingStep[] = [];
+  /** Every runnable task slept: finish the run with defaults, creating no points. */
+  private passive = false;
+
+  constructor(
+    private readonly stack: Point[],
+    private readonly independent: ((a: PendingStep, b: PendingStep) => boolean) | null,
+    private readonly events: RunEvents,
+  ) {
+    this.everyStep = independent !== null;
+  }
 
   pick(runnable: Int32Array, n: number, dflt: number, current: number, step: number): number {
+    if (this.passive) return dflt;
+    const indep = this.independent;
+    if (n === 1) {
+      // Only reached with sleep sets (everyStep): no choice, but the step may wake sleepers.
+      if (this.asleep(dflt)) return this.becomePassive(dflt);
+      this.sleep = this.wake(this.sleep, dflt);
+      return dflt;
+    }
     const cont = dflt === current ? current : -1;
     const stack = this.stack;
     let p = stack[this.depth];
     if (p === undefined) {
-      const options = [dflt];
-      for (let i = 0; i < n; i++) if (runnable[i] !== dflt) options.push(runnable[i]!);
-      p = { kind: 't', step, options, n, idx: 0, cont, pre: this.pre };
+      const options: number[] = [];
+      if (!this.asleep(dflt)) options.push(dflt);
+      for (let i = 0; i < n; i++) {
+        const r = runnable[i]!;
+        if (r !== dflt && !this.asleep(r)) options.push(r);
+      }
+      if (options.length === 0) return this.becomePassive(dflt);
+      p = {
+        kind: 't', step, options, n: options.length, dflt, runnable: Array.from(runnable.subarray(0, n)),
+        idx: 0, cont, pre: this.pre,
+      };
       stack.push(p);
-    } else if (p.kind !== 't' || p.step !== step || p.n !== n || p.options[0] !== dflt || !sameSet(p.options, runnable, n)) {
+    } else if (p.kind !== 't' || p.step !== step || p.dflt !== dflt || !sameRunnable(p.runnable, runnable, n)) {
       this.diverge(p, `a pick at step ${step} among [${Array.from(runnable.subarray(0, n)).join(',')}] (default ${dflt})`);
     }
     this.depth++;
     const t = p.options[p.idx]!;
     if (cont >= 0 && t !== cont) this.pre++;
+    if (indep !== null) {
+      // Sleep(child) = { u ∈ Sleep ∪ options explored before t here : u independent of t }.
+      const tasks = currentExecution().tasks;
+      const explored: PendingStep[] = [];
+      for (let i = 0; i < p.idx; i++) {
+        const u = tasks[p.options[i]!]!;
+        explored.push({ task: u.id, label: u.label, obj: u.obj });
+      }
+      this.sleep = this.wake(this.sleep.concat(explored), t);
+    }
     return t;
   }
 
   choose(n: number, step: number): number {
+    if (this.passive) return 0;
     const stack = this.stack;
     let p = stack[this.depth];
     if (p === undefined) {
-      p = { kind: 'c', step, options: EMPTY, n, idx: 0, cont: -1, pre: this.pre };
+      p = { kind: 'c', step, options: EMPTY, n, dflt: -1, runnable: EMPTY, idx: 0, cont: -1, pre: this.pre };
       stack.push(p);
     } else if (p.kind !== 'c' || p.step !== step || p.n !== n) {
       this.diverge(p, `a choice among ${n} at step ${step}`);
@@ -142,24 +226,37 @@ class DfsRun implements Scheduler {
     return p.idx;
   }
 
+  private asleep(task: number): boolean {
+    for (const s of this.sleep) if (s.task === task) return true;
+    return false;
+  }
+
+  /** The sleepers that stay asleep while task `t` runs its pending step. */
+  private wake(sleep: readonly PendingStep[], t: number): PendingStep[] {
+    if (sleep.length === 0) return [];
+    const u = currentExecution().tasks[t]!;
+    const step: PendingStep = { task: t, label: u.label, obj: u.obj };
+    return sleep.filter((s) => this.independent!(s, step));
+  }
+
+  private becomePassive(dflt: number): number {
+    this.passive = true;
+    this.events.redundant();
+    return dflt;
+  }
+
   private diverge(p: Point, now: string): never {
-    const was = p.kind === 't' ? `a pick at step ${p.step} among [${[...p.options].sort((a, b) => a - b).join(',')}] (default ${p.options[0]})` : `a choice among ${p.n} at step ${p.step}`;
+    const was = p.kind === 't' ? `a pick at step ${p.step} among [${p.runnable.join(',')}] (default ${p.dflt})` : `a choice among ${p.n} at step ${p.step}`;
     const msg = `DFS: the scenario is not deterministic: re-execution reached ${now} where the explored prefix had ${was}`;
-    this.onDiverge(msg);
+    this.events.diverged(msg);
     throw new ScheduleError(msg);
   }
 }
 
 const EMPTY: readonly number[] = [];
 
-function sameSet(options: readonly number[], runnable: Int32Array, n: number): boolean {
-  // options = [dflt, the other runnable ids ascending]; runnable is ascending.
-  const dflt = options[0]!;
-  let j = 1;
-  for (let i = 0; i < n; i++) {
-    const r = runnable[i]!;
-    if (r === dflt) continue;
-    if (options[j++] !== r) return false;
-  }
-  return j === n;
+function sameRunnable(a: readonly number[], runnable: Int32Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== runnable[i]) return false;
+  return true;
 }
