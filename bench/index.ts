@@ -65,12 +65,12 @@ function printTable(out: Record<string, unknown>, notes: Record<string, string>)
     }
   };
   walk('', out);
-  for (const [k, n] of Object.entries(notes)) rows.push([`${k} (note)`, n]);
-  const w = Math.max(...rows.map(([k]) => k.length));
-  const vw = Math.max(...rows.map(([, v]) => v.length));
+  const w = Math.max(6, ...rows.map(([k]) => k.length));
+  const vw = Math.max(5, ...rows.map(([, v]) => v.length));
   console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(vw)}`);
   console.log(`${'-'.repeat(w)}  ${'-'.repeat(vw)}`);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(vw)}`);
+  for (const [k, n] of Object.entries(notes)) console.log(`note: ${k}: ${n}`);
 }
 
 main().catch((e) => {

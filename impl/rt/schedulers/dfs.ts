@@ -43,9 +43,12 @@ interface Point {
   readonly options: readonly number[];
   /** Number of options. */
   readonly n: number;
-  /** Picks: the default task and the runnable ids ascending (to detect divergence). */
+  /**
+   * Picks: the default task and, with sleep sets, the runnable ids ascending (to detect
+   * divergence). Without sleep sets `options` is the runnable set itself and `runnable` is null.
+   */
   readonly dflt: number;
-  readonly runnable: readonly number[];
+  readonly runnable: readonly number[] | null;
   /** Index of the option taken on the current path. */
   idx: number;
   /** For picks: the task that would continue without preempting (-1 if none could). */
@@ -182,18 +185,23 @@ class DfsRun implements Scheduler {
     let p = stack[this.depth];
     if (p === undefined) {
       const options: number[] = [];
-      if (!this.asleep(dflt)) options.push(dflt);
-      for (let i = 0; i < n; i++) {
-        const r = runnable[i]!;
-        if (r !== dflt && !this.asleep(r)) options.push(r);
+      let all: number[] | null = null;
+      if (this.sleep.length === 0) {
+        options.push(dflt);
+        for (let i = 0; i < n; i++) if (runnable[i] !== dflt) options.push(runnable[i]!);
+      } else {
+        all = [];
+        if (!this.asleep(dflt)) options.push(dflt);
+        for (let i = 0; i < n; i++) {
+          const r = runnable[i]!;
+          all.push(r);
+          if (r !== dflt && !this.asleep(r)) options.push(r);
+        }
+        if (options.length === 0) return this.becomePassive(dflt);
       }
-      if (options.length === 0) return this.becomePassive(dflt);
-      p = {
-        kind: 't', step, options, n: options.length, dflt, runnable: Array.from(runnable.subarray(0, n)),
-        idx: 0, cont, pre: this.pre,
-      };
+      p = { kind: 't', step, options, n: options.length, dflt, runnable: all, idx: 0, cont, pre: this.pre };
       stack.push(p);
-    } else if (p.kind !== 't' || p.step !== step || p.dflt !== dflt || !sameRunnable(p.runnable, runnable, n)) {
+    } else if (p.kind !== 't' || p.step !== step || p.dflt !== dflt || !sameRunnable(p, runnable, n)) {
       this.diverge(p, `a pick at step ${step} among [${Array.from(runnable.subarray(0, n)).join(',')}] (default ${dflt})`);
     }
     this.depth++;
@@ -217,7 +225,7 @@ class DfsRun implements Scheduler {
     const stack = this.stack;
     let p = stack[this.depth];
     if (p === undefined) {
-      p = { kind: 'c', step, options: EMPTY, n, dflt: -1, runnable: EMPTY, idx: 0, cont: -1, pre: this.pre };
+      p = { kind: 'c', step, options: EMPTY, n, dflt: -1, runnable: null, idx: 0, cont: -1, pre: this.pre };
       stack.push(p);
     } else if (p.kind !== 'c' || p.step !== step || p.n !== n) {
       this.diverge(p, `a choice among ${n} at step ${step}`);
@@ -246,7 +254,7 @@ class DfsRun implements Scheduler {
   }
 
   private diverge(p: Point, now: string): never {
-    const was = p.kind === 't' ? `a pick at step ${p.step} among [${p.runnable.join(',')}] (default ${p.dflt})` : `a choice among ${p.n} at step ${p.step}`;
+    const was = p.kind === 't' ? `a pick at step ${p.step} among [${(p.runnable ?? [...p.options].sort((a, b) => a - b)).join(',')}] (default ${p.dflt})` : `a choice among ${p.n} at step ${p.step}`;
     const msg = `DFS: the scenario is not deterministic: re-execution reached ${now} where the explored prefix had ${was}`;
     this.events.diverged(msg);
     throw new ScheduleError(msg);
@@ -255,8 +263,21 @@ class DfsRun implements Scheduler {
 
 const EMPTY: readonly number[] = [];
 
-function sameRunnable(a: readonly number[], runnable: Int32Array, n: number): boolean {
-  if (a.length !== n) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== runnable[i]) return false;
+function sameRunnable(p: Point, runnable: Int32Array, n: number): boolean {
+  const a = p.runnable;
+  if (a !== null) {
+    if (a.length !== n) return false;
+    for (let i = 0; i < n; i++) if (a[i] !== runnable[i]) return false;
+    return true;
+  }
+  // options = [dflt, the other runnable ids ascending]; runnable is ascending.
+  const o = p.options;
+  if (o.length !== n) return false;
+  let j = 1;
+  for (let i = 0; i < n; i++) {
+    const r = runnable[i]!;
+    if (r === p.dflt) continue;
+    if (o[j++] !== r) return false;
+  }
   return true;
 }
