@@ -1,0 +1,393 @@
+/**
+ * faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
+ *
+ * Every configuration × every scenario family (portfolio strategy, time-bounded so the whole run
+ * takes about --budget seconds, default 120, over --jobs worker processes, default 2), then every
+ * zoo mutant (each must be caught). Prints a table configuration × property and writes
+ * DIR/index.html and DIR/report.json (DIR default faultline-report), with the counterexamples in
+ * DIR/counterexamples and a timeline page for each. Exit 1 when a correct configuration shows a
+ * violation or a mutant is not found; 3 when a cell could not run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { GENERATIONS } from '../impl/sim/config.js';
+import { readCounterexample } from '../properties/counterexample.js';
+import { escapeHtml, renderHtml } from '../properties/html.js';
+import { bool, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
+import type { Backend } from './backend.js';
+import { createdBy, runCheck, type CheckViolationJson } from './check.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_VIOLATION, oneLine, UsageError, type CliIO } from './io.js';
+import { Progress } from './progress.js';
+import { counterexampleVariant, headerLines } from './replay.js';
+import { checkConfig, resolveTarget } from './target.js';
+import { version } from './version.js';
+
+export const DEFAULT_BUDGET_SEC = 120;
+export const DEFAULT_REPORT_DIR = 'faultline-report';
+const VERIFY_SEED = 1;
+const UNBOUNDED_RUNS = 1_000_000_000;
+/** Share of the budget for the configuration matrix (the rest: the mutants). */
+const MATRIX_SHARE = 0.75;
+
+export const VERIFY_SPEC: CommandSpec = {
+  name: 'verify',
+  flags: {
+    budget: { type: 'string', value: 'SEC' },
+    jobs: { type: 'string', value: 'N' },
+    config: { type: 'string', value: 'C' },
+    scenario: { type: 'string', value: 'S' },
+    'no-mutants': { type: 'boolean' },
+    out: { type: 'string', value: 'DIR' },
+    json: { type: 'boolean' },
+  },
+};
+
+export const VERIFY_USAGE = `usage: faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
+
+  Check every configuration (or only C) on every scenario family (or only S) with the portfolio
+  strategy, then every zoo mutant, within about SEC seconds in total (default ${DEFAULT_BUDGET_SEC}) on N
+  worker processes (default 2). Prints configuration × property, writes DIR/index.html and
+  DIR/report.json (default ./${DEFAULT_REPORT_DIR}/).
+  Exit 0: all pass and every mutant is caught; 1: a violation on a correct configuration, or a
+  mutant not caught; 3: a cell could not run.`;
+
+/** One unit of work: a configuration on a family, or a mutant on its own family. */
+export interface Cell {
+  readonly id: number;
+  readonly kind: 'config' | 'mutant';
+  readonly config?: string;
+  readonly mutant?: string;
+  readonly scenario?: string;
+  readonly timeLimitSec: number;
+  readonly out: string;
+}
+
+export interface CellResult {
+  readonly id: number;
+  readonly config: string;
+  readonly mutant: string | null;
+  readonly scenario: string;
+  readonly executions: number;
+  readonly elapsedMs: number;
+  readonly unknown: number;
+  readonly violations: readonly CheckViolationJson[];
+  readonly error?: string;
+}
+
+/** Run one cell in this process. */
+export async function runCell(backend: Backend, io: CliIO, cell: Cell): Promise<CellResult> {
+  const t0 = Date.now();
+  const base = { id: cell.id, config: cell.config ?? '', mutant: cell.mutant ?? null, scenario: cell.scenario ?? '' };
+  try {
+    const target = await resolveTarget('verify', backend, io, { config: cell.config, mutant: cell.mutant, scenario: cell.scenario }, false);
+    const r = await runCheck(backend, io, {
+      target, strategy: 'portfolio', runs: UNBOUNDED_RUNS, seed: VERIFY_SEED, timeLimitSec: cell.timeLimitSec, out: cell.out,
+      createdBy: createdBy('verify', 'portfolio', VERIFY_SEED),
+    });
+    return { ...base, config: r.config, scenario: r.scenario, executions: r.executions, elapsedMs: r.elapsedMs, unknown: r.unknown, violations: r.violations };
+  } catch (e) {
+    return { ...base, executions: 0, elapsedMs: Date.now() - t0, unknown: 0, violations: [], error: oneLine(e instanceof Error ? e.message : String(e)) };
+  }
+}
+
+/** The hidden `__verify-worker` command: cells in as JSON lines on stdin, results out on stdout. */
+export async function verifyWorker(io: CliIO, backend: Backend): Promise<number> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (line.trim() === '') continue;
+    const cell = JSON.parse(line) as Cell;
+    const r = await runCell(backend, io, cell);
+    io.stdout(JSON.stringify(r) + '\n');
+  }
+  return EXIT_OK;
+}
+
+const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
+
+/** Run the cells over `jobs` worker processes (in this process when jobs is 1). */
+async function runCells(backend: Backend, io: CliIO, cells: readonly Cell[], jobs: number, onDone: (r: CellResult) => void): Promise<CellResult[]> {
+  const results: CellResult[] = [];
+  const done = (r: CellResult) => {
+    results.push(r);
+    onDone(r);
+  };
+  if (jobs <= 1) {
+    for (const c of cells) done(await runCell(backend, io, c));
+    return results;
+  }
+  const queue = [...cells];
+  const workers: Promise<void>[] = [];
+  for (let w = 0; w < Math.min(jobs, cells.length); w++) {
+    workers.push(new Promise<void>((resolveW) => {
+      const child: ChildProcess = spawn(process.execPath, [BIN, '__verify-worker'], { cwd: io.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+      let current: Cell | undefined;
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr = (stderr + d.toString()).slice(-2000);
+      });
+      const next = () => {
+        current = queue.shift();
+        if (current) child.stdin!.write(JSON.stringify(current) + '\n');
+        else child.stdin!.end();
+      };
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (!current) return;
+        try {
+          done(JSON.parse(line) as CellResult);
+        } catch {
+          done(failed(current, `worker said: ${line.slice(0, 200)}`));
+        }
+        next();
+      });
+      child.on('error', (e) => {
+        if (current) done(failed(current, `worker failed: ${e.message}`));
+        current = undefined;
+        resolveW();
+      });
+      child.on('exit', (code) => {
+        if (current) done(failed(current, `worker exited with ${code}: ${oneLine(stderr) || 'no message'}`));
+        current = undefined;
+        resolveW();
+      });
+      next();
+    }));
+  }
+  await Promise.all(workers);
+  // Cells left when every worker died.
+  for (const c of queue) done(failed(c, 'no worker left to run it'));
+  return results;
+}
+
+function failed(c: Cell, error: string): CellResult {
+  return { id: c.id, config: c.config ?? '', mutant: c.mutant ?? null, scenario: c.scenario ?? '', executions: 0, elapsedMs: 0, unknown: 0, violations: [], error };
+}
+
+export interface VerifyReport {
+  readonly format: 'faultline-verify-report';
+  readonly version: 1;
+  readonly createdBy: string;
+  readonly budgetSec: number;
+  readonly jobs: number;
+  readonly elapsedMs: number;
+  readonly ok: boolean;
+  readonly failures: readonly string[];
+  readonly configs: readonly string[];
+  readonly scenarios: readonly string[];
+  readonly properties: readonly string[];
+  readonly cells: readonly CellResult[];
+  readonly mutants: readonly {
+    readonly mutant: string;
+    readonly config: string;
+    readonly scenario: string;
+    readonly reverts: string | null;
+    readonly found: boolean;
+    readonly property: string | null;
+    readonly file: string | null;
+    readonly executionsToFind: number | null;
+    readonly executions: number;
+    readonly error?: string;
+  }[];
+}
+
+export async function verifyCommand(argv: readonly string[], io: CliIO, backend: Backend): Promise<number> {
+  const p = parseArgs(VERIFY_SPEC, argv);
+  if (p.help) {
+    io.stdout(VERIFY_USAGE + '\n');
+    return EXIT_OK;
+  }
+  const budget = secondsFlag(p, 'verify', 'budget') ?? DEFAULT_BUDGET_SEC;
+  const jobs = intFlag(p, 'verify', 'jobs', Math.max(1, Math.min(2, availableParallelism())), 1, 64);
+  const outDir = str(p, 'out') ?? DEFAULT_REPORT_DIR;
+  const json = bool(p, 'json');
+  const onlyConfig = str(p, 'config');
+  if (onlyConfig !== undefined) checkConfig('verify', onlyConfig);
+  const families = await backend.families();
+  const onlyScenario = str(p, 'scenario');
+  if (onlyScenario !== undefined && !families.has(onlyScenario)) {
+    throw new UsageError(`verify: unknown scenario "${onlyScenario}" (one of ${[...families.keys()].join(', ')})`);
+  }
+  const configs = onlyConfig !== undefined ? [onlyConfig] : GENERATIONS.map((g) => g.name);
+  const scenarios = onlyScenario !== undefined ? [onlyScenario] : [...families.keys()];
+  const mutants = bool(p, 'no-mutants') ? [] : await backend.mutants();
+  const properties = (await backend.properties()).map((x) => x.name);
+
+  const cxDir = join(outDir, 'counterexamples');
+  const nMatrix = configs.length * scenarios.length;
+  const matrixBudget = mutants.length > 0 ? budget * MATRIX_SHARE : budget;
+  const cellSec = Math.max(0.2, (matrixBudget * jobs) / Math.max(1, nMatrix));
+  const mutantSec = mutants.length > 0 ? Math.max(0.5, ((budget - matrixBudget) * jobs) / mutants.length) : 0;
+  const cells: Cell[] = [];
+  for (const c of configs) for (const s of scenarios) cells.push({ id: cells.length, kind: 'config', config: c, scenario: s, timeLimitSec: cellSec, out: cxDir });
+  for (const m of mutants) {
+    cells.push({ id: cells.length, kind: 'mutant', mutant: m.name, ...(m.scenario !== undefined && families.has(m.scenario) ? { scenario: m.scenario } : {}), timeLimitSec: mutantSec, out: cxDir });
+  }
+
+  const t0 = Date.now();
+  const progress = new Progress(io);
+  const planned = cells.reduce((a, c) => a + c.timeLimitSec, 0) / jobs;
+  let finished = 0;
+  const tick = setInterval(() => {
+    progress.update(Math.min(planned, (Date.now() - t0) / 1000), planned, `${finished}/${cells.length} cells, ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  }, 250);
+  if (!json) io.stdout(`faultline verify: ${configs.length} configuration(s) × ${scenarios.length} scenario famil${scenarios.length === 1 ? 'y' : 'ies'} (${cellSec.toFixed(1)}s each), ${mutants.length} mutant(s) (${mutantSec.toFixed(1)}s each), ${jobs} job(s)\n`);
+  let results: CellResult[];
+  try {
+    results = await runCells(backend, io, cells, jobs, () => {
+      finished++;
+      progress.update(finished, cells.length, `${finished}/${cells.length} cells`, true);
+    });
+  } finally {
+    clearInterval(tick);
+    progress.clear();
+  }
+  results.sort((a, b) => a.id - b.id);
+  const elapsedMs = Date.now() - t0;
+  const byId = new Map(results.map((r) => [r.id, r]));
+
+  const failures: string[] = [];
+  const errors: string[] = [];
+  const matrix = cells.filter((c) => c.kind === 'config').map((c) => byId.get(c.id)!);
+  for (const r of matrix) {
+    for (const v of r.violations) failures.push(`${r.config} ${r.scenario}: ${v.property} (${v.file})`);
+    if (r.error) errors.push(`${r.config} ${r.scenario}: ${r.error}`);
+  }
+  const mutantRows = cells.filter((c) => c.kind === 'mutant').map((c) => {
+    const r = byId.get(c.id)!;
+    const m = mutants.find((x) => x.name === c.mutant)!;
+    const v = r.violations[0];
+    if (r.error) errors.push(`mutant ${c.mutant}: ${r.error}`);
+    else if (!v) failures.push(`mutant ${c.mutant} NOT found (${r.executions} executions)`);
+    return {
+      mutant: m.name, config: r.config || m.base, scenario: r.scenario || (m.scenario ?? ''), reverts: m.reverts ?? null,
+      found: v !== undefined, property: v?.property ?? null, file: v?.file ?? null, executionsToFind: v?.executionsToFind ?? null,
+      executions: r.executions, ...(r.error ? { error: r.error } : {}),
+    };
+  });
+
+  const allProps = [...properties];
+  for (const r of matrix) for (const v of r.violations) if (!allProps.includes(v.property)) allProps.push(v.property);
+  const report: VerifyReport = {
+    format: 'faultline-verify-report', version: 1, createdBy: `faultline ${version()} verify`, budgetSec: budget, jobs, elapsedMs,
+    ok: failures.length === 0 && errors.length === 0, failures: [...failures, ...errors], configs, scenarios, properties: allProps,
+    cells: matrix, mutants: mutantRows,
+  };
+
+  // The report directory: report.json, index.html, a timeline page per counterexample.
+  const absOut = resolve(io.cwd, outDir);
+  await mkdir(absOut, { recursive: true });
+  const timelines = await writeTimelines(backend, io, outDir, [...matrix.flatMap((r) => r.violations.map((v) => v.file)), ...mutantRows.flatMap((m) => (m.file ? [m.file] : []))]);
+  await writeFile(join(absOut, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(join(absOut, 'index.html'), verifyHtml(report, outDir, timelines));
+
+  if (json) {
+    io.stdout(JSON.stringify(report) + '\n');
+  } else {
+    io.stdout('\n' + verifyTable(report) + '\n');
+    io.stdout(`report: ${join(outDir, 'index.html')}, ${join(outDir, 'report.json')} (${(elapsedMs / 1000).toFixed(1)}s)\n`);
+    if (report.ok) io.stdout('verify: OK — every configuration passes and every mutant is caught\n');
+    else for (const f of report.failures) io.stdout(`FAIL ${f}\n`);
+  }
+  if (failures.length > 0) return EXIT_VIOLATION;
+  if (errors.length > 0) return EXIT_INTERNAL;
+  return EXIT_OK;
+}
+
+/** Replay each counterexample in this process and write its HTML timeline; returns file → page (relative to outDir). */
+async function writeTimelines(backend: Backend, io: CliIO, outDir: string, files: readonly string[]): Promise<Map<string, string>> {
+  const pages = new Map<string, string>();
+  const dir = join(outDir, 'timelines');
+  for (const file of new Set(files)) {
+    try {
+      const cx = await readCounterexample(resolve(io.cwd, file));
+      const variant = await counterexampleVariant('verify', backend, io, cx, file);
+      const report = await backend.runScenario({ variant, scenario: cx.scenario, schedule: cx.schedule, trace: true, strict: true });
+      const page = join(dir, basename(file).replace(/\.json$/, '.html'));
+      await mkdir(resolve(io.cwd, dir), { recursive: true });
+      await writeFile(resolve(io.cwd, page), renderHtml(report, { title: `faultline: ${cx.violation.property} — ${cx.scenario.name}`, header: headerLines(cx, file) }));
+      pages.set(file, relative(outDir, page));
+    } catch {
+      // The JSON is still linked; replaying it by hand shows what went wrong.
+    }
+  }
+  return pages;
+}
+
+/** Text table: property × configuration (transposed so it fits a terminal), then the mutants. */
+export function verifyTable(r: VerifyReport): string {
+  const out: string[] = [];
+  const notes: string[] = [];
+  const cellOf = (config: string, prop: string): string => {
+    const hits = r.cells.filter((c) => c.config === config).flatMap((c) => c.violations.filter((v) => v.property === prop));
+    if (hits.length === 0) return 'pass';
+    const refs = hits.map((h) => {
+      notes.push(h.file);
+      return `[${notes.length}]`;
+    });
+    return `FAIL${refs.join('')}`;
+  };
+  const pw = Math.max(8, ...r.properties.map((x) => x.length));
+  const cw = Math.max(8, ...r.configs.map((c) => c.length + 1));
+  out.push(['property'.padEnd(pw), ...r.configs.map((c) => c.padEnd(cw))].join('  ').trimEnd());
+  out.push(['-'.repeat(pw), ...r.configs.map(() => '-'.repeat(cw))].join('  '));
+  for (const prop of r.properties) out.push([prop.padEnd(pw), ...r.configs.map((c) => cellOf(c, prop).padEnd(cw))].join('  ').trimEnd());
+  const sum = (c: string, f: (x: CellResult) => number) => r.cells.filter((x) => x.config === c).reduce((a, x) => a + f(x), 0);
+  out.push(['(executions)'.padEnd(pw), ...r.configs.map((c) => String(sum(c, (x) => x.executions)).padEnd(cw))].join('  ').trimEnd());
+  if (r.cells.some((x) => x.unknown > 0)) out.push(['(unknown verdicts)'.padEnd(pw), ...r.configs.map((c) => String(sum(c, (x) => x.unknown)).padEnd(cw))].join('  ').trimEnd());
+  if (r.cells.some((x) => x.error)) out.push(['(cells failed to run)'.padEnd(pw), ...r.configs.map((c) => String(r.cells.filter((x) => x.config === c && x.error).length).padEnd(cw))].join('  ').trimEnd());
+  notes.forEach((f, i) => out.push(`  [${i + 1}] ${f}`));
+  if (r.mutants.length) {
+    out.push('', 'mutants:');
+    const mw = Math.max(6, ...r.mutants.map((m) => m.mutant.length));
+    for (const m of r.mutants) {
+      const res = m.error ? `ERROR ${m.error}` : m.found ? `caught: ${m.property} after ${m.executionsToFind} execution(s)  ${m.file}` : `NOT FOUND in ${m.executions} executions`;
+      out.push(`  ${m.mutant.padEnd(mw)}  ${m.config.padEnd(6)}  ${m.scenario.padEnd(18)}  ${res}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+function verifyHtml(r: VerifyReport, outDir: string, timelines: ReadonlyMap<string, string>): string {
+  const e = escapeHtml;
+  const link = (file: string) => {
+    const page = timelines.get(file);
+    const json = relative(outDir, file);
+    return `${page ? `<a href="${e(page)}">timeline</a> · ` : ''}<a href="${e(json)}">${e(basename(file))}</a>`;
+  };
+  const h: string[] = [];
+  h.push('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>faultline verify</title><style>',
+    'body{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;margin:1.5em}table{border-collapse:collapse;margin:.5em 0}',
+    'th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f0f0f0}',
+    '.pass{background:#e9f7e9;color:#245c24}.fail{background:#fde8e8;color:#8b1a1a;font-weight:bold}.err{background:#fff4d6}',
+    'h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}',
+    '</style></head><body>');
+  h.push(`<h1>faultline verify: ${r.ok ? 'OK' : 'FAILED'}</h1>`);
+  h.push(`<p>${e(r.createdBy)} · budget ${r.budgetSec}s on ${r.jobs} job(s) · ${(r.elapsedMs / 1000).toFixed(1)}s · scenarios: ${e(r.scenarios.join(', '))}</p>`);
+  if (r.failures.length) h.push('<ul>', ...r.failures.map((f) => `<li class="fail">${e(f)}</li>`), '</ul>');
+  h.push('<h2>Configuration × property</h2><table><tr><th>configuration</th><th>executions</th>', ...r.properties.map((x) => `<th>${e(x)}</th>`), '</tr>');
+  for (const c of r.configs) {
+    const cells = r.cells.filter((x) => x.config === c);
+    const execs = cells.reduce((a, x) => a + x.executions, 0);
+    const errs = cells.filter((x) => x.error);
+    h.push(`<tr><th>${e(c)}</th><td${errs.length ? ' class="err"' : ''}>${execs}${errs.length ? ` (${errs.length} cell(s) failed: ${e(errs.map((x) => `${x.scenario}: ${x.error}`).join('; '))})` : ''}</td>`);
+    for (const prop of r.properties) {
+      const hits = cells.flatMap((x) => x.violations.filter((v) => v.property === prop).map((v) => ({ v, s: x.scenario })));
+      h.push(hits.length === 0 ? '<td class="pass">pass</td>' : `<td class="fail">violation<br>${hits.map(({ v, s }) => `${e(s)}: ${link(v.file)}`).join('<br>')}</td>`);
+    }
+    h.push('</tr>');
+  }
+  h.push('</table>');
+  if (r.mutants.length) {
+    h.push('<h2>Mutants</h2><table><tr><th>mutant</th><th>configuration</th><th>scenario</th><th>reverts</th><th>result</th></tr>');
+    for (const m of r.mutants) {
+      const res = m.error ? `<td class="err">error: ${e(m.error)}</td>` : m.found ? `<td class="pass">caught: ${e(m.property ?? '')} after ${m.executionsToFind} execution(s) · ${link(m.file!)}</td>` : `<td class="fail">NOT FOUND in ${m.executions} executions</td>`;
+      h.push(`<tr><td>${e(m.mutant)}</td><td>${e(m.config)}</td><td>${e(m.scenario)}</td><td>${e(m.reverts ?? '')}</td>${res}</tr>`);
+    }
+    h.push('</table>');
+  }
+  h.push('</body></html>');
+  return h.join('\n') + '\n';
+}
