@@ -87,16 +87,9 @@ function sim_assert_fault_locked(vmf: vm_fault): void {
   else k.fn.mmap_assert_locked(vmf.vma.vm_mm);
 }
 
-/** release_fault_lock(vmf) of mm/memory.ts (looked up by name until that module lands). */
-function sim_release_fault_lock(vmf: vm_fault): void {
-  const f = (k.fn as unknown as Record<string, ((v: vm_fault) => void) | undefined>)['release_fault_lock'];
-  if (!f) throw new Error('release_fault_lock is not implemented (mm/memory.ts)');
-  f(vmf);
-}
-
 /** Drop the fault lock the way this file did in the configured era (see the header). */
 function sim_filemap_release_fault_lock(vmf: vm_fault): void {
-  if (k.cfg.file_fault_under_vma_lock) sim_release_fault_lock(vmf);
+  if (k.cfg.file_fault_under_vma_lock) k.fn.release_fault_lock(vmf);
   else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
 }
 
@@ -294,14 +287,14 @@ export function* __folio_lock_or_retry(f: folio, vmf: vm_fault): Task<number> {
   if (fault_flag_allow_retry_first(flags)) {
     // CAUTION! In this case, the mmap_lock/per-VMA lock is not released even though returning VM_FAULT_RETRY.
     if (flags & FAULT_FLAG_RETRY_NOWAIT) return VM_FAULT_RETRY;
-    if (k.cfg.vma_lock_released_by_handler) sim_release_fault_lock(vmf);
+    if (k.cfg.vma_lock_released_by_handler) k.fn.release_fault_lock(vmf);
     else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
     yield* folio_wait_locked(f); // folio_wait_locked_killable with FAULT_FLAG_KILLABLE
     return VM_FAULT_RETRY;
   }
   if (flags & FAULT_FLAG_KILLABLE) {
     if ((yield* folio_lock_killable(f)) === -EINTR) {
-      if (k.cfg.vma_lock_released_by_handler) sim_release_fault_lock(vmf);
+      if (k.cfg.vma_lock_released_by_handler) k.fn.release_fault_lock(vmf);
       else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
       return VM_FAULT_RETRY;
     }
@@ -527,16 +520,9 @@ export function* filemap_map_pages(vmf: vm_fault, start_pgoff: number, end_pgoff
     rcu_read_unlock();
     return 0;
   }
-  // filemap_map_pmd: install the preallocated PTE table into an empty PMD (pmd_install).
+  // filemap_map_pmd: install the preallocated PTE table into an empty PMD.
   const pmd = vmf.pmd!;
-  if (pmd.table === null && vmf.prealloc_pte !== null) {
-    yield* spin_lock(mm.page_table_lock);
-    if (pmd.table === null) {
-      pmd.table = vmf.prealloc_pte;
-      vmf.prealloc_pte = null;
-    }
-    spin_unlock(mm.page_table_lock);
-  }
+  if (pmd.table === null && vmf.prealloc_pte !== null) yield* k.fn.pmd_install(mm, pmd, vmf);
   const first_addr = vma.vm_start + ((start_pgoff - vma.vm_pgoff) << PAGE_SHIFT);
   const table = yield* k.fn.pte_offset_map_lock(mm, pmd, first_addr);
   if (table === null) {
@@ -555,9 +541,8 @@ export function* filemap_map_pages(vmf: vm_fault, start_pgoff: number, end_pgoff
     yield 'filemap_map_pages:ptep_get';
     if (index <= end && k.fn.ptep_get(table, addr).kind === 'none') {
       if (vmf.address === addr) ret = VM_FAULT_NOPAGE;
-      // set_pte_range(vmf, folio, page, 1, addr): a read-only, old PTE (prefault).
-      k.fn.folio_add_file_rmap_pte(f, vma);
-      k.fn.set_pte_at(mm, addr, table, { kind: 'present', folio: f, write: false, dirty: false, young: false, special: false, uffd_wp: false });
+      vmf.pte = table;
+      k.fn.set_pte_range(vmf, f, 1, addr);
       refcount_inc(f._refcount); // folio_ref_inc: the mapping's reference
       rss++;
     }
@@ -567,6 +552,7 @@ export function* filemap_map_pages(vmf: vm_fault, start_pgoff: number, end_pgoff
   }
   mm.rss_stat.MM_FILEPAGES += rss; // add_mm_counter
   k.fn.pte_unmap_unlock(table);
+  vmf.pte = null;
   rcu_read_unlock();
   return ret;
 }

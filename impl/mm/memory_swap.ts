@@ -58,11 +58,6 @@ function should_try_to_free_swap(si: swap_info_struct, f: folio, vm_flags: numbe
   return (fault_flags & FAULT_FLAG_WRITE) !== 0 && f._refcount.refs === 2;
 }
 
-type loose_fn = (...a: unknown[]) => Task<unknown>;
-function sim_loose(name: string): loose_fn | undefined {
-  return (k.fn as unknown as Record<string, loose_fn | undefined>)[name];
-}
-
 /** Non-swap entries reach do_swap_page too (!pte_present): migration entries and PTE markers. */
 function* do_swap_page_nonswap(vmf: vm_fault, orig: pte_t): Task<number> {
   if (orig.kind === 'migration') {
@@ -76,9 +71,7 @@ function* do_swap_page_nonswap(vmf: vm_fault, orig: pte_t): Task<number> {
     if (orig.marker === 'guard') return VM_FAULT_SIGSEGV;
     if (orig.marker === 'poison') return VM_FAULT_HWPOISON;
     // pte_marker_handle_uffd_wp: the page is simply missing.
-    const missing = sim_loose('do_pte_missing');
-    if (missing) return (yield* missing(vmf)) as number;
-    return VM_FAULT_SIGBUS;
+    return yield* k.fn.do_pte_missing(vmf);
   }
   return VM_FAULT_SIGBUS;
 }
@@ -197,6 +190,7 @@ export function* do_swap_page(vmf: vm_fault): Task<number> {
   }
 
   // Back out if somebody else already faulted in this pte.
+  yield 'do_swap_page:pte_offset_map_lock';
   table = yield* k.fn.pte_offset_map_lock(mm, vmf.pmd!, vmf.address);
   vmf.pte = table;
   if (!table || !k.fn.pte_same(k.fn.ptep_get(table, vmf.address), orig_pte)) return out_nomap();
@@ -250,9 +244,7 @@ export function* do_swap_page(vmf: vm_fault): Task<number> {
 
   if (vmf.flags & FAULT_FLAG_WRITE) {
     // do_wp_page is entered with the PTL held and releases it.
-    const do_wp_page = sim_loose('do_wp_page');
-    if (!do_wp_page) throw new Error('do_wp_page is not implemented (mm/memory.ts)');
-    ret |= (yield* do_wp_page(vmf)) as number;
+    ret |= yield* k.fn.do_wp_page(vmf);
     if (ret & VM_FAULT_ERROR) ret &= VM_FAULT_ERROR;
     vmf.pte = null;
     return out();
