@@ -16,9 +16,9 @@
  *   reads a freed node is reported at that step (StackRot, B6).
  * - A walk is two steps: load the root (rcu_dereference_check(mt->ma_root, mt_locked(mt)): a
  *   lockdep "suspicious RCU usage" when the walker holds neither rcu_read_lock nor the tree's
- *   external lock, mm->mmap_lock), then read the node (kasan_check_read). A walker that finds its
- *   node dead (replaced under it while it held only RCU) restarts from the root, as
- *   mtree_range_walk does (ma_dead_node → mas_reset → retry).
+ *   external lock, mm->mmap_lock; CONFIG_PROVE_RCU: only with lockdep on), then read the node
+ *   (kasan_check_read). A walker that finds its node dead (replaced under it while it held only
+ *   RCU) restarts from the root, as mtree_range_walk does (ma_dead_node → mas_reset → retry).
  * - mtree_load (vma_lookup) and mt_find (find_vma, find_vma_intersection) take rcu_read_lock
  *   themselves; mas_walk and find_vma_prev (mas_walk + mas_prev) do not: their callers must hold
  *   RCU or mmap_lock.
@@ -41,6 +41,7 @@ import {
 import { rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../sync/rcu.js';
 import { kasan_check_read, kfree_rcu, kmem_cache_create, kmem_cache_free, sim_kasan_track } from '../sync/kasan.js';
 import { sim_task_label } from '../sync/sched.js';
+import { sim_lockdep_enabled } from '../sync/lockdep.js';
 
 /** The maple_node slab cache (lib/maple_tree.c: maple_node_cache). */
 const maple_node_cache = kmem_cache_create<maple_node>('maple_node', () => new maple_node([]), 0, null, 256);
@@ -81,7 +82,7 @@ export function mt_in_rcu(mt: maple_tree): boolean {
  * walker holds neither rcu_read_lock() nor mm->mmap_lock (the tree's external lock).
  */
 function mt_check_root_access(mm: mm_struct, site: string): void {
-  if (!inTask()) return;
+  if (!inTask() || !sim_lockdep_enabled()) return; // CONFIG_PROVE_RCU is part of lockdep
   if (rcu_read_lock_held()) return;
   const t = current();
   if (mm.mmap_lock.sim_held_by(t.id) !== 0) return;

@@ -223,6 +223,13 @@ function transient_add(vma: vm_area_struct, d: number): void {
 
 /** vma->vmlock_dep_map (6.15+): the lockdep view of the refcount VMA lock. */
 const vmlockDepMaps = new WeakMap<vm_area_struct, lockdep_map>();
+/**
+ * vma->vmlock_dep_map (6.15+): the lockdep map of the refcount VMA lock (class 'vma_lock'); a
+ * variant that replaces vma_start_read must acquire it as the kernel's __vma_lockdep_acquire_read.
+ */
+export function sim_vmlock_dep_map(vma: vm_area_struct): lockdep_map {
+  return vmlock_dep_map(vma);
+}
 function vmlock_dep_map(vma: vm_area_struct): lockdep_map {
   let m = vmlockDepMaps.get(vma);
   if (m === undefined) {
