@@ -57,6 +57,17 @@ describe('PctStrategy', () => {
     expect(pm).toBeLessThan(rm);
   });
 
+  it('meets the paper\'s bound: a depth-2 bug is hit in at least 1/(n·k) of the runs', () => {
+    // n = 4 tasks, k = 40 steps: at least 1/160 of the runs, i.e. ≥ 12.5 of 2000 on average.
+    let hits = 0;
+    for (let i = 0; i < 2000; i++) {
+      const o = runOnce(new PctScheduler(i * 7919 + 1, 2, 40), planted, { trace: false }).run();
+      if (o.status === 'violation') hits++;
+    }
+    console.log(`[pct-bound] depth-2 bug hit in ${hits} of 2000 PCT runs (bound: ≥ 1/160 → 12.5)`);
+    expect(hits).toBeGreaterThanOrEqual(10);
+  });
+
   it('with d = 1 runs tasks strictly by priority: one task at a time, to completion', () => {
     for (let seed = 0; seed < 20; seed++) {
       const exec = runOnce(new PctScheduler(seed, 1, 20), (e) => {
