@@ -12,7 +12,7 @@ import type { Task } from '../../rt/task.js';
 import { spinlock_t } from '../../sync/spinlock.js';
 import { rw_semaphore } from '../../sync/rwsem.js';
 import { refcount_t } from '../../sync/refcount.js';
-import { rcuwait } from '../../sync/wait.js';
+import { rcuwait, wait_queue_head_t } from '../../sync/wait.js';
 import { PAGE_SHIFT, PTRS_PER_PTE } from './mm_flags.js';
 
 let nextId = 1;
@@ -358,6 +358,9 @@ export interface uffd_msg {
   readonly from?: number;
   readonly to?: number;
   readonly len?: number;
+  /** UFFD_EVENT_REMOVE / UFFD_EVENT_UNMAP: arg.remove.start / arg.remove.end. */
+  readonly start?: number;
+  readonly end?: number;
 }
 
 export class userfaultfd_ctx {
@@ -370,9 +373,20 @@ export class userfaultfd_ctx {
   /** Non-cooperative events not yet read (event_wqh). */
   readonly events: uffd_msg[] = [];
   readonly refcount: refcount_t;
+  /** The wait queues of fs/userfaultfd.c (used by impl/mm/userfaultfd.ts). */
+  readonly fault_pending_wqh = new wait_queue_head_t('fault_pending_wqh');
+  readonly fault_wqh = new wait_queue_head_t('fault_wqh');
+  readonly event_wqh = new wait_queue_head_t('event_wqh');
+  readonly fd_wqh = new wait_queue_head_t('fd_wqh');
+  /** The wait queues' spinlock (fault_pending_wqh.lock; event_wqh.lock shares it here). */
+  readonly wqh_lock: spinlock_t;
+  /** 6.8+: ctx->map_changing_lock, taken for write around mmap_changing increments. */
+  readonly map_changing_lock: rw_semaphore;
   constructor(readonly mm: mm_struct, readonly features: number) {
     this.name = `uffd_ctx#${sim_next_id()}`;
     this.refcount = new refcount_t(1);
+    this.wqh_lock = new spinlock_t(`${this.name}->fault_pending_wqh.lock`, 'uffd_wqh_lock');
+    this.map_changing_lock = new rw_semaphore(`${this.name}->map_changing_lock`, 'map_changing_lock');
   }
 }
 
