@@ -41,7 +41,8 @@ export class ScriptScheduler implements Scheduler {
   readonly name = 'script';
   exec: Execution | null = null;
   private i = 0;
-  constructor(private readonly script: readonly ScriptStep[], private readonly choices: Readonly<Record<string, number>> = {}) {}
+  private readonly used = new Map<string, number>();
+  constructor(private readonly script: readonly ScriptStep[], private readonly choices: Readonly<Record<string, number | readonly number[]>> = {}) {}
 
   pick(runnable: Int32Array, n: number, dflt: number): number {
     const exec = this.exec!;
@@ -61,8 +62,19 @@ export class ScriptScheduler implements Scheduler {
     return dflt;
   }
 
+  /** A number answers every matching choice; a list answers the first ones in order, then 0. */
   choose(n: number, _step: number, _task: number, label: string): number {
-    for (const [l, v] of Object.entries(this.choices)) if (label.includes(l) && v < n) return v;
+    for (const [l, v] of Object.entries(this.choices)) {
+      if (!label.includes(l)) continue;
+      let x: number;
+      if (typeof v === 'number') x = v;
+      else {
+        const i = this.used.get(l) ?? 0;
+        this.used.set(l, i + 1);
+        x = v[i] ?? 0;
+      }
+      return x < n ? x : 0;
+    }
     return 0;
   }
 
@@ -89,7 +101,7 @@ export interface FaultTest {
   readonly threads?: readonly { readonly name: string; readonly pid?: number; readonly program: readonly ModelOp[] }[];
   readonly tasks?: readonly KTask[];
   readonly script?: readonly ScriptStep[];
-  readonly choices?: Readonly<Record<string, number>>;
+  readonly choices?: Readonly<Record<string, number | readonly number[]>>;
   /** A strict v1 schedule instead of a script. */
   readonly schedule?: string;
   readonly faultInjection?: boolean;
