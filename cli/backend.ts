@@ -3,7 +3,7 @@
  * property registry and the zoo (impl/bugs). Loaded lazily (so `faultline list configs` does not
  * load the kernel) and injectable (tests run the commands against a fake checker).
  */
-import type { CampaignResult, CampaignSpec, RunReport } from '../properties/api.js';
+import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from '../properties/api.js';
 import type { Scheduler } from '../impl/rt/scheduler.js';
 import type { ScenarioSpec } from '../impl/sim/scenario.js';
 import type { Variant } from '../impl/sim/variant.js';
@@ -30,6 +30,26 @@ export interface RunScenarioOptions {
   readonly strict?: boolean;
 }
 
+export interface ExploreSpec {
+  readonly variant: Variant;
+  /** The one scenario whose interleavings are searched. */
+  readonly scenario: ScenarioSpec;
+  readonly preemptions: number;
+  readonly maxExecutions: number;
+  readonly timeLimitMs?: number;
+  readonly onProgress?: (executions: number) => void;
+}
+
+export interface ExploreResult {
+  readonly executions: number;
+  readonly elapsedMs: number;
+  /** Every interleaving within the preemption bound was run. */
+  readonly complete: boolean;
+  readonly unknown: number;
+  /** The first violation of each property, traced. */
+  readonly violations: readonly FoundViolation[];
+}
+
 export interface Backend {
   families(): Promise<ReadonlyMap<string, FamilyInfo>>;
   properties(): Promise<readonly PropertyInfo[]>;
@@ -39,6 +59,47 @@ export interface Backend {
   runCampaign(spec: CampaignSpec): Promise<CampaignResult>;
   /** A user's variant module; throws VariantError (one line) when it is not usable. */
   loadVariantFile(path: string): Promise<Variant>;
+  /** Exhaustive DFS over one scenario's interleavings within a preemption bound. */
+  explore(spec: ExploreSpec): Promise<ExploreResult>;
+}
+
+/** DFS over one scenario with the runner (shared by the default backend). */
+export async function exploreScenario(runScenario: Backend['runScenario'], spec: ExploreSpec): Promise<ExploreResult> {
+  const { DfsStrategy } = await import('../impl/rt/schedulers/dfs.js');
+  const t0 = performance.now();
+  const deadline = spec.timeLimitMs !== undefined ? t0 + spec.timeLimitMs : Infinity;
+  const dfs = new DfsStrategy({ preemptionBound: spec.preemptions, maxExecutions: spec.maxExecutions });
+  const violations: FoundViolation[] = [];
+  const seen = new Set<string>();
+  let executions = 0;
+  let unknown = 0;
+  let stopped = false;
+  for (let s = dfs.next(); s; s = dfs.next()) {
+    const r = await runScenario({ variant: spec.variant, scenario: spec.scenario, scheduler: s });
+    dfs.done?.(r.steps);
+    executions++;
+    spec.onProgress?.(executions);
+    if (r.status === 'unknown') unknown++;
+    if (r.status === 'crash' || r.status === 'bad-schedule') {
+      throw new BackendError(`internal error in scenario ${spec.scenario.name}: ${(r.error ?? r.status).split('\n')[0]}`);
+    }
+    if (r.status === 'violation' && r.violation && !seen.has(r.violation.property)) {
+      seen.add(r.violation.property);
+      const traced = await runScenario({ variant: spec.variant, scenario: spec.scenario, schedule: r.schedule, trace: true, strict: true });
+      const report = traced.status === 'violation' && traced.violation?.property === r.violation.property ? traced : r;
+      violations.push({
+        property: r.violation.property, message: r.violation.message, executionsToFind: executions, report, scenario: spec.scenario,
+        tasks: spec.scenario.threads.length + (spec.scenario.daemons?.length ?? 0),
+      });
+    }
+    if (executions >= spec.maxExecutions || performance.now() >= deadline) {
+      stopped = true;
+      break;
+    }
+  }
+  // Stopped by a limit: covered only if nothing was left to try.
+  const complete = stopped ? dfs.next() === null && dfs.complete : dfs.complete;
+  return { executions, elapsedMs: performance.now() - t0, complete, unknown, violations };
 }
 
 /** The checker itself is missing or broken: an internal error, not bad input. */
@@ -103,5 +164,8 @@ export const defaultBackend: Backend = {
   },
   async loadVariantFile(path) {
     return (await campaign()).loadVariantFile(path);
+  },
+  explore(spec) {
+    return exploreScenario((o) => defaultBackend.runScenario(o), spec);
   },
 };

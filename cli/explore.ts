@@ -13,6 +13,12 @@ import { counterexampleOf, createdBy, DEFAULT_OUT, DEFAULT_SEED, type CheckViola
 import { EXIT_OK, EXIT_VIOLATION, type CliIO } from './io.js';
 import { Progress } from './progress.js';
 import { resolveTarget } from './target.js';
+import { mixSeed } from '../impl/rt/schedulers/random.js';
+
+/** The family instance explored for --seed S: the first scenario a campaign with seed S runs. */
+function scenarioSeed(seed: number): number {
+  return mixSeed(seed, 0);
+}
 
 export const DEFAULT_PREEMPTIONS = 2;
 export const DEFAULT_EXPLORE_RUNS = 1_000_000;
@@ -58,9 +64,10 @@ export async function exploreCommand(argv: readonly string[], io: CliIO, backend
     config: str(p, 'config'), mutant: str(p, 'mutant'), variant: str(p, 'variant'), scenario: str(p, 'scenario'),
   }, true);
   const fam = target.families[0]!;
+  const scenario = fam.generate(scenarioSeed(seed));
   const progress = new Progress(io);
-  const res = await backend.runCampaign({
-    variant: target.variant, family: fam.name, strategy: 'dfs', runs, seed, preemptions, stopAtFirst: false,
+  const res = await backend.explore({
+    variant: target.variant, scenario, preemptions, maxExecutions: runs,
     ...(timeLimitSec !== undefined ? { timeLimitMs: Math.ceil(timeLimitSec * 1000) } : {}),
     onProgress: (n) => progress.update(n, runs, `${fam.name}: ${n} executions`),
   });
@@ -77,12 +84,12 @@ export async function exploreCommand(argv: readonly string[], io: CliIO, backend
   const complete = res.complete ?? false;
   if (json) {
     io.stdout(JSON.stringify({
-      config: target.config, mutant: target.mutant ?? null, variant: target.variantName ?? null, scenario: fam.name, seed, preemptions,
-      executions: res.executions, complete, elapsedMs: res.elapsedMs, violations, unknown: res.unknown,
+      config: target.config, mutant: target.mutant ?? null, variant: target.variantName ?? null, scenario: fam.name, scenarioName: scenario.name, seed, preemptions,
+      executions: res.executions, complete, elapsedMs: Math.round(res.elapsedMs), violations, unknown: res.unknown,
     }) + '\n');
   } else {
     const what = target.mutant ? `mutant ${target.mutant} on ${target.config}` : target.variantName ? `variant ${target.variantName} on ${target.config}` : target.config;
-    io.stdout(`faultline explore: ${what}, ${fam.name} (seed ${seed}), at most ${preemptions} preemption(s)\n`);
+    io.stdout(`faultline explore: ${what}, ${scenario.name} (${fam.name}, seed ${seed}), at most ${preemptions} preemption(s)\n`);
     io.stdout(`${res.executions} executions in ${(res.elapsedMs / 1000).toFixed(1)}s: ${complete ? 'the whole space was covered' : 'the space was NOT covered (execution or time limit reached)'}\n`);
     if (res.unknown > 0) io.stdout(`warning: ${res.unknown} execution(s) ended with an unknown verdict (not a pass)\n`);
     if (violations.length === 0) io.stdout('no violation\n');

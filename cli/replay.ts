@@ -2,8 +2,9 @@
  * faultline replay FILE [--json] [--html OUT] [--compact]
  *
  * Re-runs a counterexample strictly from its schedule and prints its timeline. Exit 1: the same
- * violation (same property) reproduces; 0: it no longer does (e.g. the variant was fixed); 2: the
- * file is unreadable, malformed, or its schedule does not fit its scenario.
+ * violation (same property) reproduces; 0: it no longer does (e.g. the variant was fixed, so the
+ * run passes, breaks another property, or no longer follows the recorded schedule); 2: the file is
+ * unreadable or malformed.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -73,9 +74,6 @@ export async function replayFile(backend: Backend, io: CliIO, file: string): Pro
   }
   const variant = await counterexampleVariant('replay', backend, io, cx, file);
   const report = await backend.runScenario({ variant, scenario: cx.scenario, schedule: cx.schedule, trace: true, strict: true });
-  if (report.status === 'bad-schedule') {
-    throw new UsageError(`replay: ${file}: the schedule does not fit its scenario (${oneLine(report.error ?? 'bad schedule')})`);
-  }
   const want = cx.violation.property;
   const reproduced = report.status === 'violation' ? report.violation?.property === want : report.status === 'crash' && want === 'crash';
   return { cx, report, reproduced };
@@ -103,6 +101,7 @@ export async function replayCommandMain(argv: readonly string[], io: CliIO, back
   let verdict: string;
   if (reproduced) verdict = `reproduced: ${cx.violation.property}`;
   else if (report.status === 'violation') verdict = `a different violation: ${got?.property} (expected ${cx.violation.property})`;
+  else if (report.status === 'bad-schedule') verdict = `no longer reproduces: the recorded schedule does not fit the run any more (${oneLine(report.error ?? 'bad schedule')}): the kernel code changed, or the file was edited (expected ${cx.violation.property})`;
   else if (report.status === 'pass') verdict = `no longer reproduces: the run passed (expected ${cx.violation.property})`;
   else verdict = `no longer reproduces: the run ended ${report.status}${report.error ? ` (${oneLine(report.error)})` : ''} (expected ${cx.violation.property})`;
 

@@ -68,7 +68,7 @@ export function renderHtml(report: RunReport, opts: HtmlOptions = {}): string {
     out.push('<th class="held">held (stepping task)</th></tr></thead><tbody>');
     for (const r of rows) {
       if (r.kind === 'setup') {
-        out.push(`<tr class="setup"><td class="step">${r.first}</td><td colspan="${span - 1}">setup: ${r.count} step(s) (${r.first}–${r.last}): ${e(r.labels.join(', '))}</td></tr>`);
+        out.push(`<tr class="setup"><td class="step">${r.first}</td><td colspan="${span - 1}">setup: ${r.count} step(s) (${r.first}–${r.last}): ${e(r.labels.slice(0, 8).join(', '))}${r.labels.length > 8 ? ', …' : ''}</td></tr>`);
         continue;
       }
       if (r.kind === 'broke') {

@@ -13,14 +13,15 @@
  *     15 │                           │ mmap_write_lock mm(1)     │            │
  *   >>> kasan broke here (step 15, T1)
  *
- * `compact` folds runs of consecutive steps of one task into one row (`first … last (+n)`).
+ * `compact` folds runs of consecutive steps of one task that hold the same locks into one row
+ * (`first … last (+n)`): one row per critical section.
  */
 import type { TraceEvent } from '../impl/rt/trace.js';
 import { describeCall } from '../model/ops.js';
 import type { RunReport } from './api.js';
 
 export interface TimelineOptions {
-  /** Fold runs of consecutive steps of one task into one row. */
+  /** Fold runs of consecutive steps of one task holding the same locks into one row. */
   readonly compact?: boolean;
   /** Width of a task column (default 32, at least 10). */
   readonly columnWidth?: number;
@@ -124,7 +125,7 @@ export function timelineModel(report: RunReport, opts: { compact?: boolean } = {
       }
       setupRow.last = e.step;
       setupRow.count++;
-      if (setupRow.labels.length < 6 && !setupRow.labels.includes(e.label)) setupRow.labels.push(e.label);
+      if (!setupRow.labels.includes(e.label)) setupRow.labels.push(e.label);
       if (brokeAt === e.step) pushBroke();
       continue;
     }
@@ -134,7 +135,7 @@ export function timelineModel(report: RunReport, opts: { compact?: boolean } = {
     if (opts.compact) {
       while (i + 1 < trace.length) {
         const n = trace[i + 1]!;
-        if (n.task !== e.task || n.blocked || brokeAt === last) break;
+        if (n.task !== e.task || n.blocked || n.held !== e.held || brokeAt === last) break;
         labels.push(stepText(n));
         for (const w of waitingAt[i + 1]!) waiting.add(w);
         last = n.step;
@@ -180,7 +181,7 @@ export function renderTimeline(report: RunReport, opts: TimelineOptions = {}): s
     for (const r of rows) {
       if (r.kind === 'setup') {
         const range = r.first === r.last ? `${r.first}` : `${r.first}–${r.last}`;
-        out.push(`${fit(String(r.first).padStart(sw), sw)}${sep}── setup: ${r.count} step${r.count === 1 ? '' : 's'} (${range}): ${r.labels.join(', ')}${r.labels.length >= 6 ? ', …' : ''} ──`);
+        out.push(`${fit(String(r.first).padStart(sw), sw)}${sep}── setup: ${r.count} step${r.count === 1 ? '' : 's'} (${range}): ${r.labels.slice(0, 4).join(', ')}${r.labels.length > 4 ? ', …' : ''} ──`);
         continue;
       }
       if (r.kind === 'broke') {

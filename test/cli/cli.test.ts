@@ -98,7 +98,6 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['replay: unknown mutant', () => ['replay', edited((o) => (o.mutant = 'b77'))], /unknown mutant "b77"/],
     ['replay: malformed schedule', () => ['replay', edited((o) => (o.schedule = 'v1:5x2'))], /malformed schedule: .*"5x2" is malformed/],
     ['replay: schedule version', () => ['replay', edited((o) => (o.schedule = 'v2:5t1'))], /malformed schedule: schedule version "v2"/],
-    ['replay: a schedule that does not fit', () => ['replay', edited((o) => (o.schedule = 'v1:5t9'))], /the schedule does not fit its scenario/],
     ['replay: scenario op edited', () => ['replay', edited((o) => ((o.scenario as { threads: { program: { op: string }[] }[] }).threads[0]!.program[0]!.op = 'teleport'))], /scenario.threads\[0\].program\[0\].op" is not a known operation/],
     ['replay: scenario field of the wrong type', () => ['replay', edited((o) => ((o.scenario as { processes: unknown }).processes = {}))], /field "scenario.processes" must be an array/],
     ['replay: violation property removed', () => ['replay', edited((o) => delete (o.violation as Record<string, unknown>).property)], /missing field "violation.property"/],
@@ -285,6 +284,12 @@ describe('replay', () => {
     expect(r.code).toBe(0);
   });
 
+  it('a schedule that does not fit the run any more: exit 0', async () => {
+    const r = await run(['replay', edited((o) => (o.schedule = 'v1:5t9'))], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/no longer reproduces: the recorded schedule does not fit the run any more \(schedule asks for task 9/);
+  });
+
   it('a changed property: a different violation, exit 0', async () => {
     const r = await run(['replay', edited((o) => ((o.violation as { property: string }).property = 'lockdep'))], { cwd: dir });
     expect(r.code).toBe(0);
@@ -313,8 +318,14 @@ describe('explore', () => {
     const b = fakeBackend();
     const r = await run(['explore', '--config', 'v6.7', '--scenario', 'fam-a', '--preemptions', '3', '--json'], { cwd: dir, backend: b });
     expect(r.code).toBe(0);
-    expect(b.campaigns[0]).toMatchObject({ strategy: 'dfs', preemptions: 3, family: 'fam-a', stopAtFirst: false });
-    expect(JSON.parse(r.out)).toMatchObject({ config: 'v6.7', scenario: 'fam-a', preemptions: 3, complete: true, violations: [] });
+    expect(b.explores).toHaveLength(1);
+    expect(b.explores[0]).toMatchObject({ preemptions: 3, maxExecutions: 1_000_000 });
+    expect(b.explores[0]!.scenario.family).toBe('fam-a');
+    expect(b.explores[0]!.variant.cfg.name).toBe('v6.7');
+    expect(JSON.parse(r.out)).toMatchObject({ config: 'v6.7', scenario: 'fam-a', preemptions: 3, executions: 12, complete: true, violations: [] });
+    const cut = await run(['explore', '--config', 'v6.7', '--scenario', 'fam-a', '--runs', '5', '--json'], { cwd: dir, backend: b });
+    expect(JSON.parse(cut.out)).toMatchObject({ executions: 5, complete: false });
+    expect(b.explores[1]!.preemptions).toBe(2);
   });
 
   it('a violation: exit 1 and a counterexample that replays', async () => {

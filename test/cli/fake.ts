@@ -11,7 +11,7 @@ import { decodeSchedule } from '../../impl/rt/schedule.js';
 import type { TraceEvent } from '../../impl/rt/trace.js';
 import type { ScenarioSpec } from '../../impl/sim/scenario.js';
 import type { CampaignResult, CampaignSpec, RunReport } from '../../properties/api.js';
-import type { Backend, FamilyInfo, RunScenarioOptions } from '../../cli/backend.js';
+import type { Backend, ExploreResult, ExploreSpec, FamilyInfo, RunScenarioOptions } from '../../cli/backend.js';
 import { defaultBackend } from '../../cli/backend.js';
 import { main } from '../../cli/main.js';
 
@@ -80,13 +80,25 @@ export function passingReport(schedule: string): RunReport {
 
 export interface FakeBackend extends Backend {
   readonly campaigns: CampaignSpec[];
+  readonly explores: ExploreSpec[];
 }
 
 /** `buggy(variant)`: does the variant have the fake bug (default: it is the mutant). */
 export function fakeBackend(buggy: (v: Variant) => boolean = (v) => v.name === MUTANT.name): FakeBackend {
   const campaigns: CampaignSpec[] = [];
+  const explores: ExploreSpec[] = [];
   return {
     campaigns,
+    explores,
+    async explore(spec: ExploreSpec): Promise<ExploreResult> {
+      explores.push(spec);
+      const n = Math.min(spec.maxExecutions, 12);
+      for (let i = 1; i <= n; i++) spec.onProgress?.(i);
+      const violations = buggy(spec.variant)
+        ? [{ property: 'kasan', message: 'use-after-free in do_anonymous_page', executionsToFind: 5, report: violatingReport(), scenario: spec.scenario, tasks: 3 }]
+        : [];
+      return { executions: n, elapsedMs: 2, complete: n < spec.maxExecutions, unknown: 0, violations };
+    },
     async families() { return FAMILIES; },
     async properties() {
       return [
