@@ -62,6 +62,21 @@ export interface KernelConfig {
   readonly smaps_rcu: boolean;
   /** Design proposal: faults with no VMA lock, validated by the mm_lock_seq sequence count. */
   readonly lockless_fault: boolean;
+  /**
+   * Design proposal: vmf_can_call_fault lets a driver's ->fault run under the VMA lock when its
+   * vm_operations_struct declares fault_safe_under_vma_lock (not only when ->map_pages exists).
+   * No kernel has it (default false); a driver that wrongly declares itself safe while its
+   * ->fault relies on mmap_lock trips mmap_assert_locked there.
+   */
+  readonly driver_fault_opt_in: boolean;
+  /**
+   * 6.6+ (Hugh Dickins, "mm/khugepaged: retract_page_tables() without mmap or vma lock",
+   * 1d65b771bc08): khugepaged retracts file page tables under i_mmap_lock_read + the PMD/PTE
+   * locks only, freeing the table with pte_free_defer (RCU); collapse_pte_mapped_thp under
+   * mmap_read_lock. Before: mmap_write_trylock + vma_start_write per mm, i_mmap_lock_write,
+   * collapse_and_free_pmd (pmdp_collapse_flush, tlb_remove_table_sync_one, pte_free at once).
+   */
+  readonly khugepaged_retract_lockless: boolean;
 }
 
 const G0: KernelConfig = {
@@ -92,6 +107,8 @@ const G0: KernelConfig = {
   io_hold_vma_lock: false,
   smaps_rcu: false,
   lockless_fault: false,
+  driver_fault_opt_in: false,
+  khugepaged_retract_lockless: false,
 };
 
 const G1_64: KernelConfig = {
@@ -122,6 +139,7 @@ const G1_66: KernelConfig = {
   swap_under_vma_lock: true,
   uffd_under_vma_lock: true,
   fault_around_under_vma_lock: true,
+  khugepaged_retract_lockless: true,
 };
 
 const G1_67: KernelConfig = {

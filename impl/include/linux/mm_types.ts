@@ -184,11 +184,23 @@ export class address_space {
   }
 }
 
+/**
+ * struct file_operations (include/linux/fs.h): only ->mmap. A file without one maps as a regular
+ * file (generic_file_mmap: generic_file_vm_ops); a character device's ->mmap sets up its VMA
+ * (impl/drivers/misc_device.ts). Locks: mmap_write_lock held, the new VMA write-locked.
+ */
+export interface file_operations {
+  readonly name: string;
+  mmap?: (f: file, vma: vm_area_struct) => Task<number>;
+}
+
 /** struct file. */
 export class file {
   readonly name: string;
   readonly f_mapping: address_space;
   readonly f_count: refcount_t;
+  /** file->f_op (null: a regular file, generic_file_mmap). */
+  f_op: file_operations | null = null;
   constructor(readonly f_inode: inode, mapping: address_space) {
     this.name = `file(${f_inode.name})`;
     this.f_mapping = mapping;
