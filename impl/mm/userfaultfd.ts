@@ -175,6 +175,16 @@ function sim_task_unmap_list(): userfaultfd_unmap_ctx[] {
 }
 
 /**
+ * The events userfaultfd_unmap_prep queued on the current task's implicit list, handed over
+ * (the list is emptied): a syscall that keeps several lists (mremap) sorts them after each
+ * do_vmi_munmap.
+ */
+export function sim_uffd_take_unmap_list(): userfaultfd_unmap_ctx[] {
+  const l = sim_task_unmap_list();
+  return l.splice(0, l.length);
+}
+
+/**
  * new_userfaultfd() + UFFDIO_API(features): the process's userfaultfd, created on first use.
  * (The simulation opens it implicitly at the first UFFDIO_REGISTER, as the model does.)
  */
