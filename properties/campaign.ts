@@ -14,6 +14,7 @@ import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from './
 import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { shrinkCounterexample } from './shrink.js';
+import { MUTANTS } from '../impl/bugs/index.js';
 
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
@@ -41,17 +42,11 @@ export function resolveVariant(name: string): Variant {
   throw new VariantError(`unknown configuration or mutant "${name}" (configurations: ${GENERATIONS.map((g) => g.name).join(', ')})`);
 }
 
-let MUTANT_CACHE: readonly Variant[] | null = null;
+let MUTANT_CACHE: readonly Variant[] | null = MUTANTS;
 /** The zoo (impl/bugs), or an empty list while it does not exist. */
 export async function loadMutants(): Promise<readonly Variant[]> {
   if (MUTANT_CACHE) return MUTANT_CACHE;
-  try {
-    const mod = (await import('../impl/bugs/index.js')) as { MUTANTS?: readonly Variant[] };
-    MUTANT_CACHE = mod.MUTANTS ?? [];
-  } catch (e) {
-    if (e instanceof Error && /Cannot find module|ERR_MODULE_NOT_FOUND/.test(String((e as { code?: string }).code ?? e.message))) MUTANT_CACHE = [];
-    else throw e;
-  }
+  MUTANT_CACHE = MUTANTS;
   return MUTANT_CACHE;
 }
 
