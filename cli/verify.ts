@@ -230,15 +230,15 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   const progress = new Progress(io);
   const planned = cells.reduce((a, c) => a + c.timeLimitSec, 0) / jobs;
   let finished = 0;
-  const tick = setInterval(() => {
-    progress.update(Math.min(planned, (Date.now() - t0) / 1000), planned, `${finished}/${cells.length} cells, ${((Date.now() - t0) / 1000).toFixed(0)}s`);
-  }, 250);
+  // The bar follows the time budget (cells are time-bounded); the label counts the cells done.
+  const draw = (force: boolean) => progress.update(finished === cells.length ? planned : Math.min(planned * 0.99, (Date.now() - t0) / 1000), planned, `${finished}/${cells.length} cells, ${((Date.now() - t0) / 1000).toFixed(0)}s`, force);
+  const tick = setInterval(() => draw(false), 250);
   if (!json) io.stdout(`faultline verify: ${configs.length} configuration(s) × ${scenarios.length} scenario famil${scenarios.length === 1 ? 'y' : 'ies'} (${cellSec.toFixed(1)}s each), ${mutants.length} mutant(s) (${mutantSec.toFixed(1)}s each), ${jobs} job(s)\n`);
   let results: CellResult[];
   try {
     results = await runCells(backend, io, cells, jobs, () => {
       finished++;
-      progress.update(finished, cells.length, `${finished}/${cells.length} cells`, true);
+      draw(true);
     });
   } finally {
     clearInterval(tick);
@@ -329,15 +329,16 @@ export function verifyTable(r: VerifyReport): string {
     });
     return `FAIL${refs.join('')}`;
   };
-  const pw = Math.max(8, ...r.properties.map((x) => x.length));
-  const cw = Math.max(8, ...r.configs.map((c) => c.length + 1));
-  out.push(['property'.padEnd(pw), ...r.configs.map((c) => c.padEnd(cw))].join('  ').trimEnd());
-  out.push(['-'.repeat(pw), ...r.configs.map(() => '-'.repeat(cw))].join('  '));
-  for (const prop of r.properties) out.push([prop.padEnd(pw), ...r.configs.map((c) => cellOf(c, prop).padEnd(cw))].join('  ').trimEnd());
   const sum = (c: string, f: (x: CellResult) => number) => r.cells.filter((x) => x.config === c).reduce((a, x) => a + f(x), 0);
-  out.push(['(executions)'.padEnd(pw), ...r.configs.map((c) => String(sum(c, (x) => x.executions)).padEnd(cw))].join('  ').trimEnd());
-  if (r.cells.some((x) => x.unknown > 0)) out.push(['(unknown verdicts)'.padEnd(pw), ...r.configs.map((c) => String(sum(c, (x) => x.unknown)).padEnd(cw))].join('  ').trimEnd());
-  if (r.cells.some((x) => x.error)) out.push(['(cells failed to run)'.padEnd(pw), ...r.configs.map((c) => String(r.cells.filter((x) => x.config === c && x.error).length).padEnd(cw))].join('  ').trimEnd());
+  const rows: string[][] = [['property', ...r.configs]];
+  for (const prop of r.properties) rows.push([prop, ...r.configs.map((c) => cellOf(c, prop))]);
+  rows.push(['(executions)', ...r.configs.map((c) => String(sum(c, (x) => x.executions)))]);
+  if (r.cells.some((x) => x.unknown > 0)) rows.push(['(unknown verdicts)', ...r.configs.map((c) => String(sum(c, (x) => x.unknown)))]);
+  if (r.cells.some((x) => x.error)) rows.push(['(cells failed to run)', ...r.configs.map((c) => String(r.cells.filter((x) => x.config === c && x.error).length))]);
+  const widths = rows[0]!.map((_, i) => Math.max(6, ...rows.map((row) => row[i]!.length)));
+  const line = (row: readonly string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  out.push(line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) out.push(line(row));
   notes.forEach((f, i) => out.push(`  [${i + 1}] ${f}`));
   if (r.mutants.length) {
     out.push('', 'mutants:');
