@@ -210,8 +210,21 @@ export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: n
   if (f) {
     refcount_inc(f.f_count); // vma->vm_file = get_file(file)
     vma.vm_file = f;
-    // call_mmap(file, vma) → generic_file_mmap: vma->vm_ops = &generic_file_vm_ops
-    vma.vm_ops = generic_file_vm_ops;
+    if (f.f_op?.mmap) {
+      // mmap_file(file, vma): a driver's ->mmap. The kernel write-locks the new VMA only right
+      // before inserting it; locking it earlier changes nothing (it is not visible yet) and lets
+      // ->mmap use the vm_flags_* helpers, which assert the write lock.
+      yield* k.fn.vma_start_write(vma);
+      const error = yield* f.f_op.mmap(f, vma);
+      if (error) {
+        refcount_dec_and_test(f.f_count); // fput
+        k.fn.vm_area_free(vma);
+        return error;
+      }
+    } else {
+      // generic_file_mmap: vma->vm_ops = &generic_file_vm_ops
+      vma.vm_ops = generic_file_vm_ops;
+    }
   } else if (vm_flags & VM_SHARED) {
     shmem_zero_setup(vma);
   } else {
