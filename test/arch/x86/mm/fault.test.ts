@@ -3,7 +3,9 @@
  * VM_FAULT_RETRY contract of each era, and the signals.
  */
 import { describe, expect, it } from 'vitest';
-import { runFault, expectOk, addVma, load, store, BASE, PAGE, RW, RO, pteAt, type FaultWorld } from './fault_harness.js';
+import { runFault, buildFault, expectOk, addVma, load, store, BASE, PAGE, RW, RO, pteAt, type FaultWorld, type FaultBuild } from './fault_harness.js';
+import { DfsStrategy, explore } from '../../../../impl/rt/index.js';
+import { sim_set_kernel } from '../../../../impl/sim/kernel.js';
 import { k } from '../../../../impl/sim/kernel.js';
 import { defineVariant } from '../../../../impl/sim/variant.js';
 import {
@@ -204,4 +206,43 @@ describe('do_user_addr_fault: VM_FAULT_RETRY under the VMA lock', () => {
     }));
     expect(r.w.out.get('ret')).toBe(VM_FAULT_SIGSEGV);
   });
+});
+
+describe('do_user_addr_fault: every interleaving of two faults on one page (DFS)', () => {
+  //   |--anon--|   T1: store 1 to BASE     T2: store 2 to BASE, then load
+  // Whatever the interleaving: one folio ends up mapped (the loser of the PTL race backs off via
+  // vmf_pte_changed and frees its folio), the rmap is complete, and T2 reads a value one of them wrote.
+  for (const gen of ['v6.3', 'v6.4', 'v6.15']) {
+    it(`${gen}: no violation, one mapping, a written value`, () => {
+      const spec = {
+        gen,
+        setup: anonSetup(),
+        threads: [
+          { name: 'T1', program: [store(BASE, 1)] },
+          { name: 'T2', program: [store(BASE, 2), load(BASE)] },
+        ],
+      };
+      let builds: FaultBuild | null = null;
+      const seen = new Set<number>();
+      const res = explore(new DfsStrategy({ preemptionBound: 2, maxExecutions: 600 }), (s) => {
+        builds = buildFault(spec, s);
+        sim_set_kernel(builds.w.kernel);
+        return builds.exec;
+      }, {
+        stopOnFailure: true,
+        onRun: (o) => {
+          const b = builds!;
+          if (o.status !== 'ok') throw new Error(`${o.status}: ${o.violation?.message ?? o.error} (${o.schedule})`);
+          expect(b.w.mm().rss_stat.MM_ANONPAGES).toBe(1);
+          expect(k.fn.sim_rmap_complete(b.w.mm())).toBeNull();
+          const v = b.history.find((h) => h.op.op === 'load')!.result;
+          expect(v?.kind).toBe('value');
+          if (v?.kind === 'value') seen.add(v.value);
+        },
+      });
+      expect(res.executions).toBeGreaterThan(10);
+      expect([...seen].every((x) => x === 1 || x === 2)).toBe(true);
+      expect(seen.has(2)).toBe(true);
+    });
+  }
 });

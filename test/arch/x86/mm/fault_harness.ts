@@ -139,11 +139,26 @@ export interface FaultRun {
   readonly scheduler: Scheduler;
 }
 
+export interface FaultBuild {
+  readonly exec: Execution;
+  readonly w: FaultWorld;
+  readonly history: HistoryEntry[];
+  readonly scheduler: Scheduler;
+}
+
 export function runFault(spec: FaultTest): FaultRun {
+  const b = buildFault(spec);
+  sim_set_kernel(b.w.kernel);
+  const outcome = b.exec.run();
+  return { outcome, w: b.w, history: b.history, scheduler: b.scheduler };
+}
+
+/** Build a run without starting it (for explore() with DFS / PCT strategies). */
+export function buildFault(spec: FaultTest, given?: Scheduler): FaultBuild {
   const variant = spec.variant ?? generationVariant(spec.gen ?? 'v6.6');
-  const scheduler: Scheduler = spec.schedule !== undefined
+  const scheduler: Scheduler = given ?? (spec.schedule !== undefined
     ? new ReplayScheduler(spec.schedule, true)
-    : new ScriptScheduler(spec.script ?? [], spec.choices ?? {});
+    : new ScriptScheduler(spec.script ?? [], spec.choices ?? {}));
   const pids = spec.pids ?? [1];
   let world: FaultWorld | null = null;
   let ready = false;
@@ -179,8 +194,7 @@ export function runFault(spec: FaultTest): FaultRun {
     r.kernel.threads.set(tid, { tid, pid: t.pid ?? 1, comm: t.name, exiting: false });
   }
   sim_set_kernel(r.kernel);
-  const outcome = r.exec.run();
-  return { outcome, w: world, history: r.history, scheduler };
+  return { exec: r.exec, w: world, history: r.history, scheduler };
 }
 
 function mergeHooks(a: ExecutionHooks, b: ExecutionHooks | undefined): ExecutionHooks {
