@@ -322,8 +322,7 @@ function* copy_pte_range(
 ): Task<number> {
   const dst_mm = dst_vma.vm_mm;
   // pte_alloc_map_lock(dst_mm, dst_pmd, addr, &dst_ptl)
-  const pte_alloc = (k.fn as unknown as Record<string, (mm: mm_struct, pmd: pmd_t) => Task<number>>)['pte_alloc']!;
-  if (yield* pte_alloc(dst_mm, dst_pmd)) return -12; // -ENOMEM
+  if (yield* k.fn.pte_alloc(dst_mm, dst_pmd)) return -12; // -ENOMEM
   const dst = yield* k.fn.pte_offset_map_lock(dst_mm, dst_pmd, addr);
   if (!dst) return -11; // -EAGAIN: the kernel retries; cannot happen on a fresh child table
   // pte_offset_map_rw_nolock(src_mm, src_pmd, addr, &dummy, &src_ptl); spin_lock_nested(src_ptl)
