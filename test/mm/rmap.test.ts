@@ -92,6 +92,17 @@ describe('anon_vma_prepare', () => {
   });
 });
 
+describe('folio_add_new_anon_rmap', () => {
+  it('BUGs when the VMA has no anon_vma (__folio_set_anon)', () => {
+    const r = runFault({
+      setup: function* (w) { yield* addVma(w, { name: 'V', start: BASE, pages: 1, anon_vma: false }); },
+      tasks: [{ name: 'K', body: function* (w) { k.fn.folio_add_new_anon_rmap((yield* k.fn.folio_alloc())!, w.vma('V'), BASE); } }],
+    });
+    expect(r.outcome.status).toBe('violation');
+    expect(r.outcome.violation!.message).toMatch(/__folio_set_anon.*no anon_vma/);
+  });
+});
+
 describe('anon_vma_fork / unlink_anon_vmas and sim_rmap_complete (I10)', () => {
   //   P1: |--P (anon_vma, page at BASE)--|      P2: |--C--|  (fork's copy)
   const forkSetup = (doFork: boolean) => function* (w: FaultWorld): Task<void> {
