@@ -126,20 +126,11 @@ async function importOptional(spec: string, what: string): Promise<Record<string
   }
 }
 
-interface CampaignModule {
-  runCampaign(spec: CampaignSpec): CampaignResult;
-  loadVariantFile(path: string): Promise<Variant>;
-}
+type CampaignModule = typeof import('../properties/campaign.js');
 
 let campaignModule: Promise<CampaignModule> | null = null;
 function campaign(): Promise<CampaignModule> {
-  campaignModule ??= (async () => {
-    const m = await importOptional('../properties/campaign.js', 'campaign');
-    if (!m || typeof m.runCampaign !== 'function' || typeof m.loadVariantFile !== 'function') {
-      throw new BackendError('the checker is incomplete: properties/campaign.ts (runCampaign, loadVariantFile) is missing');
-    }
-    return m as unknown as CampaignModule;
-  })();
+  campaignModule ??= import('../properties/campaign.js');
   return campaignModule;
 }
 
