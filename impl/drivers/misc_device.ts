@@ -1,2 +1,225 @@
-/** Kernel: (to be written) */
-export {};
+/**
+ * Kernel: drivers/char (a misc character device's file_operations->mmap and its
+ * vm_operations_struct), mm/memory.c (remap_pfn_range, remap_pte_range) — device-driver VMAs.
+ *
+ * Every scenario file whose name starts with "/dev/" becomes a device (sim_register_devices):
+ * its pages are the device's memory, and mmap of it calls the driver's ->mmap (file->f_op->mmap)
+ * instead of generic_file_mmap. The driver is chosen by the name:
+ *  - "/dev/fault…": a driver with ->fault and no ->map_pages (a "legacy" driver): under the VMA
+ *    lock 6.7+'s vmf_can_call_fault makes it retry under mmap_lock ("all vm_ops that have a
+ *    ->map_pages have been audited and don't need the mmap_lock"; 6.6: no ->fault under the VMA
+ *    lock at all).
+ *  - "/dev/mmaplock…": a ->fault that relies on the mmap_lock (it walks state protected by it),
+ *    asserting mmap_assert_locked — the "drivers depend on mmap_lock" reason ->fault was kept
+ *    off the VMA-lock path. "/dev/mmaplock_optin…" is the same driver wrongly declaring
+ *    fault_safe_under_vma_lock.
+ *  - "/dev/safe…": a ->fault that is safe under the VMA lock and declares it
+ *    (vm_operations_struct.fault_safe_under_vma_lock) — honoured only by a configuration that
+ *    opts in (k.cfg.driver_fault_opt_in, a design proposal; the kernel uses ->map_pages as the
+ *    proxy).
+ *  - anything else ("/dev/pfnmap…", the model's driver files): ->mmap sets VM_PFNMAP | VM_IO |
+ *    VM_DONTEXPAND | VM_DONTDUMP and prefaults every page of the device with remap_pfn_range
+ *    (special PTEs: no struct page refcounting, vm_normal_page() == NULL); no ->fault, so a
+ *    missing PTE (beyond the device) is SIGBUS (do_fault's !vma->vm_ops->fault path).
+ *
+ * Device pages are PFNs numbered from 0 (pfn == page offset in the device), so a private
+ * mapping's remap_pfn_range leaves vm_pgoff as the mmap offset. The PFN map's PTEs get the
+ * device's own protection (writable when the VMA is: pgprot from VM_SHARED|access, as drivers
+ * that set vm_page_prot themselves do), so user writes go to the device page as in the model.
+ *
+ * Left out: ->open/->release of the device file, ->access (generic_access_phys: /proc/pid/mem on
+ * a PFN map is -EIO), ->pfn_mkwrite, io_remap/pgprot_noncached caching attributes, VM_MIXEDMAP
+ * (vmf_insert_pfn from ->fault), track_pfn_remap (PAT).
+ */
+import type { Task } from '../rt/task.js';
+import { step } from '../rt/task.js';
+import { k } from '../sim/kernel.js';
+import {
+  folio, type file, type file_operations, type vm_area_struct, type vm_fault, type vm_operations_struct,
+} from '../include/linux/mm_types.js';
+import {
+  PAGE_SIZE, PMD_SIZE, VM_ACCESS_FLAGS, VM_DONTDUMP, VM_DONTEXPAND, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_IO,
+  VM_MAYWRITE, VM_PFNMAP, VM_SHARED, VM_WRITE,
+} from '../include/linux/mm_flags.js';
+import { EINVAL, ENOMEM } from '../include/linux/errno.js';
+import { BUG_ON, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
+
+/** The memory of one device: a folio per page (PFN = index). */
+interface sim_misc_dev {
+  readonly name: string;
+  readonly kind: 'pfnmap' | 'fault' | 'mmaplock' | 'mmaplock_optin' | 'safe';
+  readonly pages: folio[];
+}
+
+const devices = (): Map<file, sim_misc_dev> => k.state('misc_device', () => new Map<file, sim_misc_dev>());
+
+function dev_of(f: file | null): sim_misc_dev {
+  const d = f ? devices().get(f) : undefined;
+  if (!d) throw new Error(`misc_device: ${f?.name ?? '(no file)'} is not a registered device`);
+  return d;
+}
+
+function kind_of(name: string): sim_misc_dev['kind'] {
+  const n = name.slice('/dev/'.length);
+  if (n.startsWith('fault')) return 'fault';
+  if (n.startsWith('mmaplock_optin')) return 'mmaplock_optin';
+  if (n.startsWith('mmaplock')) return 'mmaplock';
+  if (n.startsWith('safe')) return 'safe';
+  return 'pfnmap';
+}
+
+// ---------------------------------------------------------------------------------------------
+// remap_pfn_range (mm/memory.c)
+
+/** is_cow_mapping(flags). */
+function is_cow_mapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+/**
+ * remap_pfn_range(vma, addr, pfn, size, prot): map `size` bytes of device PFNs at addr with
+ * special PTEs. A COW mapping must be remapped whole and records the first PFN in vm_pgoff.
+ * Sets VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP (vm_flags_set: the VMA is write-locked).
+ * Each PTE table is allocated and locked (pte_alloc_map_lock); every entry must be none (BUG_ON).
+ * Locks: mmap_write_lock held (->mmap), the VMA write-locked.
+ */
+export function* remap_pfn_range(vma: vm_area_struct, addr: number, pfn: number, size: number, writable: boolean): Task<number> {
+  const mm = vma.vm_mm;
+  const end = addr + size;
+  if (WARN_ON_ONCE(addr % PAGE_SIZE !== 0, 'remap_pfn_range: unaligned address')) return -EINVAL;
+  k.fn.mmap_assert_write_locked(mm);
+  if (is_cow_mapping(vma.vm_flags)) {
+    if (addr !== vma.vm_start || end !== vma.vm_end) return -EINVAL;
+    vma.vm_pgoff = pfn;
+  }
+  yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+  BUG_ON(addr >= end, 'remap_pfn_range: addr >= end');
+  const dev = dev_of(vma.vm_file);
+  while (addr < end) {
+    const next = Math.min((Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE, end);
+    // remap_pte_range: pte_alloc_map_lock
+    const pmd = k.fn.pmd_off(mm, addr);
+    if (yield* k.fn.pte_alloc(mm, pmd)) return -ENOMEM;
+    const table = yield* k.fn.pte_offset_map_lock(mm, pmd, addr);
+    if (table === null) return -ENOMEM;
+    for (; addr < next; addr += PAGE_SIZE, pfn++) {
+      yield step('remap_pte_range:set_pte_at', table);
+      BUG_ON(k.fn.ptep_get(table, addr).kind !== 'none', 'remap_pte_range: !pte_none');
+      const page = dev.pages[pfn]!;
+      // set_pte_at(mm, addr, pte, pte_mkspecial(pfn_pte(pfn, prot)))
+      k.fn.set_pte_at(mm, addr, table, k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable))));
+    }
+    k.fn.pte_unmap_unlock(table);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The drivers' vm_operations_struct
+
+/** The PFN-map driver: no ->fault (everything was mapped by ->mmap). */
+const misc_pfnmap_vm_ops: vm_operations_struct = { name: 'misc_pfnmap_vm_ops' };
+
+/**
+ * misc_dev_fault(vmf): the device's ->fault: return the device page at vmf->pgoff with a
+ * reference (VM_FAULT_SIGBUS beyond the device). __do_fault locks it; finish_fault maps it.
+ * Locks: the fault lock the caller holds (mmap_lock, or the VMA lock where the configuration
+ * lets this ->fault run under it).
+ */
+export function* misc_dev_fault(vmf: vm_fault): Task<number> {
+  const dev = dev_of(vmf.vma.vm_file);
+  yield step('misc_dev_fault:lookup', dev);
+  const page = dev.pages[vmf.pgoff];
+  if (!page) return VM_FAULT_SIGBUS;
+  k.fn.folio_get(page);
+  vmf.page = page;
+  return 0;
+}
+
+/**
+ * misc_dev_fault_mmap_locked(vmf): a ->fault that relies on the mmap_lock (e.g. it walks the mm's
+ * VMAs or driver state that only mmap_lock serialises): mmap_assert_locked(vma->vm_mm) fires if
+ * it is ever called with only the VMA lock held.
+ */
+export function* misc_dev_fault_mmap_locked(vmf: vm_fault): Task<number> {
+  k.fn.mmap_assert_locked(vmf.vma.vm_mm);
+  return yield* misc_dev_fault(vmf);
+}
+
+const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: misc_dev_fault };
+const misc_mmaplock_vm_ops: vm_operations_struct = { name: 'misc_mmaplock_vm_ops', fault: misc_dev_fault_mmap_locked };
+const misc_mmaplock_optin_vm_ops: vm_operations_struct = {
+  name: 'misc_mmaplock_optin_vm_ops', fault: misc_dev_fault_mmap_locked, fault_safe_under_vma_lock: true,
+};
+const misc_safe_vm_ops: vm_operations_struct = { name: 'misc_safe_vm_ops', fault: misc_dev_fault, fault_safe_under_vma_lock: true };
+
+/**
+ * misc_dev_mmap(file, vma): file->f_op->mmap. PFN-map devices check the range against the device
+ * and remap_pfn_range the pages that exist; fault-based devices only install their vm_ops.
+ * Locks: mmap_write_lock held, the VMA write-locked (mmap_region).
+ */
+export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
+  const dev = dev_of(f);
+  switch (dev.kind) {
+    case 'fault':
+      vma.vm_ops = misc_fault_vm_ops;
+      return 0;
+    case 'mmaplock':
+      vma.vm_ops = misc_mmaplock_vm_ops;
+      return 0;
+    case 'mmaplock_optin':
+      vma.vm_ops = misc_mmaplock_optin_vm_ops;
+      return 0;
+    case 'safe':
+      vma.vm_ops = misc_safe_vm_ops;
+      return 0;
+    case 'pfnmap': {
+      vma.vm_ops = misc_pfnmap_vm_ops;
+      const pages = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
+      // Only the device's pages exist: the rest of the VMA stays unmapped (SIGBUS on access).
+      const n = Math.max(0, Math.min(pages, dev.pages.length - vma.vm_pgoff));
+      const writable = (vma.vm_flags & VM_WRITE) !== 0;
+      // vm_page_prot = the device's protection (vm_get_page_prot(VM_SHARED | access)).
+      vma.vm_page_prot = (vma.vm_flags & VM_ACCESS_FLAGS) | VM_SHARED;
+      if (n === 0) {
+        yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+        return 0;
+      }
+      if (is_cow_mapping(vma.vm_flags) && n !== pages) {
+        // A COW PFN map must be remapped whole: map what exists, flags set by hand.
+        yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+        return 0;
+      }
+      return yield* k.fn.remap_pfn_range(vma, vma.vm_start, vma.vm_pgoff, n * PAGE_SIZE, writable);
+    }
+  }
+}
+
+const misc_fops: file_operations = { name: 'misc_fops', mmap: misc_dev_mmap };
+
+/**
+ * sim_register_devices(): make every file of the scenario named "/dev/…" a device with the
+ * driver its name selects (see the header): device memory from the file's pages,
+ * file->f_op = misc_fops. Run at scenario setup (after the files exist, before any mmap).
+ */
+export function* sim_register_devices(): Task<void> {
+  const devs = devices();
+  for (const [name, f] of k.files) {
+    if (!name.startsWith('/dev/') || devs.has(f)) continue;
+    const kind = kind_of(name);
+    const pages = f.f_inode.disk.map((v) => {
+      const p = new folio(kind === 'pfnmap');
+      p.data = v;
+      p.uptodate = true;
+      return p;
+    });
+    devs.set(f, { name, kind, pages });
+    f.f_op = misc_fops;
+  }
+  yield 'sim_register_devices';
+}
+
+/** The device memory of a registered device file (tests, checkers). */
+export function sim_misc_dev_pages(f: file): readonly folio[] {
+  return dev_of(f).pages;
+}
