@@ -106,7 +106,7 @@ function mt_check_root_access(mm: mm_struct, site: string): void {
 function* mas_start_walk(mm: mm_struct, site: string): Task<maple_node> {
   const mt = mm.mm_mt;
   for (;;) {
-    yield step(`${site}:ma_root`, mt);
+    yield step(`${site}:ma_root`, mm);
     mt_check_root_access(mm, site);
     const node = mt.ma_root;
     yield step(`${site}:maple_node`, node);
@@ -270,7 +270,7 @@ export function* mas_store_prealloc(mm: mm_struct, index: number, last: number, 
   k.fn.mmap_assert_locked(mm);
   if (last < index) throw new Error(`mas_store_prealloc: empty range [${index}, ${last}]`);
   const mt = mm.mm_mt;
-  yield step('mas_store_prealloc:rcu_assign_pointer', mt);
+  yield step('mas_store_prealloc:rcu_assign_pointer', mm);
   const old = mt.ma_root;
   kasan_check_read(old, 'mas_store_prealloc');
   const { slots, ranges } = stored(old, index, last, entry);
