@@ -7,30 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { Task } from '../../impl/rt/task.js';
 import { k, type Kernel } from '../../impl/sim/kernel.js';
 import { baseTable } from '../../impl/sim/table.js';
-import { generic_file_vm_ops } from '../../impl/mm/filemap.js';
-import type { file, mm_struct, vm_fault } from '../../impl/include/linux/mm_types.js';
+import type { mm_struct, vm_fault } from '../../impl/include/linux/mm_types.js';
 import { FAULT_FLAG_VMA_LOCK, PMD_SIZE, PTRS_PER_PTE, VM_IO, VM_PFNMAP } from '../../impl/include/linux/mm_flags.js';
 import type { ModelOp } from '../../model/ops.js';
 import { PAGE, RW, load, munmap, store, sysDfs, sysRun, why } from '../mm/syscalls_harness.js';
 
 const H = 0x10000000;
 const base = baseTable();
-
-/**
- * mmap_region calling file->f_op->mmap after inserting the VMA (until mmap_region calls the
- * driver itself, in place of generic_file_mmap).
- */
-function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: number, vm_flags: number, pgoff: number): Task<number> {
-  const r = yield* base.mmap_region(mm, f, addr, len, vm_flags, pgoff);
-  if (r >= 0 && f?.f_op?.mmap) {
-    const vma = (yield* k.fn.find_vma(mm, addr))!;
-    if (vma.vm_ops === generic_file_vm_ops) {
-      const e = yield* f.f_op.mmap(f, vma);
-      if (e) return e;
-    }
-  }
-  return r;
-}
 
 /** vmf_can_call_fault honouring vm_operations_struct.fault_safe_under_vma_lock when k.cfg.driver_fault_opt_in. */
 function vmf_can_call_fault_optin(vmf: vm_fault): number {
@@ -64,8 +47,7 @@ describe('misc_dev_mmap: a VM_PFNMAP device (remap_pfn_range, no ->fault)', () =
       //   |--/dev/pfnmap p0 p1--|--(beyond the device)--|
       const r = sysRun({
         gen,
-        overrides: { mmap_region },
-        files: [{ name: '/dev/pfnmap0', pages: [11, 12] }],
+                files: [{ name: '/dev/pfnmap0', pages: [11, 12] }],
         setup: register,
         threads: [{
           name: 'A', pid: 1,
@@ -87,8 +69,7 @@ describe('misc_dev_mmap: a VM_PFNMAP device (remap_pfn_range, no ->fault)', () =
     const out: unknown[] = [];
     const r = sysRun({
       gen: 'v6.15',
-      overrides: { mmap_region },
-      files: [{ name: '/dev/pfnmap0', pages: [11, 12] }],
+            files: [{ name: '/dev/pfnmap0', pages: [11, 12] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, 2 * PAGE, '/dev/pfnmap0')] }],
       hooks: {
@@ -114,8 +95,7 @@ describe('a ->fault driver without ->map_pages (vmf_can_call_fault)', () => {
     it(`${gen}: the fault completes under mmap_lock; the VMA-lock attempt (if any) retries or aborts`, () => {
       const r = sysRun({
         gen,
-        overrides: { mmap_region },
-        files: [{ name: '/dev/fault0', pages: [21, 22] }],
+                files: [{ name: '/dev/fault0', pages: [21, 22] }],
         setup: register,
         threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, 2 * PAGE, '/dev/fault0'), load(1, H + PAGE), store(1, H, 7), load(1, H)] }],
       });
@@ -136,8 +116,7 @@ describe('a driver whose ->fault relies on mmap_lock (mmap_assert_locked in ->fa
       const res = sysDfs(
         {
           gen,
-          overrides: { mmap_region },
-          files: [{ name: '/dev/mmaplock0', pages: [31, 32] }],
+                    files: [{ name: '/dev/mmaplock0', pages: [31, 32] }],
           setup: register,
           processes: [{ pid: 1, setup: [] }],
           threads: [
@@ -157,7 +136,7 @@ describe('a driver whose ->fault relies on mmap_lock (mmap_assert_locked in ->fa
     it(`${gen}: a broken vmf_can_call_fault that lets every ->fault run under the VMA lock trips the assertion`, () => {
       const r = sysRun({
         gen,
-        overrides: { mmap_region, vmf_can_call_fault: vmf_can_call_fault_always },
+        overrides: { vmf_can_call_fault: vmf_can_call_fault_always },
         files: [{ name: '/dev/mmaplock0', pages: [31] }],
         setup: register,
         threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/mmaplock0'), load(1, H)] }],
@@ -173,7 +152,7 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
     const r = sysRun({
       gen: 'v6.15',
       config: { driver_fault_opt_in: true },
-      overrides: { mmap_region, vmf_can_call_fault: vmf_can_call_fault_optin },
+      overrides: { vmf_can_call_fault: vmf_can_call_fault_optin },
       files: [{ name: '/dev/safe0', pages: [41] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/safe0'), load(1, H)] }],
@@ -188,7 +167,7 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
     const r = sysRun({
       gen: 'v6.15',
       config: { driver_fault_opt_in: true },
-      overrides: { mmap_region, vmf_can_call_fault: vmf_can_call_fault_optin },
+      overrides: { vmf_can_call_fault: vmf_can_call_fault_optin },
       files: [{ name: '/dev/mmaplock_optin0', pages: [41] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/mmaplock_optin0'), load(1, H)] }],
@@ -200,7 +179,7 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
   it('v6.15 without the opt-in: the same lying driver is safe (the flag is ignored)', () => {
     const r = sysRun({
       gen: 'v6.15',
-      overrides: { mmap_region, vmf_can_call_fault: vmf_can_call_fault_optin },
+      overrides: { vmf_can_call_fault: vmf_can_call_fault_optin },
       files: [{ name: '/dev/mmaplock_optin0', pages: [41] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/mmaplock_optin0'), load(1, H)] }],
