@@ -103,13 +103,13 @@ function mt_check_root_access(mm: mm_struct, site: string): void {
  * Load the root and read its node: two steps, restarting when the node was replaced (dead)
  * between them. Returns the node; the caller searches it without further steps.
  */
-function* mas_start_walk(mm: mm_struct, site: string): Task<maple_node> {
+function* mas_start_walk(mm: mm_struct, site: string, rootLabel: string, nodeLabel: string): Task<maple_node> {
   const mt = mm.mm_mt;
   for (;;) {
-    yield step(`${site}:ma_root`, mm);
+    yield step(rootLabel, mm);
     mt_check_root_access(mm, site);
     const node = mt.ma_root;
-    yield step(`${site}:maple_node`, node);
+    yield step(nodeLabel, node);
     kasan_check_read(node, site);
     if (!deadNodes.has(node)) return node;
     // ma_dead_node(): replaced after we loaded the root; mas_reset() and walk again.
@@ -150,7 +150,7 @@ function slot_from(node: maple_node, addr: number): number {
  * detached, freed by RCU later, or (6.15) recycled: the caller must lock and re-check it.
  */
 export function* mas_walk(mm: mm_struct, addr: number): Task<vm_area_struct | null> {
-  const node = yield* mas_start_walk(mm, 'mas_walk');
+  const node = yield* mas_start_walk(mm, 'mas_walk', 'mas_walk:ma_root', 'mas_walk:maple_node');
   const i = slot_of(node, addr);
   return i < 0 ? null : node.slots[i]!;
 }
@@ -162,7 +162,7 @@ export function* mas_walk(mm: mm_struct, addr: number): Task<vm_area_struct | nu
  */
 export function* vma_lookup(mm: mm_struct, addr: number): Task<vm_area_struct | null> {
   rcu_read_lock();
-  const node = yield* mas_start_walk(mm, 'vma_lookup');
+  const node = yield* mas_start_walk(mm, 'vma_lookup', 'vma_lookup:ma_root', 'vma_lookup:maple_node');
   rcu_read_unlock();
   const i = slot_of(node, addr);
   return i < 0 ? null : node.slots[i]!;
@@ -175,7 +175,7 @@ export function* vma_lookup(mm: mm_struct, addr: number): Task<vm_area_struct | 
 export function* find_vma(mm: mm_struct, addr: number): Task<vm_area_struct | null> {
   k.fn.mmap_assert_locked(mm);
   rcu_read_lock();
-  const node = yield* mas_start_walk(mm, 'find_vma');
+  const node = yield* mas_start_walk(mm, 'find_vma', 'find_vma:ma_root', 'find_vma:maple_node');
   rcu_read_unlock();
   const i = slot_from(node, addr);
   return i < node.slots.length ? node.slots[i]! : null;
@@ -188,7 +188,7 @@ export function* find_vma(mm: mm_struct, addr: number): Task<vm_area_struct | nu
 export function* find_vma_intersection(mm: mm_struct, start: number, end: number): Task<vm_area_struct | null> {
   k.fn.mmap_assert_locked(mm);
   rcu_read_lock();
-  const node = yield* mas_start_walk(mm, 'find_vma_intersection');
+  const node = yield* mas_start_walk(mm, 'find_vma_intersection', 'find_vma_intersection:ma_root', 'find_vma_intersection:maple_node');
   rcu_read_unlock();
   const i = slot_from(node, start);
   if (i >= node.slots.length) return null;
@@ -202,7 +202,7 @@ export function* find_vma_intersection(mm: mm_struct, start: number, end: number
  * read lock (StackRot: mas_prev then reads the freed node, KASAN reports it here).
  */
 export function* find_vma_prev(mm: mm_struct, addr: number): Task<{ vma: vm_area_struct | null; prev: vm_area_struct | null }> {
-  const node = yield* mas_start_walk(mm, 'find_vma_prev');
+  const node = yield* mas_start_walk(mm, 'find_vma_prev', 'find_vma_prev:ma_root', 'find_vma_prev:maple_node');
   const i = slot_of(node, addr);
   // mas_prev(&mas, 0): steps back within the node the walk left the state on.
   yield step('mas_prev:maple_node', node);

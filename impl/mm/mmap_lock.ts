@@ -65,14 +65,10 @@ function kfn(name: string): ((...a: unknown[]) => Task<unknown>) | undefined {
   return (k.fn as unknown as Record<string, KernelCall | undefined>)[name] as ((...a: unknown[]) => Task<unknown>) | undefined;
 }
 
-/** Re-raise a failed lockdep assertion under the name of the kernel assertion that made it. */
-function sim_assert(what: string, check: () => void): void {
-  try {
-    check();
-  } catch (e) {
-    if (e instanceof Violation) throw new Violation(e.property, `${what}: ${e.message}`, [`${what} failed:`, ...e.report]);
-    throw e;
-  }
+/** A failed lockdep assertion, re-raised under the name of the kernel assertion that made it. */
+function sim_assert_failed(what: string, e: unknown): unknown {
+  if (e instanceof Violation) return new Violation(e.property, `${what}: ${e.message}`, [`${what} failed:`, ...e.report]);
+  return e;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -83,12 +79,20 @@ function sim_assert(what: string, check: () => void): void {
  * in either mode (lockdep).
  */
 export function mmap_assert_locked(mm: mm_struct): void {
-  sim_assert(`mmap_assert_locked(${mm.name})`, () => lockdep_assert_held(mm.mmap_lock));
+  try {
+    lockdep_assert_held(mm.mmap_lock);
+  } catch (e) {
+    throw sim_assert_failed(`mmap_assert_locked(${mm.name})`, e);
+  }
 }
 
 /** mmap_assert_write_locked(mm): rwsem_assert_held_write(&mm->mmap_lock). */
 export function mmap_assert_write_locked(mm: mm_struct): void {
-  sim_assert(`mmap_assert_write_locked(${mm.name})`, () => lockdep_assert_held_write(mm.mmap_lock));
+  try {
+    lockdep_assert_held_write(mm.mmap_lock);
+  } catch (e) {
+    throw sim_assert_failed(`mmap_assert_write_locked(${mm.name})`, e);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
