@@ -12,8 +12,7 @@
  *   them with the pages after the flush, once the flush IPI has reached every CPU: modelled as
  *   tlb_remove_table_sync_one (synchronize_irqs_off: wait for every IRQs-off section) then free.
  *
- * Left out: the per-CPU TLB itself (the user layer walks the page tables, there is no TLB to go
- * stale; the flush is a scheduling point that keeps the kernel's order), range tracking for
+ * The flushes shoot down the simulated TLBs (arch/x86/mm/tlb.ts). Left out: range tracking for
  * partial flushes, delayed rmap removal (delay_rmap), the batch page allocation failing (the
  * tlb_remove_table_one fallback), hugetlb/PMD tables.
  */
@@ -21,6 +20,7 @@ import type { Task } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
 import type { folio, mm_struct, pte_table } from '../include/linux/mm_types.js';
 import { call_rcu, synchronize_irqs_off } from '../sync/rcu.js';
+import { TASK_SIZE } from '../include/linux/mm_flags.js';
 
 /** MAX_GATHER_BATCH: folios queued before the gather must flush (small, to exercise flushing). */
 export const MAX_GATHER_BATCH = 8;
@@ -74,6 +74,7 @@ export function __tlb_remove_folio(tlb: mmu_gather, f: folio): boolean {
 export function* tlb_flush_mmu_tlbonly(tlb: mmu_gather): Task<void> {
   if (!tlb.need_flush && !tlb.freed_tables) return;
   yield 'tlb_flush_mmu_tlbonly:flush_tlb_range';
+  k.fn.flush_tlb_mm_range(tlb.mm, 0, TASK_SIZE);
   tlb.flushes++;
   tlb.need_flush = false;
 }
@@ -161,6 +162,7 @@ export function* tlb_finish_mmu(tlb: mmu_gather): Task<void> {
 }
 
 /** flush_tlb_mm(mm): flush every TLB entry of mm (dup_mmap's parent flush after COW). */
-export function* flush_tlb_mm(_mm: mm_struct): Task<void> {
+export function* flush_tlb_mm(mm: mm_struct): Task<void> {
   yield 'flush_tlb_mm';
+  k.fn.flush_tlb_mm_range(mm, 0, TASK_SIZE);
 }

@@ -17,7 +17,7 @@
  *
  * Left out: the pgd/p4d/pud levels (the mm's pgd maps PMD-sized regions straight to PMD slots),
  * huge PMDs (THP), HIGHPTE kmap, pmdp_get_lockless's torn-read handling (a PMD read is atomic),
- * soft-dirty bits, arch TLB flushing (no TLB is modelled: ptep_clear_flush only clears).
+ * soft-dirty bits, the TLB itself (arch/x86/mm/tlb.ts models it; ptep_clear_flush flushes there).
  */
 import { k } from '../sim/kernel.js';
 import { step, type Task } from '../rt/task.js';
@@ -215,10 +215,12 @@ export function ptep_get_and_clear(mm: mm_struct, addr: number, table: pte_table
 
 /**
  * ptep_clear_flush(vma, addr, ptep): clear the entry and flush the TLB, so no CPU can still use
- * the old translation once this returns (the caller holds the PTL). No TLB is modelled.
+ * the old translation once this returns (the caller holds the PTL).
  */
 export function ptep_clear_flush(vma: vm_area_struct, addr: number, table: pte_table): pte_t {
-  return ptep_get_and_clear(vma.vm_mm, addr, table);
+  const pte = ptep_get_and_clear(vma.vm_mm, addr, table);
+  if (pte.kind === 'present') k.fn.flush_tlb_page(vma, addr); // if (pte_accessible(mm, pte))
+  return pte;
 }
 
 /**

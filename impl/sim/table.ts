@@ -28,6 +28,7 @@ import * as gup from '../mm/gup.js';
 import * as khugepaged from '../mm/khugepaged.js';
 import * as task_mmu from '../mm/task_mmu.js';
 import * as fault from '../arch/x86/mm/fault.js';
+import * as tlb from '../arch/x86/mm/tlb.js';
 import * as block from '../drivers/block.js';
 import * as misc_device from '../drivers/misc_device.js';
 import * as vma_init from '../mm/vma_init.js';
@@ -36,7 +37,7 @@ import * as memory_swap from '../mm/memory_swap.js';
 const modules = {
   mmap_lock, maple_tree, memory, memory_unmap, pgtable_generic, page_alloc, rmap, filemap,
   swap_state, swapfile, vmscan, mmap, vma, mprotect, fork, mmu_gather, mempolicy, userfaultfd,
-  mremap, madvise, gup, khugepaged, task_mmu, fault, block, misc_device, vma_init, memory_swap,
+  mremap, madvise, gup, khugepaged, task_mmu, fault, tlb, block, misc_device, vma_init, memory_swap,
 };
 
 type FunctionsOf<M> = { [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: M[K] };

@@ -15,7 +15,7 @@ import {
   PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS,
   MAP_GROWSDOWN, MAP_FIXED_NOREPLACE,
 } from '../include/linux/mm_flags.js';
-import type { mm_struct, pte_t } from '../include/linux/mm_types.js';
+import type { folio, mm_struct, pte_t } from '../include/linux/mm_types.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
 
 /** One user-visible operation of a history: invocation and response at global steps. */
@@ -107,18 +107,17 @@ function errOrOk(r: number): ModelResult {
 export function* sim_user_access(addr: number, write: boolean, value: number): Task<ModelResult> {
   const mm = current_mm();
   if (!mm) throw new Error('user access from a thread without an mm');
+  const tid = current().id;
+  const page = addr - (addr % 2 ** PAGE_SHIFT);
   for (let tries = 0; ; tries++) {
     yield write ? 'user:store' : 'user:load';
+    // The TLB first (arch/x86/mm/tlb.ts): a cached translation is used without a walk.
+    const hit = k.fn.sim_tlb_lookup(tid, mm, page);
+    if (hit && (!write || hit.write)) return access(hit.folio, write, value, write ? 'user store (through a TLB entry)' : 'user load (through a TLB entry)');
     const pte = sim_mmu_walk(mm, addr);
     if (pte && pte.kind === 'present' && (!write || pte.write)) {
-      const f = pte.folio;
-      if (write) {
-        kasan_check_write(f, 'user store (through a PTE)');
-        f.data = value;
-        return { kind: 'ok' };
-      }
-      kasan_check_read(f, 'user load (through a PTE)');
-      return { kind: 'value', value: f.data };
+      k.fn.sim_tlb_fill(tid, mm, page, { folio: pte.folio, write: pte.write });
+      return access(pte.folio, write, value, write ? 'user store (through a PTE)' : 'user load (through a PTE)');
     }
     if (tries >= MAX_FAULT_RETRIES) {
       throw new Violation('fault-livelock', `a ${write ? 'store' : 'load'} at 0x${addr.toString(16)} faulted ${tries} times without making progress`);
@@ -129,6 +128,16 @@ export function* sim_user_access(addr: number, write: boolean, value: number): T
     if (sig === SIGSEGV) return { kind: 'signal', sig: 'SIGSEGV' };
     if (sig === SIGBUS) return { kind: 'signal', sig: 'SIGBUS' };
   }
+}
+
+function access(f: folio, write: boolean, value: number, site: string): ModelResult {
+  if (write) {
+    kasan_check_write(f, site);
+    f.data = value;
+    return { kind: 'ok' };
+  }
+  kasan_check_read(f, site);
+  return { kind: 'value', value: f.data };
 }
 
 /** The hardware page-table walk: the PTE for addr, or null when no PTE table maps it. */
