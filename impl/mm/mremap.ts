@@ -50,12 +50,10 @@ export function drop_rmap_locks(vma: vm_area_struct): void {
   if (vma.vm_file) up_write(vma.vm_file.f_mapping.i_mmap_rwsem);
 }
 
-/** flush_tlb_range(vma, start, end): the simulation has no TLBs; the step marks the ordering. */
+/** flush_tlb_range(vma, start, end) (x86: flush_tlb_mm_range): shoot down the stale translations. */
 function* flush_tlb_range(vma: vm_area_struct, start: number, end: number): Task<void> {
-  void vma;
-  void start;
-  void end;
   yield 'flush_tlb_range';
+  k.fn.flush_tlb_mm_range(vma.vm_mm, start, end);
 }
 
 /**
