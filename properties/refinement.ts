@@ -46,15 +46,15 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = run.history.map((e) => ({
-    id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invoke, response: e.result === undefined ? Infinity : e.response,
-  }));
+  const history: HistoryOp[] = perPage(run.history.map((e) => ({
+    id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
+  })));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
   // every operation completed (a pending one leaves the final state open).
   const complete = history.every((h) => h.result !== undefined);
-  const finals = complete ? finalObservations(run.kernel, endStep, history.length) : [];
+  const finals = complete ? finalObservations(run.kernel, run.kernel.historySeq, history.length) : [];
   const res = checkLinearizability(init, [...history, ...finals], { maxSteps: LINEARIZABILITY_BUDGET });
   if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
   if (res.verdict === 'illegal' && res.culprit.task === FINAL_TASK) {
@@ -105,10 +105,40 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number
   return 0;
 }
 
+/**
+ * munmap, mprotect and madvise(MADV_DONTNEED) are not atomic to other threads: the kernel removes
+ * the VMAs (new faults fail) before it zaps the PTEs, and other threads keep using present PTEs
+ * and TLB entries until the zap and the flush; mprotect rewrites PTEs one by one before its flush.
+ * What user space can rely on is that each page changes at some point within the call. So a
+ * successful call over several pages is judged as one call per page, all with the call's own
+ * invocation and response (each page linearizes on its own, within the call). A failed call
+ * stays whole.
+ */
+function perPage(history: HistoryOp[]): HistoryOp[] {
+  const out: HistoryOp[] = [];
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  for (const h of history) {
+    const op = h.op;
+    const splittable = (op.op === 'munmap' || op.op === 'mprotect' || op.op === 'madvise') &&
+      op.len > PAGE_SIZE && op.addr % PAGE_SIZE === 0 && (h.result === undefined || h.result.kind === 'ok');
+    if (!splittable) {
+      out.push(h);
+      continue;
+    }
+    const pages = Math.ceil(op.len / PAGE_SIZE);
+    for (let i = 0; i < pages; i++) {
+      // Pages after the first run as pseudo-tasks of their own: they overlap the first in time.
+      const id = i === 0 ? h.id : nextId++;
+      out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: op.addr + i * PAGE_SIZE, len: PAGE_SIZE } });
+    }
+  }
+  return out;
+}
+
 /** The pseudo-task of the final observations. */
 export const FINAL_TASK = -2;
 
-function finalObservations(kernel: Kernel, endStep: number, firstId: number): HistoryOp[] {
+function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): HistoryOp[] {
   const out: HistoryOp[] = [];
   for (const p of kernel.procs.values()) {
     const mm = p.mm;
@@ -117,7 +147,7 @@ function finalObservations(kernel: Kernel, endStep: number, firstId: number): Hi
       for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
         const got = sim_observe(kernel, mm, a);
         if (got === 'unknown') continue;
-        const t = endStep + 1 + 2 * out.length;
+        const t = afterSeq + 2 * out.length;
         out.push({ id: firstId + out.length, task: FINAL_TASK, op: { op: 'load', pid: p.pid, addr: a }, result: { kind: 'value', value: got }, invoke: t, response: t + 1 });
       }
     }

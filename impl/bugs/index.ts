@@ -3,5 +3,22 @@
  * unsafe design from the article), in the generation where the bug lived.
  */
 import type { Variant } from '../sim/variant.js';
+import b6 from './b6-stackrot.js';
+import b7 from './b7-stack-expansion.js';
+import b9 from './b9-new-vma-visible.js';
+import b10 from './b10-anon-vma-check.js';
+import b8Fork from './b8-fork.js';
+import b17SwapinAba from './b17-swapin-aba.js';
+import ioNoRevalidate from './io-no-revalidate.js';
+import smapsNoMmapLock from './smaps-no-mmap-lock.js';
 
-export const MUTANTS: readonly Variant[] = [];
+export const MUTANTS: readonly Variant[] = [
+  b6,
+  b7,
+  b9,
+  b10,
+  b8Fork,
+  b17SwapinAba,
+  ioNoRevalidate,
+  smapsNoMmapLock,
+];

@@ -18,8 +18,9 @@
  */
 import type { Task } from '../rt/task.js';
 import { k, current_thread } from '../sim/kernel.js';
-import { mm_struct, type vm_area_struct } from '../include/linux/mm_types.js';
-import { VM_DONTCOPY, VM_LOCKED, VM_WIPEONFORK } from '../include/linux/mm_flags.js';
+import { mm_struct, type folio, type vm_area_struct } from '../include/linux/mm_types.js';
+import { Violation } from '../rt/task.js';
+import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_DONTCOPY, VM_LOCKED, VM_WIPEONFORK } from '../include/linux/mm_flags.js';
 import { EINTR, ENOMEM, ESRCH } from '../include/linux/errno.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
@@ -74,7 +75,9 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
     if (k.cfg.per_vma_lock && k.cfg.vma_lock_impl === 'refcount') yield* k.fn.vma_start_write(tmp);
     yield* k.fn.vma_iter_store(mm, tmp);
     mm.map_count++;
+    const snap = k.fn.sim_fork_snapshot(mpnt);
     if (!(tmp.vm_flags & VM_WIPEONFORK)) retval = yield* k.fn.copy_page_range(tmp, mpnt);
+    k.fn.sim_fork_snapshot_check(mpnt, snap);
     if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
     if (retval) break;
   }
@@ -83,6 +86,50 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   yield* k.fn.flush_tlb_mm(oldmm);
   k.fn.mmap_write_unlock(oldmm);
   return retval;
+}
+
+/** What dup_mmap relies on staying put while it copies a parent VMA (I17). */
+export interface sim_fork_snap {
+  readonly anon_vma: vm_area_struct['anon_vma'];
+  /** Page address → the folio mapped there when the copy began. */
+  readonly mapped: ReadonlyMap<number, folio>;
+}
+
+/**
+ * I17 — fork snapshot (kernel.md §3; the B8 commit text: "anon_vma_fork() expects the parents
+ * vma->anon_vma to not change during the vma copy"). While dup_mmap copies a parent VMA, no page
+ * fault may change its anon_vma or map a page into it: the child would get PTEs its rmap does not
+ * cover, or miss pages the parent then has. Reclaim turning a present PTE into a swap entry is
+ * allowed (it holds the PTL per entry, as copy_pte_range does). A sim_ check, not kernel code: it
+ * states the contract dup_mmap's locking must guarantee.
+ */
+export function sim_fork_snapshot(vma: vm_area_struct): sim_fork_snap {
+  return { anon_vma: vma.anon_vma, mapped: sim_mapped_pages(vma) };
+}
+
+export function sim_fork_snapshot_check(vma: vm_area_struct, snap: sim_fork_snap): void {
+  if (vma.anon_vma !== snap.anon_vma) {
+    throw new Violation('fork-snapshot', `${vma}: anon_vma changed from ${snap.anon_vma?.name ?? 'NULL'} to ${vma.anon_vma?.name ?? 'NULL'} while dup_mmap copied it`,
+      ['I17: while dup_mmap copies a parent VMA no fault may change its anon_vma (anon_vma_prepare under the VMA lock)']);
+  }
+  for (const [addr, f] of sim_mapped_pages(vma)) {
+    if (snap.mapped.get(addr) !== f) {
+      throw new Violation('fork-snapshot', `${vma}: ${f.name} was mapped at 0x${addr.toString(16)} while dup_mmap copied the VMA`,
+        ['I17: while dup_mmap copies a parent VMA no fault may change its PTEs (the parent VMA must be write-locked: fb49c455323f)']);
+    }
+  }
+}
+
+function sim_mapped_pages(vma: vm_area_struct): Map<number, folio> {
+  const out = new Map<number, folio>();
+  const mm = vma.vm_mm;
+  for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
+    const t = mm.pgd.get(Math.floor(a / PMD_SIZE))?.table;
+    if (!t || t.freed) continue;
+    const pte = t.entries[Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE]!;
+    if (pte.kind === 'present') out.set(a, pte.folio);
+  }
+  return out;
 }
 
 /** mpol_put(vma_policy(vma)) on a failure path. */

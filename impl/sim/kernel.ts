@@ -55,6 +55,8 @@ export class Kernel {
   readonly threads = new Map<number, sim_thread>();
   readonly files = new Map<string, file>();
   nextPid = 1;
+  /** Orders history events (invocations and responses) in real time; see HistoryEntry. */
+  historySeq = 0;
   readonly stats: SimStats = {
     vma_lock: { VMA_LOCK_SUCCESS: 0, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 },
     mmap_lock_faults: 0,

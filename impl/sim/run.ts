@@ -87,6 +87,9 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const setupTid = exec.spawn('setup', function* setup(): Task<void> {
     const init = kfn(kernel, 'sim_kernel_init');
     if (init) yield* init(sc);
+    // Scenario files named /dev/… are character devices (impl/drivers/misc_device.ts).
+    const devices = kfn(kernel, 'sim_register_devices');
+    if (devices) yield* devices();
     const th = { tid: setupTid, pid: 0, comm: 'setup', exiting: false };
     kernel.threads.set(setupTid, th);
     for (const p of sc.processes) {

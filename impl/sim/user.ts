@@ -26,6 +26,12 @@ export interface HistoryEntry {
   result?: ModelResult;
   readonly invoke: number;
   response: number;
+  /**
+   * The real-time order of the invocation and the response among all history events (two events
+   * can share a step: a thread's next call starts in the step its previous call returned in).
+   */
+  readonly invokeSeq: number;
+  responseSeq: number;
 }
 
 export const SIGSEGV = 11;
@@ -48,10 +54,14 @@ function* call<R>(name: string, ...args: unknown[]): Task<R> {
 /** The user thread body: run each operation, recording it in the history. */
 export function* sim_user_thread(program: readonly ModelOp[], history: HistoryEntry[]): Task<void> {
   for (const op of program) {
-    const e: HistoryEntry = { id: history.length, task: current().id, op, invoke: k.exec.step, response: Infinity };
+    const e: HistoryEntry = {
+      id: history.length, task: current().id, op, invoke: k.exec.step, response: Infinity,
+      invokeSeq: k.historySeq++, responseSeq: Infinity,
+    };
     history.push(e);
     e.result = yield* sim_do_user_op(op);
     e.response = k.exec.step;
+    e.responseSeq = k.historySeq++;
   }
 }
 
