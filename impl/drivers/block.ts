@@ -70,13 +70,13 @@ export function sim_blkdev_state(): sim_blkdev {
 }
 
 function bio_alloc(op: bio['op'], f: folio, target: sim_bio_target, end_io: (b: bio) => void): bio {
-  const st = sim_blkdev_state();
+  const st = k.fn.sim_blkdev_state();
   return { name: `bio#${st.nextBio++}(${op === 'REQ_OP_READ' ? 'R' : 'W'} ${f.name})`, op, folio: f, target, bi_status: BLK_STS_OK, data: 0, bi_end_io: end_io };
 }
 
 /** The DMA: move the data between the folio's memory and the device. */
 function* sim_bio_transfer(b: bio): Task<void> {
-  const st = sim_blkdev_state();
+  const st = k.fn.sim_blkdev_state();
   if (b.op === 'REQ_OP_READ') {
     if (st.faultInjection && (yield* choose(2, 'bio:ioerr')) === 1) {
       b.bi_status = BLK_STS_IOERR;
@@ -114,7 +114,7 @@ export function* submit_bio(b: bio): Task<void> {
     b.data = b.folio.data;
   }
   yield step('submit_bio', b);
-  const st = sim_blkdev_state();
+  const st = k.fn.sim_blkdev_state();
   if (b.op === 'REQ_OP_READ' && st.daemon >= 0 && b.folio.lockOwner >= 0) {
     // The folio lock now belongs to the I/O: the completion unlocks it. (Lockdep would otherwise
     // see the submitter's later folio_lock — waiting for its own read — as recursive locking.)
@@ -141,14 +141,14 @@ export function* submit_bio_wait(b: bio): Task<number> {
  * the next step.
  */
 function* sim_blk_complete_daemon(): Task<void> {
-  const st = sim_blkdev_state();
+  const st = k.fn.sim_blkdev_state();
   for (;;) {
     yield block('kblockd:wait_for_bio', () => st.inflight.length > 0, 'request_queue');
     const i = st.inflight.length > 1 ? yield* choose(st.inflight.length, 'kblockd:which_bio') : 0;
     const b = st.inflight.splice(i, 1)[0]!;
     yield* sim_bio_transfer(b);
     yield step('bio_endio', b);
-    bio_endio(b);
+    k.fn.bio_endio(b);
     st.completed++;
   }
 }
@@ -176,7 +176,7 @@ export function* mpage_read_folio(f: folio): Task<number> {
   VM_BUG_ON(f.uptodate, 'fs/mpage.c: mpage_read_folio folio_test_uptodate');
   const mapping = f.mapping;
   if (!(mapping instanceof address_space)) throw new Error(`mpage_read_folio: ${f.name} is not a page-cache folio`);
-  yield* submit_bio(bio_alloc('REQ_OP_READ', f, { kind: 'file', inode: mapping.host, index: f.index }, mpage_end_io));
+  yield* k.fn.submit_bio(bio_alloc('REQ_OP_READ', f, { kind: 'file', inode: mapping.host, index: f.index }, mpage_end_io));
   return 0;
 }
 
@@ -197,7 +197,7 @@ export function* block_write_full_folio(f: folio): Task<number> {
   k.fn.folio_start_writeback(f);
   const b = bio_alloc('REQ_OP_WRITE', f, { kind: 'file', inode: mapping.host, index: f.index }, end_file_write);
   folio_unlock(f);
-  yield* submit_bio(b);
+  yield* k.fn.submit_bio(b);
   return 0;
 }
 
@@ -230,10 +230,10 @@ export function* swap_read_folio(f: folio, synchronous: boolean): Task<void> {
   if (!si) throw new Error(`swap_read_folio: no swap device for entry ${f.swap}`);
   const b = bio_alloc('REQ_OP_READ', f, { kind: 'swap', si, offset: swp_offset(f.swap) }, end_swap_bio_read);
   if (synchronous || (si.flags & SWP_SYNCHRONOUS_IO) !== 0) {
-    yield* submit_bio_wait(b);
+    yield* k.fn.submit_bio_wait(b);
     end_swap_bio_read(b);
   } else {
-    yield* submit_bio(b);
+    yield* k.fn.submit_bio(b);
   }
 }
 
@@ -255,10 +255,10 @@ export function* swap_writepage(f: folio): Task<number> {
   const b = bio_alloc('REQ_OP_WRITE', f, { kind: 'swap', si, offset: swp_offset(f.swap) }, end_swap_bio_write);
   folio_unlock(f);
   if ((si.flags & SWP_SYNCHRONOUS_IO) !== 0) {
-    yield* submit_bio_wait(b);
+    yield* k.fn.submit_bio_wait(b);
     end_swap_bio_write(b);
   } else {
-    yield* submit_bio(b);
+    yield* k.fn.submit_bio(b);
   }
   return 0;
 }
@@ -272,7 +272,7 @@ export function* swap_writepage(f: folio): Task<number> {
  * SWP_SYNCHRONOUS_IO per k.cfg.swap_synchronous_io). Runs first in the setup task.
  */
 export function* sim_kernel_init(scenario: ScenarioSpec): Task<void> {
-  const st = sim_blkdev_state();
+  const st = k.fn.sim_blkdev_state();
   st.faultInjection = scenario.faultInjection ?? false;
   if (st.daemon < 0) st.daemon = k.exec.spawn('kblockd', sim_blk_complete_daemon, { daemon: true });
   if ((scenario.swapSlots ?? 0) > 0) k.fn.sim_swapon(scenario.swapSlots!, k.cfg.swap_synchronous_io);

@@ -88,7 +88,7 @@ export function* remap_pfn_range(vma: vm_area_struct, addr: number, pfn: number,
   const end = addr + size;
   if (WARN_ON_ONCE(addr % PAGE_SIZE !== 0, 'remap_pfn_range: unaligned address')) return -EINVAL;
   k.fn.mmap_assert_write_locked(mm);
-  if (is_cow_mapping(vma.vm_flags)) {
+  if (k.fn.is_cow_mapping(vma.vm_flags)) {
     if (addr !== vma.vm_start || end !== vma.vm_end) return -EINVAL;
     vma.vm_pgoff = pfn;
   }
@@ -143,7 +143,7 @@ export function* misc_dev_fault(vmf: vm_fault): Task<number> {
  */
 export function* misc_dev_fault_mmap_locked(vmf: vm_fault): Task<number> {
   k.fn.mmap_assert_locked(vmf.vma.vm_mm);
-  return yield* misc_dev_fault(vmf);
+  return yield* k.fn.misc_dev_fault(vmf);
 }
 
 const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: misc_dev_fault };
@@ -185,7 +185,7 @@ export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
         yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
         return 0;
       }
-      if (is_cow_mapping(vma.vm_flags) && n !== pages) {
+      if (k.fn.is_cow_mapping(vma.vm_flags) && n !== pages) {
         // A COW PFN map must be remapped whole: map what exists, flags set by hand.
         yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
         return 0;

@@ -104,7 +104,7 @@ export function* filemap_get_entry(mapping: address_space, index: number): Task<
   rcu_read_lock();
   yield 'filemap_get_entry:xas_load';
   let f = mapping.i_pages.get(index) ?? null;
-  if (f !== null && !folio_try_get(f)) f = null; // being freed: a racing removal already took it out
+  if (f !== null && !k.fn.folio_try_get(f)) f = null; // being freed: a racing removal already took it out
   rcu_read_unlock();
   return f;
 }
@@ -481,7 +481,7 @@ function* next_uptodate_folio(mapping: address_space, from: number, end_pgoff: n
     yield 'next_uptodate_folio:xas_next_entry';
     const f = mapping.i_pages.get(index);
     if (f === undefined) continue;
-    if (!folio_try_get(f)) continue;
+    if (!k.fn.folio_try_get(f)) continue;
     if (folio_test_locked(f) || !f.uptodate) {
       k.fn.folio_put(f);
       continue;

@@ -296,7 +296,7 @@ export function check_vma_flags(vma: vm_area_struct, gup_flags: number): number 
   if (write) {
     if (!(vm_flags & VM_WRITE)) {
       if (!(gup_flags & FOLL_FORCE)) return -EFAULT;
-      if (!is_cow_mapping(vm_flags)) return -EFAULT;
+      if (!k.fn.is_cow_mapping(vm_flags)) return -EFAULT;
     }
   } else if (!(vm_flags & VM_READ)) {
     if (!(gup_flags & FOLL_FORCE)) return -EFAULT;

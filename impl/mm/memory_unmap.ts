@@ -72,14 +72,14 @@ export function* zap_pte_range(tlb: mmu_gather, vma: vm_area_struct, pmd: pmd_t,
     const ptent = k.fn.ptep_get(table, addr);
     if (ptent.kind === 'none') continue;
     k.fn.ptep_get_and_clear(mm, addr, table); // ptep_get_and_clear_full
-    tlb_remove_tlb_entry(tlb, addr);
+    k.fn.tlb_remove_tlb_entry(tlb, addr);
     if (ptent.kind === 'present') {
       const f = ptent.folio;
       if (ptent.special) continue; // vm_normal_page() == NULL: a PFN mapping, not refcounted
       if (!folio_test_anon(f) && ptent.dirty) f.dirty = true; // folio_mark_dirty
       k.fn.dec_mm_counter(mm, k.fn.mm_counter(f));
       k.fn.folio_remove_rmap_pte(f, vma);
-      if (__tlb_remove_folio(tlb, f)) {
+      if (k.fn.__tlb_remove_folio(tlb, f)) {
         force_flush = true;
         addr += PAGE_SIZE;
         break;
@@ -95,9 +95,9 @@ export function* zap_pte_range(tlb: mmu_gather, vma: vm_area_struct, pmd: pmd_t,
   }
   // The TLB must be flushed before the PTL is dropped when the batch filled up, so the folios
   // cannot be freed while a stale TLB entry still maps them (force_flush in the kernel).
-  if (force_flush) yield* tlb_flush_mmu_tlbonly(tlb);
+  if (force_flush) yield* k.fn.tlb_flush_mmu_tlbonly(tlb);
   k.fn.pte_unmap_unlock(table);
-  if (force_flush) yield* tlb_flush_mmu(tlb);
+  if (force_flush) yield* k.fn.tlb_flush_mmu(tlb);
   return addr;
 }
 
@@ -109,7 +109,7 @@ function* zap_pmd_range(tlb: mmu_gather, vma: vm_area_struct, addr: number, end:
     const pmd = pmd_lookup(tlb.mm, addr);
     if (pmd && pmd.table) {
       let a = addr;
-      while (a < next) a = yield* zap_pte_range(tlb, vma, pmd, a, next);
+      while (a < next) a = yield* k.fn.zap_pte_range(tlb, vma, pmd, a, next);
     }
     addr = next;
   }
@@ -127,7 +127,7 @@ export function* unmap_single_vma(tlb: mmu_gather, vma: vm_area_struct, start_ad
   if (start >= vma.vm_end) return;
   const end = Math.min(vma.vm_end, end_addr);
   if (end <= vma.vm_start) return;
-  if (start !== end) yield* unmap_page_range(tlb, vma, start, end);
+  if (start !== end) yield* k.fn.unmap_page_range(tlb, vma, start, end);
 }
 
 /**
@@ -140,7 +140,7 @@ export function* unmap_vmas(
   tlb: mmu_gather, vmas: readonly vm_area_struct[], start_addr: number, end_addr: number, _mm_wr_locked: boolean,
 ): Task<void> {
   // mmu_notifier_invalidate_range_start(&range): left out
-  for (const vma of vmas) yield* unmap_single_vma(tlb, vma, start_addr, end_addr);
+  for (const vma of vmas) yield* k.fn.unmap_single_vma(tlb, vma, start_addr, end_addr);
 }
 
 /**
@@ -149,10 +149,10 @@ export function* unmap_vmas(
  */
 export function* zap_page_range_single(vma: vm_area_struct, address: number, size: number): Task<void> {
   const end = address + size;
-  const tlb = tlb_gather_mmu(vma.vm_mm);
+  const tlb = k.fn.tlb_gather_mmu(vma.vm_mm);
   // update_hiwater_rss, mmu_notifier_invalidate_range_start: left out
-  yield* unmap_single_vma(tlb, vma, address, end);
-  yield* tlb_finish_mmu(tlb);
+  yield* k.fn.unmap_single_vma(tlb, vma, address, end);
+  yield* k.fn.tlb_finish_mmu(tlb);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ function free_pte_range(tlb: mmu_gather, pmd: pmd_t, addr: number): void {
   const token = pmd.table;
   if (!token) return;
   pmd.table = null; // pmd_clear(pmd)
-  pte_free_tlb(tlb, token, addr);
+  k.fn.pte_free_tlb(tlb, token, addr);
   // mm_dec_nr_ptes(tlb->mm)
 }
 
@@ -225,7 +225,7 @@ export function* free_pgtables(
     }
     // unlink_file_vma_batch_add / _final
     for (const v of group) yield* k.fn.unlink_file_vma(v);
-    yield* free_pgd_range(tlb, addr, vma.vm_end, floor, next ? next.vm_start : ceiling);
+    yield* k.fn.free_pgd_range(tlb, addr, vma.vm_end, floor, next ? next.vm_start : ceiling);
     i++;
   }
 }
@@ -275,7 +275,7 @@ function copy_present_pte(
     k.fn.inc_mm_counter(dst_vma.vm_mm, k.fn.mm_counter(f));
   }
   // If it's a COW mapping, write protect it both in the parent and the child.
-  if (is_cow_mapping(src_vma.vm_flags) && k.fn.pte_write(pte)) {
+  if (k.fn.is_cow_mapping(src_vma.vm_flags) && k.fn.pte_write(pte)) {
     k.fn.ptep_set_wrprotect(src_vma.vm_mm, addr, src);
     pte = k.fn.pte_wrprotect(pte);
   }
@@ -358,7 +358,7 @@ function* copy_pte_range(
 export function* copy_page_range(dst_vma: vm_area_struct, src_vma: vm_area_struct): Task<number> {
   const src_mm = src_vma.vm_mm;
   if (!vma_needs_copy(dst_vma, src_vma)) return 0;
-  const is_cow = is_cow_mapping(src_vma.vm_flags);
+  const is_cow = k.fn.is_cow_mapping(src_vma.vm_flags);
   if (is_cow) {
     // mmu_notifier_invalidate_range_start; then, for GUP-fast:
     k.fn.mmap_assert_write_locked(src_mm);

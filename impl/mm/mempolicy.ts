@@ -42,7 +42,7 @@ export function sim_mpol_valid(policy: string): boolean {
  * when the allocation fails (fault injection).
  */
 export function* mpol_new(policy: string): Task<mempolicy | null | number> {
-  if (!sim_mpol_valid(policy)) return -EINVAL;
+  if (!k.fn.sim_mpol_valid(policy)) return -EINVAL;
   if (policy === 'default') return null;
   if (k.faultInjection && (yield* choose(2, 'mpol_new:kmem_cache_alloc_fail')) === 1) return -ENOMEM;
   return sim_kasan_track(new mempolicy(policy), policy_cache, 'mpol_new');
@@ -107,7 +107,7 @@ export function __get_vma_policy(vma: vm_area_struct, addr: number): mempolicy |
   void addr;
   kasan_check_read(vma, '__get_vma_policy');
   const pol = vma.vm_policy;
-  if (pol && mpol_needs_cond_ref(pol)) mpol_get(pol);
+  if (pol && k.fn.mpol_needs_cond_ref(pol)) k.fn.mpol_get(pol);
   return pol;
 }
 
@@ -121,7 +121,7 @@ export function get_vma_policy(vma: vm_area_struct, addr: number): mempolicy | n
 
 /** mpol_cond_put(pol): drop the reference __get_vma_policy took for a shared policy (reads pol->flags). */
 export function mpol_cond_put(pol: mempolicy | null): void {
-  if (pol && mpol_needs_cond_ref(pol)) mpol_put(pol);
+  if (pol && k.fn.mpol_needs_cond_ref(pol)) k.fn.mpol_put(pol);
 }
 
 /**
@@ -131,12 +131,12 @@ export function mpol_cond_put(pol: mempolicy | null): void {
  */
 export function* vma_replace_policy(vma: vm_area_struct, pol: mempolicy | null): Task<number> {
   k.fn.vma_assert_write_locked(vma);
-  const nw = yield* mpol_dup(pol);
+  const nw = yield* k.fn.mpol_dup(pol);
   if (typeof nw === 'number') return nw;
   yield 'vma_replace_policy:vm_policy';
   const old = vma.vm_policy;
   vma.vm_policy = nw; // protected by mmap_lock
-  mpol_put(old);
+  k.fn.mpol_put(old);
   return 0;
 }
 
@@ -155,7 +155,7 @@ export function* mbind_range(vma: vm_area_struct, prev: vm_area_struct | null, s
   } else {
     vmstart = vma.vm_start;
   }
-  if (mpol_equal(vma.vm_policy, new_pol)) return { err: 0, prev: vma };
+  if (k.fn.mpol_equal(vma.vm_policy, new_pol)) return { err: 0, prev: vma };
   const r = yield* k.fn.vma_modify_policy(prev, vma, vmstart, vmend, new_pol);
   if (typeof r === 'number') return { err: r, prev };
   return { err: yield* k.fn.vma_replace_policy(r, new_pol), prev: r };
@@ -184,7 +184,7 @@ export function* do_mbind(start: number, len0: number, policy: string): Task<num
   const mm = current_mm();
   if (!mm) return -ESRCH;
   if (start % PAGE_SIZE !== 0 || len0 < 0) return -EINVAL;
-  if (!sim_mpol_valid(policy)) return -EINVAL;
+  if (!k.fn.sim_mpol_valid(policy)) return -EINVAL;
   const len = Math.ceil(len0 / PAGE_SIZE) * PAGE_SIZE;
   const end = start + len;
   if (end > TASK_SIZE) return -EINVAL;
@@ -216,7 +216,7 @@ export function* do_mbind(start: number, len0: number, policy: string): Task<num
     }
   }
   k.fn.mmap_write_unlock(mm);
-  mpol_put(nw);
+  k.fn.mpol_put(nw);
   return err;
 }
 

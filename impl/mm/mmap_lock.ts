@@ -310,7 +310,7 @@ function readers_excluded(refcnt: number): boolean {
 export function vma_refcount_put(vma: vm_area_struct): void {
   const mm = vma.vm_mm;
   rwsem_release(vmlock_dep_map(vma), 'vma_refcount_put');
-  const newcnt = __vma_refcount_put_return(vma);
+  const newcnt = k.fn.__vma_refcount_put_return(vma);
   if (newcnt !== 0 && readers_excluded(newcnt)) rcuwait_wake_up(mm.vma_writer_wait);
 }
 
@@ -391,7 +391,7 @@ export function* vma_start_read(mm: mm_struct, vma: vm_area_struct): Task<vm_are
     mmgrab(other_mm);
     transient_add(vma, -1);
     k.fn.vma_refcount_put(vma);
-    mmdrop(other_mm);
+    k.fn.mmdrop(other_mm);
     return null;
   }
   // raw_read_seqcount(&mm->mm_lock_seq), ACQUIRE: pairs with vma_end_write_all.
@@ -665,7 +665,7 @@ export function* vma_mark_detached(vma: vm_area_struct): Task<void> {
   k.fn.vma_assert_attached(vma);
   yield step('vma_mark_detached:vm_refcnt', vma);
   vma.detached = true;
-  if (__vma_refcount_put_return(vma) === 0) return;
+  if (k.fn.__vma_refcount_put_return(vma) === 0) return;
   yield* k.fn.__vma_exclude_readers_for_detach(vma);
 }
 
@@ -708,21 +708,21 @@ function* lock_vma_under_rcu_rwsem(mm: mm_struct, address: number): Task<vm_area
       yield step('lock_vma_under_rcu:vma', vma);
       kasan_check_read(vma, 'lock_vma_under_rcu');
       // 6.4: only anonymous vmas are supported for now.
-      if (cfg.vma_lock_anon_only && !vma_is_anonymous(vma)) break;
+      if (cfg.vma_lock_anon_only && !k.fn.vma_is_anonymous(vma)) break;
       // 6.4.0: "find_mergeable_anon_vma uses adjacent vmas which are not locked" — checked
       // before locking, so a concurrent mremap(MREMAP_DONTUNMAP) can clear it after (B10).
-      if (cfg.vma_lock_anon_vma_check === 'before-lock' && vma_is_anonymous(vma) && vma.anon_vma === null) break;
+      if (cfg.vma_lock_anon_vma_check === 'before-lock' && k.fn.vma_is_anonymous(vma) && vma.anon_vma === null) break;
     }
     const locked = yield* k.fn.vma_start_read(mm, vma);
     if (locked === null || typeof locked === 'number') break;
     // 657b5146955e: this check must happen after vma_start_read(); otherwise a concurrent
     // mremap() with MREMAP_DONTUNMAP could dissociate the VMA from its anon_vma.
-    if (cfg.vma_lock_anon_vma_check === 'after-lock' && vma_is_anonymous(vma) && vma.anon_vma === null) {
+    if (cfg.vma_lock_anon_vma_check === 'after-lock' && k.fn.vma_is_anonymous(vma) && vma.anon_vma === null) {
       k.fn.vma_end_read(vma);
       break;
     }
     // 6.4/6.5: the userfault handler may drop mmap_lock: fall back.
-    if (cfg.vma_lock_refuse_uffd && userfaultfd_armed(vma)) {
+    if (cfg.vma_lock_refuse_uffd && k.fn.userfaultfd_armed(vma)) {
       k.fn.vma_end_read(vma);
       break;
     }
@@ -836,7 +836,7 @@ export function* lock_mm_and_find_vma(mm: mm_struct, address: number, regs: pt_r
   }
   if (k.cfg.expand_stack_lock === 'read') {
     // ≤6.4: expand_stack() under mmap_read_lock (the tree changes under a read lock: StackRot).
-    if ((yield* expand_stack_locked(vma, address)) !== 0) {
+    if ((yield* k.fn.expand_stack_locked(vma, address)) !== 0) {
       k.fn.mmap_read_unlock(mm);
       return null;
     }
@@ -854,7 +854,7 @@ export function* lock_mm_and_find_vma(mm: mm_struct, address: number, regs: pt_r
       return vma;
     }
   }
-  if ((yield* expand_stack_locked(vma, address)) !== 0) {
+  if ((yield* k.fn.expand_stack_locked(vma, address)) !== 0) {
     k.fn.mmap_write_unlock(mm);
     return null;
   }

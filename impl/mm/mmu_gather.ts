@@ -98,7 +98,7 @@ export function __tlb_remove_table(table: pte_table): void {
 
 /** tlb_remove_table_rcu: the RCU callback freeing a batch of tables. */
 function tlb_remove_table_rcu(batch: pte_table[]): void {
-  for (const t of batch) __tlb_remove_table(t);
+  for (const t of batch) k.fn.__tlb_remove_table(t);
 }
 
 /**
@@ -123,8 +123,8 @@ function* tlb_table_flush(tlb: mmu_gather): Task<void> {
   } else {
     // Without RCU table freeing the tables go with the pages, after the flush has been seen by
     // every CPU: the IPI waits for IRQs-off walkers.
-    yield* tlb_remove_table_sync_one();
-    for (const t of batch) __tlb_remove_table(t);
+    yield* k.fn.tlb_remove_table_sync_one();
+    for (const t of batch) k.fn.__tlb_remove_table(t);
   }
 }
 
@@ -140,7 +140,7 @@ export function tlb_remove_table(tlb: mmu_gather, table: pte_table): void {
 /** pte_free_tlb(tlb, ptep, address) → ___pte_free_tlb → tlb_remove_table (x86 paravirt). */
 export function pte_free_tlb(tlb: mmu_gather, table: pte_table, _address: number): void {
   tlb.need_flush = true;
-  tlb_remove_table(tlb, table);
+  k.fn.tlb_remove_table(tlb, table);
 }
 
 /** tlb_flush_mmu_free(tlb): free what the last flush made unreachable: tables, then pages. */
@@ -151,13 +151,13 @@ function* tlb_flush_mmu_free(tlb: mmu_gather): Task<void> {
 
 /** tlb_flush_mmu(tlb): flush the TLB, then free the gathered pages and tables. */
 export function* tlb_flush_mmu(tlb: mmu_gather): Task<void> {
-  yield* tlb_flush_mmu_tlbonly(tlb);
+  yield* k.fn.tlb_flush_mmu_tlbonly(tlb);
   yield* tlb_flush_mmu_free(tlb);
 }
 
 /** tlb_finish_mmu(tlb): the final flush and free of a gather. */
 export function* tlb_finish_mmu(tlb: mmu_gather): Task<void> {
-  yield* tlb_flush_mmu(tlb);
+  yield* k.fn.tlb_flush_mmu(tlb);
   tlb.freed_tables = false;
 }
 

@@ -121,7 +121,7 @@ export function folio_try_get(f: folio): boolean {
 export function folio_put(f: folio): void {
   if (f.special) return;
   kasan_check_write(f, 'folio_put');
-  if (refcount_dec_and_test(f._refcount)) __folio_put(f);
+  if (refcount_dec_and_test(f._refcount)) k.fn.__folio_put(f);
 }
 
 /** __folio_put(folio) → free_unref_folios: the bad-page checks of free_page_is_bad(), then free. */

@@ -53,7 +53,7 @@ export function sim_pmd_index(address: number): number {
  * PMD slot is not a table and is never freed, so creating it needs no lock).
  */
 export function pmd_off(mm: mm_struct, address: number): pmd_t {
-  const i = sim_pmd_index(address);
+  const i = k.fn.sim_pmd_index(address);
   let pmd = mm.pgd.get(i);
   if (pmd === undefined) {
     pmd = new pmd_t(i);
@@ -95,7 +95,7 @@ export function pte_free(mm: mm_struct | null, table: pte_table): void {
  * tables retracted while lockless __pte_offset_map() walkers may still map them.
  */
 export function pte_free_defer(mm: mm_struct, table: pte_table): void {
-  call_rcu(table, (t) => pte_free(mm, t));
+  call_rcu(table, (t) => k.fn.pte_free(mm, t));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,10 +128,10 @@ export function* pte_offset_map_lock(mm: mm_struct, pmd: pmd_t, addr: number): T
   for (;;) {
     const table = yield* k.fn.__pte_offset_map(pmd, addr);
     if (table === null) return null;
-    const ptl = pte_lockptr(mm, table);
+    const ptl = k.fn.pte_lockptr(mm, table);
     yield* spin_lock(ptl);
     if (pmd.table === table) return table; // pmd_same(pmdval, pmdp_get_lockless(pmd))
-    pte_unmap_unlock(table);
+    k.fn.pte_unmap_unlock(table);
   }
 }
 
@@ -166,7 +166,7 @@ export function pte_unmap(table: pte_table): void {
 /** pte_unmap_unlock(pte, ptl). */
 export function pte_unmap_unlock(table: pte_table): void {
   spin_unlock(table.ptl);
-  pte_unmap(table);
+  k.fn.pte_unmap(table);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,38 +175,38 @@ export function pte_unmap_unlock(table: pte_table): void {
 /** ptep_get(ptep): a plain read of the entry (caller holds the PTL or re-validates). */
 export function ptep_get(table: pte_table, addr: number): pte_t {
   kasan_check_read(table, 'ptep_get');
-  return table.entries[pte_index(addr)]!;
+  return table.entries[k.fn.pte_index(addr)]!;
 }
 
 /** ptep_get_lockless(ptep): a racy snapshot (a scheduling point: other CPUs may write it). */
 export function* ptep_get_lockless(table: pte_table, addr: number): Task<pte_t> {
   yield step('ptep_get_lockless', table);
   kasan_check_read(table, 'ptep_get_lockless');
-  return table.entries[pte_index(addr)]!;
+  return table.entries[k.fn.pte_index(addr)]!;
 }
 
 /** set_pte_at(mm, addr, ptep, pte): store an entry (the caller yields before it; under the PTL). */
 export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: pte_t): void {
   void mm;
   kasan_check_write(table, 'set_pte_at');
-  table.entries[pte_index(addr)] = pte;
+  table.entries[k.fn.pte_index(addr)] = pte;
 }
 
 /** set_ptes(mm, addr, ptep, pte, nr) with nr == 1 (no large folios). */
 export function set_ptes(mm: mm_struct, addr: number, table: pte_table, pte: pte_t, nr: number): void {
   VM_BUG_ON(nr !== 1, 'set_ptes: nr != 1 (large folios are left out)');
-  set_pte_at(mm, addr, table, pte);
+  k.fn.set_pte_at(mm, addr, table, pte);
 }
 
 /** pte_clear(mm, addr, ptep). */
 export function pte_clear(mm: mm_struct, addr: number, table: pte_table): void {
-  set_pte_at(mm, addr, table, __pte_none);
+  k.fn.set_pte_at(mm, addr, table, __pte_none);
 }
 
 /** ptep_get_and_clear(mm, addr, ptep): atomic exchange with none. */
 export function ptep_get_and_clear(mm: mm_struct, addr: number, table: pte_table): pte_t {
   kasan_check_write(table, 'ptep_get_and_clear');
-  const i = pte_index(addr);
+  const i = k.fn.pte_index(addr);
   const old = table.entries[i]!;
   table.entries[i] = __pte_none;
   void mm;
@@ -218,7 +218,7 @@ export function ptep_get_and_clear(mm: mm_struct, addr: number, table: pte_table
  * the old translation once this returns (the caller holds the PTL).
  */
 export function ptep_clear_flush(vma: vm_area_struct, addr: number, table: pte_table): pte_t {
-  const pte = ptep_get_and_clear(vma.vm_mm, addr, table);
+  const pte = k.fn.ptep_get_and_clear(vma.vm_mm, addr, table);
   if (pte.kind === 'present') k.fn.flush_tlb_page(vma, addr); // if (pte_accessible(mm, pte))
   return pte;
 }
@@ -229,23 +229,23 @@ export function ptep_clear_flush(vma: vm_area_struct, addr: number, table: pte_t
  */
 export function ptep_set_access_flags(vma: vm_area_struct, addr: number, table: pte_table, entry: pte_t, dirty: boolean): boolean {
   void dirty;
-  const cur = ptep_get(table, addr);
-  if (pte_same(cur, entry)) return false;
-  set_pte_at(vma.vm_mm, addr, table, entry);
+  const cur = k.fn.ptep_get(table, addr);
+  if (k.fn.pte_same(cur, entry)) return false;
+  k.fn.set_pte_at(vma.vm_mm, addr, table, entry);
   return true;
 }
 
 /** ptep_set_wrprotect(mm, addr, ptep) (fork's COW write-protection). */
 export function ptep_set_wrprotect(mm: mm_struct, addr: number, table: pte_table): void {
-  const cur = ptep_get(table, addr);
-  if (cur.kind === 'present') set_pte_at(mm, addr, table, pte_wrprotect(cur));
+  const cur = k.fn.ptep_get(table, addr);
+  if (cur.kind === 'present') k.fn.set_pte_at(mm, addr, table, k.fn.pte_wrprotect(cur));
 }
 
 /** ptep_test_and_clear_young(vma, addr, ptep): the accessed bit, cleared (folio_referenced). */
 export function ptep_test_and_clear_young(vma: vm_area_struct, addr: number, table: pte_table): boolean {
-  const cur = ptep_get(table, addr);
+  const cur = k.fn.ptep_get(table, addr);
   if (cur.kind !== 'present' || !cur.young) return false;
-  set_pte_at(vma.vm_mm, addr, table, pte_mkold(cur));
+  k.fn.set_pte_at(vma.vm_mm, addr, table, k.fn.pte_mkold(cur));
   return true;
 }
 
@@ -337,7 +337,7 @@ export function pte_clear_uffd_wp(p: pte_t): pte_t {
 
 /** maybe_mkwrite(pte, vma) (include/linux/mm.h): writable only where the VMA allows writes. */
 export function maybe_mkwrite(p: pte_t, vma: vm_area_struct): pte_t {
-  return (vma.vm_flags & VM_WRITE) !== 0 ? pte_mkwrite(p, vma) : p;
+  return (vma.vm_flags & VM_WRITE) !== 0 ? k.fn.pte_mkwrite(p, vma) : p;
 }
 
 /** swp_entry_to_pte(entry): a non-present swap PTE. */
@@ -381,5 +381,5 @@ export function mm_counter_file(f: folio): mm_counter_type {
 }
 /** mm_counter(folio): anon or file. */
 export function mm_counter(f: folio): mm_counter_type {
-  return folio_test_anon(f) ? 'MM_ANONPAGES' : mm_counter_file(f);
+  return folio_test_anon(f) ? 'MM_ANONPAGES' : k.fn.mm_counter_file(f);
 }

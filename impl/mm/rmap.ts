@@ -72,8 +72,8 @@ function* anon_vma_alloc(): Task<anon_vma | null> {
 function* anon_vma_free(av: anon_vma): Task<void> {
   might_sleep('anon_vma_free');
   if (rwsem_is_locked(av.root.rwsem)) {
-    yield* anon_vma_lock_write(av);
-    anon_vma_unlock_write(av);
+    yield* k.fn.anon_vma_lock_write(av);
+    k.fn.anon_vma_unlock_write(av);
   }
   kmem_cache_free(anon_vma_cachep, av, 'anon_vma_free');
 }
@@ -159,12 +159,12 @@ export function* find_mergeable_anon_vma(vma: vm_area_struct): Task<anon_vma | n
   // Try next first.
   const next = yield* k.fn.mas_walk(mm, vma.vm_end);
   if (next !== null) {
-    const av = reusable_anon_vma(next, vma, next);
+    const av = k.fn.reusable_anon_vma(next, vma, next);
     if (av !== null) return av;
   }
   const { vma: self, prev } = yield* k.fn.find_vma_prev(mm, vma.vm_start);
   VM_BUG_ON_VMA(self !== vma, vma, 'find_mergeable_anon_vma: prev != vma');
-  if (prev !== null) return reusable_anon_vma(prev, prev, vma);
+  if (prev !== null) return k.fn.reusable_anon_vma(prev, prev, vma);
   return null;
 }
 
@@ -187,7 +187,7 @@ export function* __anon_vma_prepare(vma: vm_area_struct): Task<number> {
     av.num_children++; // self-parent link for new root
     allocated = av;
   }
-  yield* anon_vma_lock_write(av);
+  yield* k.fn.anon_vma_lock_write(av);
   // page_table_lock to protect against threads
   yield* spin_lock(mm.page_table_lock);
   yield step('__anon_vma_prepare:vma->anon_vma', vma);
@@ -200,8 +200,8 @@ export function* __anon_vma_prepare(vma: vm_area_struct): Task<number> {
   }
   void avc; // anon_vma_chain_free(avc) when another thread won
   spin_unlock(mm.page_table_lock);
-  anon_vma_unlock_write(av);
-  if (allocated !== null) yield* put_anon_vma(allocated);
+  k.fn.anon_vma_unlock_write(av);
+  if (allocated !== null) yield* k.fn.put_anon_vma(allocated);
   return 0;
 }
 
@@ -268,7 +268,7 @@ export function* anon_vma_fork(vma: vm_area_struct, pvma: vm_area_struct): Task<
   }
   av.num_active_vmas++;
   if (!(yield* anon_vma_chain_alloc())) {
-    yield* put_anon_vma(av);
+    yield* k.fn.put_anon_vma(av);
     yield* k.fn.unlink_anon_vmas(vma);
     return -12;
   }
@@ -278,12 +278,12 @@ export function* anon_vma_fork(vma: vm_area_struct, pvma: vm_area_struct): Task<
   // The root anon_vma's rwsem is the lock actually used when we lock any of the anon_vmas in this hierarchy.
   av.root = parent!.root;
   av.parent = parent!;
-  get_anon_vma(av.root);
+  k.fn.get_anon_vma(av.root);
   vma.anon_vma = av;
-  yield* anon_vma_lock_write(av);
+  yield* k.fn.anon_vma_lock_write(av);
   anon_vma_chain_link(vma, new anon_vma_chain(vma, av), av);
   av.parent.num_children++;
-  anon_vma_unlock_write(av);
+  k.fn.anon_vma_unlock_write(av);
   return 0;
 }
 
@@ -320,7 +320,7 @@ export function* unlink_anon_vmas(vma: vm_area_struct): Task<void> {
   if (root !== null) up_write(root.rwsem);
   vma.anon_vma_chain.length = 0;
   // Iterate the list once more, it now only contains empty and unlinked anon_vmas.
-  for (const avc of keep) yield* put_anon_vma(avc.anon_vma);
+  for (const avc of keep) yield* k.fn.put_anon_vma(avc.anon_vma);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,9 +431,9 @@ function vma_address(vma: vm_area_struct, pgoff: number): number {
 export function* rmap_walk(f: folio, rwc: rmap_walk_control): Task<void> {
   if (folio_test_anon(f)) {
     // rmap_walk_anon: folio_anon_vma() is only stable while the folio is mapped.
-    if (!folio_mapped(f)) return;
+    if (!k.fn.folio_mapped(f)) return;
     const av = f.mapping as anon_vma;
-    yield* anon_vma_lock_read(av);
+    yield* k.fn.anon_vma_lock_read(av);
     for (const avc of [...av.rb_root]) {
       const vma = avc.vma;
       kasan_check_read(vma, 'rmap_walk_anon');
@@ -442,7 +442,7 @@ export function* rmap_walk(f: folio, rwc: rmap_walk_control): Task<void> {
       if (!(yield* rwc.rmap_one(f, vma, address))) break;
       if (rwc.done?.(f)) break;
     }
-    anon_vma_unlock_read(av);
+    k.fn.anon_vma_unlock_read(av);
     return;
   }
   const mapping = f.mapping;
@@ -540,9 +540,9 @@ export function* try_to_unmap(f: folio): Task<boolean> {
   const result = { ok: true };
   yield* k.fn.rmap_walk(f, {
     rmap_one: (ff, vma, address) => try_to_unmap_one(ff, vma, address, result),
-    done: (ff) => !folio_mapped(ff),
+    done: (ff) => !k.fn.folio_mapped(ff),
   });
-  return !folio_mapped(f);
+  return !k.fn.folio_mapped(f);
 }
 
 /**
@@ -550,7 +550,7 @@ export function* try_to_unmap(f: folio): Task<boolean> {
  * An unlocked file folio is trylocked first (busy: counts as referenced).
  */
 export function* folio_referenced(f: folio, is_locked: boolean): Task<number> {
-  if (f.mapping === null || !folio_mapped(f)) return 0;
+  if (f.mapping === null || !k.fn.folio_mapped(f)) return 0;
   let referenced = 0;
   yield* k.fn.rmap_walk(f, {
     rmap_one: function* (ff, vma, address) {
@@ -571,7 +571,8 @@ export function* folio_referenced(f: folio, is_locked: boolean): Task<number> {
 /**
  * sim_rmap_complete(mm): a pure check (no steps) of I10 over the mm's present PTEs: every
  * anonymous page mapped in VMA V has folio->mapping = an anon_vma linked from V's anon_vma_chain
- * (and that chain entry is in the anon_vma's interval tree, where rmap walks look); every file
+ * (and that chain entry is in the anon_vma's interval tree, where rmap walks look) at the index
+ * linear_page_index(V, addr) (where rmap_walk_anon computes the address from); every file
  * page mapped in V belongs to V's file and V is in mapping->i_mmap. PTEs outside every VMA are
  * not judged here (munmap zaps them after removing the VMAs). Returns null or a description.
  */
@@ -599,6 +600,14 @@ export function sim_rmap_complete(mm: mm_struct): string | null {
             `[${vma.anon_vma_chain.map((c) => c.anon_vma.name).join(', ')}] (rmap cannot find this mapping)`;
         }
         if (!m.rb_root.has(avc)) return `${mm.name}: ${vma}'s chain to ${m.name} is not in the anon_vma's interval tree (${f.name} at ${hex(addr)})`;
+        // rmap_walk_anon finds the mapping at vma_address(vma, folio->index): the index must be
+        // linear_page_index(vma, addr), or the walk looks at another address (or none).
+        const want = linear_page_index(vma, addr);
+        if (f.index !== want) {
+          const at = vma_address(vma, f.index);
+          return `${mm.name}: anon ${f.name} at ${hex(addr)} in ${vma} has index ${f.index}, not linear_page_index ${want}: ` +
+            `rmap looks for it at ${at < 0 ? 'no address of the VMA' : hex(at)} (rmap cannot find this mapping)`;
+        }
       } else if (m instanceof address_space) {
         if (vma.vm_file === null || vma.vm_file.f_mapping !== m) {
           return `${mm.name}: file ${f.name} of ${m.name} at ${hex(addr)} is mapped in ${vma}, which maps ${vma.vm_file?.f_mapping.name ?? 'no file'}`;

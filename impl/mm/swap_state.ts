@@ -41,7 +41,7 @@ function folio_ref_sub(f: folio, nr: number): void {
  * SWAP_HAS_CACHE. The cache takes a reference. 0, or -EEXIST when the slot is taken.
  */
 export function* add_to_swap_cache(f: folio, entry: swp_entry_t): Task<number> {
-  const space = swap_address_space(entry);
+  const space = k.fn.swap_address_space(entry);
   VM_BUG_ON(!folio_test_locked(f), 'mm/swap_state.c: add_to_swap_cache !folio_test_locked');
   VM_BUG_ON(f.swapcache, 'mm/swap_state.c: add_to_swap_cache folio_test_swapcache');
   VM_BUG_ON(!f.swapbacked, 'mm/swap_state.c: add_to_swap_cache !folio_test_swapbacked');
@@ -79,7 +79,7 @@ function __delete_from_swap_cache(f: folio, entry: swp_entry_t, space: address_s
  */
 export function delete_from_swap_cache(f: folio): void {
   const entry = f.swap;
-  const space = swap_address_space(entry);
+  const space = k.fn.swap_address_space(entry);
   if (!space) throw new Error(`delete_from_swap_cache: no swap device for ${f.name}`);
   __delete_from_swap_cache(f, entry, space);
   k.fn.put_swap_folio(f, entry);
@@ -109,7 +109,7 @@ export function* add_to_swap(f: folio): Task<boolean> {
  * back with a reference (not locked: it may still be under read I/O). null on a miss.
  */
 export function* swap_cache_get_folio(entry: swp_entry_t, _vma: vm_area_struct | null, _addr: number): Task<folio | null> {
-  const space = swap_address_space(entry);
+  const space = k.fn.swap_address_space(entry);
   if (!space) return null;
   const f = yield* k.fn.filemap_get_folio(space, swp_offset(entry));
   return typeof f === 'number' ? null : f;

@@ -59,7 +59,7 @@ export function swp_swap_info(_entry: swp_entry_t): swap_info_struct | null {
  * or null when there is no device, it is being swapped off, or the offset is out of range.
  */
 export function get_swap_device(entry: swp_entry_t): swap_info_struct | null {
-  const si = swp_swap_info(entry);
+  const si = k.fn.swp_swap_info(entry);
   if (!si) return null;
   if (!si.users.live) return null;
   si.users.count++;
@@ -78,7 +78,7 @@ export function put_swap_device(si: swap_info_struct): void {
 
 /** __swap_count(entry): the map count of the entry, without SWAP_HAS_CACHE. */
 export function __swap_count(entry: swp_entry_t): number {
-  const si = swp_swap_info(entry)!;
+  const si = k.fn.swp_swap_info(entry)!;
   return swap_count(si.swap_map[swp_offset(entry)]!);
 }
 
@@ -139,7 +139,7 @@ function __swap_entry_free_locked(si: swap_info_struct, offset: number, usage: n
  * -ENOENT: the entry is not in use any more (freed meanwhile).
  */
 function __swap_duplicate(entry: swp_entry_t, usage: number): number {
-  const si = swp_swap_info(entry);
+  const si = k.fn.swp_swap_info(entry);
   if (!si) return -EINVAL;
   const offset = swp_offset(entry);
   let count = si.swap_map[offset]!;
@@ -188,27 +188,27 @@ export function swapcache_clear(si: swap_info_struct, entry: swp_entry_t): void 
 
 /** swap_free(entry): a swap PTE referencing the entry is gone (mapped back, or zapped). */
 export function swap_free(entry: swp_entry_t): void {
-  const si = swp_swap_info(entry);
+  const si = k.fn.swp_swap_info(entry);
   if (!si) return;
   __swap_entry_free_locked(si, swp_offset(entry), 1);
 }
 
 /** swap_free_nr(entry, nr) (6.10): swap_free of nr consecutive entries. */
 export function swap_free_nr(entry: swp_entry_t, nr: number): void {
-  for (let i = 0; i < nr; i++) swap_free(entry + i);
+  for (let i = 0; i < nr; i++) k.fn.swap_free(entry + i);
 }
 
 /** put_swap_folio(folio, entry): the folio leaves the swap cache: drop SWAP_HAS_CACHE. */
 export function put_swap_folio(_f: folio, entry: swp_entry_t): void {
-  const si = swp_swap_info(entry);
+  const si = k.fn.swp_swap_info(entry);
   if (!si) return;
   __swap_entry_free_locked(si, swp_offset(entry), SWAP_HAS_CACHE);
 }
 
 /** folio_swapped(folio): some swap PTE still references the folio's entry. */
 function folio_swapped(f: folio): boolean {
-  const si = swp_swap_info(f.swap);
-  return si !== null && swap_swapcount(si, f.swap) !== 0;
+  const si = k.fn.swp_swap_info(f.swap);
+  return si !== null && k.fn.swap_swapcount(si, f.swap) !== 0;
 }
 
 /**
@@ -251,15 +251,15 @@ export function* __try_to_reclaim_swap(si: swap_info_struct, offset: number, fla
  * still holds the entry, try to free the cached folio too. False when the device is gone.
  */
 export function* free_swap_and_cache(entry: swp_entry_t): Task<boolean> {
-  const si = get_swap_device(entry);
+  const si = k.fn.get_swap_device(entry);
   if (!si) return false;
   if (WARN_ON_ONCE(si.swap_map[swp_offset(entry)] === 0, 'mm/swapfile.c: free_swap_and_cache of a free entry')) {
-    put_swap_device(si);
+    k.fn.put_swap_device(si);
     return false;
   }
   const count = __swap_entry_free_locked(si, swp_offset(entry), 1);
-  if (count === SWAP_HAS_CACHE) yield* __try_to_reclaim_swap(si, swp_offset(entry), TTRS_UNMAPPED | TTRS_FULL);
-  put_swap_device(si);
+  if (count === SWAP_HAS_CACHE) yield* k.fn.__try_to_reclaim_swap(si, swp_offset(entry), TTRS_UNMAPPED | TTRS_FULL);
+  k.fn.put_swap_device(si);
   return true;
 }
 
@@ -287,5 +287,5 @@ export function* sim_swapoff(): Task<number> {
 
 /** The swapoff daemon (DaemonSpec 'swapoff'). */
 export function* sim_daemon_swapoff(_spec: unknown): Task<void> {
-  yield* sim_swapoff();
+  yield* k.fn.sim_swapoff();
 }

@@ -97,7 +97,7 @@ export function* sim_read_maps(pid: number): Task<MapsLine[] | number> {
     const vma = yield* k.fn.find_vma(mm, addr);
     if (!vma) break;
     yield 'show_map_vma';
-    lines.push(show_map_vma(vma));
+    lines.push(k.fn.show_map_vma(vma));
     addr = vma.vm_end;
   }
   k.fn.mmap_read_unlock(mm);
@@ -270,7 +270,7 @@ export function* sim_show_maps_vma_locked(mm: mm_struct): Task<MapsLine[] | numb
     pos = vma.vm_end;
     yield step('show_map_vma', vma);
     kasan_check_read(vma, 'show_map_vma');
-    lines.push(show_map_vma(vma));
+    lines.push(k.fn.show_map_vma(vma));
   }
   // m_stop → unlock_vma_range
   if (mmap_locked) {

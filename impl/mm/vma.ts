@@ -100,7 +100,7 @@ export function vm_flags_init(vma: vm_area_struct, flags: number): void {
  */
 export function vm_flags_reset(vma: vm_area_struct, flags: number): void {
   k.fn.vma_assert_write_locked(vma);
-  vm_flags_init(vma, flags);
+  k.fn.vm_flags_init(vma, flags);
 }
 
 /** vm_flags_reset_once(vma, flags): as vm_flags_reset, with WRITE_ONCE. */
@@ -162,7 +162,7 @@ export function* unlink_file_vma(vma: vm_area_struct): Task<void> {
 export function* vma_link(mm: mm_struct, vma: vm_area_struct): Task<number> {
   yield* k.fn.vma_start_write(vma);
   yield* k.fn.vma_iter_store(mm, vma);
-  yield* vma_link_file(vma);
+  yield* k.fn.vma_link_file(vma);
   mm.map_count++;
   return 0;
 }
@@ -244,7 +244,7 @@ function* vma_complete(vp: vma_prepare, mm: mm_struct): Task<void> {
       yield* k.fn.unlink_anon_vmas(rm);
     }
     mm.map_count--;
-    mpol_put(rm.vm_policy);
+    k.fn.mpol_put(rm.vm_policy);
     if (!vp.remove2) WARN_ON_ONCE(vp.vma.vm_end < rm.vm_end, 'vma_complete: merged vma ends before the removed one');
     yield* vm_area_free_any(rm);
     vp.remove = vp.remove2;
@@ -278,14 +278,14 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     nv.vm_start = addr;
     nv.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT;
   }
-  let err = vma_dup_policy(vma, nv);
+  let err = k.fn.vma_dup_policy(vma, nv);
   if (err) {
     yield* vm_area_free_any(nv);
     return err;
   }
   err = yield* k.fn.anon_vma_clone(nv, vma);
   if (err) {
-    mpol_put(nv.vm_policy);
+    k.fn.mpol_put(nv.vm_policy);
     yield* vm_area_free_any(nv);
     return err;
   }
@@ -312,7 +312,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
 
 /** split_vma(vma, addr, new_below): __split_vma after the map_count limit check (left out). */
 export function* split_vma(vma: vm_area_struct, addr: number, new_below: boolean): Task<number> {
-  return yield* __split_vma(vma, addr, new_below);
+  return yield* k.fn.__split_vma(vma, addr, new_below);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ export interface vma_merge_struct {
 /** is_mergeable_vma(vmg, merge_next). */
 function is_mergeable_vma(vmg: vma_merge_struct, merge_next: boolean): boolean {
   const vma = (merge_next ? vmg.next : vmg.prev)!;
-  if (!mpol_equal(vmg.policy, vma.vm_policy)) return false;
+  if (!k.fn.mpol_equal(vmg.policy, vma.vm_policy)) return false;
   // (VM_SOFTDIRTY, which the kernel ignores here, is not modelled.)
   if (vma.vm_flags !== vmg.flags) return false;
   if (vma.vm_file !== vmg.file) return false;
@@ -445,7 +445,7 @@ export function* vma_expand(vmg: vma_merge_struct): Task<number> {
   if (next && next !== vma && vmg.end === next.vm_end) {
     remove_next = true;
     yield* k.fn.vma_start_write(next);
-    const r = yield* dup_anon_vma(vma, next);
+    const r = yield* k.fn.dup_anon_vma(vma, next);
     if (r.err) return r.err;
     anon_dup = r.dup;
   }
@@ -482,7 +482,7 @@ export function* vma_merge_new_range(vmg: vma_merge_struct): Task<vm_area_struct
     vmg.pgoff = prev!.vm_pgoff;
     if (can_merge_right && !can_merge_remove_vma(next!)) vmg.end = end;
   }
-  if (vmg.vma && (yield* vma_expand(vmg)) === 0) {
+  if (vmg.vma && (yield* k.fn.vma_expand(vmg)) === 0) {
     vmg.state = 'success';
     return vmg.vma;
   }
@@ -544,7 +544,7 @@ export function* vma_merge_existing_range(vmg: vma_merge_struct): Task<vm_area_s
     vmg.start = prev!.vm_start;
     vmg.end = next!.vm_end;
     vmg.pgoff = prev!.vm_pgoff;
-    r = yield* dup_anon_vma(prev!, next!.anon_vma ? next! : vma);
+    r = yield* k.fn.dup_anon_vma(prev!, next!.anon_vma ? next! : vma);
   } else if (merge_left) {
     //         |<----->| OR |<--------->|
     // |-------*************
@@ -555,7 +555,7 @@ export function* vma_merge_existing_range(vmg: vma_merge_struct): Task<vm_area_s
       adjust = vma;
       adj_start = vmg.end - vma.vm_start;
     }
-    r = yield* dup_anon_vma(prev!, vma);
+    r = yield* k.fn.dup_anon_vma(prev!, vma);
   } else {
     //     |<----->| OR |<--------->|
     // *************-------|
@@ -573,7 +573,7 @@ export function* vma_merge_existing_range(vmg: vma_merge_struct): Task<vm_area_s
       adjust = next;
       adj_start = -(vma.vm_end - start);
     }
-    r = yield* dup_anon_vma(next!, vma);
+    r = yield* k.fn.dup_anon_vma(next!, vma);
   }
   if (r.err) {
     vmg.state = 'error_nomem';
@@ -605,15 +605,15 @@ function vmg_vma_state(prev: vm_area_struct | null, vma: vm_area_struct, start: 
  */
 function* vma_modify(vmg: vma_merge_struct): Task<vm_area_struct | number> {
   const vma = vmg.vma!;
-  const merged = yield* vma_merge_existing_range(vmg);
+  const merged = yield* k.fn.vma_merge_existing_range(vmg);
   if (merged) return merged;
   if (vmg.state === 'error_nomem') return -ENOMEM;
   if (vma.vm_start < vmg.start) {
-    const err = yield* split_vma(vma, vmg.start, true);
+    const err = yield* k.fn.split_vma(vma, vmg.start, true);
     if (err) return err;
   }
   if (vma.vm_end > vmg.end) {
-    const err = yield* split_vma(vma, vmg.end, false);
+    const err = yield* k.fn.split_vma(vma, vmg.end, false);
     if (err) return err;
   }
   return vma;
@@ -672,7 +672,7 @@ export function sim_vmg_new_range(
 export function* remove_vma(vma: vm_area_struct): Task<void> {
   if (vma.vm_ops?.close) vma.vm_ops.close(vma);
   if (vma.vm_file) fput(vma.vm_file);
-  mpol_put(vma.vm_policy);
+  k.fn.mpol_put(vma.vm_policy);
   yield* vm_area_free_any(vma);
 }
 
@@ -707,7 +707,7 @@ function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
   const mm = vms.mm;
   if (vms.start > vms.vma.vm_start) {
     // Split off the part below start; vms.vma keeps [start, vm_end).
-    if ((yield* __split_vma(vms.vma, vms.start, true)) !== 0) return -ENOMEM;
+    if ((yield* k.fn.__split_vma(vms.vma, vms.start, true)) !== 0) return -ENOMEM;
   }
   vms.prev = (yield* k.fn.find_vma_prev(mm, vms.start)).prev;
   if (vms.prev) vms.unmap_start = vms.prev.vm_end;
@@ -718,7 +718,7 @@ function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
     if (!next || next.vm_start >= vms.end) break;
     // Does it split the end?
     if (next.vm_end > vms.end) {
-      if ((yield* __split_vma(next, vms.end, false)) !== 0) {
+      if ((yield* k.fn.__split_vma(next, vms.end, false)) !== 0) {
         reattach_vmas(vms);
         return -ENOMEM;
       }
@@ -772,7 +772,7 @@ function* vms_complete_munmap_vmas(vms: vma_munmap_struct): Task<void> {
   }
   if (downgrade) k.fn.mmap_write_downgrade(mm);
   yield* vms_clear_ptes(vms, !downgrade);
-  for (const v of vms.detached) yield* remove_vma(v);
+  for (const v of vms.detached) yield* k.fn.remove_vma(v);
   if (vms.unlock) {
     if (downgrade) k.fn.mmap_read_unlock(mm);
     else k.fn.mmap_write_unlock(mm);
@@ -813,5 +813,5 @@ export function* do_vmi_munmap(mm: mm_struct, start: number, len: number, unlock
     if (unlock) k.fn.mmap_write_unlock(mm);
     return 0;
   }
-  return yield* do_vmi_align_munmap(vma, mm, start, end, unlock);
+  return yield* k.fn.do_vmi_align_munmap(vma, mm, start, end, unlock);
 }

@@ -103,7 +103,7 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
     vma = yield* k.fn.lock_vma_under_rcu(mm, address);
     if (vma !== null) {
       lock_mmap = false;
-      if (access_error(error_code, vma)) {
+      if (k.fn.access_error(error_code, vma)) {
         if (access_error_under_vma_lock_is_fatal()) {
           // bad_area_access_error(regs, error_code, address, NULL, vma): releases the VMA lock.
           k.fn.vma_end_read(vma);
@@ -131,7 +131,7 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
       k.stats.fault_retries++;
       if (k.cfg.vma_lock_released_by_handler && (fault & VM_FAULT_MAJOR)) flags |= FAULT_FLAG_TRIED;
       // Quick path to respond to signals
-      if (fault_signal_pending(fault, regs)) return 0;
+      if (k.fn.fault_signal_pending(fault, regs)) return 0;
       lock_mmap = true;
     }
   }
@@ -142,13 +142,13 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
     vma = yield* k.fn.lock_mm_and_find_vma(mm, address, regs);
     if (vma === null) return SIGSEGV; // bad_area_nosemaphore
     // Ok, we have a good vm_area for this memory access, so we can handle it..
-    if (access_error(error_code, vma)) {
+    if (k.fn.access_error(error_code, vma)) {
       // bad_area_access_error → __bad_area: mmap_read_unlock, SIGSEGV (SEGV_ACCERR).
       k.fn.mmap_read_unlock(mm);
       return SIGSEGV;
     }
     fault = yield* k.fn.handle_mm_fault(vma, address, flags, regs);
-    if (fault_signal_pending(fault, regs)) return 0; // the lock is already released
+    if (k.fn.fault_signal_pending(fault, regs)) return 0; // the lock is already released
     // The fault is fully completed (including releasing mmap lock)
     if (fault & VM_FAULT_COMPLETED) return 0;
     // If we need to retry the mmap_lock has already been released, and if there is a fatal
@@ -167,7 +167,7 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
 function sim_fault_result(fault: number): number {
   if (!(fault & VM_FAULT_ERROR)) return 0;
   if (fault & VM_FAULT_OOM) {
-    pagefault_out_of_memory();
+    k.fn.pagefault_out_of_memory();
     return 0;
   }
   if (fault & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return SIGBUS; // do_sigbus

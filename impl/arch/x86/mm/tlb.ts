@@ -52,7 +52,7 @@ export function flush_tlb_mm_range(mm: mm_struct, _start: number, _end: number):
 
 /** flush_tlb_page(vma, addr). */
 export function flush_tlb_page(vma: vm_area_struct, addr: number): void {
-  flush_tlb_mm_range(vma.vm_mm, addr, addr + 1);
+  k.fn.flush_tlb_mm_range(vma.vm_mm, addr, addr + 1);
 }
 
 /** The number of cached translations of mm across all threads (for tests). */
