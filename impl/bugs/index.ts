@@ -11,6 +11,7 @@ import b8Fork from './b8-fork.js';
 import b17SwapinAba from './b17-swapin-aba.js';
 import ioNoRevalidate from './io-no-revalidate.js';
 import smapsNoMmapLock from './smaps-no-mmap-lock.js';
+import locklessFaultNoRecheck from './lockless-fault-no-recheck.js';
 
 export const MUTANTS: readonly Variant[] = [
   b6,
@@ -21,4 +22,5 @@ export const MUTANTS: readonly Variant[] = [
   b17SwapinAba,
   ioNoRevalidate,
   smapsNoMmapLock,
+  locklessFaultNoRecheck,
 ];

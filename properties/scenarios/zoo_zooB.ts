@@ -141,4 +141,34 @@ const firstTouchVsUnmap: Family = {
   },
 };
 
-export const ZOO_ZOOB_FAMILIES: readonly Family[] = [swapinAba, smapsVsMunmap, smapsVsSplit, firstTouchVsUnmap];
+/**
+ *   |--anon rw (2 pages, both swapped out; async swap device)--|   |--anon rw (1 page)--|
+ *   page 8                                                           page 12
+ * swapin-vs-writer: one or two threads swap pages in (the read takes a while) while a third
+ * takes mmap_lock for write — to unmap the swapped range, to mprotect the other VMA, or to map
+ * something new. The correctness question is unmap-during-io's; this family is for the cost of
+ * where the swap-in waits: dropping the VMA lock and retrying (6.6+) versus holding it across
+ * the read (io-hold-vma-lock), seen in fallbacks, retries and how long the writer waits.
+ */
+const swapinVsWriter: Family = {
+  name: 'swapin-vs-writer',
+  description: 'swap-ins waiting for the read while another thread takes mmap_lock for write',
+  generate(seed) {
+    const s = new Src(seed);
+    const threads = [{ name: 'faulter', pid: 1, program: [load(1, 8)] as ModelOp[] }];
+    if (s.bool(0.5)) threads.push({ name: 'faulter2', pid: 1, program: [load(1, 9)] });
+    const w = s.int(0, 2);
+    const writer: ModelOp[] = w === 0 ? [munmap(1, 8, 2)] : w === 1 ? [mprotect(1, 12, 1, RO)] : [anon(1, 14, 1)];
+    threads.push({ name: 'writer', pid: 1, program: writer });
+    return {
+      name: `swapin-vs-writer#${seed}`,
+      family: 'swapin-vs-writer',
+      swapSlots: 4,
+      processes: [{ pid: 1, setup: [anon(1, 8, 2), store(1, 8, 11), store(1, 9, 12), anon(1, 12, 1), store(1, 12, 13)] }],
+      kernelSetup: [{ do: 'swap_out', pid: 1, addr: page(8) }, { do: 'swap_out', pid: 1, addr: page(9) }],
+      threads,
+    };
+  },
+};
+
+export const ZOO_ZOOB_FAMILIES: readonly Family[] = [swapinAba, smapsVsMunmap, smapsVsSplit, firstTouchVsUnmap, swapinVsWriter];
