@@ -24,7 +24,7 @@
  * from their own modules), MAP_POPULATE/MAP_LOCKED, hugetlb, accounting limits
  * (may_expand_vm, RLIMIT_STACK in acct_stack_growth), ASLR, expand_upwards (no GROWSUP on x86).
  */
-import type { Task } from '../rt/task.js';
+import { step, type Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
 import { current } from '../rt/execution.js';
 import {
@@ -391,6 +391,9 @@ export function* expand_downwards(vma: vm_area_struct, address: number): Task<nu
       // against concurrent vma expansions.
       yield* spin_lock(mm.page_table_lock);
       vma.vm_start = address;
+      // Two plain stores: a fault that does not exclude this writer (no VMA write lock: B7; or
+      // the StackRot era's shared mmap_lock) may read vm_start and vm_pgoff in between.
+      yield step('expand_downwards:vm_pgoff', vma);
       vma.vm_pgoff -= grow;
       // Overwrite old entry in mtree.
       if (read_locked) yield* k.fn.mas_store_prealloc(mm, vma.vm_start, vma.vm_end - 1, vma);
