@@ -10,10 +10,10 @@ import type { SimRun } from '../impl/sim/run.js';
 import type { Kernel } from '../impl/sim/kernel.js';
 import type { mm_struct } from '../impl/include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_SHARED } from '../impl/include/linux/mm_flags.js';
-import { check } from '../model/spec.js';
 import { initialState, type MmState } from '../model/state.js';
 import { describeCall, describeResult, type ModelOp, type ModelResult } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
+import { internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
 export type HistoryVerdict =
   | { readonly status: 'ok' }
@@ -29,15 +29,28 @@ function record(v: Violation, step: number): ViolationRecord {
 
 /** The model state after the scenario's setup, replaying the kernel's own setup results. */
 export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): MmState | string {
-  const files: Record<string, { pages: readonly number[] }> = {};
-  for (const f of scenario.files ?? []) files[f.name] = { pages: f.pages };
-  let s = initialState({ processes: scenario.processes.map((p) => ({ pid: p.pid })), files });
+  const n = modelInitialNode(run, scenario);
+  return typeof n === 'string' ? n : n.state;
+}
+
+/**
+ * modelInitialState as a canonical node: the empty state is built once per (processes, files), and
+ * the setup operations are replayed through the model's transition cache (model_cache.ts).
+ */
+function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): ModelNode | string {
+  const pids = scenario.processes.map((p) => p.pid);
+  const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
+  let node = internRoot(JSON.stringify([pids, fileList]), () => {
+    const files: Record<string, { pages: readonly number[] }> = {};
+    for (const [name, pages] of fileList) files[name] = { pages };
+    return initialState({ processes: pids.map((pid) => ({ pid })), files });
+  });
   for (const { op, result } of run.setupHistory) {
-    const r = check(s, op, result);
-    if (!r.ok) return `setup ${describeCall(op, result)}: ${r.why}`;
-    s = r.state;
+    const next = transition(node, opKey(op, result), op, result);
+    if (typeof next === 'string') return `setup ${describeCall(op, result)}: ${next}`;
+    node = next;
   }
-  return s;
+  return node;
 }
 
 export function judgeHistory(run: SimRun): HistoryVerdict {
@@ -46,15 +59,15 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })));
+  }))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
   // every operation completed (a pending one leaves the final state open).
   const complete = history.every((h) => h.result !== undefined);
-  const finals = complete ? finalObservations(run.kernel, run.kernel.historySeq, history.length) : [];
+  const finals = complete ? finalObservations(run.kernel, run.kernel.historySeq, history.reduce((m, h) => Math.max(m, h.id), -1) + 1) : [];
   const res = checkLinearizability(init, [...history, ...finals], { maxSteps: LINEARIZABILITY_BUDGET });
   if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
   if (res.verdict === 'illegal' && res.culprit.task === FINAL_TASK) {
@@ -133,6 +146,31 @@ function perPage(history: HistoryOp[]): HistoryOp[] {
     }
   }
   return out;
+}
+
+/**
+ * A racing munmap (or an mprotect that takes the access away) removes the VMA before it zaps the
+ * PTEs and flushes the TLBs: meanwhile a fault on the page fails with SIGSEGV (no VMA), while an
+ * access through a PTE or TLB entry that is still there succeeds with the old contents — the same
+ * thread can see both, in either order. So a load or store that got SIGSEGV while such a call on
+ * its page was in flight had no effect and constrains nothing: it is left out of the search.
+ */
+function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
+  const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect');
+  if (racing.length === 0) return history;
+  const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
+  return history.filter((h) => {
+    const op = h.op;
+    if ((op.op !== 'load' && op.op !== 'store') || h.result?.kind !== 'signal' || h.result.sig !== 'SIGSEGV') return true;
+    const pageAddr = op.addr - (op.addr % PAGE_SIZE);
+    return !racing.some((r) => {
+      const ro = r.op;
+      if ((ro.op !== 'munmap' && ro.op !== 'mprotect') || ro.pid !== op.pid) return false;
+      if (pageAddr < ro.addr || pageAddr >= ro.addr + ro.len) return false;
+      if (ro.op === 'mprotect' && (op.op === 'load' ? ro.prot.read : ro.prot.write)) return false;
+      return overlaps(h, r);
+    });
+  });
 }
 
 /** The pseudo-task of the final observations. */
