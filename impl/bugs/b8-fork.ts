@@ -22,6 +22,7 @@ import { EINTR, ENOMEM } from '../include/linux/errno.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import { refcount_inc } from '../sync/refcount.js';
 import { down_write, up_write } from '../sync/rwsem.js';
+import type { userfaultfd_fork_ctx } from '../mm/userfaultfd.js';
 
 /** dup_mmap as in Linux 6.4.0 (kernel/fork.c). */
 function* dup_mmap_6_4_0(mm: mm_struct, oldmm: mm_struct): Task<number> {
@@ -29,6 +30,8 @@ function* dup_mmap_6_4_0(mm: mm_struct, oldmm: mm_struct): Task<number> {
   // Not linked in yet - no deadlock potential:
   yield* k.fn.mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
   let retval = 0;
+  // LIST_HEAD(uf): the userfaultfd contexts the child gets (dup_userfaultfd), one per parent ctx.
+  const uf: userfaultfd_fork_ctx[] = [];
   mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
   for (const mpnt of k.fn.sim_vmas(oldmm)) {
     // 6.4.0: no vma_start_write(mpnt) here — faults under the VMA lock go on in the parent
@@ -42,7 +45,13 @@ function* dup_mmap_6_4_0(mm: mm_struct, oldmm: mm_struct): Task<number> {
       break;
     }
     tmp.vm_mm = mm;
-    tmp.vm_userfaultfd_ctx = null; // dup_userfaultfd: no fork events (left out)
+    retval = yield* k.fn.dup_userfaultfd(tmp, uf);
+    if (retval) {
+      // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
+      if (tmp.vm_policy) k.fn.mpol_put(tmp.vm_policy);
+      k.fn.vm_area_free(tmp);
+      break;
+    }
     if (tmp.vm_flags & VM_WIPEONFORK) {
       // VM_WIPEONFORK gets a clean slate in the child. Don't prepare anon_vma until fault since
       // we don't copy page for current vma.
@@ -78,6 +87,10 @@ function* dup_mmap_6_4_0(mm: mm_struct, oldmm: mm_struct): Task<number> {
   k.fn.mmap_write_unlock(mm);
   yield* k.fn.flush_tlb_mm(oldmm);
   k.fn.mmap_write_unlock(oldmm);
+  // UFFD_EVENT_FORK: deliver and wait for the monitor to read it (the parent's mmap_changing
+  // stays raised until then), or undo the contexts on failure.
+  if (!retval) yield* k.fn.dup_userfaultfd_complete(uf);
+  else k.fn.dup_userfaultfd_fail(uf);
   return retval;
 }
 

@@ -12,9 +12,12 @@
  * vma_iter_bulk_store; not 6.8's __mt_dup), so a failure leaves exactly the VMAs copied so far,
  * which mmput → exit_mmap then frees.
  *
- * Left out: userfaultfd fork events (dup_userfaultfd; the child's VMAs lose their uffd context),
- * uprobes, ksm/khugepaged registration, accounting (VM_ACCOUNT charge), the child's threads and
- * signals (the child process has no thread until the scenario gives it one).
+ * userfaultfd: dup_userfaultfd gives each child VMA a new context (the parent's mmap_changing
+ * raised); after both locks are dropped dup_userfaultfd_complete delivers UFFD_EVENT_FORK and waits
+ * for the monitor to read it (dup_userfaultfd_fail undoes it when the copy failed).
+ *
+ * Left out: uprobes, ksm/khugepaged registration, accounting (VM_ACCOUNT charge), the child's
+ * threads and signals (the child process has no thread until the scenario gives it one).
  */
 import type { Task } from '../rt/task.js';
 import { k, current_thread } from '../sim/kernel.js';
@@ -25,6 +28,7 @@ import { EINTR, ENOMEM, ESRCH } from '../include/linux/errno.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
 import { down_write, up_write } from '../sync/rwsem.js';
+import type { userfaultfd_fork_ctx } from './userfaultfd.js';
 
 /**
  * dup_mmap(mm, oldmm): copy the parent's VMAs and page tables into the new mm.
@@ -36,6 +40,8 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   // Not linked in yet - no deadlock potential:
   yield* k.fn.mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
   let retval = 0;
+  // LIST_HEAD(uf): the userfaultfd contexts the child gets (dup_userfaultfd), one per parent ctx.
+  const uf: userfaultfd_fork_ctx[] = [];
   mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
   for (const mpnt of k.fn.sim_vmas(oldmm)) {
     // Parent VMA write lock: no page fault may change it while it is copied (fb49c455323f).
@@ -49,7 +55,13 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
       break;
     }
     tmp.vm_mm = mm;
-    tmp.vm_userfaultfd_ctx = null; // dup_userfaultfd: no fork events (left out)
+    retval = yield* k.fn.dup_userfaultfd(tmp, uf);
+    if (retval) {
+      // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
+      sim_mpol_put(tmp);
+      k.fn.vm_area_free(tmp);
+      break;
+    }
     if (tmp.vm_flags & VM_WIPEONFORK) {
       // VM_WIPEONFORK gets a clean slate in the child. Don't prepare anon_vma until fault since
       // we don't copy page for current vma.
@@ -85,6 +97,10 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   k.fn.mmap_write_unlock(mm);
   yield* k.fn.flush_tlb_mm(oldmm);
   k.fn.mmap_write_unlock(oldmm);
+  // UFFD_EVENT_FORK: deliver and wait for the monitor to read it (the parent's mmap_changing
+  // stays raised until then), or undo the contexts on failure.
+  if (!retval) yield* k.fn.dup_userfaultfd_complete(uf);
+  else k.fn.dup_userfaultfd_fail(uf);
   return retval;
 }
 

@@ -130,12 +130,15 @@ export function check_stable_address_space(mm: mm_struct): number {
  * vmf_can_call_fault(vmf): may ->fault / ->page_mkwrite / ->pfn_mkwrite be called with the lock
  * this fault holds? Always under mmap_lock; under the VMA lock only 6.7+ and only when
  * vma->vm_ops->map_pages exists ("all vm_ops that have a ->map_pages have been audited and don't
- * need the mmap_lock"). Otherwise the VMA lock is dropped (per era) and VM_FAULT_RETRY returned.
+ * need the mmap_lock"), or — the driver_fault_opt_in proposal — when the driver declares
+ * fault_safe_under_vma_lock. Otherwise the VMA lock is dropped (per era) and VM_FAULT_RETRY returned.
  */
 export function vmf_can_call_fault(vmf: vm_fault): number {
   const vma = vmf.vma;
   if (!(vmf.flags & FAULT_FLAG_VMA_LOCK)) return 0;
   if (k.cfg.file_fault_under_vma_lock && vma.vm_ops?.map_pages) return 0;
+  // Design proposal (no kernel): a driver declares its ->fault safe under the VMA lock.
+  if (k.cfg.driver_fault_opt_in && vma.vm_ops?.fault_safe_under_vma_lock) return 0;
   return vma_lock_bail_out(vmf);
 }
 

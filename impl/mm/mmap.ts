@@ -312,6 +312,8 @@ export function* vm_mmap_pgoff(f: file | null, addr: number, len: number, prot: 
   if ((yield* k.fn.mmap_write_lock_killable(mm)) !== 0) return -EINTR;
   const ret = yield* k.fn.do_mmap(mm, f, addr, len, prot, flags, 0, pgoff);
   k.fn.mmap_write_unlock(mm);
+  // A MAP_FIXED mapping unmapped registered VMAs: deliver UFFD_EVENT_UNMAP, wait for the monitor.
+  yield* k.fn.userfaultfd_unmap_complete(mm);
   return ret;
 }
 
@@ -333,7 +335,8 @@ export function* ksys_mmap_pgoff(addr: number, len: number, prot: number, flags:
 
 /**
  * __vm_munmap(start, len, unlock): the munmap system call on current->mm.
- * Locks: takes mmap_write_lock_killable; released on return (downgraded first with unlock).
+ * Locks: takes mmap_write_lock_killable; released on return (downgraded first with unlock); the
+ * userfaultfd unmap events are delivered (and waited for) after it is released.
  */
 export function* __vm_munmap(start: number, len: number, unlock: boolean): Task<number> {
   const mm = current_mm();
@@ -341,6 +344,9 @@ export function* __vm_munmap(start: number, len: number, unlock: boolean): Task<
   if ((yield* k.fn.mmap_write_lock_killable(mm)) !== 0) return -EINTR;
   const ret = yield* k.fn.do_vmi_munmap(mm, start, len, unlock);
   if (ret || !unlock) k.fn.mmap_write_unlock(mm);
+  // userfaultfd_unmap_complete(mm, &uf): UFFD_EVENT_UNMAP for each registered VMA removed (raised
+  // by userfaultfd_unmap_prep under the lock), delivered now that mmap_lock is dropped.
+  yield* k.fn.userfaultfd_unmap_complete(mm);
   return ret;
 }
 

@@ -124,13 +124,10 @@ export interface userfaultfd_wake_range {
 
 /**
  * The 6.8+ userfaultfd operations: uffd_mfill_lock / uffd_move_lock with per-VMA locks and
- * ctx->map_changing_lock. A configuration may set `uffd_ops_vma_lock` explicitly; otherwise the
- * generation decides (the refcount VMA-lock generation, 6.15, is the only one ≥ 6.8).
+ * ctx->map_changing_lock (k.cfg.uffd_ops_vma_lock; only with CONFIG_PER_VMA_LOCK).
  */
 export function sim_uffd_ops_vma_lock(): boolean {
-  const flag = (k.cfg as unknown as Record<string, unknown>)['uffd_ops_vma_lock'];
-  if (typeof flag === 'boolean') return flag && k.cfg.per_vma_lock;
-  return k.cfg.per_vma_lock && k.cfg.vma_lock_impl === 'refcount';
+  return k.cfg.uffd_ops_vma_lock && k.cfg.per_vma_lock;
 }
 
 /** The process's userfaultfd, or null (its context, or a context dup_userfaultfd made for it). */

@@ -77,6 +77,14 @@ export interface KernelConfig {
    * collapse_and_free_pmd (pmdp_collapse_flush, tlb_remove_table_sync_one, pte_free at once).
    */
   readonly khugepaged_retract_lockless: boolean;
+  /**
+   * 6.8+ (Lokesh Gidra, "userfaultfd: use per-vma locks in userfaultfd operations" and
+   * "userfaultfd: protect mmap_changing with rw_sem in userfaulfd_ctx"): UFFDIO_COPY / MOVE lock
+   * the destination (and source) VMA with per-VMA locks (uffd_mfill_lock / uffd_move_lock) and
+   * check ctx->mmap_changing under ctx->map_changing_lock, which the event-raising paths take for
+   * writing; before, the ioctls run under mmap_read_lock. Of the generations only v6.15 has it.
+   */
+  readonly uffd_ops_vma_lock: boolean;
 }
 
 const G0: KernelConfig = {
@@ -109,6 +117,7 @@ const G0: KernelConfig = {
   lockless_fault: false,
   driver_fault_opt_in: false,
   khugepaged_retract_lockless: false,
+  uffd_ops_vma_lock: false,
 };
 
 const G1_64: KernelConfig = {
@@ -166,6 +175,7 @@ const G3_615: KernelConfig = {
   vma_free: 'typesafe_rcu',
   vma_lock_anon_vma_check: 'none',
   swap_synchronous_io: true,
+  uffd_ops_vma_lock: true,
 };
 
 /** The named kernel generations, oldest first. */

@@ -6,20 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../impl/rt/task.js';
 import { k, type Kernel } from '../../impl/sim/kernel.js';
-import { baseTable } from '../../impl/sim/table.js';
 import type { mm_struct, vm_fault } from '../../impl/include/linux/mm_types.js';
-import { FAULT_FLAG_VMA_LOCK, PMD_SIZE, PTRS_PER_PTE, VM_IO, VM_PFNMAP } from '../../impl/include/linux/mm_flags.js';
+import { PMD_SIZE, PTRS_PER_PTE, VM_IO, VM_PFNMAP } from '../../impl/include/linux/mm_flags.js';
 import type { ModelOp } from '../../model/ops.js';
 import { PAGE, RW, load, munmap, store, sysDfs, sysRun, why } from '../mm/syscalls_harness.js';
 
 const H = 0x10000000;
-const base = baseTable();
-
-/** vmf_can_call_fault honouring vm_operations_struct.fault_safe_under_vma_lock when k.cfg.driver_fault_opt_in. */
-function vmf_can_call_fault_optin(vmf: vm_fault): number {
-  if ((vmf.flags & FAULT_FLAG_VMA_LOCK) && k.cfg.driver_fault_opt_in && vmf.vma.vm_ops?.fault_safe_under_vma_lock) return 0;
-  return base.vmf_can_call_fault(vmf);
-}
 
 /** The broken idea: every ->fault may run under the VMA lock. */
 function vmf_can_call_fault_always(vmf: vm_fault): number {
@@ -152,7 +144,6 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
     const r = sysRun({
       gen: 'v6.15',
       config: { driver_fault_opt_in: true },
-      overrides: { vmf_can_call_fault: vmf_can_call_fault_optin },
       files: [{ name: '/dev/safe0', pages: [41] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/safe0'), load(1, H)] }],
@@ -167,7 +158,6 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
     const r = sysRun({
       gen: 'v6.15',
       config: { driver_fault_opt_in: true },
-      overrides: { vmf_can_call_fault: vmf_can_call_fault_optin },
       files: [{ name: '/dev/mmaplock_optin0', pages: [41] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/mmaplock_optin0'), load(1, H)] }],
@@ -179,7 +169,6 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
   it('v6.15 without the opt-in: the same lying driver is safe (the flag is ignored)', () => {
     const r = sysRun({
       gen: 'v6.15',
-      overrides: { vmf_can_call_fault: vmf_can_call_fault_optin },
       files: [{ name: '/dev/mmaplock_optin0', pages: [41] }],
       setup: register,
       threads: [{ name: 'A', pid: 1, program: [mmapDev(1, H, PAGE, '/dev/mmaplock_optin0'), load(1, H)] }],

@@ -113,25 +113,12 @@ function baseFn(name: string): unknown {
   return (baseTable() as unknown as Record<string, unknown>)[name];
 }
 
-import { __vm_munmap } from '../../impl/mm/mmap.js';
-import { current_mm } from '../../impl/sim/kernel.js';
-/** __vm_munmap delivering the unmap events after dropping mmap_lock (mm/mmap.c: userfaultfd_unmap_complete). */
-const munmapWithEvents = {
-  __vm_munmap: function* (start: number, len: number, unlock: boolean): Task<number> {
-    const mm = current_mm()!;
-    const r = yield* __vm_munmap(start, len, unlock);
-    yield* k.fn.userfaultfd_unmap_complete(mm);
-    return r;
-  },
-};
-
 describe('non-cooperative events (mmap_changing, B22)', () => {
   for (const gen of ['v6.6', 'v6.15']) {
     it(`${gen}: UFFDIO_COPY gets -EAGAIN while an unmap event is unread; mmap_changing back to 0 once read`, () => {
       let during = -1;
       const r = run({
         gen,
-        overrides: munmapWithEvents,
         threads: [
           { name: 'unmapper', pid: 1, program: [munmap(1, BASE + 3 * PAGE, PAGE), load(1, BASE)] },
           { name: 'monitor', pid: 1, program: [copy(1, BASE + PAGE, 9), readEv(1), copy(1, BASE + PAGE, 9)] },
@@ -160,7 +147,6 @@ describe('non-cooperative events (mmap_changing, B22)', () => {
     const r = run({
       gen: 'v6.6',
       overrides: {
-        ...munmapWithEvents,
         userfaultfd_unmap_prep: function* (): Task<number> {
           yield 'mutant';
           return 0;
