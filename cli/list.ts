@@ -1,5 +1,5 @@
 /** faultline list configs|mutants|scenarios|properties [--json] */
-import { GENERATIONS } from '../impl/sim/config.js';
+import { CONFIGURATIONS, findConfig } from '../properties/configs.js';
 import { bool, parseArgs, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
@@ -38,7 +38,7 @@ export async function listCommand(argv: readonly string[], io: CliIO, backend: B
   const emit = (data: unknown, rows: string[][]) => io.stdout(json ? JSON.stringify(data, null, 2) + '\n' : table(rows));
   switch (what) {
     case 'configs':
-      emit(GENERATIONS, [['NAME', 'FOLLOWS'], ...GENERATIONS.map((g) => [g.name, firstSentence(g.follows)])]);
+      emit(CONFIGURATIONS.map((c) => ({ ...c, ...findConfig(c.name)!.cfg, name: c.name })), [['NAME', 'KIND', 'DESCRIPTION'], ...CONFIGURATIONS.map((c) => [c.name, c.kind === 'proposal' ? `proposal (on ${c.base})` : 'generation', firstSentence(c.description)])]);
       break;
     case 'mutants': {
       const ms = await backend.mutants();

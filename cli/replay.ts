@@ -13,7 +13,8 @@ import type { RunReport } from '../properties/api.js';
 import { CounterexampleError, readCounterexample, type Counterexample } from '../properties/counterexample.js';
 import { renderHtml } from '../properties/html.js';
 import { renderTimeline } from '../properties/timeline.js';
-import { generationVariant, type Variant } from '../impl/sim/variant.js';
+import type { Variant } from '../impl/sim/variant.js';
+import { findConfig } from '../properties/configs.js';
 import { bool, parseArgs, str, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
 import { EXIT_OK, EXIT_VIOLATION, oneLine, UsageError, type CliIO } from './io.js';
@@ -51,7 +52,7 @@ export async function counterexampleVariant(cmd: string, backend: Backend, io: C
     }
     return rebase(await loadVariant(cmd, backend, io, path), cx.config);
   }
-  return generationVariant(cx.config);
+  return findConfig(cx.config)!;
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 /** What a command checks: a configuration, a zoo mutant or a user's variant file, and the scenario families. */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { findGeneration, GENERATIONS } from '../impl/sim/config.js';
+import { configNameOf, configNames, findConfig } from '../properties/configs.js';
 import { defineVariant, generationVariant, VariantError, type Variant } from '../impl/sim/variant.js';
 import type { Backend, FamilyInfo } from './backend.js';
 import { oneLine, UsageError, type CliIO } from './io.js';
@@ -19,9 +19,7 @@ export interface Target {
   readonly families: readonly FamilyInfo[];
 }
 
-export function configNames(): string {
-  return GENERATIONS.map((g) => g.name).join(', ');
-}
+export { configNames };
 
 /** The same variant on another configuration (a mutant reverting a fix, run on a later kernel). */
 export function rebase(v: Variant, config: string): Variant {
@@ -36,7 +34,7 @@ export function rebase(v: Variant, config: string): Variant {
 }
 
 export function checkConfig(cmd: string, name: string): void {
-  if (!findGeneration(name)) throw new UsageError(`${cmd}: unknown configuration "${name}" (one of ${configNames()})`);
+  if (!findConfig(name)) throw new UsageError(`${cmd}: unknown configuration "${name}" (one of ${configNames()})`);
 }
 
 export async function findMutant(cmd: string, backend: Backend, name: string): Promise<Variant> {
@@ -100,14 +98,14 @@ export async function resolveTarget(cmd: string, backend: Backend, io: CliIO, f:
     variantFile = f.variant;
     variantName = v.name;
   } else {
-    variant = generationVariant(f.config!);
+    variant = findConfig(f.config!)!;
   }
   let fams: FamilyInfo[];
   if (f.scenario !== undefined) fams = [families.get(f.scenario)!];
   else if (variant.scenario !== undefined && families.has(variant.scenario)) fams = [families.get(variant.scenario)!];
   else fams = [...families.values()];
   return {
-    variant, config: variant.cfg.name, families: fams,
+    variant, config: configNameOf(variant), families: fams,
     ...(mutant !== undefined ? { mutant } : {}),
     ...(variantFile !== undefined ? { variantFile } : {}),
     ...(variantName !== undefined ? { variantName } : {}),

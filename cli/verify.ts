@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { GENERATIONS } from '../impl/sim/config.js';
+import { CONFIGURATIONS, isProposal } from '../properties/configs.js';
 import { readCounterexample } from '../properties/counterexample.js';
 import { escapeHtml, renderHtml } from '../properties/html.js';
 import { bool, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
@@ -175,6 +175,8 @@ export interface VerifyReport {
   readonly elapsedMs: number;
   readonly ok: boolean;
   readonly failures: readonly string[];
+  /** Violations in design proposals (findings about the proposal, not failures). */
+  readonly findings: readonly string[];
   readonly configs: readonly string[];
   readonly scenarios: readonly string[];
   readonly properties: readonly string[];
@@ -210,7 +212,8 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   if (onlyScenario !== undefined && !families.has(onlyScenario)) {
     throw new UsageError(`verify: unknown scenario "${onlyScenario}" (one of ${[...families.keys()].join(', ')})`);
   }
-  const configs = onlyConfig !== undefined ? [onlyConfig] : GENERATIONS.map((g) => g.name);
+  // Generations must pass; design proposals are checked the same way, their violations are findings.
+  const configs = onlyConfig !== undefined ? [onlyConfig] : CONFIGURATIONS.map((c) => c.name);
   const scenarios = onlyScenario !== undefined ? [onlyScenario] : [...families.keys()];
   const mutants = bool(p, 'no-mutants') ? [] : await backend.mutants();
   const properties = (await backend.properties()).map((x) => x.name);
@@ -250,9 +253,10 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
 
   const failures: string[] = [];
   const errors: string[] = [];
+  const findings: string[] = [];
   const matrix = cells.filter((c) => c.kind === 'config').map((c) => byId.get(c.id)!);
   for (const r of matrix) {
-    for (const v of r.violations) failures.push(`${r.config} ${r.scenario}: ${v.property} (${v.file})`);
+    for (const v of r.violations) (isProposal(r.config) ? findings : failures).push(`${r.config} ${r.scenario}: ${v.property} (${v.file})`);
     if (r.error) errors.push(`${r.config} ${r.scenario}: ${r.error}`);
   }
   const mutantRows = cells.filter((c) => c.kind === 'mutant').map((c) => {
@@ -272,7 +276,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   for (const r of matrix) for (const v of r.violations) if (!allProps.includes(v.property)) allProps.push(v.property);
   const report: VerifyReport = {
     format: 'faultline-verify-report', version: 1, createdBy: `faultline ${version()} verify`, budgetSec: budget, jobs, elapsedMs,
-    ok: failures.length === 0 && errors.length === 0, failures: [...failures, ...errors], configs, scenarios, properties: allProps,
+    ok: failures.length === 0 && errors.length === 0, failures: [...failures, ...errors], findings, configs, scenarios, properties: allProps,
     cells: matrix, mutants: mutantRows,
   };
 
@@ -288,7 +292,8 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   } else {
     io.stdout('\n' + verifyTable(report) + '\n');
     io.stdout(`report: ${join(outDir, 'index.html')}, ${join(outDir, 'report.json')} (${(elapsedMs / 1000).toFixed(1)}s)\n`);
-    if (report.ok) io.stdout('verify: OK — every configuration passes and every mutant is caught\n');
+    for (const f of findings) io.stdout(`FINDING (design proposal) ${f}\n`);
+    if (report.ok) io.stdout('verify: OK — every kernel generation passes and every mutant is caught\n');
     else for (const f of report.failures) io.stdout(`FAIL ${f}\n`);
   }
   if (failures.length > 0) return EXIT_VIOLATION;

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findGeneration, GENERATIONS } from '../impl/sim/config.js';
+import { configNames, findConfig } from './configs.js';
 import { decodeSchedule, ScheduleError } from '../impl/rt/schedule.js';
 import type { ScenarioSpec } from '../impl/sim/scenario.js';
 
@@ -241,7 +241,7 @@ export function parseCounterexample(text: string, opts: ReadOptions = {}, source
   const c = new Checker(fail);
   c.noExtraKeys(o, '', ['format', 'version', 'config', 'mutant', 'variantFile', 'scenario', 'schedule', 'violation', 'steps', 'preemptions', 'tasks', 'createdBy', 'command']);
   const config = c.str(o, 'config');
-  if (!findGeneration(config)) fail(`unknown configuration ${show(config)} (one of ${GENERATIONS.map((g) => g.name).join(', ')})`);
+  if (!findConfig(config)) fail(`unknown configuration ${show(config)} (one of ${configNames()})`);
   const mutant = c.optStr(o, 'mutant');
   const variantFile = c.optStr(o, 'variantFile');
   if (mutant !== undefined && variantFile !== undefined) fail('both "mutant" and "variantFile" are set (at most one)');

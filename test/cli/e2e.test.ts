@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CONFIGURATIONS } from '../../properties/configs.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackend } from '../../cli/backend.js';
 import { parseCounterexample } from '../../properties/counterexample.js';
@@ -93,7 +94,7 @@ describe('the bin launcher', () => {
   it('runs as a process: exit codes and one-line errors', () => {
     const ok = spawnSync(process.execPath, [BIN, 'list', 'configs', '--json'], { cwd: dir, encoding: 'utf8' });
     expect(ok.status).toBe(0);
-    expect((JSON.parse(ok.stdout) as unknown[]).length).toBe(5);
+    expect((JSON.parse(ok.stdout) as unknown[]).length).toBe(CONFIGURATIONS.length);
     const bad = spawnSync(process.execPath, [BIN, 'check', '--config', 'v6.6', '--runs', 'x'], { cwd: dir, encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('faultline: check: --runs must be a positive integer, not "x"\n');
