@@ -12,6 +12,8 @@ import b17SwapinAba from './b17-swapin-aba.js';
 import ioNoRevalidate from './io-no-revalidate.js';
 import smapsNoMmapLock from './smaps-no-mmap-lock.js';
 import locklessFaultNoRecheck from './lockless-fault-no-recheck.js';
+import b14Mempolicy from './b14-mempolicy.js';
+import driverNeedsMmapLock from './driver-needs-mmap-lock.js';
 
 export const MUTANTS: readonly Variant[] = [
   b6,
@@ -23,4 +25,6 @@ export const MUTANTS: readonly Variant[] = [
   ioNoRevalidate,
   smapsNoMmapLock,
   locklessFaultNoRecheck,
+  b14Mempolicy,
+  driverNeedsMmapLock,
 ];

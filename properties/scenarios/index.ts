@@ -6,9 +6,10 @@ import { FAMILY_LIST, type Family } from './families.js';
 import { ZOO_ZOOA_FAMILIES } from './zoo_zooA.js';
 import { LEAD_FAMILIES } from './zoo_lead.js';
 import { ZOO_ZOOB_FAMILIES } from './zoo_zooB.js';
+import { ZOO_ZOOC_FAMILIES } from './zoo_zooC.js';
 
 export type { Family };
 
-const ALL: readonly Family[] = [...FAMILY_LIST, ...ZOO_ZOOA_FAMILIES, ...LEAD_FAMILIES, ...ZOO_ZOOB_FAMILIES];
+const ALL: readonly Family[] = [...FAMILY_LIST, ...ZOO_ZOOA_FAMILIES, ...LEAD_FAMILIES, ...ZOO_ZOOB_FAMILIES, ...ZOO_ZOOC_FAMILIES];
 
 export const FAMILIES: ReadonlyMap<string, Family> = new Map(ALL.map((f) => [f.name, f]));
