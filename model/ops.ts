@@ -182,6 +182,14 @@ export interface UffdioCopyOp extends OpBase { readonly op: 'uffdio_copy'; reado
 export interface UffdioMoveOp extends OpBase { readonly op: 'uffdio_move'; readonly src: number; readonly dst: number }
 /** A non-blocking read(2) of one uffd_msg. */
 export interface UffdReadEventOp extends OpBase { readonly op: 'uffd_read_event' }
+/**
+ * Not a system call: the history checker adds one for each non-cooperative event a read(2)
+ * returned, spanning from that read to the return of the syscall that raised the event. It marks
+ * where the raising task, woken by the read, lowered ctx->mmap_changing — and, for
+ * UFFD_EVENT_REMOVE, zapped the range (madvise_dontneed_free zaps only after userfaultfd_remove
+ * has waited for the read).
+ */
+export interface UffdSettleOp extends OpBase { readonly op: 'uffd_settle'; readonly event: UffdEvent }
 
 export type ModelOp =
   | MmapOp
@@ -204,7 +212,8 @@ export type ModelOp =
   | UffdUnregisterOp
   | UffdioCopyOp
   | UffdioMoveOp
-  | UffdReadEventOp;
+  | UffdReadEventOp
+  | UffdSettleOp;
 
 export type OpName = ModelOp['op'];
 
@@ -340,6 +349,8 @@ export function describeOp(op: ModelOp): string {
       return `${p}UFFDIO_MOVE(${hex(op.src)} -> ${hex(op.dst)})`;
     case 'uffd_read_event':
       return `${p}uffd_read_event()`;
+    case 'uffd_settle':
+      return `${p}(the syscall that raised ${describeEvent(op.event)} returns)`;
   }
 }
 

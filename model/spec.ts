@@ -35,6 +35,7 @@ import { uffd_unregister } from './actions/uffd_unregister.js';
 import { uffdio_copy } from './actions/uffdio_copy.js';
 import { uffdio_move } from './actions/uffdio_move.js';
 import { uffd_read_event } from './actions/uffd_read_event.js';
+import { uffd_settle } from './actions/uffd_settle.js';
 
 export { initialState };
 export type { Outcome, Verdict };
@@ -63,6 +64,7 @@ const ACTIONS: ActionTable = {
   uffdio_copy,
   uffdio_move,
   uffd_read_event,
+  uffd_settle,
 };
 
 function actionFor(op: ModelOp): Action<ModelOp> {

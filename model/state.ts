@@ -91,6 +91,13 @@ export interface FileData {
 export interface UffdCtxData {
   /** Unread non-cooperative events; while non-empty, ctx->mmap_changing is set (-EAGAIN). */
   events: UffdEvent[];
+  /**
+   * Events already read whose raising syscall has not returned yet: the kernel drops
+   * ctx->mmap_changing only when the raising task runs again after the read woke it
+   * (fs/userfaultfd.c: userfaultfd_event_wait_completion, atomic_dec after the wait), so
+   * UFFDIO_COPY / MOVE may still return -EAGAIN meanwhile. Lowered by uffd_settle.
+   */
+  unsettled: number;
 }
 
 export interface MmStateData {
@@ -192,7 +199,7 @@ export function initialState(spec: InitialSpec = {}): MmState {
   }
   const uffd: Record<number, UffdCtxData> = {};
   for (const p of Object.values(processes)) {
-    if (p.vmas.some((v) => v.uffd !== null)) uffd[p.pid] = { events: [] };
+    if (p.vmas.some((v) => v.uffd !== null)) uffd[p.pid] = { events: [], unsettled: 0 };
   }
   return freeze({ processes, files, uffd, nextPid, nextAnonVma, nextShmem: 1 }, true);
 }

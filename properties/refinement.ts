@@ -11,7 +11,7 @@ import type { Kernel } from '../impl/sim/kernel.js';
 import type { mm_struct } from '../impl/include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_SHARED } from '../impl/include/linux/mm_flags.js';
 import { initialState, type MmState } from '../model/state.js';
-import { describeCall, describeResult, type ModelOp, type ModelResult } from '../model/ops.js';
+import { describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
 import { internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
@@ -59,9 +59,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  }))));
+  })), uffdPids(init, run.history))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -127,12 +127,12 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number
  * invocation and response (each page linearizes on its own, within the call). A failed call
  * stays whole.
  */
-function perPage(history: HistoryOp[]): HistoryOp[] {
+function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
   const out: HistoryOp[] = [];
   let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
   for (const h of history) {
     const op = h.op;
-    const splittable = (op.op === 'munmap' || op.op === 'mprotect' || op.op === 'madvise') &&
+    const splittable = (op.op === 'munmap' || op.op === 'mprotect' || op.op === 'madvise') && !whole.has(op.pid) &&
       op.len > PAGE_SIZE && op.addr % PAGE_SIZE === 0 && (h.result === undefined || h.result.kind === 'ok');
     if (!splittable) {
       out.push(h);
@@ -144,6 +144,56 @@ function perPage(history: HistoryOp[]): HistoryOp[] {
       const id = i === 0 ? h.id : nextId++;
       out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: op.addr + i * PAGE_SIZE, len: PAGE_SIZE } });
     }
+  }
+  return out;
+}
+
+/**
+ * Processes with a userfaultfd: their munmap / madvise raise one UFFD_EVENT_UNMAP / REMOVE for
+ * the call's range (userfaultfd_unmap_prep, userfaultfd_remove), which a per-page split would
+ * turn into one event per page — so their calls are judged whole.
+ */
+function uffdPids(init: MmState, history: readonly { op: ModelOp }[]): Set<number> {
+  const out = new Set(Object.keys(init.uffd).map(Number));
+  for (const h of history) if (h.op.op === 'uffd_register') out.add(h.op.pid);
+  return out;
+}
+
+/** Which syscalls raise a non-cooperative event of this type (fs/userfaultfd.c callers). */
+function raises(ev: UffdEvent, op: ModelOp): boolean {
+  switch (ev.type) {
+    case 'unmap': return op.op === 'munmap' || op.op === 'mremap' || (op.op === 'mmap' && (op.flags.fixed || op.flags.noreplace === true));
+    case 'remap': return op.op === 'mremap';
+    case 'remove': return op.op === 'madvise';
+    case 'fork': return op.op === 'fork';
+    case 'pagefault': return false;
+  }
+}
+
+/**
+ * For each non-cooperative event a read(2) returned, a uffd_settle pseudo-operation (model/ops.ts)
+ * from that read to the return of the syscall that raised it: the raising task lowers
+ * ctx->mmap_changing (and madvise zaps) only after the read woke it, at some point before it
+ * returns. The raiser is a call of the reader's process that can raise that event and overlaps the
+ * read in time; of several, the one returning last (the most the kernel may do); of none (it never
+ * returned), the settle stays pending.
+ */
+function settleOps(history: HistoryOp[]): HistoryOp[] {
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  const out = [...history];
+  for (const h of history) {
+    if (h.op.op !== 'uffd_read_event' || h.result?.kind !== 'event' || h.result.event.type === 'pagefault') continue;
+    const ev = h.result.event;
+    let end = -Infinity;
+    for (const r of history) {
+      if (r.op.pid === h.op.pid && raises(ev, r.op) && r.invoke < h.response && r.response > h.invoke) end = Math.max(end, r.response);
+    }
+    if (end === -Infinity) end = Infinity;
+    const id = nextId++;
+    out.push({
+      id, task: -3000 - id, op: { op: 'uffd_settle', pid: h.op.pid, event: ev },
+      result: end === Infinity ? undefined : { kind: 'ok' }, invoke: h.invoke, response: end,
+    });
   }
   return out;
 }

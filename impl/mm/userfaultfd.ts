@@ -55,6 +55,7 @@ import { fatal_signal_pending, set_current_state, wake_up_process, TASK_INTERRUP
 import { schedule, waitqueue_active, wait_queue_entry, type wait_queue_head_t } from '../sync/wait.js';
 import { folio_lock, folio_trylock, folio_unlock } from '../sync/bitlock.js';
 import type { DaemonSpec } from '../sim/scenario.js';
+import { sim_user_op } from '../sim/user.js';
 import type { ModelResult, UffdEvent, UffdReadEventOp, UffdRegisterOp, UffdUnregisterOp, UffdioCopyOp, UffdioMoveOp } from '../../model/ops.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -1539,41 +1540,67 @@ export function* sim_sys_uffd_read_event(op: UffdReadEventOp): Task<ModelResult>
 }
 
 /**
- * The userfaultfd monitor thread of spec.pid (a user-space program, run as a kernel daemon):
- * poll, read messages, resolve each page fault with UFFDIO_COPY of spec.value; on -EAGAIN read
- * the pending non-cooperative events (remembering faults read meanwhile) and retry; stop after
- * spec.count faults. A fault resolved by someone else (-EEXIST) or gone (-ENOENT) counts too.
+ * The userfaultfd monitor thread of spec.pid (a user-space program, run as a daemon task): poll,
+ * read(2) a message, resolve a page fault with UFFDIO_COPY of spec.value; on -EAGAIN read the
+ * pending non-cooperative events and retry. Its read(2)s and UFFDIO_COPYs are user-visible
+ * operations, recorded in the history like a user thread's (sim_user_op), so the model judges
+ * them and the faults they resolve. Like a real non-cooperative monitor it wakes the faults of a
+ * range that went away or changed (UFFD_EVENT_UNMAP / REMOVE / REMAP: UFFDIO_WAKE), and of a
+ * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own). It
+ * stops after spec.count faults (a daemon: the run ends when the user threads are done).
  */
 export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
   if (spec.kind !== 'uffd_handler') return;
+  const { pid, value, count } = spec;
   const tid = current().id;
-  if (!k.threads.has(tid)) k.threads.set(tid, { tid, pid: spec.pid, comm: 'uffd_handler', exiting: false });
+  if (!k.threads.has(tid)) k.threads.set(tid, { tid, pid, comm: 'uffd_handler', exiting: false });
   const faults: number[] = [];
+  /** UFFDIO_WAKE(range): validate_range, then wake_userfault (not a model operation: no state). */
+  function* uffdio_wake(start: number, len: number): Task<void> {
+    const ctx = sim_uffd_ctx(pid);
+    if (!ctx || validate_range(start, len)) return;
+    yield* k.fn.wake_userfault(ctx, { start, len });
+  }
+  /** One read(2): remember a fault, act on an event. Returns false when there was nothing. */
+  function* read_one(): Task<boolean> {
+    const r = yield* sim_user_op({ op: 'uffd_read_event', pid });
+    if (r.kind !== 'event') return false;
+    const ev = r.event;
+    switch (ev.type) {
+      case 'pagefault': faults.push(ev.addr); break;
+      case 'unmap': case 'remove': yield* uffdio_wake(ev.start, ev.end - ev.start); break;
+      case 'remap': yield* uffdio_wake(ev.from, ev.len); break;
+      case 'fork': break;
+    }
+    return true;
+  }
   let resolved = 0;
-  while (resolved < spec.count) {
+  while (resolved < count) {
     if (faults.length === 0) {
       // poll(2): until the userfaultfd has something to read
       yield block('uffd_handler:poll', () => {
-        const c = sim_uffd_ctx(spec.pid);
+        const c = sim_uffd_ctx(pid);
         return c !== null && (c.fault_pending_wqh.head.length > 0 || c.event_wqh.head.length > 0);
       });
-      const ctx = sim_uffd_ctx(spec.pid)!;
-      const msg = yield* k.fn.userfaultfd_ctx_read(ctx, true);
-      if (typeof msg === 'number' || msg.event !== 'pagefault') continue;
-      faults.push(msg.address);
+      yield* read_one();
+      continue;
     }
-    const ctx = sim_uffd_ctx(spec.pid)!;
     const address = faults.shift()!;
+    const dst = address - (address % PAGE_SIZE);
     for (;;) {
-      const r = yield* k.fn.userfaultfd_copy(ctx, address - (address % PAGE_SIZE), spec.value);
-      if (r !== -EAGAIN) break;
-      // Read the pending non-cooperative events, then retry.
-      for (;;) {
-        const ev = yield* k.fn.userfaultfd_ctx_read(ctx, true);
-        if (typeof ev === 'number') break;
-        if (ev.event === 'pagefault') faults.push(ev.address);
+      const r = yield* sim_user_op({ op: 'uffdio_copy', pid, dst, value });
+      if (r.kind !== 'errno' || r.errno !== -EAGAIN) {
+        if (r.kind === 'errno') yield* uffdio_wake(dst, PAGE_SIZE);
+        break;
       }
-      yield 'uffd_handler:retry';
+      // Read the pending non-cooperative events, then retry — after a back-off: a real monitor
+      // sleeps or polls before retrying; here it waits until the retry can get further (the
+      // events' tasks lowered mmap_changing) or there is something new to read.
+      while (yield* read_one());
+      yield block('uffd_handler:retry', () => {
+        const c = sim_uffd_ctx(pid);
+        return c === null || c.mmap_changing === 0 || c.event_wqh.head.length > 0;
+      });
     }
     resolved++;
   }

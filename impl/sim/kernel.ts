@@ -12,6 +12,7 @@ import type { file, mm_struct, userfaultfd_ctx } from '../include/linux/mm_types
 import type { VmaLockEvent } from '../include/linux/mm_flags.js';
 import type { Execution } from '../rt/execution.js';
 import type { ScenarioSpec } from './scenario.js';
+import type { HistoryEntry } from './user.js';
 import { current } from '../rt/execution.js';
 
 const currentTaskId = (): number => current().id;
@@ -57,6 +58,11 @@ export class Kernel {
   nextPid = 1;
   /** Orders history events (invocations and responses) in real time; see HistoryEntry. */
   historySeq = 0;
+  /**
+   * The history of user-visible operations: the user threads' and those of user-space daemons
+   * (the userfaultfd monitor) that the model judges (sim_user_op).
+   */
+  readonly history: HistoryEntry[] = [];
   readonly stats: SimStats = {
     vma_lock: { VMA_LOCK_SUCCESS: 0, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 },
     mmap_lock_faults: 0,

@@ -69,7 +69,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   exec.world = kernel;
   kernel.scenario = opts.scenario;
   kernel.faultInjection = opts.scenario.faultInjection ?? false;
-  const history: HistoryEntry[] = [];
+  const history: HistoryEntry[] = kernel.history;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
   let setupDone = false;
@@ -134,7 +134,7 @@ function spawnDaemon(kernel: Kernel, d: DaemonSpec, ready: () => boolean): void 
   kernel.exec.spawn(d.kind, function* daemon(): Task<void> {
     if (!ready()) yield block('wait for setup', ready);
     yield* f(d);
-  }, { daemon: d.kind !== 'uffd_handler' ? true : false });
+  }, { daemon: true });
 }
 
 /** Build and run. */

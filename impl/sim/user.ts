@@ -53,16 +53,24 @@ function* call<R>(name: string, ...args: unknown[]): Task<R> {
 
 /** The user thread body: run each operation, recording it in the history. */
 export function* sim_user_thread(program: readonly ModelOp[], history: HistoryEntry[]): Task<void> {
-  for (const op of program) {
-    const e: HistoryEntry = {
-      id: history.length, task: current().id, op, invoke: k.exec.step, response: Infinity,
-      invokeSeq: k.historySeq++, responseSeq: Infinity,
-    };
-    history.push(e);
-    e.result = yield* sim_do_user_op(op);
-    e.response = k.exec.step;
-    e.responseSeq = k.historySeq++;
-  }
+  for (const op of program) yield* sim_user_op(op, history);
+}
+
+/**
+ * One user-space operation of the running task, recorded in the history (k.history unless
+ * given): user threads, and user-space daemons such as the userfaultfd monitor, whose reads and
+ * UFFDIO_COPYs the model must see as much as the faults they resolve.
+ */
+export function* sim_user_op(op: ModelOp, history: HistoryEntry[] = k.history): Task<ModelResult> {
+  const e: HistoryEntry = {
+    id: history.length, task: current().id, op, invoke: k.exec.step, response: Infinity,
+    invokeSeq: k.historySeq++, responseSeq: Infinity,
+  };
+  history.push(e);
+  e.result = yield* sim_do_user_op(op);
+  e.response = k.exec.step;
+  e.responseSeq = k.historySeq++;
+  return e.result;
 }
 
 /** Dispatch one operation to the kernel. */

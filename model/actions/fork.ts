@@ -18,7 +18,7 @@ function forkAs(s: MmState, op: ForkOp, child: number): Outcome {
     d.processes[child] = { pid: child, vmas };
     d.nextPid = Math.max(d.nextPid, child + 1);
     if (d.uffd[op.pid] && parent.vmas.some((v) => v.uffd !== null)) {
-      d.uffd[child] = { events: [] };
+      d.uffd[child] = { events: [], unsettled: 0 };
       queueEvent(d, op.pid, { type: 'fork', child });
     } else {
       for (const v of vmas) v.uffd = null;

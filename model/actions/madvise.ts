@@ -3,7 +3,10 @@
  * Private pages in the range are dropped: anonymous memory reads 0 again, private file pages
  * re-read the file; shared pages keep their contents (only PTEs go). VM_PFNMAP (driver) VMAs
  * give -EINVAL. Holes: the mapped parts are still zapped and the call returns -ENOMEM. A
- * registered VMA queues UFFD_EVENT_REMOVE for its part of the range (userfaultfd_remove).
+ * registered VMA queues UFFD_EVENT_REMOVE for its part of the range (userfaultfd_remove), and
+ * that part is zapped only after the monitor has read the event: userfaultfd_remove drops
+ * mmap_read_lock and waits for the read, then madvise_dontneed_free re-takes the lock and zaps
+ * (the model does it in uffd_settle, which the history checker adds after the read).
  */
 import { EINVAL, ENOMEM, ESRCH, OK, errno, type MadviseOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
@@ -28,7 +31,10 @@ export const madvise: Action<MadviseOp> = {
         if (v.driver) return errno(EINVAL);
         const lo = Math.max(start, v.start);
         const hi = Math.min(end, v.end);
-        if (v.uffd !== null) queueEvent(d, op.pid, { type: 'remove', start: lo, end: hi });
+        if (v.uffd !== null && d.uffd[op.pid]) {
+          queueEvent(d, op.pid, { type: 'remove', start: lo, end: hi });
+          continue;
+        }
         for (const k of Object.keys(v.pages)) {
           const pg = Number(k);
           if (pg >= lo / PAGE_SIZE && pg < hi / PAGE_SIZE) delete v.pages[pg];

@@ -60,10 +60,12 @@ function moveTo(s: MmState, op: MremapOp, target: number | null): Outcome {
   return transition(s, (d: MmStateData) => {
     const proc: ProcessData = d.processes[op.pid]!;
     const ctx = d.uffd[op.pid];
-    const mark = ctx ? ctx.events.length : 0;
     let len = oldLen;
+    // Event order as sys_mremap delivers them: the target's unmap (uf_unmap_early, MREMAP_FIXED),
+    // UFFD_EVENT_REMAP, then the old range's unmaps (uf_unmap) — mm/mremap.c.
+    if (op.flags.fixed) unmapRange(d, proc, target!, target! + newLen);
+    const mark = ctx ? ctx.events.length : 0;
     if (op.flags.fixed) {
-      unmapRange(d, proc, target!, target! + newLen);
       if (oldLen > newLen) {
         unmapRange(d, proc, op.oldAddr + newLen, op.oldAddr + oldLen);
         len = newLen;

@@ -3,10 +3,13 @@
  * FOLL_FORCE | FOLL_WRITE (mm/gup.c: check_vma_flags). A private mapping is written even without
  * PROT_WRITE, by breaking COW: the target gets its own copy, the file is never written. A shared
  * mapping without PROT_WRITE, a VM_PFNMAP (driver) mapping, an unmapped address or a page beyond
- * EOF give -EIO (GUP does not expand stacks). A missing page of a missing-mode uffd range waits.
+ * EOF give -EIO (GUP does not expand stacks). A missing page of a missing-mode uffd range is -EIO
+ * too: mem_rw → access_remote_vm → get_user_pages_remote(..., locked = NULL) faults without
+ * FAULT_FLAG_ALLOW_RETRY, so handle_userfault returns VM_FAULT_SIGBUS (fs/userfaultfd.c: "Check
+ * that we can return VM_FAULT_RETRY"), GUP -EFAULT, and mem_rw -EIO when nothing was copied.
  */
 import { EIO, ESRCH, OK, errno, type ProcMemWriteOp } from '../ops.js';
-import { blocked, transition, type Action } from '../action.js';
+import { transition, type Action } from '../action.js';
 import { findVma, pageOf } from '../state.js';
 import { direct, viewPage, waitsForUffd } from '../memory.js';
 import { anonVmaPrepare } from '../vma.js';
@@ -22,7 +25,7 @@ export const proc_mem_write: Action<ProcMemWriteOp> = {
       const page = pageOf(op.addr);
       const view = viewPage(d, v, page);
       if (view.kind === 'sigbus') return errno(EIO);
-      if (waitsForUffd(v, view)) return blocked(`write to /proc/${op.target}/mem at 0x${op.addr.toString(16)} waits for UFFDIO_COPY`);
+      if (waitsForUffd(v, view)) return errno(EIO);
       if (direct(v)) {
         d.files[v.file!]!.pages[view.fileIdx!] = op.value;
       } else {

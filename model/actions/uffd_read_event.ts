@@ -1,16 +1,20 @@
 /**
  * A non-blocking read(2) of one uffd_msg — fs/userfaultfd.c: userfaultfd_ctx_read. Pending
- * page-fault messages come first, then non-cooperative events in order (reading one clears
- * mmap_changing for it). Nothing to read → -EAGAIN.
+ * page-fault messages come first, then non-cooperative events in order (reading one wakes the
+ * task that raised it, which lowers mmap_changing later: uffd_settle). Nothing to read → -EAGAIN;
+ * also allowed while an event is raised but its task has not queued it yet.
  *
  * Faults waiting for a page are not model state (a blocked load/store is simply not enabled),
- * so the check over-approximates: it accepts a pagefault message for any address whose page is
- * missing in a missing-mode registered VMA (state unchanged). apply() never produces one.
+ * so the check over-approximates: it accepts any pagefault message (state unchanged); apply()
+ * never produces one. A message may be stale: handle_userfault queues it before it sleeps, and
+ * a resolving UFFDIO_COPY's wake-up dequeues it only if the faulting task is already asleep
+ * (userfaultfd_wake_function: list_del_init only when wake_up_state succeeded) — otherwise the
+ * task sees the page in userfaultfd_must_wait and leaves, its message still readable meanwhile;
+ * munmap, mremap and UFFDIO_UNREGISTER dequeue nothing either. So the page may be present, or
+ * the address no longer registered or mapped, by the time the monitor reads it.
  */
-import { EAGAIN, EBADF, ESRCH, describeEvent, describeResult, errno, resultsEqual, type ModelResult, type UffdReadEventOp } from '../ops.js';
+import { EAGAIN, EBADF, ESRCH, describeResult, errno, resultsEqual, type ModelResult, type UffdReadEventOp } from '../ops.js';
 import { transition, type Action, type Verdict } from '../action.js';
-import { findVma, pageOf } from '../state.js';
-import { viewPage, waitsForUffd } from '../memory.js';
 
 export const uffd_read_event: Action<UffdReadEventOp> = {
   apply(s, op) {
@@ -19,7 +23,10 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     if (!ctx) return { state: s, result: errno(EBADF) };
     if (ctx.events.length === 0) return { state: s, result: errno(EAGAIN) };
     return transition(s, (d) => {
-      const ev = { ...d.uffd[op.pid]!.events.shift()! }; // a plain copy, not a draft
+      const c = d.uffd[op.pid]!;
+      const ev = { ...c.events.shift()! }; // a plain copy, not a draft
+      // Its raising task is woken now; mmap_changing drops when that task runs (uffd_settle).
+      if (ev.type !== 'pagefault') c.unsettled++;
       return { kind: 'event', event: ev };
     });
   },
@@ -27,13 +34,12 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     const canon = uffd_read_event.apply(s, op);
     if ('blocked' in canon) return { ok: false, why: canon.blocked };
     if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
-    if (r.kind === 'event' && r.event.type === 'pagefault' && s.processes[op.pid] && s.uffd[op.pid]) {
-      const v = findVma(s.processes[op.pid]!.vmas, r.event.addr);
-      if (v && waitsForUffd(v, viewPage(s, v, pageOf(r.event.addr)))) {
-        return { ok: true, state: s };
-      }
-      return { ok: false, why: `no fault can be waiting at ${describeEvent(r.event)}` };
-    }
+    // An event is raised (ctx->mmap_changing, under mmap_lock) before it is queued: the raising
+    // task queues it on event_wqh only after dropping mmap_lock (userfaultfd_unmap_complete,
+    // dup_userfaultfd_complete, mremap_userfaultfd_complete; userfaultfd_remove after
+    // mmap_read_unlock). Until then a read finds nothing.
+    if (r.kind === 'errno' && r.errno === EAGAIN && (s.uffd[op.pid]?.events.length ?? 0) > 0) return { ok: true, state: s };
+    if (r.kind === 'event' && r.event.type === 'pagefault' && s.processes[op.pid] && s.uffd[op.pid]) return { ok: true, state: s };
     return { ok: false, why: `the next uffd message is ${describeResult(canon.result)}` };
   },
 };

@@ -20,7 +20,7 @@ export const uffd_register: Action<UffdRegisterOp> = {
     if (typeof hit === 'number') return { state: s, result: errno(hit) };
     if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return { state: s, result: errno(EINVAL) };
     return transition(s, (d) => {
-      d.uffd[op.pid] ??= { events: [] };
+      d.uffd[op.pid] ??= { events: [], unsettled: 0 };
       const vmas = d.processes[op.pid]!.vmas;
       const [i, j] = isolate(vmas, op.addr, end);
       for (let k = i; k < j; k++) vmas[k]!.uffd = op.mode;

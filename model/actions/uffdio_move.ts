@@ -1,8 +1,12 @@
 /**
  * UFFDIO_MOVE of one page — mm/userfaultfd.c: move_pages (6.8+). Both VMAs private anonymous,
  * same protection, src writable, dst registered with this context (else -EINVAL); no VMA at src
- * or dst, or no page at src → -ENOENT; a page at dst → -EEXIST; -EAGAIN while an event is unread.
- * The page (or the zero page) moves: dst shows the value, src becomes missing.
+ * or dst, or no page at src → -ENOENT; a page at dst → -EEXIST; -EAGAIN while an event is unread
+ * (checked first, before the range checks: fs/userfaultfd.c userfaultfd_move), and possibly until
+ * the raising syscall of a read event has returned (unsettled, see uffdio_copy).
+ * The page (or the zero page) moves: dst shows the value, src becomes missing. A page at dst and
+ * none at src may also be -ENOENT: move_pages gives -ENOENT when src has no page table at all
+ * (mm_find_pmd fails) before it looks at dst; the model does not track page tables.
  *
  * Deviation: the kernel refuses (-EBUSY) to move a page still COW-shared with a forked child
  * (not PageAnonExclusive); the model does not track exclusivity, so the check accepts -EBUSY
@@ -18,8 +22,8 @@ export const uffdio_move: Action<UffdioMoveOp> = {
     if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
     const ctx = s.uffd[op.pid];
     if (!ctx) return { state: s, result: errno(EBADF) };
-    if (op.src % PAGE_SIZE !== 0 || op.dst % PAGE_SIZE !== 0) return { state: s, result: errno(EINVAL) };
     if (ctx.events.length > 0) return { state: s, result: errno(EAGAIN) };
+    if (op.src % PAGE_SIZE !== 0 || op.dst % PAGE_SIZE !== 0) return { state: s, result: errno(EINVAL) };
     return transition(s, (d) => {
       const proc = d.processes[op.pid]!;
       const sv = findVma(proc.vmas, op.src);
@@ -45,6 +49,11 @@ export const uffdio_move: Action<UffdioMoveOp> = {
     if ('blocked' in canon) return { ok: false, why: canon.blocked };
     if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
     if (canon.result.kind === 'ok' && r.kind === 'errno' && r.errno === EBUSY) return { ok: true, state: s };
+    if (r.kind === 'errno' && r.errno === EAGAIN && (s.uffd[op.pid]?.unsettled ?? 0) > 0) return { ok: true, state: s };
+    if (canon.result.kind === 'errno' && canon.result.errno === EEXIST && r.kind === 'errno' && r.errno === ENOENT) {
+      const sv = findVma(s.processes[op.pid]!.vmas, op.src);
+      if (sv && sv.pages[pageOf(op.src)] === undefined) return { ok: true, state: s };
+    }
     return { ok: false, why: `UFFDIO_MOVE must return ${describeResult(canon.result)}` };
   },
 };

@@ -6,7 +6,7 @@
  */
 import type { ModelOp } from '../../model/ops.js';
 import type { Family } from './families.js';
-import { anon, load, munmap, page, PAGE, RW, Src, store } from './build.js';
+import { anon, fork, load, munmap, page, PAGE, RW, Src, store } from './build.js';
 
 const mbind = (pid: number, first: number, pages: number, policy: string): ModelOp =>
   ({ op: 'mbind', pid, addr: page(first), len: pages * PAGE, policy });
@@ -83,4 +83,54 @@ const driverFault: Family = {
   },
 };
 
-export const ZOO_ZOOC_FAMILIES: readonly Family[] = [mbindVsFault, driverFault];
+const uffdRegister = (pid: number, first: number, pages: number): ModelOp =>
+  ({ op: 'uffd_register', pid, addr: page(first), len: pages * PAGE, mode: 'missing' });
+const madvise = (pid: number, first: number, pages: number): ModelOp =>
+  ({ op: 'madvise', pid, addr: page(first), len: pages * PAGE, advice: 'dontneed' });
+const mremapTo = (pid: number, first: number, pages: number, to: number): ModelOp => ({
+  op: 'mremap', pid, oldAddr: page(first), oldLen: pages * PAGE, newLen: pages * PAGE,
+  flags: { maymove: true, fixed: true, dontunmap: false }, newAddr: page(to),
+});
+/** The value the monitor fills missing pages with. */
+const UFFD_VALUE = 77;
+
+/**
+ *   |--anon rw (4 pages; page 0 written: anon_vma), registered MISSING--|   …   (page 16: free)
+ * uffd: the userfaultfd monitor (a daemon: read(2), UFFDIO_COPY, retry on -EAGAIN after reading
+ * the events, UFFDIO_WAKE of ranges that went away) resolves missing faults of one or two
+ * faulting threads while another thread changes the registered range — munmap, mremap to a free
+ * place, fork, madvise(MADV_DONTNEED) — raising a non-cooperative event (mmap_changing) the
+ * monitor has to read first (I18, B22), or (un)registers it under the faults (B26).
+ */
+const uffd: Family = {
+  name: 'uffd',
+  description: 'missing userfaults resolved by a monitor while another thread unmaps, moves, forks, madvises or unregisters the range',
+  generate(seed) {
+    const s = new Src(seed);
+    const i = s.int(1, 3);
+    const faulter: ModelOp[] = [s.bool(0.6) ? load(1, i) : store(1, i, 40 + s.int(0, 9))];
+    if (s.bool(0.3)) faulter.push(load(1, s.int(1, 3)));
+    let changer: ModelOp[];
+    switch (s.int(0, 4)) {
+      case 0: changer = [munmap(1, s.int(1, 3), 1)]; break;
+      case 1: changer = [madvise(1, s.int(0, 3), 1)]; break;
+      case 2: changer = [fork(1)]; break;
+      case 3: changer = [mremapTo(1, 0, 4, 16)]; break;
+      default: changer = [{ op: 'uffd_unregister', pid: 1, addr: page(0), len: 4 * PAGE }]; break;
+    }
+    if (s.bool(0.3)) changer.push(load(1, s.int(0, 3)));
+    const threads = [
+      { name: 'faulter', pid: 1, program: faulter },
+      { name: 'changer', pid: 1, program: changer },
+    ];
+    return {
+      name: `uffd#${seed}`,
+      family: 'uffd',
+      processes: [{ pid: 1, setup: [anon(1, 0, 4), store(1, 0, 1), uffdRegister(1, 0, 4)] }],
+      threads,
+      daemons: [{ kind: 'uffd_handler', pid: 1, count: 8, value: UFFD_VALUE }],
+    };
+  },
+};
+
+export const ZOO_ZOOC_FAMILIES: readonly Family[] = [mbindVsFault, driverFault, uffd];

@@ -64,8 +64,41 @@ describe('uffdio_copy', () => {
     s.do({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' });
     expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 })).toEqual(err(EAGAIN));
     expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'remove', start: A, end: A + K } });
+    // madvise zaps only after the read woke it (userfaultfd_remove waited): until then the page
+    // is still there, and mmap_changing may still be raised.
+    expect(s.accept({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 }, err(EAGAIN)).ok).toBe(true);
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 })).toEqual(err(EEXIST));
+    expect(s.do({ op: 'uffd_settle', pid: 1, event: { type: 'remove', start: A, end: A + K } })).toEqual(ok);
+    expect(s.accept({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 }, err(EAGAIN)).ok).toBe(false);
     expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A, value: 2 })).toEqual(ok);
     expect(s.load(1, A)).toEqual(v(2));
+  });
+
+  it('-EAGAIN comes before -EINVAL; after the read, -EAGAIN until the raising munmap returns (uffd_settle)', () => {
+    const s = new Seq(oneVma(4));
+    reg(s, 4 * K);
+    s.do({ op: 'munmap', pid: 1, addr: A + 3 * K, len: K });
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A + 1, value: 2 })).toEqual(err(EAGAIN));
+    // raised but not queued yet: a read may find nothing
+    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, err(EAGAIN)).ok).toBe(true);
+    expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual({ kind: 'event', event: { type: 'unmap', start: A + 3 * K, end: A + 4 * K } });
+    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, err(EAGAIN)).ok).toBe(true);
+    expect(s.accept({ op: 'uffdio_copy', pid: 1, dst: A + K, value: 2 }, err(EAGAIN)).ok).toBe(true);
+    expect(s.do({ op: 'uffd_settle', pid: 1, event: { type: 'unmap', start: A + 3 * K, end: A + 4 * K } })).toEqual(ok);
+    // settled: a second settle has nothing to settle (not enabled), and -EAGAIN is wrong now
+    expect(enabled(s.state, { op: 'uffd_settle', pid: 1, event: { type: 'unmap', start: A + 3 * K, end: A + 4 * K } })).not.toBeNull();
+    expect(s.accept({ op: 'uffdio_copy', pid: 1, dst: A + K, value: 2 }, err(EAGAIN)).ok).toBe(false);
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A + 1, value: 2 })).toEqual(err(EINVAL));
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: A + K, value: 2 })).toEqual(ok);
+  });
+
+  it('6.8+: -ENOENT while the unmap event of the destination is unread (the VMA lookup comes first)', () => {
+    const s = new Seq(oneVma(4));
+    reg(s, 4 * K);
+    s.do({ op: 'munmap', pid: 1, addr: A + 3 * K, len: K });
+    expect(s.accept({ op: 'uffdio_copy', pid: 1, dst: A + 3 * K, value: 2 }, err(ENOENT)).ok).toBe(true);
+    // …but not for a destination that is still registered
+    expect(s.accept({ op: 'uffdio_copy', pid: 1, dst: A + K, value: 2 }, err(ENOENT)).ok).toBe(false);
   });
 });
 
@@ -78,6 +111,11 @@ describe('uffdio_move', () => {
     expect(s.load(1, A)).toEqual(v(7));
     expect(s.load(1, A + 3 * K)).toEqual(v(0));
     expect(s.do({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A + K })).toEqual(err(ENOENT));
+    // a page at dst and none at src: -EEXIST, or -ENOENT when src has no page table at all
+    s.do({ op: 'uffdio_copy', pid: 1, dst: A + K, value: 3 });
+    expect(s.do({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A + K })).toEqual(err(EEXIST));
+    expect(s.accept({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A + K }, err(ENOENT)).ok).toBe(true);
+    expect(s.accept({ op: 'uffdio_move', pid: 1, src: A, dst: A + K }, err(ENOENT)).ok).toBe(false);
   });
 });
 
@@ -93,10 +131,32 @@ describe('uffd_read_event', () => {
     expect(s.do({ op: 'uffd_read_event', pid: 1 })).toEqual(err(EAGAIN));
   });
 
-  it('accepts a pagefault message only where a fault can be waiting', () => {
+  it('accepts any pagefault message (it may be stale: queued before a copy resolved it), never a made-up event', () => {
     const s = new Seq(oneVma(4));
     reg(s);
     expect(s.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'pagefault', addr: A, write: false } }).ok).toBe(true);
-    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'pagefault', addr: A + 3 * K, write: false } }).ok).toBe(false);
+    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'pagefault', addr: A + 3 * K, write: false } }).ok).toBe(true);
+    expect(s.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'unmap', start: A, end: A + K } }).ok).toBe(false);
+  });
+});
+
+describe('non-cooperative events vs the kernel', () => {
+  it('MREMAP_FIXED: the target\'s unmap event comes first, then remap, then the old range\'s unmap (sys_mremap delivery order)', () => {
+    const s = new Seq(oneVma(4));
+    reg(s, 4 * K);
+    const to = A + 16 * K;
+    s.do({ op: 'mmap', pid: 1, addr: to, len: 2 * K, prot: { read: true, write: true, exec: false }, flags: { shared: false, anonymous: true, fixed: true, growsdown: false } });
+    s.do({ op: 'uffd_register', pid: 1, addr: to, len: 2 * K, mode: 'missing' });
+    expect(s.do({ op: 'mremap', pid: 1, oldAddr: A, oldLen: 2 * K, newLen: 2 * K, flags: { maymove: true, fixed: true, dontunmap: false }, newAddr: to })).toEqual({ kind: 'addr', addr: to });
+    const read = () => s.do({ op: 'uffd_read_event', pid: 1 });
+    expect(read()).toEqual({ kind: 'event', event: { type: 'unmap', start: to, end: to + 2 * K } });
+    expect(read()).toEqual({ kind: 'event', event: { type: 'remap', from: A, to, len: 2 * K } });
+    expect(read()).toEqual({ kind: 'event', event: { type: 'unmap', start: A, end: A + 2 * K } });
+  });
+
+  it('/proc/pid/mem on a missing page of a registered range: -EIO (GUP without FAULT_FLAG_ALLOW_RETRY)', () => {
+    const s = new Seq(oneVma(4));
+    reg(s);
+    expect(s.do({ op: 'proc_mem_write', pid: 1, target: 1, addr: A, value: 5 })).toEqual(err(-5));
   });
 });
