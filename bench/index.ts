@@ -9,6 +9,9 @@ import { performance } from 'node:perf_hooks';
 
 type SectionFn = () => Promise<unknown>;
 
+/** Notes a section's module gave through an exported `notes()` (e.g. which caps applied). */
+const sectionNotes = new Map<SectionFn, () => unknown>();
+
 /** Load `fn` from `./<mod>.js` at run time, so a section not written yet does not break the build. */
 function section(mod: string, fn: string): () => Promise<SectionFn> {
   return async () => {
@@ -16,6 +19,7 @@ function section(mod: string, fn: string): () => Promise<SectionFn> {
     const m = (await import(spec)) as Record<string, unknown>;
     const f = m[fn];
     if (typeof f !== 'function') throw new Error(`bench/${mod}.ts does not export ${fn}()`);
+    if (typeof m.notes === 'function') sectionNotes.set(f as SectionFn, m.notes as () => unknown);
     return f as SectionFn;
   };
 }
@@ -23,8 +27,8 @@ function section(mod: string, fn: string): () => Promise<SectionFn> {
 const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
   ['runtime', section('runtime', 'benchRuntime')],
   ['linearizability', section('linearizability', 'benchLinearizability')],
-  // ['standard', section('standard', 'benchStandard')],
-  // ['timeToBug', section('timeToBug', 'benchTimeToBug')],
+  ['standard', section('standard', 'benchStandard')],
+  ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
 ];
 
 async function main(): Promise<void> {
@@ -39,6 +43,8 @@ async function main(): Promise<void> {
     try {
       const fn = await load();
       out[key] = await fn();
+      const note = sectionNotes.get(fn)?.();
+      if (typeof note === 'string') notes[key] = note;
     } catch (e) {
       out[key] = null;
       const msg = e instanceof Error ? e.message : String(e);

@@ -54,6 +54,11 @@ export interface CampaignSpec {
   readonly preemptions?: number;
   /** Stop at the first violation (default true). */
   readonly stopAtFirst?: boolean;
+  /**
+   * Shrink each violation and re-run it traced (default true). false: report the failing run as
+   * found, untraced (bench/time_to_bug.ts measures finding, not shrinking).
+   */
+  readonly shrink?: boolean;
   readonly onProgress?: (executions: number) => void;
 }
 

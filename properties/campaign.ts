@@ -89,6 +89,13 @@ function schedulerFor(strategy: string, seed: number, i: number, k: number): Sch
 
 function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: number): FoundViolation {
   const prop = r.violation!.property;
+  if (spec.shrink === false) {
+    // Time-to-bug measurements: the run as found, untraced.
+    return {
+      property: prop, message: r.violation!.message, executionsToFind: at, report: r, scenario,
+      tasks: scenario.threads.length + (scenario.daemons?.length ?? 0),
+    };
+  }
   const shrunk = shrinkCounterexample(spec.variant, scenario, r.schedule, prop);
   let final = runScenario({ variant: spec.variant, scenario: shrunk.scenario, schedule: shrunk.schedule, trace: true });
   let sc = shrunk.scenario;

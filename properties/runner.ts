@@ -13,7 +13,7 @@ import type { ScenarioSpec } from '../impl/sim/scenario.js';
 import type { Variant } from '../impl/sim/variant.js';
 import { lockdepHooks } from '../impl/sync/lockdep.js';
 import type { RunReport, RunStatus } from './api.js';
-import { STEP_CHECKS, END_CHECKS } from './invariants/index.js';
+import { END_CHECKS, runStepChecks } from './invariants/index.js';
 import { judgeHistory } from './refinement.js';
 
 sim_set_base_hooks(lockdepHooks);
@@ -33,12 +33,7 @@ export interface RunOptions {
 function stepHooks(): ExecutionHooks {
   return {
     afterStep(exec: Execution, _t: TaskState): Violation | null {
-      const kernel = exec.world as Kernel;
-      for (const c of STEP_CHECKS) {
-        const v = c(kernel);
-        if (v) return v;
-      }
-      return null;
+      return runStepChecks(exec.world as Kernel);
     },
     atEnd(exec: Execution): Violation | null {
       const kernel = exec.world as Kernel;

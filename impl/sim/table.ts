@@ -62,11 +62,20 @@ export const FUNCTION_HOME: ReadonlyMap<string, string> = (() => {
   return m;
 })();
 
-/** The base table: every kernel function as written in impl/. */
+let BASE_TEMPLATE: Record<string, unknown> | null = null;
+
+/**
+ * The base table: every kernel function as written in impl/. A fresh object per call (a run or a
+ * test may replace entries of its own kernel's table), copied from a template built once: walking
+ * the module namespaces costs ~0.3 ms, the copy ~1 µs.
+ */
 export function baseTable(): KernelFns {
-  const t: Record<string, unknown> = {};
-  for (const ns of Object.values(modules)) {
-    for (const [name, v] of Object.entries(ns)) if (typeof v === 'function') t[name] = v;
+  if (BASE_TEMPLATE === null) {
+    const t: Record<string, unknown> = {};
+    for (const ns of Object.values(modules)) {
+      for (const [name, v] of Object.entries(ns)) if (typeof v === 'function') t[name] = v;
+    }
+    BASE_TEMPLATE = t;
   }
-  return t as KernelFns;
+  return { ...BASE_TEMPLATE } as KernelFns;
 }

@@ -60,11 +60,14 @@ export function defineVariant(spec: VariantSpec): Variant {
     if (!(key in gen) || key === 'name' || key === 'follows') throw new VariantError(`variant ${spec.name}: no configuration flag named ${key}`);
   }
   const cfg: KernelConfig = { ...gen, ...(spec.config ?? {}), name: gen.name };
+  // The merged table is built once per variant; each execution gets its own copy (cheap).
+  let template: KernelFns | null = null;
   return {
     ...spec,
     cfg,
     table(): KernelFns {
-      return { ...baseTable(), ...overrides } as KernelFns;
+      template ??= { ...baseTable(), ...overrides } as KernelFns;
+      return { ...template };
     },
   };
 }

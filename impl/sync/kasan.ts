@@ -54,6 +54,8 @@ export class kasan_meta {
   free: kasan_track | null = null;
   /** call_rcu/kfree_rcu that queued the free ("Last potentially related work creation"). */
   rcuQueued: kasan_track | null = null;
+  /** Instrumented writes to the object so far (see sim_kasan_write_stamp). */
+  writes = 0;
   constructor(readonly cache: kmem_cache<object>, readonly id: number, public alloc: kasan_track) {}
 }
 
@@ -327,9 +329,27 @@ export function kasan_check_read(obj: object, site: string, size = 8): void {
   check(obj, site, false, size);
 }
 
+let writeSeq = 0;
+
 /** kasan_check_write(): report a write to a freed object. */
 export function kasan_check_write(obj: object, site: string, size = 8): void {
+  writeSeq++;
+  const m = metaOf(obj);
+  if (m !== undefined) m.writes++;
   check(obj, site, true, size);
+}
+
+/**
+ * A stamp that changes with every instrumented write (kasan_check_write) to obj: its own write
+ * count when the store tracks it, else (negative) the count of all instrumented writes. As in the
+ * kernel, where KASAN instruments every store, every write the simulation makes to a page-table
+ * entry goes through kasan_check_write on its table (set_pte_at, ptep_get_and_clear): an
+ * incremental invariant (properties/invariants) knows that no entry of a table changed while its
+ * stamp did not.
+ */
+export function sim_kasan_write_stamp(obj: object): number {
+  const m = metaOf(obj);
+  return m === undefined ? -1 - writeSeq : m.writes;
 }
 
 /**
