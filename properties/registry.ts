@@ -29,6 +29,7 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   { name: 'livelock', kind: 'builtin', description: 'the step limit was reached: some task kept running without the run ending', kernelRef: 'liveness' },
   { name: 'fault-livelock', kind: 'builtin', description: 'one user access faulted and retried without bound', kernelRef: 'I19 (FAULT_FLAG_TRIED progress guarantee)' },
   { name: 'fork-snapshot', kind: 'builtin', description: 'while dup_mmap copies a parent VMA, no fault changed its anon_vma or mapped a page into it', kernelRef: 'I17 (B8)' },
+  { name: 'vma-lock-exclusion', kind: 'step', description: 'a VMA is never read-locked by a fault and write-locked at once', kernelRef: 'I3' },
   { name: 'vma-write-lock-epoch', kind: 'step', description: 'a VMA is write-locked only while mmap_lock is write-held', kernelRef: 'I1, I22' },
   { name: 'pgtable-freed-while-linked', kind: 'step', description: 'no PMD entry points to a freed PTE table', kernelRef: 'I11' },
   { name: 'vma-tree-well-formed', kind: 'step', description: 'the published VMA tree is sorted, non-overlapping, page aligned, and holds only its own mm\'s VMAs', kernelRef: 'I12; model NoOverlappingVmas' },

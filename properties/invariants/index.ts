@@ -7,6 +7,7 @@ import {
 } from './kernel_state.js';
 import type { mm_struct } from '../../impl/include/linux/mm_types.js';
 import { checkNoLeaks, checkRmapComplete } from './end_of_run.js';
+import { checkVmaLockExclusion, vmaLockExclusionIn } from './vma_locks.js';
 
 export type KernelCheck = (kernel: Kernel) => Violation | null;
 
@@ -15,6 +16,7 @@ export const STEP_CHECKS: readonly KernelCheck[] = [
   checkPmdTablesAlive,
   checkTreeWellFormed,
   checkPtesInsideVmas,
+  checkVmaLockExclusion,
 ];
 
 export const END_CHECKS: readonly KernelCheck[] = [
@@ -30,6 +32,7 @@ const OVER_MMS: ReadonlyMap<KernelCheck, MmsCheck> = new Map<KernelCheck, MmsChe
   [checkPmdTablesAlive, (_k, mms) => pmdTablesAliveIn(mms)],
   [checkTreeWellFormed, (_k, mms) => treeWellFormedIn(mms)],
   [checkPtesInsideVmas, (_k, mms) => ptesInsideVmasIn(mms)],
+  [checkVmaLockExclusion, vmaLockExclusionIn],
 ]);
 
 /**

@@ -99,6 +99,14 @@ const CASES: Record<string, () => string | undefined> = {
   'fault-livelock': () => plant('v6.6', { handle_mm_fault: function* () { return 0; } }, scenario([load(1, 0)])),
   // b8-fork (dup_mmap without vma_start_write) with a store racing the copy.
   'fork-snapshot': () => runCampaign({ variant: b8, family: 'fork-vs-fault', strategy: 'pct', runs: 400, seed: 1 }).violations[0]?.property,
+  // vma_start_write marks the VMA locked without waiting for its readers (no down_write).
+  'vma-lock-exclusion': () => runCampaign({
+    variant: defineVariant({
+      name: 'planted', base: 'v6.6', description: 'vma_start_write does not wait for readers',
+      overrides: { vma_start_write: function* (vma) { yield 'vma_start_write'; vma.vm_lock_seq = vma.vm_mm.mm_lock_seq; } },
+    }),
+    family: 'mprotect-vs-fault', strategy: 'random', runs: 500, seed: 1,
+  }).violations[0]?.property,
   // vma_end_write_all forgets to end the epoch: VMAs stay write-locked after mmap_write_unlock.
   'vma-write-lock-epoch': () => plant('v6.6', { vma_end_write_all: () => {} }, scenario([mprotect(1, 0, 1, RO)])),
   // free_pgd_range frees the PTE table but leaves the PMD pointing at it.
