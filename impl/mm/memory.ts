@@ -72,7 +72,7 @@ function userfaultfd_wp(vma: vm_area_struct): boolean {
   return (vma.vm_flags & VM_UFFD_WP) !== 0;
 }
 function userfaultfd_pte_wp(vma: vm_area_struct, pte: pte_t): boolean {
-  return userfaultfd_wp(vma) && k.fn.pte_uffd_wp(pte);
+  return k.fn.userfaultfd_wp(vma) && k.fn.pte_uffd_wp(pte);
 }
 
 /**
@@ -232,12 +232,12 @@ export function sanitize_fault_flags(vma: vm_area_struct, flags: number): { read
   if (flags & FAULT_FLAG_UNSHARE) {
     if (WARN_ON_ONCE((flags & FAULT_FLAG_WRITE) !== 0, 'sanitize_fault_flags: UNSHARE with WRITE')) return { ret: VM_FAULT_SIGSEGV, flags };
     // FAULT_FLAG_UNSHARE only applies to COW mappings.
-    if (!is_cow_mapping(vma.vm_flags)) flags &= ~FAULT_FLAG_UNSHARE;
+    if (!k.fn.is_cow_mapping(vma.vm_flags)) flags &= ~FAULT_FLAG_UNSHARE;
   } else if (flags & FAULT_FLAG_WRITE) {
     // Write faults on read-only mappings are impossible ...
     if ((vma.vm_flags & VM_MAYWRITE) === 0) return { ret: VM_FAULT_SIGSEGV, flags };
     // ... and FOLL_FORCE only applies to COW mappings.
-    if ((vma.vm_flags & VM_WRITE) === 0 && !is_cow_mapping(vma.vm_flags)) return { ret: VM_FAULT_SIGSEGV, flags };
+    if ((vma.vm_flags & VM_WRITE) === 0 && !k.fn.is_cow_mapping(vma.vm_flags)) return { ret: VM_FAULT_SIGSEGV, flags };
   }
   // Per-VMA locks can't be used with FAULT_FLAG_RETRY_NOWAIT because of the assumption that lock
   // is dropped on VM_FAULT_RETRY. (WARN_ON_ONCE in the kernel: a caller bug, reported as one.)
@@ -312,7 +312,7 @@ export function* handle_pte_fault(vmf: vm_fault): Task<number> {
     // Swap entries and the other non-present entries (markers, migration) go to do_swap_page.
     const do_swap_page = optional_handler('do_swap_page');
     if (do_swap_page === undefined) throw new Error('kernel function do_swap_page is not implemented (mm/memory_swap.ts)');
-    return yield* do_swap_page(vmf);
+    return yield* k.fn.do_swap_page(vmf);
   }
   // pte_protnone → do_numa_page: NUMA hinting faults are left out.
   yield* spin_lock(vmf.ptl!);
@@ -388,9 +388,9 @@ export function* do_anonymous_page(vmf: vm_fault): Task<number> {
       return ret;
     }
     // Deliver the page fault to userland, check inside PT lock
-    if (userfaultfd_missing(vma)) {
+    if (k.fn.userfaultfd_missing(vma)) {
       k.fn.pte_unmap_unlock(vmf.pte);
-      return yield* handle_userfault(vmf, VM_UFFD_MISSING);
+      return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
     }
   } else {
     // Allocate our own private page.
@@ -422,10 +422,10 @@ export function* do_anonymous_page(vmf: vm_fault): Task<number> {
       return ret;
     }
     // Deliver the page fault to userland, check inside PT lock
-    if (userfaultfd_missing(vma)) {
+    if (k.fn.userfaultfd_missing(vma)) {
       k.fn.pte_unmap_unlock(vmf.pte);
       k.fn.folio_put(f);
-      return yield* handle_userfault(vmf, VM_UFFD_MISSING);
+      return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
     }
     k.fn.add_mm_counter(mm, 'MM_ANONPAGES', 1);
     k.fn.folio_add_new_anon_rmap(f, vma, vmf.address);
@@ -483,7 +483,7 @@ const fault_around_pages = 65536 / PAGE_SIZE;
 export function should_fault_around(vmf: vm_fault): boolean {
   // No ->map_pages?  No way to fault around...
   if (!vmf.vma.vm_ops?.map_pages) return false;
-  if (userfaultfd_wp(vmf.vma)) return false; // uffd_disable_fault_around
+  if (k.fn.userfaultfd_wp(vmf.vma)) return false; // uffd_disable_fault_around
   return fault_around_pages > 1;
 }
 
@@ -809,7 +809,7 @@ export function* do_wp_page(vmf: vm_fault): Task<number> {
   if (!unshare) {
     if (userfaultfd_pte_wp(vma, k.fn.ptep_get(vmf.pte!, vmf.address))) {
       k.fn.pte_unmap_unlock(vmf.pte!);
-      return yield* handle_userfault(vmf, VM_UFFD_WP);
+      return yield* k.fn.handle_userfault(vmf, VM_UFFD_WP);
     }
   }
   vmf.page = k.fn.vm_normal_page(vma, vmf.address, vmf.orig_pte);

@@ -78,11 +78,11 @@ function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number
   let hi = high_limit;
   for (let i = vmas.length - 1; i >= -1; i--) {
     const v = vmas[i];
-    const lo = v ? vm_end_gap(v) : low;
+    const lo = v ? k.fn.vm_end_gap(v) : low;
     if (v && v.vm_start >= high_limit) continue;
     const top = Math.min(hi, high_limit);
     if (top - length >= Math.max(lo, low)) return top - length;
-    if (v) hi = vm_start_gap(v);
+    if (v) hi = k.fn.vm_start_gap(v);
   }
   return -ENOMEM;
 }
@@ -100,8 +100,8 @@ function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: numbe
   if (addr) {
     addr = PAGE_ALIGN(addr);
     const { vma, prev } = yield* k.fn.find_vma_prev(mm, addr);
-    if (mmap_end - len >= addr && addr >= MMAP_MIN_ADDR && (!vma || addr + len <= vm_start_gap(vma)) &&
-      (!prev || addr >= vm_end_gap(prev))) {
+    if (mmap_end - len >= addr && addr >= MMAP_MIN_ADDR && (!vma || addr + len <= k.fn.vm_start_gap(vma)) &&
+      (!prev || addr >= k.fn.vm_end_gap(prev))) {
       return addr;
     }
   }
@@ -153,7 +153,7 @@ export function vm_get_page_prot(vm_flags: number): number {
  */
 export function vma_set_page_prot(vma: vm_area_struct): void {
   k.fn.vma_assert_write_locked(vma);
-  let prot = vm_get_page_prot(vma.vm_flags);
+  let prot = k.fn.vm_get_page_prot(vma.vm_flags);
   if (vma.vm_flags & VM_SHARED && vma.vm_ops?.page_mkwrite) prot &= ~VM_WRITE;
   vma.vm_page_prot = prot;
 }
@@ -191,11 +191,11 @@ export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: n
   // Can we just expand an old mapping?
   const { vma: next, prev } = yield* k.fn.find_vma_prev(mm, addr);
   if (!(f === null && vm_flags & VM_SHARED)) {
-    const vmg = sim_vmg_new_range(mm, prev, next, addr, end, pgoff, vm_flags, f);
+    const vmg = k.fn.sim_vmg_new_range(mm, prev, next, addr, end, pgoff, vm_flags, f);
     const merged = yield* k.fn.vma_merge_new_range(vmg);
     if (merged) {
       // expanded: the merged VMA covers the range (it was write-locked by vma_expand)
-      vma_set_page_prot(merged);
+      k.fn.vma_set_page_prot(merged);
       return addr;
     }
   }
@@ -206,7 +206,7 @@ export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: n
   vma.vm_end = end;
   vma.vm_pgoff = pgoff;
   k.fn.vm_flags_init(vma, vm_flags);
-  vma.vm_page_prot = vm_get_page_prot(vm_flags);
+  vma.vm_page_prot = k.fn.vm_get_page_prot(vm_flags);
   if (f) {
     refcount_inc(f.f_count); // vma->vm_file = get_file(file)
     vma.vm_file = f;
@@ -226,7 +226,7 @@ export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: n
       vma.vm_ops = generic_file_vm_ops;
     }
   } else if (vm_flags & VM_SHARED) {
-    shmem_zero_setup(vma);
+    k.fn.shmem_zero_setup(vma);
   } else {
     // vma_set_anonymous(vma)
     vma.vm_ops = null;
@@ -240,7 +240,7 @@ export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: n
   yield* k.fn.vma_link_file(vma);
 
   // Written after insertion: needs the write lock taken above.
-  vma_set_page_prot(vma);
+  k.fn.vma_set_page_prot(vma);
   return addr;
 }
 
@@ -497,7 +497,7 @@ export function* mmput(mm: mm_struct): Task<void> {
   yield 'mmput:atomic_dec_and_test';
   if (!refcount_dec_and_test(mm.mm_users)) return;
   yield* k.fn.exit_mmap(mm);
-  mmdrop(mm);
+  k.fn.mmdrop(mm);
 }
 
 /** mmdrop(mm): drop an mm_count reference (the struct itself is not reused in the simulation). */
