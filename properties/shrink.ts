@@ -130,11 +130,18 @@ export function shrinkCounterexample(
   let runs = 0;
   let cur = scenario;
   let sched = schedule;
+  // A deadlock with a wait-for cycle must stay one: dropping the task that would have woken a
+  // sleeper (a userfaultfd monitor, say) also deadlocks, but tells another story.
+  const kind = (r: RunReport): string =>
+    r.violation?.property === 'deadlock' && r.violation.message.includes('wait-for cycle') ? 'deadlock (cycle)' : r.violation?.property ?? '';
+  const first = runScenario({ variant, scenario, scheduler: new ReplayScheduler(decodeSchedule(schedule), false) });
+  const want = first.status === 'violation' && first.violation?.property === property ? kind(first) : property;
+  const same = (r: RunReport): boolean => r.status === 'violation' && r.violation?.property === property && kind(r) === want;
   const fails = (sc: ScenarioSpec, s: string): RunReport | null => {
     if (runs >= budget) return null;
     runs++;
     const r = runScenario({ variant, scenario: sc, scheduler: new ReplayScheduler(decodeSchedule(s), false) });
-    return r.status === 'violation' && r.violation?.property === property ? r : null;
+    return same(r) ? r : null;
   };
 
   const preemptionsOf = (sc: ScenarioSpec, s: string): number | null => {
@@ -147,7 +154,7 @@ export function shrinkCounterexample(
     const rec = new AnchorRecorder(s);
     runs++;
     const base = runScenario({ variant, scenario: sc, scheduler: rec });
-    if (base.status !== 'violation' || base.violation?.property !== property) return null;
+    if (!same(base)) return null;
     let anchors = rec.anchors;
     let pre = base.preemptions;
     let best = s;
@@ -159,14 +166,14 @@ export function shrinkCounterexample(
       runs++;
       const cand = anchors.filter((_, j) => !drop.includes(j));
       const r = runScenario({ variant, scenario: sc, scheduler: new AnchoredScheduler(cand) });
-      if (r.status !== 'violation' || r.violation?.property !== property) return false;
+      if (!same(r)) return false;
       const fewer = r.preemptions < pre || (r.preemptions === pre && decodeSchedule(r.schedule).length < decodeSchedule(best).length);
       if (!fewer) return false;
       // Re-anchor on the new run (a replay of its normalised schedule).
       const again = new AnchorRecorder(r.schedule);
       runs++;
       const check = runScenario({ variant, scenario: sc, scheduler: again });
-      if (check.status !== 'violation' || check.violation?.property !== property) return false;
+      if (!same(check)) return false;
       best = r.schedule;
       anchors = again.anchors;
       pre = check.preemptions;
@@ -244,7 +251,7 @@ export function shrinkCounterexample(
       for (let drop = -1; drop < Math.min(mapped.length, 8) && runs < budget; drop++) {
         runs++;
         const x = runScenario({ variant, scenario: cand, scheduler: new AnchoredScheduler(mapped.filter((_, j) => j !== drop)) });
-        if (x.status === 'violation' && x.violation?.property === property) {
+        if (same(x)) {
           r = x;
           break;
         }

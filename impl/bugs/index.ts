@@ -14,6 +14,9 @@ import smapsNoMmapLock from './smaps-no-mmap-lock.js';
 import locklessFaultNoRecheck from './lockless-fault-no-recheck.js';
 import b14Mempolicy from './b14-mempolicy.js';
 import driverNeedsMmapLock from './driver-needs-mmap-lock.js';
+import b22UffdCopyEvents from './b22-uffd-copy-events.js';
+import b26UffdVmFlags from './b26-uffd-vm-flags.js';
+import uffdBlockHoldingVmaLock from './uffd-block-holding-vma-lock.js';
 
 export const MUTANTS: readonly Variant[] = [
   b6,
@@ -27,4 +30,7 @@ export const MUTANTS: readonly Variant[] = [
   locklessFaultNoRecheck,
   b14Mempolicy,
   driverNeedsMmapLock,
+  b22UffdCopyEvents,
+  b26UffdVmFlags,
+  uffdBlockHoldingVmaLock,
 ];

@@ -31,7 +31,7 @@
  * set), blocking read(2), the folio's large-folio / split paths and DMA pins of move_pages,
  * mmu notifiers, the MAP_PRIVATE-file-as-anon UFFDIO_COPY (private file VMAs cannot register).
  */
-import { block, choose, type Task } from '../rt/task.js';
+import { block, choose, step, type Task } from '../rt/task.js';
 import { current } from '../rt/execution.js';
 import { k, current_mm, type sim_process } from '../sim/kernel.js';
 import {
@@ -129,6 +129,14 @@ export interface userfaultfd_wake_range {
  */
 export function sim_uffd_ops_vma_lock(): boolean {
   return k.cfg.uffd_ops_vma_lock && k.cfg.per_vma_lock;
+}
+
+/**
+ * The monitor tasks reading the process's userfaultfd (uffd_handler daemons): who a fault
+ * sleeping in handle_userfault waits for, in a deadlock report's wait-for graph.
+ */
+export function sim_uffd_monitors(ctx: userfaultfd_ctx): readonly number[] {
+  return k.state('uffd_monitors', () => new Map<number, number[]>()).get(ctx.mm.pid) ?? [];
 }
 
 /** The process's userfaultfd, or null (its context, or a context dup_userfaultfd made for it). */
@@ -313,6 +321,9 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   else k.fn.mmap_assert_locked(mm); // before 6.6: only ever under mmap_lock
 
   kasan_check_read(vma, 'handle_userfault');
+  // A plain load after the caller's userfaultfd_missing(vma): stable only because whoever
+  // changes it holds the VMA write lock (userfaultfd_set_ctx, B26).
+  yield step('handle_userfault:vm_userfaultfd_ctx', vma);
   const ctx = vma.vm_userfaultfd_ctx;
   if (!ctx) return ret;
   kasan_check_read(ctx, 'handle_userfault');
@@ -355,7 +366,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
 
   if (must_wait && !ctx.released) {
     wake_up_poll(ctx.fd_wqh);
-    yield* schedule();
+    yield* schedule(() => sim_uffd_monitors(ctx));
   }
   set_current_state(TASK_RUNNING);
 
@@ -1554,6 +1565,8 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
   const { pid, value, count } = spec;
   const tid = current().id;
   if (!k.threads.has(tid)) k.threads.set(tid, { tid, pid, comm: 'uffd_handler', exiting: false });
+  const monitors = k.state('uffd_monitors', () => new Map<number, number[]>());
+  monitors.set(pid, [...(monitors.get(pid) ?? []), tid]);
   const faults: number[] = [];
   /** UFFDIO_WAKE(range): validate_range, then wake_userfault (not a model operation: no state). */
   function* uffdio_wake(start: number, len: number): Task<void> {

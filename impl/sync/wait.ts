@@ -26,15 +26,16 @@ export const ERESTARTSYS = 512;
 /**
  * schedule(): give up the CPU. Returns at once (after a scheduling point) when the task's state
  * is TASK_RUNNING — it was woken after announcing the sleep — or a pending signal interrupts the
- * sleeping state; otherwise sleeps until woken. Leaves the state TASK_RUNNING.
+ * sleeping state; otherwise sleeps until woken. Leaves the state TASK_RUNNING. `wakers` (for
+ * deadlock reports) names the tasks expected to wake this sleep, when the caller knows them.
  */
-export function* schedule(): Task<void> {
+export function* schedule(wakers?: () => readonly number[]): Task<void> {
   const v = sim_sleep_violation('schedule', 'BUG: scheduling while atomic');
   if (v !== null) throw v;
   const s = sim_current_sync();
   let op = s.sleepOp;
   if (op === null) {
-    op = block('schedule', () => s.state === TASK_RUNNING || signal_pending_state(s.state, s), undefined, () => []);
+    op = block('schedule', () => s.state === TASK_RUNNING || signal_pending_state(s.state, s), undefined, wakers ?? (() => []));
     s.sleepOp = op;
   }
   yield op;

@@ -87,9 +87,9 @@ const uffdRegister = (pid: number, first: number, pages: number): ModelOp =>
   ({ op: 'uffd_register', pid, addr: page(first), len: pages * PAGE, mode: 'missing' });
 const madvise = (pid: number, first: number, pages: number): ModelOp =>
   ({ op: 'madvise', pid, addr: page(first), len: pages * PAGE, advice: 'dontneed' });
-const mremapTo = (pid: number, first: number, pages: number, to: number): ModelOp => ({
+const mremapTo = (pid: number, first: number, pages: number, to: number, dontunmap = false): ModelOp => ({
   op: 'mremap', pid, oldAddr: page(first), oldLen: pages * PAGE, newLen: pages * PAGE,
-  flags: { maymove: true, fixed: true, dontunmap: false }, newAddr: page(to),
+  flags: { maymove: true, fixed: true, dontunmap }, newAddr: page(to),
 });
 /** The value the monitor fills missing pages with. */
 const UFFD_VALUE = 77;
@@ -99,7 +99,7 @@ const UFFD_VALUE = 77;
  * uffd: the userfaultfd monitor (a daemon: read(2), UFFDIO_COPY, retry on -EAGAIN after reading
  * the events, UFFDIO_WAKE of ranges that went away) resolves missing faults of one or two
  * faulting threads while another thread changes the registered range — munmap, mremap to a free
- * place, fork, madvise(MADV_DONTNEED) — raising a non-cooperative event (mmap_changing) the
+ * place (with MREMAP_DONTUNMAP the old range stays registered, empty), fork, madvise(MADV_DONTNEED) — raising a non-cooperative event (mmap_changing) the
  * monitor has to read first (I18, B22), or (un)registers it under the faults (B26).
  */
 const uffd: Family = {
@@ -111,11 +111,12 @@ const uffd: Family = {
     const faulter: ModelOp[] = [s.bool(0.6) ? load(1, i) : store(1, i, 40 + s.int(0, 9))];
     if (s.bool(0.3)) faulter.push(load(1, s.int(1, 3)));
     let changer: ModelOp[];
-    switch (s.int(0, 4)) {
+    switch (s.int(0, 5)) {
       case 0: changer = [munmap(1, s.int(1, 3), 1)]; break;
       case 1: changer = [madvise(1, s.int(0, 3), 1)]; break;
       case 2: changer = [fork(1)]; break;
       case 3: changer = [mremapTo(1, 0, 4, 16)]; break;
+      case 4: changer = [mremapTo(1, 0, 4, 16, true)]; break;
       default: changer = [{ op: 'uffd_unregister', pid: 1, addr: page(0), len: 4 * PAGE }]; break;
     }
     if (s.bool(0.3)) changer.push(load(1, s.int(0, 3)));
