@@ -197,7 +197,7 @@ export function sim_uffd_take_unmap_list(): userfaultfd_unmap_ctx[] {
 export function sim_new_userfaultfd(pid: number): userfaultfd_ctx | null {
   const p = k.procs.get(pid);
   if (!p || !p.mm) return null;
-  const have = sim_uffd_ctx(pid);
+  const have = k.fn.sim_uffd_ctx(pid);
   if (have) return have;
   const ctx = sim_kasan_track(new userfaultfd_ctx(p.mm, SIM_UFFD_FEATURES), userfaultfd_ctx_cachep, 'new_userfaultfd');
   refcount_set(ctx.refcount, 1);
@@ -276,7 +276,7 @@ function assert_fault_locked(vmf: vm_fault): void {
 export function* userfaultfd_must_wait(ctx: userfaultfd_ctx, vmf: vm_fault, reason: number): Task<boolean> {
   const mm = ctx.mm;
   const address = vmf.address;
-  assert_fault_locked(vmf);
+  k.fn.assert_fault_locked(vmf);
   for (;;) {
     yield 'userfaultfd_must_wait:pmdp_get_lockless';
     const pmd = mm.pgd.get(Math.floor(address / PMD_SIZE));
@@ -317,7 +317,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   let ret = VM_FAULT_SIGBUS;
   const me = k.threads.get(current().id);
   if (me?.exiting) return ret; // PF_EXITING
-  if (k.cfg.uffd_under_vma_lock) assert_fault_locked(vmf);
+  if (k.cfg.uffd_under_vma_lock) k.fn.assert_fault_locked(vmf);
   else k.fn.mmap_assert_locked(mm); // before 6.6: only ever under mmap_lock
 
   kasan_check_read(vma, 'handle_userfault');
@@ -349,7 +349,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   }
 
   // take the reference before dropping the mmap_lock
-  userfaultfd_ctx_get(ctx);
+  k.fn.userfaultfd_ctx_get(ctx);
   const uwq = new userfaultfd_wait_queue(current().id, {
     event: 'pagefault', address: vmf.address, write: (vmf.flags & FAULT_FLAG_WRITE) !== 0,
   }, ctx);
@@ -366,7 +366,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
 
   if (must_wait && !ctx.released) {
     wake_up_poll(ctx.fd_wqh);
-    yield* schedule(() => sim_uffd_monitors(ctx));
+    yield* schedule(() => k.fn.sim_uffd_monitors(ctx));
   }
   set_current_state(TASK_RUNNING);
 
@@ -378,7 +378,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
     spin_unlock_irq(ctx.wqh_lock);
   }
   // ctx may go away after this if the userfault pseudo fd is already released.
-  userfaultfd_ctx_put(ctx);
+  k.fn.userfaultfd_ctx_put(ctx);
   return ret;
 }
 
@@ -413,14 +413,14 @@ export function* userfaultfd_event_wait_completion(ctx: userfaultfd_ctx, ewq: us
     }
     set_current_state(TASK_RUNNING);
     spin_unlock_irq(ctx.wqh_lock);
-    if (release_new_ctx) userfaultfd_ctx_put(release_new_ctx);
+    if (release_new_ctx) k.fn.userfaultfd_ctx_put(release_new_ctx);
   }
   // ctx may go away after this if the userfault pseudo fd is already released.
   yield 'userfaultfd_event_wait_completion:atomic_dec(mmap_changing)';
   kasan_check_write(ctx, 'userfaultfd_event_wait_completion');
   ctx.mmap_changing--;
   VM_WARN_ON_ONCE(ctx.mmap_changing < 0, 'userfaultfd_event_wait_completion: mmap_changing < 0');
-  userfaultfd_ctx_put(ctx);
+  k.fn.userfaultfd_ctx_put(ctx);
 }
 
 /** userfaultfd_event_complete(ctx, ewq): the monitor read the event; wake its task. Locks: wqh lock. */
@@ -433,7 +433,7 @@ export function userfaultfd_event_complete(ctx: userfaultfd_ctx, ewq: userfaultf
 /** atomic_inc(&ctx->mmap_changing), under map_changing_lock from 6.8. */
 function* mmap_changing_inc(ctx: userfaultfd_ctx): Task<void> {
   kasan_check_write(ctx, 'mmap_changing_inc');
-  if (sim_uffd_ops_vma_lock()) {
+  if (k.fn.sim_uffd_ops_vma_lock()) {
     yield* down_write(ctx.map_changing_lock);
     ctx.mmap_changing++;
     up_write(ctx.map_changing_lock);
@@ -485,7 +485,7 @@ export function* dup_userfaultfd(vma: vm_area_struct, fcs: userfaultfd_fork_ctx[
     ctx = sim_kasan_track(new userfaultfd_ctx(vma.vm_mm, octx.features), userfaultfd_ctx_cachep, 'dup_userfaultfd');
     refcount_set(ctx.refcount, 1);
     // mmgrab(ctx->mm)
-    userfaultfd_ctx_get(octx);
+    k.fn.userfaultfd_ctx_get(octx);
     yield* mmap_changing_inc(octx);
     fcs.push({ orig: octx, new: ctx });
   }
@@ -510,8 +510,8 @@ export function dup_userfaultfd_fail(fcs: userfaultfd_fork_ctx[]): void {
     const fctx = fcs.shift()!;
     fctx.orig.mmap_changing--;
     VM_WARN_ON_ONCE(fctx.orig.mmap_changing < 0, 'dup_userfaultfd_fail: mmap_changing < 0');
-    userfaultfd_ctx_put(fctx.orig);
-    userfaultfd_ctx_put(fctx.new);
+    k.fn.userfaultfd_ctx_put(fctx.orig);
+    k.fn.userfaultfd_ctx_put(fctx.new);
   }
 }
 
@@ -525,7 +525,7 @@ export function* mremap_userfaultfd_prep(vma: vm_area_struct, vm_ctx: vm_userfau
   kasan_check_read(ctx, 'mremap_userfaultfd_prep');
   if (ctx.features & UFFD_FEATURE_EVENT_REMAP) {
     vm_ctx.ctx = ctx;
-    userfaultfd_ctx_get(ctx);
+    k.fn.userfaultfd_ctx_get(ctx);
     yield* mmap_changing_inc(ctx);
   } else {
     // Drop uffd context if remap feature not enabled
@@ -550,7 +550,7 @@ export function mremap_userfaultfd_fail(vm_ctx: vm_userfaultfd_ctx): void {
   if (!ctx) return;
   ctx.mmap_changing--;
   VM_WARN_ON_ONCE(ctx.mmap_changing < 0, 'mremap_userfaultfd_fail: mmap_changing < 0');
-  userfaultfd_ctx_put(ctx);
+  k.fn.userfaultfd_ctx_put(ctx);
 }
 
 /**
@@ -565,7 +565,7 @@ export function* userfaultfd_remove(vma: vm_area_struct, start: number, end: num
   const ctx = vma.vm_userfaultfd_ctx;
   if (!ctx || !(ctx.features & UFFD_FEATURE_EVENT_REMOVE)) return true;
   kasan_check_read(ctx, 'userfaultfd_remove');
-  userfaultfd_ctx_get(ctx);
+  k.fn.userfaultfd_ctx_get(ctx);
   yield* mmap_changing_inc(ctx);
   k.fn.mmap_read_unlock(mm);
   const ewq = new userfaultfd_wait_queue(current().id, { event: 'remove', address: start, start, end }, ctx);
@@ -585,7 +585,7 @@ export function* userfaultfd_unmap_prep(vma: vm_area_struct, start: number, end:
   if (!ctx || !(ctx.features & UFFD_FEATURE_EVENT_UNMAP) || list.some((u) => u.ctx === ctx && u.start === start && u.end === end)) return 0;
   kasan_check_read(ctx, 'userfaultfd_unmap_prep');
   if (k.faultInjection && (yield* choose(2, 'userfaultfd_unmap_prep:kzalloc_fail')) === 1) return -ENOMEM;
-  userfaultfd_ctx_get(ctx);
+  k.fn.userfaultfd_ctx_get(ctx);
   yield* mmap_changing_inc(ctx);
   list.push({ ctx, start, end });
   return 0;
@@ -630,7 +630,7 @@ export function* userfaultfd_ctx_read(ctx: userfaultfd_ctx, no_wait: boolean): T
   if (ewq && ewq.msg) {
     const msg = ewq.msg;
     if (msg.event === 'fork' && ewq.fork_ctx) sim_attach_child_ctx(ewq.fork_ctx); // resolve_userfault_fork
-    userfaultfd_event_complete(ctx, ewq);
+    k.fn.userfaultfd_event_complete(ctx, ewq);
     spin_unlock_irq(ctx.wqh_lock);
     return msg;
   }
@@ -658,7 +658,7 @@ export function* __wake_userfault(ctx: userfaultfd_ctx, range: userfaultfd_wake_
 /** wake_userfault(ctx, range): only take the lock when someone waits. */
 export function* wake_userfault(ctx: userfaultfd_ctx, range: userfaultfd_wake_range): Task<void> {
   yield 'wake_userfault:waitqueue_active';
-  if (waitqueue_active(ctx.fault_pending_wqh) || waitqueue_active(ctx.fault_wqh)) yield* __wake_userfault(ctx, range);
+  if (waitqueue_active(ctx.fault_pending_wqh) || waitqueue_active(ctx.fault_wqh)) yield* k.fn.__wake_userfault(ctx, range);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -787,7 +787,7 @@ export function* userfaultfd_unregister(ctx: userfaultfd_ctx, start0: number, le
       }
       if (vma.vm_start > start) start = vma.vm_start;
       const vma_end = Math.min(end, vma.vm_end);
-      if (userfaultfd_missing(vma)) {
+      if (k.fn.userfaultfd_missing(vma)) {
         // Wake any concurrent pending userfault while we unregister, so they will not hang.
         yield* k.fn.wake_userfault(vma.vm_userfaultfd_ctx, { start, len: vma_end - start });
       }
@@ -843,7 +843,7 @@ function validate_dst_vma(dst_vma: vm_area_struct, dst_end: number): boolean {
  * mmap_read_lock held (before). Returns the VMA or -errno (nothing held).
  */
 export function* uffd_mfill_lock(dst_mm: mm_struct, dst_start: number, len: number): Task<vm_area_struct | number> {
-  if (sim_uffd_ops_vma_lock()) {
+  if (k.fn.sim_uffd_ops_vma_lock()) {
     const dst_vma = yield* k.fn.uffd_lock_vma(dst_mm, dst_start);
     if (typeof dst_vma === 'number' || validate_dst_vma(dst_vma, dst_start + len)) return dst_vma;
     k.fn.vma_end_read(dst_vma);
@@ -858,7 +858,7 @@ export function* uffd_mfill_lock(dst_mm: mm_struct, dst_start: number, len: numb
 
 /** uffd_mfill_unlock(vma). */
 export function uffd_mfill_unlock(vma: vm_area_struct): void {
-  if (sim_uffd_ops_vma_lock()) k.fn.vma_end_read(vma);
+  if (k.fn.sim_uffd_ops_vma_lock()) k.fn.vma_end_read(vma);
   else k.fn.mmap_read_unlock(vma.vm_mm);
 }
 
@@ -982,7 +982,7 @@ function shmem_mfill_remove_from_cache(dst_vma: vm_area_struct, dst_addr: number
  */
 export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: number, len: number): Task<number> {
   const dst_mm = ctx.mm;
-  const vma_locks = sim_uffd_ops_vma_lock();
+  const vma_locks = k.fn.sim_uffd_ops_vma_lock();
   const foliop: { folio: folio | null } = { folio: null };
   let copied = 0;
   let err = 0;
@@ -1353,7 +1353,7 @@ export interface sim_move_vmas {
  * mmap_read_lock held on success. Returns the VMAs or -errno (nothing held).
  */
 export function* uffd_move_lock(mm: mm_struct, dst_start: number, src_start: number): Task<sim_move_vmas | number> {
-  if (!sim_uffd_ops_vma_lock()) {
+  if (!k.fn.sim_uffd_ops_vma_lock()) {
     yield* k.fn.mmap_read_lock(mm);
     const r = yield* find_vmas_mm_locked(mm, dst_start, src_start);
     if (typeof r === 'number') k.fn.mmap_read_unlock(mm);
@@ -1393,7 +1393,7 @@ function* find_vmas_mm_locked(mm: mm_struct, dst_start: number, src_start: numbe
 
 /** uffd_move_unlock(dst_vma, src_vma). */
 export function uffd_move_unlock(dst_vma: vm_area_struct, src_vma: vm_area_struct): void {
-  if (!sim_uffd_ops_vma_lock()) {
+  if (!k.fn.sim_uffd_ops_vma_lock()) {
     k.fn.mmap_assert_locked(src_vma.vm_mm);
     k.fn.mmap_read_unlock(dst_vma.vm_mm);
     return;
@@ -1413,7 +1413,7 @@ export function* move_pages(ctx: userfaultfd_ctx, dst_start: number, src_start: 
   const vmas = yield* k.fn.uffd_move_lock(mm, dst_start, src_start);
   if (typeof vmas === 'number') return vmas;
   const { dst: dst_vma, src: src_vma } = vmas;
-  const vma_locks = sim_uffd_ops_vma_lock();
+  const vma_locks = k.fn.sim_uffd_ops_vma_lock();
   out_unlock: {
     // Re-check after taking map_changing_lock
     err = -EAGAIN;
@@ -1423,7 +1423,7 @@ export function* move_pages(ctx: userfaultfd_ctx, dst_start: number, src_start: 
     err = -EINVAL;
     if (src_vma.vm_flags & VM_SHARED || src_start + len > src_vma.vm_end) break out_unlock;
     if (dst_vma.vm_flags & VM_SHARED || dst_start + len > dst_vma.vm_end) break out_unlock;
-    err = validate_move_areas(ctx, src_vma, dst_vma);
+    err = k.fn.validate_move_areas(ctx, src_vma, dst_vma);
     if (err) break out_unlock;
     let src_addr = src_start;
     let dst_addr = dst_start;
@@ -1495,7 +1495,7 @@ function errOrOk(r: number): ModelResult {
 /** UFFDIO_REGISTER on the process's userfaultfd (opened on first use). */
 export function* sim_sys_uffd_register(op: UffdRegisterOp): Task<ModelResult> {
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
-  const ctx = sim_new_userfaultfd(op.pid)!;
+  const ctx = k.fn.sim_new_userfaultfd(op.pid)!;
   const mode = op.mode === 'missing' ? UFFDIO_REGISTER_MODE_MISSING : UFFDIO_REGISTER_MODE_WP;
   return errOrOk(yield* k.fn.userfaultfd_register(ctx, op.addr, op.len, mode));
 }
@@ -1503,7 +1503,7 @@ export function* sim_sys_uffd_register(op: UffdRegisterOp): Task<ModelResult> {
 /** UFFDIO_UNREGISTER. */
 export function* sim_sys_uffd_unregister(op: UffdUnregisterOp): Task<ModelResult> {
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
-  const ctx = sim_uffd_ctx(op.pid);
+  const ctx = k.fn.sim_uffd_ctx(op.pid);
   if (!ctx) return { kind: 'errno', errno: -EBADF };
   return errOrOk(yield* k.fn.userfaultfd_unregister(ctx, op.addr, op.len));
 }
@@ -1511,7 +1511,7 @@ export function* sim_sys_uffd_unregister(op: UffdUnregisterOp): Task<ModelResult
 /** UFFDIO_COPY of one page. */
 export function* sim_sys_uffdio_copy(op: UffdioCopyOp): Task<ModelResult> {
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
-  const ctx = sim_uffd_ctx(op.pid);
+  const ctx = k.fn.sim_uffd_ctx(op.pid);
   if (!ctx) return { kind: 'errno', errno: -EBADF };
   return errOrOk(yield* k.fn.userfaultfd_copy(ctx, op.dst, op.value));
 }
@@ -1519,7 +1519,7 @@ export function* sim_sys_uffdio_copy(op: UffdioCopyOp): Task<ModelResult> {
 /** UFFDIO_MOVE of one page. */
 export function* sim_sys_uffdio_move(op: UffdioMoveOp): Task<ModelResult> {
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
-  const ctx = sim_uffd_ctx(op.pid);
+  const ctx = k.fn.sim_uffd_ctx(op.pid);
   if (!ctx) return { kind: 'errno', errno: -EBADF };
   return errOrOk(yield* k.fn.userfaultfd_move(ctx, op.dst, op.src, PAGE_SIZE));
 }
@@ -1543,11 +1543,11 @@ export function sim_uffd_event(msg: uffd_msg): UffdEvent {
 /** A non-blocking read(2) of one uffd_msg. */
 export function* sim_sys_uffd_read_event(op: UffdReadEventOp): Task<ModelResult> {
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
-  const ctx = sim_uffd_ctx(op.pid);
+  const ctx = k.fn.sim_uffd_ctx(op.pid);
   if (!ctx) return { kind: 'errno', errno: -EBADF };
   const r = yield* k.fn.userfaultfd_ctx_read(ctx, true);
   if (typeof r === 'number') return { kind: 'errno', errno: r };
-  return { kind: 'event', event: sim_uffd_event(r) };
+  return { kind: 'event', event: k.fn.sim_uffd_event(r) };
 }
 
 /**
@@ -1570,7 +1570,7 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
   const faults: number[] = [];
   /** UFFDIO_WAKE(range): validate_range, then wake_userfault (not a model operation: no state). */
   function* uffdio_wake(start: number, len: number): Task<void> {
-    const ctx = sim_uffd_ctx(pid);
+    const ctx = k.fn.sim_uffd_ctx(pid);
     if (!ctx || validate_range(start, len)) return;
     yield* k.fn.wake_userfault(ctx, { start, len });
   }
@@ -1592,7 +1592,7 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
     if (faults.length === 0) {
       // poll(2): until the userfaultfd has something to read
       yield block('uffd_handler:poll', () => {
-        const c = sim_uffd_ctx(pid);
+        const c = k.fn.sim_uffd_ctx(pid);
         return c !== null && (c.fault_pending_wqh.head.length > 0 || c.event_wqh.head.length > 0);
       });
       yield* read_one();
@@ -1611,7 +1611,7 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
       // events' tasks lowered mmap_changing) or there is something new to read.
       while (yield* read_one());
       yield block('uffd_handler:retry', () => {
-        const c = sim_uffd_ctx(pid);
+        const c = k.fn.sim_uffd_ctx(pid);
         return c === null || c.mmap_changing === 0 || c.event_wqh.head.length > 0;
       });
     }
