@@ -72,7 +72,8 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const history: HistoryEntry[] = kernel.history;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
-  let setupDone = false;
+  const state = { setupTid: -1, setupDone: false };
+  const ready = (): boolean => state.setupDone;
 
   // Files exist before anything runs.
   for (const f of sc.files ?? []) {
@@ -84,41 +85,49 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     kernel.nextPid = Math.max(kernel.nextPid, p.pid + 1);
   }
 
-  const setupTid = exec.spawn('setup', function* setup(): Task<void> {
-    const init = kfn(kernel, 'sim_kernel_init');
-    if (init) yield* init(sc);
-    // Scenario files named /dev/… are character devices (impl/drivers/misc_device.ts).
-    const devices = kfn(kernel, 'sim_register_devices');
-    if (devices) yield* devices();
-    const th = { tid: setupTid, pid: 0, comm: 'setup', exiting: false };
-    kernel.threads.set(setupTid, th);
-    for (const p of sc.processes) {
-      (th as { pid: number }).pid = p.pid;
-      for (const op of p.setup) {
-        const r = yield* sim_do_user_op(op);
-        setupHistory.push({ op, result: r });
-        if (r.kind === 'errno' || r.kind === 'signal') {
-          throw new Error(`scenario setup failed: P${p.pid} ${op.op} gave ${JSON.stringify(r)}`);
-        }
-      }
-    }
-    for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
-    if (opts.setup) yield* opts.setup(kernel);
-    kernel.threads.delete(setupTid);
-    setupDone = true;
-  });
+  state.setupTid = exec.spawn('setup', () => sim_setup_task(kernel, opts, state, setupHistory));
 
   const threads: number[] = [];
   for (const t of sc.threads) {
-    const tid = exec.spawn(t.name, function* thread(): Task<void> {
-      if (!setupDone) yield block('wait for setup', () => setupDone);
-      yield* sim_user_thread(t.program, history);
-    });
+    const tid = exec.spawn(t.name, () => sim_user_thread(t.program, history, ready));
     kernel.threads.set(tid, { tid, pid: t.pid, comm: t.name, exiting: false });
     threads.push(tid);
   }
-  for (const d of sc.daemons ?? []) spawnDaemon(kernel, d, () => setupDone);
+  for (const d of sc.daemons ?? []) spawnDaemon(kernel, d, ready);
   return { exec, kernel, history, threads, setupHistory };
+}
+
+/**
+ * The setup task: kernel init, devices, each process's setup operations (their results recorded
+ * for the model), kernel-side setup actions. A module-level generator function, not a literal
+ * per run (see Execution.spawn).
+ */
+function* sim_setup_task(
+  kernel: Kernel, opts: SimOptions, state: { setupTid: number; setupDone: boolean },
+  setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[],
+): Task<void> {
+  const sc = opts.scenario;
+  const init = kfn(kernel, 'sim_kernel_init');
+  if (init) yield* init(sc);
+  // Scenario files named /dev/… are character devices (impl/drivers/misc_device.ts).
+  const devices = kfn(kernel, 'sim_register_devices');
+  if (devices) yield* devices();
+  const th = { tid: state.setupTid, pid: 0, comm: 'setup', exiting: false };
+  kernel.threads.set(state.setupTid, th);
+  for (const p of sc.processes) {
+    (th as { pid: number }).pid = p.pid;
+    for (const op of p.setup) {
+      const r = yield* sim_do_user_op(op);
+      setupHistory.push({ op, result: r });
+      if (r.kind === 'errno' || r.kind === 'signal') {
+        throw new Error(`scenario setup failed: P${p.pid} ${op.op} gave ${JSON.stringify(r)}`);
+      }
+    }
+  }
+  for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
+  if (opts.setup) yield* opts.setup(kernel);
+  kernel.threads.delete(state.setupTid);
+  state.setupDone = true;
 }
 
 function* runSetupAction(kernel: Kernel, a: SetupAction): Task<void> {
@@ -131,10 +140,12 @@ function spawnDaemon(kernel: Kernel, d: DaemonSpec, ready: () => boolean): void 
   const name = `sim_daemon_${d.kind}`;
   const f = kfn(kernel, name);
   if (!f) throw new Error(`daemon ${d.kind} is not implemented by this kernel`);
-  kernel.exec.spawn(d.kind, function* daemon(): Task<void> {
-    if (!ready()) yield block('wait for setup', ready);
-    yield* f(d);
-  }, { daemon: true });
+  kernel.exec.spawn(d.kind, () => sim_daemon_task(f, d, ready), { daemon: true });
+}
+
+function* sim_daemon_task(f: (...a: unknown[]) => Task<unknown>, d: DaemonSpec, ready: () => boolean): Task<void> {
+  if (!ready()) yield block('wait for setup', ready);
+  yield* f(d);
 }
 
 /** Build and run. */
