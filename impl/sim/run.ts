@@ -4,7 +4,7 @@
  */
 import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
 import type { Scheduler } from '../rt/scheduler.js';
-import { block, type Task } from '../rt/task.js';
+import { block, type Task, type Violation } from '../rt/task.js';
 import { Kernel, sim_set_kernel } from './kernel.js';
 import type { ScenarioSpec, SetupAction, DaemonSpec } from './scenario.js';
 import type { Variant } from './variant.js';
@@ -45,10 +45,17 @@ export function sim_set_base_hooks(h: ExecutionHooks): void {
   baseHooks = h;
 }
 
+/** One hook, or the first's verdict then the second's; a lone hook is used as it is (no wrapper per step). */
+function either<A extends unknown[]>(f: ((...a: A) => Violation | null) | undefined, g: ((...a: A) => Violation | null) | undefined): ((...a: A) => Violation | null) | undefined {
+  if (f === undefined) return g;
+  if (g === undefined) return f;
+  return (...a: A) => f(...a) ?? g(...a) ?? null;
+}
+
 function mergeHooks(a: ExecutionHooks, b: ExecutionHooks | undefined): ExecutionHooks {
   if (!b) return a;
   return {
-    afterStep: a.afterStep || b.afterStep ? (e, t) => a.afterStep?.(e, t) ?? b.afterStep?.(e, t) ?? null : undefined,
+    afterStep: either(a.afterStep?.bind(a), b.afterStep?.bind(b)),
     onTaskExit: a.onTaskExit || b.onTaskExit ? (e, t) => a.onTaskExit?.(e, t) ?? b.onTaskExit?.(e, t) ?? null : undefined,
     atEnd: a.atEnd || b.atEnd ? (e) => a.atEnd?.(e) ?? b.atEnd?.(e) ?? null : undefined,
     describe: a.describe ?? b.describe,

@@ -48,6 +48,35 @@ export function writeLockEpochIn(kernel: Kernel, mms: readonly mm_struct[]): Vio
   return null;
 }
 
+/**
+ * I1, I11 and I12 in one pass over the mms: true iff checkWriteLockEpoch, checkPmdTablesAlive and
+ * checkTreeWellFormed would all return null (the runner's fast path; when one would fire, it runs
+ * them in order for the report).
+ */
+export function epochAliveTreeClean(kernel: Kernel, mms: readonly mm_struct[]): boolean {
+  const perVma = kernel.cfg.per_vma_lock;
+  for (let m = 0; m < mms.length; m++) {
+    const mm = mms[m]!;
+    if (mm.mmap_lock.owner === -1) {
+      const vmas = treeVmas(mm);
+      const seq = mm.mm_lock_seq;
+      for (let i = 0; i < vmas.length; i++) {
+        const v = vmas[i]!;
+        if (perVma && v.vm_lock_seq === seq) return false;
+        const start = v.vm_start;
+        const end = v.vm_end;
+        if (start >= end || start % PAGE_SIZE !== 0 || end % PAGE_SIZE !== 0 || v.vm_mm !== mm) return false;
+        if (i > 0 && vmas[i - 1]!.vm_end > start) return false;
+      }
+    }
+    for (const pmd of mm.pgd.values()) {
+      const t = pmd.table;
+      if (t !== null && t.freed) return false;
+    }
+  }
+  return true;
+}
+
 /** I11 — no PMD entry points to a freed PTE table (free_pgtables clears the PMD before freeing). */
 export function checkPmdTablesAlive(kernel: Kernel): Violation | null {
   return pmdTablesAliveIn(liveMms(kernel));

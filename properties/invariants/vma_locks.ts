@@ -11,9 +11,12 @@ import type { mm_struct } from '../../impl/include/linux/mm_types.js';
 
 export function vmaLockExclusionIn(kernel: Kernel, mms: readonly mm_struct[]): Violation | null {
   if (!kernel.cfg.per_vma_lock) return null;
-  for (const mm of mms) {
-    for (const vma of mm.mm_mt.ma_root.slots) {
-      const s = kernel.fn.sim_vma_lock_state(vma);
+  const lockState = kernel.fn.sim_vma_lock_state;
+  for (let m = 0; m < mms.length; m++) {
+    const slots = mms[m]!.mm_mt.ma_root.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const vma = slots[i]!;
+      const s = lockState(vma);
       if (s.readers > 0 && s.writeLocked) {
         return new Violation('vma-lock-exclusion',
           `${vma} is write-locked (vm_lock_seq == mm_lock_seq) while ${s.readers} reader(s) hold its VMA lock`,
