@@ -63,8 +63,11 @@ async function main(): Promise<void> {
 
 function printTable(out: Record<string, unknown>, notes: Record<string, string>): void {
   const rows: [string, string][] = [];
+  const grids: [string, Record<string, unknown>[]][] = [];
   const walk = (prefix: string, v: unknown): void => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+      grids.push([prefix, v as Record<string, unknown>[]]); // a list of records (timeToBug): its own table below
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
     } else {
       rows.push([prefix, typeof v === 'number' ? v.toLocaleString('en-US') : JSON.stringify(v)]);
@@ -76,7 +79,19 @@ function printTable(out: Record<string, unknown>, notes: Record<string, string>)
   console.log(`${'metric'.padEnd(w)}  ${'value'.padStart(vw)}`);
   console.log(`${'-'.repeat(w)}  ${'-'.repeat(vw)}`);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(vw)}`);
+  for (const [name, list] of grids) printGrid(name, list);
   for (const [k, n] of Object.entries(notes)) console.log(`note: ${k}: ${n}`);
+}
+
+/** A list of records as a table, one column per field (null shows as '-'). */
+function printGrid(name: string, list: readonly Record<string, unknown>[]): void {
+  const cols = [...new Set(list.flatMap((r) => Object.keys(r)))];
+  const cell = (x: unknown): string => (x === null || x === undefined ? '-' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
+  const width = cols.map((c) => Math.max(c.length, ...list.map((r) => cell(r[c]).length)));
+  console.log(`\n${name}:`);
+  console.log(cols.map((c, i) => c.padEnd(width[i]!)).join('  '));
+  console.log(width.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of list) console.log(cols.map((c, i) => (typeof r[c] === 'number' ? cell(r[c]).padStart(width[i]!) : cell(r[c]).padEnd(width[i]!))).join('  '));
 }
 
 main().catch((e) => {
