@@ -29,3 +29,12 @@ describe('regression corpus (test/regressions)', () => {
     });
   }
 });
+
+describe('regression corpus: minimal stories', () => {
+  for (const f of files) {
+    it(`${f}: at most 3 tasks`, () => {
+      const cx = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as { tasks: number };
+      expect(cx.tasks).toBeLessThanOrEqual(3);
+    });
+  }
+});
