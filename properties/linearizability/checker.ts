@@ -17,7 +17,7 @@ import { describeCall } from '../../model/ops.js';
 import type { MmState } from '../../model/state.js';
 import { describeHistoryOp, prefixAt, validateHistory, type HistoryOp } from './history.js';
 import { partitionHistory } from './partition.js';
-import { intern, opKey, transition, trimModelCache, type ModelNode } from './model_cache.js';
+import { clearModelCache, intern, opKey, transition, trimModelCache, type ModelNode } from './model_cache.js';
 
 export interface LinearizabilityOptions {
   /** Search nodes allowed over the whole check (default 1e6). */
@@ -160,6 +160,12 @@ function checkGroups(initial: MmState, history: readonly HistoryOp[], budget: Bu
 /** Linearizable histories already decided, by verdictKey. */
 const okVerdicts = new Map<string, { readonly order: readonly number[]; readonly steps: number }>();
 const MAX_VERDICTS = 20_000;
+
+/** Forget every cached answer (verdicts, interned states, transitions): for tests and measurements. */
+export function clearLinearizabilityCaches(): void {
+  okVerdicts.clear();
+  clearModelCache();
+}
 
 /**
  * Everything checkLinearizability's answer depends on: the initial state (its canonical node),
