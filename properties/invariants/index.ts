@@ -31,7 +31,7 @@ const OVER_MMS: ReadonlyMap<KernelCheck, MmsCheck> = new Map<KernelCheck, MmsChe
   [checkWriteLockEpoch, writeLockEpochIn],
   [checkPmdTablesAlive, (_k, mms) => pmdTablesAliveIn(mms)],
   [checkTreeWellFormed, (_k, mms) => treeWellFormedIn(mms)],
-  [checkPtesInsideVmas, (_k, mms) => ptesInsideVmasIn(mms)],
+  [checkPtesInsideVmas, ptesInsideVmasIn],
   [checkVmaLockExclusion, vmaLockExclusionIn],
 ]);
 

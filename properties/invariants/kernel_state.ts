@@ -8,6 +8,7 @@ import type { Kernel } from '../../impl/sim/kernel.js';
 import { __pte_none, type mm_struct, type vm_area_struct, type pte_table } from '../../impl/include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
 import { sim_kasan_write_stamp } from '../../impl/sync/kasan.js';
+import { registerExecSlot } from '../../impl/rt/execution.js';
 
 const hex = (n: number) => '0x' + n.toString(16);
 
@@ -139,23 +140,29 @@ export function treeWellFormedIn(mms: readonly mm_struct[]): Violation | null {
  * break I10.) test/properties/pte_writes.test.ts keeps every PTE write instrumented.
  */
 export function checkPtesInsideVmas(kernel: Kernel): Violation | null {
-  return ptesInsideVmasIn(liveMms(kernel));
+  return ptesInsideVmasIn(kernel, liveMms(kernel));
 }
 
-export function ptesInsideVmasIn(mms: readonly mm_struct[]): Violation | null {
+export function ptesInsideVmasIn(kernel: Kernel, mms: readonly mm_struct[]): Violation | null {
+  const slots = kernel.exec.slots;
+  let memos = slots[PTES_MEMO] as Map<mm_struct, PtesMemo> | undefined;
+  if (memos === undefined) {
+    memos = new Map();
+    slots[PTES_MEMO] = memos;
+  }
   for (const mm of mms) {
     if (mm.mmap_lock.owner !== -1 || mm.mmap_lock.readers !== 0) {
       // Not judged now; and the next judgement rescans (belt and braces: the memo is exact, but
       // a section under mmap_lock is where tables and VMAs change wholesale).
-      ptesMemo.delete(mm);
+      memos.delete(mm);
       continue;
     }
-    const memo = ptesMemo.get(mm);
+    const memo = memos.get(mm);
     if (memo !== undefined && memoStillHolds(mm, memo)) continue;
     const m = newMemo();
     const v = scanPtes(mm, m);
     if (v) return v;
-    ptesMemo.set(mm, m);
+    memos.set(mm, m);
   }
   return null;
 }
@@ -179,7 +186,12 @@ interface PtesMemo {
   readonly folios: unknown[];
 }
 
-const ptesMemo = new WeakMap<mm_struct, PtesMemo>();
+/**
+ * The memos live in the run (an Execution slot), not in a WeakMap keyed by mm: a WeakMap entry
+ * keeps a finished run's page tables and VMAs alive until a full GC, which cost more than the
+ * check itself.
+ */
+const PTES_MEMO = registerExecSlot();
 
 function newMemo(): PtesMemo {
   return { pmds: [], vmas: [], folios: [] };

@@ -73,13 +73,19 @@ export function internRoot(key: string, build: () => MmState): ModelNode {
   return n;
 }
 
-/** JSON of an op, by object identity (a scenario's ops are the same objects in every run). */
-const opJson = new WeakMap<object, string>();
+/**
+ * JSON of an op, by object identity (a scenario's ops are the same objects in every run). A plain
+ * Map, emptied when full, rather than a WeakMap: the final observations' ops are fresh objects in
+ * every run, and WeakMap entries are costly to collect.
+ */
+let opJson = new Map<object, string>();
+const MAX_OPS = 4096;
 
 function opString(op: ModelOp): string {
   let s = opJson.get(op);
   if (s === undefined) {
     s = JSON.stringify(op);
+    if (opJson.size >= MAX_OPS) opJson = new Map();
     opJson.set(op, s);
   }
   return s;
