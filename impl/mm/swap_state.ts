@@ -133,8 +133,10 @@ export function* __read_swap_cache_async(
       k.fn.put_swap_device(si);
       return { folio: found, allocated: false };
     }
-    // Just skip read ahead for unused swap slot.
-    if (k.fn.swap_swapcount(si, entry) === 0) break;
+    // Just skip read ahead for unused swap slot. During swapoff, when the swap slot cache is
+    // disabled, the race between putting the entry in the swap cache and marking the slot
+    // SWAP_HAS_CACHE is handled below, or else swapoff would be aborted by a NULL return.
+    if (k.fn.swap_swapcount(si, entry) === 0 && k.fn.sim_swap_slot_cache_enabled()) break;
     // Allocate before claiming SWAP_HAS_CACHE, so racers loop until the folio is in the cache.
     f = vma ? yield* k.fn.vma_alloc_folio(gfp, 0, vma, addr) : yield* k.fn.folio_alloc();
     if (!f) break;
