@@ -332,7 +332,7 @@ export function verifyTable(r: VerifyReport): string {
       notes.push(h.file);
       return `[${notes.length}]`;
     });
-    return `FAIL${refs.join('')}`;
+    return `${isProposal(config) ? 'finding' : 'FAIL'}${refs.join('')}`;
   };
   const sum = (c: string, f: (x: CellResult) => number) => r.cells.filter((x) => x.config === c).reduce((a, x) => a + f(x), 0);
   const rows: string[][] = [['property', ...r.configs]];
@@ -381,7 +381,7 @@ function verifyHtml(r: VerifyReport, outDir: string, timelines: ReadonlyMap<stri
     h.push(`<tr><th>${e(c)}</th><td${errs.length ? ' class="err"' : ''}>${execs}${errs.length ? ` (${errs.length} cell(s) failed: ${e(errs.map((x) => `${x.scenario}: ${x.error}`).join('; '))})` : ''}</td>`);
     for (const prop of r.properties) {
       const hits = cells.flatMap((x) => x.violations.filter((v) => v.property === prop).map((v) => ({ v, s: x.scenario })));
-      h.push(hits.length === 0 ? '<td class="pass">pass</td>' : `<td class="fail">violation<br>${hits.map(({ v, s }) => `${e(s)}: ${link(v.file)}`).join('<br>')}</td>`);
+      h.push(hits.length === 0 ? '<td class="pass">pass</td>' : `<td class="${isProposal(c) ? 'err' : 'fail'}">${isProposal(c) ? 'finding (proposal)' : 'violation'}<br>${hits.map(({ v, s }) => `${e(s)}: ${link(v.file)}`).join('<br>')}</td>`);
     }
     h.push('</tr>');
   }
