@@ -4,6 +4,24 @@
  * step where they break; 'step' invariants are judged after every step by the runner; 'end'
  * checks after the run; 'history' is refinement against the model.
  */
+/**
+ * The invariants of kernel.md §3 and the properties that check them:
+ *   I1 vma-write-lock-epoch (+ mmap_assert_write_locked in vma_start_write)   I2 VM_BUG_ON/VM_WARN_ON
+ *   (vma_assert_write_locked in vm_flags_*, vma_set_page_prot, dup_anon_vma, vma_replace_policy)
+ *   I3 vma-lock-exclusion   I4 lockdep (order graph, mmap_read_trylock only under a VMA lock)
+ *   I5 lockdep/VM_BUG_ON (mmap_assert_locked where lock_vma_under_rcu's promises are relied on)
+ *   I6 lockdep (bad unlock / lock held at exit: the RETRY/COMPLETED hand-off), kasan after RETRY
+ *   I7 kasan (typesafe reuse, vm_mm re-check)   I8 VM_BUG_ON/VM_WARN_ON (vma_mark_detached asserts)
+ *   I9 lockdep_assert_held(ptl) in set_pte_range, pte-outside-vma   I10 pte-outside-vma, rmap-incomplete
+ *   I11 pgtable-freed-while-linked, kasan   I12 vma-tree-well-formed, kasan (maple nodes)
+ *   I14 final-state, linearizability   I15 kasan (swap metadata freed by swapoff)
+ *   I16 final-state/linearizability through the per-thread TLB   I17 fork-snapshot
+ *   I18 leak (mmap_changing), linearizability (-EAGAIN)   I19 fault-livelock, might_sleep
+ *   I21 linearizability of /proc reads   I22 seqcount, vma-write-lock-epoch
+ * Not checked: I13 (no transient none PTE under a shared lock: no lockless "is none?" reader of
+ * present entries is modelled) and I20 (publication ordering: the simulation is sequentially
+ * consistent, so reordering cannot happen).
+ */
 export type PropertyKind = 'builtin' | 'step' | 'end' | 'history';
 
 export interface PropertyInfo {
