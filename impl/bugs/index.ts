@@ -17,6 +17,7 @@ import driverNeedsMmapLock from './driver-needs-mmap-lock.js';
 import b22UffdCopyEvents from './b22-uffd-copy-events.js';
 import b26UffdVmFlags from './b26-uffd-vm-flags.js';
 import uffdBlockHoldingVmaLock from './uffd-block-holding-vma-lock.js';
+import swapoffRace from './swapoff-race.js';
 
 export const MUTANTS: readonly Variant[] = [
   b6,
@@ -33,4 +34,5 @@ export const MUTANTS: readonly Variant[] = [
   b22UffdCopyEvents,
   b26UffdVmFlags,
   uffdBlockHoldingVmaLock,
+  swapoffRace,
 ];

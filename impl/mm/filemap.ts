@@ -98,11 +98,15 @@ function sim_filemap_release_fault_lock(vmf: vm_fault): void {
 
 /**
  * filemap_get_entry(mapping, index): the folio at index with a reference, or null. An RCU walk
- * of i_pages: load, folio_try_get, xas_reload — one step, so the reload always matches.
+ * of i_pages: load, folio_try_get, xas_reload — one step, so the reload always matches. xas_load
+ * reads mapping->i_pages: KASAN-checked, for the one address_space that is freed while lookups
+ * may still reach it (the swap cache's, swapper_spaces[type], freed by swapoff: a lookup not
+ * pinned by get_swap_device() reads it after the free).
  */
 export function* filemap_get_entry(mapping: address_space, index: number): Task<folio | null> {
   rcu_read_lock();
   yield 'filemap_get_entry:xas_load';
+  kasan_check_read(mapping, 'filemap_get_entry');
   let f = mapping.i_pages.get(index) ?? null;
   if (f !== null && !k.fn.folio_try_get(f)) f = null; // being freed: a racing removal already took it out
   rcu_read_unlock();

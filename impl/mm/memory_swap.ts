@@ -101,9 +101,26 @@ export function* do_swap_page(vmf: vm_fault): Task<number> {
   if (orig_pte.kind !== 'swap') return yield* do_swap_page_nonswap(vmf, orig_pte);
   const entry = orig_pte.entry;
 
-  // Prevent swapoff from happening to us.
+  // Prevent swapoff from happening to us. (A step of its own: pte_unmap_same has left the RCU
+  // section pte_offset_map entered, and percpu_ref_tryget_live races with swapoff's
+  // percpu_ref_kill.)
+  yield 'do_swap_page:get_swap_device';
   const si = k.fn.get_swap_device(entry);
-  if (!si) return 0;
+  if (!si) {
+    // goto out: return 0 and the access faults again at once — a spin until the swap PTE
+    // changes. swapoff has killed si->users after try_to_unuse, so the entry is one a racing
+    // do_swap_page has swap_free'd and is about to replace, holding the PTL (not preemptible)
+    // until its set_pte_at. Modelled as a wait for that change, as the other spins here: an
+    // unfair schedule would otherwise starve the PTL holder and report the spin as a livelock.
+    const pmd = vmf.pmd!;
+    const idx = k.fn.pte_index(vmf.address);
+    const same = k.fn.pte_same;
+    yield* waitUntil('do_swap_page:get_swap_device', () => {
+      const t = pmd.table;
+      return t === null || t.freed || !same(t.entries[idx]!, orig_pte);
+    }, pmd);
+    return 0;
+  }
 
   let need_clear_cache = false;
   let table: pte_table | null = null;
@@ -231,8 +248,7 @@ export function* do_swap_page(vmf: vm_fault): Task<number> {
   vmf.orig_pte = pte;
 
   if (!folio_test_anon(f)) {
-    k.fn.folio_add_new_anon_rmap(f, vma, vmf.address);
-    f.anon_exclusive = rmap_exclusive; // folio_add_new_anon_rmap(folio, vma, address, rmap_flags)
+    k.fn.folio_add_new_anon_rmap(f, vma, vmf.address, rmap_exclusive); // rmap_flags
   } else {
     k.fn.folio_add_anon_rmap_pte(f, vma, vmf.address, rmap_exclusive); // RMAP_EXCLUSIVE
   }

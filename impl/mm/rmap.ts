@@ -342,11 +342,14 @@ export function folio_anon_vma(f: folio): anon_vma | null {
 }
 
 /**
- * folio_add_new_anon_rmap(folio, vma, address, RMAP_EXCLUSIVE): a freshly allocated folio
+ * folio_add_new_anon_rmap(folio, vma, address, rmap_flags): a freshly allocated folio
  * becomes anonymous, owned by vma->anon_vma (which must exist: __folio_set_anon BUGs
- * otherwise), mapped once, PageAnonExclusive. Caller holds the PTL and is about to set the PTE.
+ * otherwise), mapped once, PageAnonExclusive per RMAP_EXCLUSIVE (`exclusive`, the default: a new
+ * page). A folio that is not exclusive to this VMA — a swap-cache folio swapped in for a swap
+ * entry shared since fork — gets the _oldest_ possible anon_vma, anon_vma->root (__folio_set_anon),
+ * so that rmap finds every VMA that may map it. Caller holds the PTL and is about to set the PTE.
  */
-export function folio_add_new_anon_rmap(f: folio, vma: vm_area_struct, address: number): void {
+export function folio_add_new_anon_rmap(f: folio, vma: vm_area_struct, address: number, exclusive = true): void {
   VM_BUG_ON_VMA(address < vma.vm_start || address + PAGE_SIZE > vma.vm_end, vma,
     `folio_add_new_anon_rmap: address ${hex(address)} outside the VMA`);
   kasan_check_write(f, 'folio_add_new_anon_rmap');
@@ -355,10 +358,12 @@ export function folio_add_new_anon_rmap(f: folio, vma: vm_area_struct, address: 
   const av = vma.anon_vma;
   BUG_ON(av === null, `__folio_set_anon: ${vma} has no anon_vma`);
   kasan_check_read(av!, '__folio_set_anon');
-  f.mapping = av;
+  // If the folio isn't exclusive to this vma, we must use the _oldest_ possible anon_vma for the
+  // folio mapping!
+  f.mapping = exclusive ? av : av!.root;
   f.index = linear_page_index(vma, address);
   f._mapcount = 1;
-  f.anon_exclusive = true;
+  f.anon_exclusive = exclusive;
 }
 
 /**

@@ -402,8 +402,7 @@ export function* unuse_pte(vma: vm_area_struct, pmd: pmd_t, addr: number, entry:
     VM_BUG_ON(f.writeback, 'mm/swapfile.c: unuse_pte folio_test_writeback');
     const exclusive = old_pte.exclusive; // RMAP_EXCLUSIVE if pte_swp_exclusive(old_pte)
     if (!folio_test_anon(f)) {
-      k.fn.folio_add_new_anon_rmap(f, vma, addr);
-      f.anon_exclusive = exclusive; // folio_add_new_anon_rmap(folio, vma, addr, rmap_flags)
+      k.fn.folio_add_new_anon_rmap(f, vma, addr, exclusive); // rmap_flags
     } else {
       k.fn.folio_add_anon_rmap_pte(f, vma, addr, exclusive);
     }
