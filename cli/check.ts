@@ -15,7 +15,7 @@ import { resolveTarget, type Target } from './target.js';
 import { version } from './version.js';
 
 export const STRATEGIES: readonly StrategyName[] = ['random', 'pct', 'dfs', 'portfolio'];
-export const DEFAULT_RUNS = 1000;
+export const DEFAULT_RUNS = 2000;
 export const DEFAULT_SEED = 1;
 export const DEFAULT_OUT = 'counterexamples';
 
