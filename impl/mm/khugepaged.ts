@@ -218,7 +218,7 @@ export function* collapse_huge_page(mm: mm_struct, address: number): Task<number
   k.fn.anon_vma_unlock_write(av);
   // set_pmd_at under pmd_lock: the "huge PMD" (the new table) goes in.
   yield* spin_lock(mm.page_table_lock);
-  BUG_ON(pmd.table !== null, 'collapse_huge_page: !k.fn.pmd_none(*pmd)');
+  BUG_ON(pmd.table !== null, 'collapse_huge_page: !pmd_none(*pmd)');
   yield step('collapse_huge_page:set_pmd_at', pmd);
   pmd.table = nt;
   spin_unlock(mm.page_table_lock);

@@ -115,9 +115,8 @@ export function* move_normal_pmd(vma: vm_area_struct, old_addr: number, new_addr
   if (table) {
     old_pmd.table = null; // pmd_clear(old_pmd)
     res = true;
-    VM_BUG_ON(new_pmd.table !== null, 'move_normal_pmd: !k.fn.pmd_none(*new_pmd)');
+    VM_BUG_ON(new_pmd.table !== null, 'move_normal_pmd: !pmd_none(*new_pmd)');
     new_pmd.table = table; // pmd_populate(mm, new_pmd, pmd_pgtable(pmd))
-    mm.sim_pte_writes++;
     yield* flush_tlb_range(vma, old_addr, old_addr + PMD_SIZE);
   }
   void new_addr;

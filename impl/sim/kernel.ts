@@ -44,10 +44,6 @@ export interface SimStats {
   vma_lock_faults: number;
   /** Retries (VM_FAULT_RETRY) seen by the arch fault handler. */
   fault_retries: number;
-  /** Steps spent blocked, per lock class. */
-  readonly blocked_steps: Record<string, number>;
-  /** Longest wait of a writer for mmap_lock or a VMA write lock, in steps. */
-  max_writer_wait: number;
 }
 
 export class Kernel {
@@ -68,8 +64,6 @@ export class Kernel {
     mmap_lock_faults: 0,
     vma_lock_faults: 0,
     fault_retries: 0,
-    blocked_steps: {},
-    max_writer_wait: 0,
   };
   /** The scenario this kernel runs (set by sim_prepare). */
   scenario: ScenarioSpec = { name: '', family: '', processes: [], threads: [] };

@@ -69,7 +69,7 @@ export function violatingReport(schedule = FOUND_SCHEDULE, trace = true): RunRep
       { task: 1, op: { op: 'store', pid: 1, addr: 0x10000000, value: 7 }, invoke: 4, response: 9, result: { kind: 'ok' } },
       { task: 2, op: { op: 'munmap', pid: 1, addr: 0x10000000, len: 8192 }, invoke: 5, response: 8, result: { kind: 'ok' } },
     ],
-    stats: { vma_lock: { VMA_LOCK_SUCCESS: 1, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 }, mmap_lock_faults: 0, vma_lock_faults: 1, fault_retries: 0, blocked_steps: {}, max_writer_wait: 0 },
+    stats: { vma_lock: { VMA_LOCK_SUCCESS: 1, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 }, mmap_lock_faults: 0, vma_lock_faults: 1, fault_retries: 0 },
   };
 }
 

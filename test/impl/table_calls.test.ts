@@ -16,8 +16,10 @@ function directCalls(): string[] {
   for (const d of DIRS) {
     for (const f of readdirSync(join(ROOT, d)).filter((x) => x.endsWith('.ts'))) {
       const lines = readFileSync(join(ROOT, d, f), 'utf8').split('\n');
-      lines.forEach((line, i) => {
-        if (/^\s*(\*|\/\/|\/\*\*|import )/.test(line)) return;
+      lines.forEach((raw, i) => {
+        if (/^\s*(\*|\/\/|\/\*\*|import )/.test(raw)) return;
+        // String literals are messages, not calls ('move_normal_pmd: !pmd_none(*new_pmd)').
+        const line = raw.replace(/'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"/g, "''");
         for (const m of line.matchAll(/(?<![.\w'"`$])([a-z_][a-z0-9_]*)\(/g)) {
           const name = m[1]!;
           if (!FUNCTION_HOME.has(name)) continue;

@@ -4,7 +4,7 @@
  * label script — "run task A until it is paused at label L, then B until …", then the runtime's
  * default. The outcome's schedule string replays the run.
  */
-import { currentExecution, DfsStrategy, explore, type Outcome, type Scheduler } from '../../impl/rt/index.js';
+import { DfsStrategy, explore, type Outcome, type Scheduler } from '../../impl/rt/index.js';
 import type { Task } from '../../impl/rt/task.js';
 import { sim_prepare, sim_run } from '../../impl/sim/run.js';
 import { sim_set_kernel } from '../../impl/sim/kernel.js';
@@ -15,54 +15,9 @@ import type { HistoryEntry } from '../../impl/sim/user.js';
 import { lockdepHooks } from '../../impl/sync/index.js';
 import type { ExecutionHooks } from '../../impl/rt/execution.js';
 
-export interface Phase {
-  readonly task: string;
-  /** The label (or its `function` prefix) the task must be paused at for the phase to end. */
-  readonly until: string | RegExp;
-  readonly nth?: number;
-}
-
-const matches = (label: string, until: string | RegExp): boolean =>
-  typeof until === 'string' ? label === until || label.startsWith(until + ':') : until.test(label);
-
-export class Script implements Scheduler {
-  readonly name = 'script';
-  private i = 0;
-  private seen = 0;
-  constructor(private readonly phases: readonly Phase[]) {}
-  private advance(): void {
-    const exec = currentExecution();
-    for (;;) {
-      const p = this.phases[this.i];
-      if (!p) return;
-      const t = exec.tasks.find((x) => x.name === p.task);
-      if (!t || t.done) throw new Error(`script phase ${this.i}: task ${p.task} ${t ? 'has finished' : 'does not exist'}`);
-      if (!matches(t.label, p.until) || this.seen < (p.nth ?? 0)) return;
-      this.i++;
-      this.seen = 0;
-    }
-  }
-  pick(runnable: Int32Array, n: number, dflt: number): number {
-    this.advance();
-    const p = this.phases[this.i];
-    if (!p) return dflt;
-    const exec = currentExecution();
-    const id = exec.tasks.findIndex((x) => x.name === p.task);
-    for (let j = 0; j < n; j++) {
-      if (runnable[j] === id) {
-        if (matches(exec.tasks[id]!.label, p.until)) this.seen++;
-        return id;
-      }
-    }
-    return dflt;
-  }
-  choose(): number {
-    return 0;
-  }
-  get finished(): boolean {
-    return this.i >= this.phases.length;
-  }
-}
+/** The label-script scheduler is the I/O harness's (one implementation for both). */
+export { ScriptScheduler as Script, type Phase } from './io_harness.js';
+import { ScriptScheduler as Script, type Phase } from './io_harness.js';
 
 export interface SysTest {
   readonly gen: string;

@@ -38,7 +38,7 @@ function report(over: Partial<RunReport> = {}): RunReport {
       { task: 2, op: { op: 'store', pid: 1, addr: 0x10000000, value: 3 }, invoke: 4 , response: 11, result: { kind: 'ok' } },
       { task: 2, op: { op: 'load', pid: 1, addr: 0x10000000 }, invoke: 12, response: -1 },
     ],
-    stats: { vma_lock: { VMA_LOCK_SUCCESS: 1, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 }, mmap_lock_faults: 0, vma_lock_faults: 1, fault_retries: 0, blocked_steps: {}, max_writer_wait: 0 },
+    stats: { vma_lock: { VMA_LOCK_SUCCESS: 1, VMA_LOCK_ABORT: 0, VMA_LOCK_RETRY: 0, VMA_LOCK_MISS: 0 }, mmap_lock_faults: 0, vma_lock_faults: 1, fault_retries: 0 },
     ...over,
   };
 }

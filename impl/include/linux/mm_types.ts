@@ -346,8 +346,6 @@ export class mm_struct {
   readonly rss_stat = { MM_ANONPAGES: 0, MM_FILEPAGES: 0, MM_SWAPENTS: 0 };
   /** Dead: exit_mmap ran. */
   dead = false;
-  /** Bumped by every PTE write (set_pte_at, ptep_get_and_clear …): lets checkers skip unchanged tables. */
-  sim_pte_writes = 0;
   constructor(pid: number) {
     this.pid = pid;
     this.name = `mm(${pid})`;
@@ -380,10 +378,6 @@ export class userfaultfd_ctx {
   /** Non-zero while a non-cooperative event is being delivered: ioctls return -EAGAIN. */
   mmap_changing = 0;
   released = false;
-  /** Faults waiting for user space (fault_pending_wqh / fault_wqh), by address. */
-  readonly fault_pending: { address: number; task: number; woken: boolean; write: boolean }[] = [];
-  /** Non-cooperative events not yet read (event_wqh). */
-  readonly events: uffd_msg[] = [];
   readonly refcount: refcount_t;
   /** The wait queues of fs/userfaultfd.c (used by impl/mm/userfaultfd.ts). */
   readonly fault_pending_wqh = new wait_queue_head_t('fault_pending_wqh');
