@@ -42,7 +42,7 @@ export interface RunReport {
 export type StrategyName = 'random' | 'pct' | 'dfs' | 'portfolio';
 
 export interface CampaignSpec {
-  /** A configuration name ('v6.6'), a mutant name ('b8-fork'), or a loaded variant. */
+  /** The variant to check: a configuration, a mutant or a user's variant (see campaign.ts resolveVariant). */
   readonly variant: import('../impl/sim/variant.js').Variant;
   /** A scenario family name (see scenarios/index.ts). */
   readonly family: string;

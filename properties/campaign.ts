@@ -7,14 +7,14 @@ import { DfsStrategy } from '../impl/rt/schedulers/dfs.js';
 import { PctScheduler } from '../impl/rt/schedulers/pct.js';
 import { RandomScheduler, mixSeed } from '../impl/rt/schedulers/random.js';
 import type { Scheduler } from '../impl/rt/scheduler.js';
-import { findGeneration, GENERATIONS } from '../impl/sim/config.js';
-import { defineVariant, generationVariant, VariantError, type Variant } from '../impl/sim/variant.js';
+import { defineVariant, VariantError, type Variant } from '../impl/sim/variant.js';
 import type { ScenarioSpec } from '../impl/sim/scenario.js';
 import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from './api.js';
 import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { shrinkCounterexample } from './shrink.js';
 import { MUTANTS } from '../impl/bugs/index.js';
+import { configNames, findConfig } from './configs.js';
 
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
@@ -25,29 +25,11 @@ export function familyOrThrow(name: string) {
   return f;
 }
 
-/** A configuration or mutant by name. */
-export async function resolveVariantAsync(name: string): Promise<Variant> {
-  if (findGeneration(name)) return generationVariant(name);
-  const mutants = await loadMutants();
-  const m = mutants.find((v) => v.name === name);
-  if (m) return m;
-  throw new VariantError(`unknown configuration or mutant "${name}" (configurations: ${GENERATIONS.map((g) => g.name).join(', ')}; see faultline list mutants)`);
-}
-
-/** A configuration by name (synchronous: generations only). */
+/** A configuration (generation or proposal) or a zoo mutant, by name. */
 export function resolveVariant(name: string): Variant {
-  if (findGeneration(name)) return generationVariant(name);
-  const m = MUTANT_CACHE?.find((v) => v.name === name);
-  if (m) return m;
-  throw new VariantError(`unknown configuration or mutant "${name}" (configurations: ${GENERATIONS.map((g) => g.name).join(', ')})`);
-}
-
-let MUTANT_CACHE: readonly Variant[] | null = MUTANTS;
-/** The zoo (impl/bugs), or an empty list while it does not exist. */
-export async function loadMutants(): Promise<readonly Variant[]> {
-  if (MUTANT_CACHE) return MUTANT_CACHE;
-  MUTANT_CACHE = MUTANTS;
-  return MUTANT_CACHE;
+  const v = findConfig(name) ?? MUTANTS.find((m) => m.name === name);
+  if (v) return v;
+  throw new VariantError(`unknown configuration or mutant "${name}" (configurations: ${configNames()}; see faultline list mutants)`);
 }
 
 /** A user's variant file: its default export must be a defineVariant(...) result (or its spec). */
