@@ -40,3 +40,28 @@ export class Src {
     return this.rng.next() / 2 ** 32 < p;
   }
 }
+
+/** The data file most families map. */
+export const FILE = 'data.bin';
+/** The contents of an n-page file: page i holds 100 + i. */
+export const filePages = (n: number): number[] => Array.from({ length: n }, (_, i) => 100 + i);
+/** A stack: private anonymous, MAP_GROWSDOWN, at page(first). */
+export const stack = (first: number, pages: number): ModelOp => anon(1, first, pages, RW, true);
+/** mremap(old, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP): move the pages, keep the old VMA empty. */
+export const mremapDontUnmap = (first: number, pages: number): ModelOp => ({
+  op: 'mremap', pid: 1, oldAddr: page(first), oldLen: pages * PAGE, newLen: pages * PAGE,
+  flags: { maymove: true, fixed: false, dontunmap: true },
+});
+/** mremap(old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED [| MREMAP_DONTUNMAP], page(to)). */
+export const mremapTo = (pid: number, first: number, pages: number, to: number, dontunmap = false): ModelOp => ({
+  op: 'mremap', pid, oldAddr: page(first), oldLen: pages * PAGE, newLen: pages * PAGE,
+  flags: { maymove: true, fixed: true, dontunmap }, newAddr: page(to),
+});
+export const readSmaps = (pid: number, target = pid): ModelOp => ({ op: 'read_smaps', pid, target });
+export const mbind = (pid: number, first: number, pages: number, policy: string): ModelOp =>
+  ({ op: 'mbind', pid, addr: page(first), len: pages * PAGE, policy });
+export const getPolicy = (pid: number, i: number): ModelOp => ({ op: 'get_mempolicy', pid, addr: page(i) });
+export const uffdRegister = (pid: number, first: number, pages: number): ModelOp =>
+  ({ op: 'uffd_register', pid, addr: page(first), len: pages * PAGE, mode: 'missing' });
+export const madvise = (pid: number, first: number, pages: number): ModelOp =>
+  ({ op: 'madvise', pid, addr: page(first), len: pages * PAGE, advice: 'dontneed' });

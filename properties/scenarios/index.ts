@@ -1,16 +1,25 @@
 /**
- * The scenario families by name (`faultline list scenarios`). The general families live in
- * families.ts; the zoo's targeted families (one race each) in zoo_*.ts — add a file and one line.
+ * The scenario families by name (`faultline list scenarios`), one file per area of the mm they
+ * exercise. A new family: a file (or an entry in its area's file) and one line here.
  */
-import { FAMILY_LIST, type Family } from './families.js';
-import { ZOO_ZOOA_FAMILIES } from './zoo_zooA.js';
-import { LEAD_FAMILIES } from './zoo_lead.js';
-import { ZOO_ZOOB_FAMILIES } from './zoo_zooB.js';
-import { ZOO_ZOOC_FAMILIES } from './zoo_zooC.js';
-import { ZOO_ZOOD_FAMILIES } from './zoo_zooD.js';
+import type { Family } from './family.js';
+import { IO_FAMILIES } from './io.js';
+import { FORK_FAMILIES } from './fork.js';
+import { VMA_FAMILIES } from './vma.js';
+import { PROC_FAMILIES } from './proc.js';
+import { SWAP_FAMILIES } from './swap.js';
+import { STACK_FAMILIES } from './stack.js';
+import { MEMPOLICY_FAMILIES } from './mempolicy.js';
+import { DRIVER_FAMILIES } from './driver.js';
+import { UFFD_FAMILIES } from './uffd.js';
+import { RANDOM_FAMILIES } from './random.js';
 
 export type { Family };
 
-const ALL: readonly Family[] = [...FAMILY_LIST, ...ZOO_ZOOA_FAMILIES, ...LEAD_FAMILIES, ...ZOO_ZOOB_FAMILIES, ...ZOO_ZOOC_FAMILIES, ...ZOO_ZOOD_FAMILIES];
+/** Every family: the general one first (what `check` runs first), then the directed ones by area. */
+const ALL: readonly Family[] = [
+  ...RANDOM_FAMILIES, ...IO_FAMILIES, ...VMA_FAMILIES, ...FORK_FAMILIES, ...STACK_FAMILIES, ...SWAP_FAMILIES,
+  ...PROC_FAMILIES, ...MEMPOLICY_FAMILIES, ...DRIVER_FAMILIES, ...UFFD_FAMILIES,
+];
 
 export const FAMILIES: ReadonlyMap<string, Family> = new Map(ALL.map((f) => [f.name, f]));

@@ -8,9 +8,9 @@
  *                                                                                              without mmap_lock
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFoundShrunk, expectReplays, zooMutant } from './zooA_harness.js';
+import { expectBaseClean, expectFoundShrunk, expectReplays, mutant } from './harness.js';
 
-const M = zooMutant('b10-anon-vma-check');
+const M = mutant('b10-anon-vma-check');
 
 describe('b10-anon-vma-check', () => {
   it('reverts 657b5146955e on v6.4 with the configuration flag', () => {

@@ -4,7 +4,7 @@
  * budget, and test/regressions/b14-mempolicy.json replays the same violation.
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFound, expectReplays, mutant } from './zooB_harness.js';
+import { expectBaseClean, expectFound, expectReplays, mutant } from './harness.js';
 
 const M = mutant('b14-mempolicy');
 

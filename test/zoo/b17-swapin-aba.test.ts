@@ -3,7 +3,7 @@
  * the base configuration clean on the same budget, and test/regressions/b17-swapin-aba.json replays.
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFound, expectReplays, mutant } from './zooB_harness.js';
+import { expectBaseClean, expectFound, expectReplays, mutant } from './harness.js';
 
 const M = mutant('b17-swapin-aba');
 

@@ -8,9 +8,9 @@
  *   rcu_gp_kthread:                                          ma_free_rcu(N)
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFoundShrunk, expectReplays, zooMutant } from './zooA_harness.js';
+import { expectBaseClean, expectFoundShrunk, expectReplays, mutant } from './harness.js';
 
-const M = zooMutant('b6-stackrot');
+const M = mutant('b6-stackrot');
 
 describe('b6-stackrot', () => {
   it('reverts 9471f1f2f502 on v6.3 by growing the stack under the read lock', () => {

@@ -8,9 +8,9 @@
  *   end: the page's index is not where rmap_walk_anon looks (rmap-incomplete)
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFoundShrunk, expectReplays, zooMutant } from './zooA_harness.js';
+import { expectBaseClean, expectFoundShrunk, expectReplays, mutant } from './harness.js';
 
-const M = zooMutant('b7-stack-expansion');
+const M = mutant('b7-stack-expansion');
 
 describe('b7-stack-expansion', () => {
   it('reverts c137381f71ae on v6.4 by overriding expand_downwards only', () => {

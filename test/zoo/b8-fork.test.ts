@@ -9,9 +9,9 @@
  *   end: a page appeared in the parent VMA mid-copy (fork-snapshot, I17)
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFoundShrunk, expectReplays, zooMutant } from './zooA_harness.js';
+import { expectBaseClean, expectFoundShrunk, expectReplays, mutant } from './harness.js';
 
-const M = zooMutant('b8-fork');
+const M = mutant('b8-fork');
 
 describe('b8-fork', () => {
   it('reverts fb49c455323f on v6.4 by overriding dup_mmap only', () => {

@@ -7,9 +7,9 @@
  *   faulter: (a fault under the VMA lock could use V now; the I2 assertion fires first)
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFoundShrunk, expectReplays, zooMutant } from './zooA_harness.js';
+import { expectBaseClean, expectFoundShrunk, expectReplays, mutant } from './harness.js';
 
-const M = zooMutant('b9-new-vma-visible');
+const M = mutant('b9-new-vma-visible');
 
 describe('b9-new-vma-visible', () => {
   it('reverts 33313a747e81 on v6.6 by overriding mmap_region only', () => {

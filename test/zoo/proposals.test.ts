@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROPOSALS } from '../../impl/bugs/proposals.js';
 import type { Variant } from '../../impl/sim/variant.js';
-import { campaign, expectReplays } from './zooB_harness.js';
+import { campaign, expectReplays } from './harness.js';
 
 const P = (name: string): Variant => PROPOSALS.find((p) => p.name === name)!;
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { defineVariant, generationVariant } from '../../impl/sim/variant.js';
 import type { ScenarioSpec } from '../../impl/sim/scenario.js';
 import { runScenario } from '../../properties/runner.js';
-import { campaign, expectBaseClean, expectFound, expectReplays, mutant } from './zooB_harness.js';
+import { campaign, expectBaseClean, expectFound, expectReplays, mutant } from './harness.js';
 
 const M = mutant('swapoff-race');
 

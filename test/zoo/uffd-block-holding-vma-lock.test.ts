@@ -4,7 +4,7 @@
  * budget, and test/regressions/uffd-block-holding-vma-lock.json replays the same violation.
  */
 import { describe, expect, it } from 'vitest';
-import { expectBaseClean, expectFound, expectReplays, mutant } from './zooB_harness.js';
+import { expectBaseClean, expectFound, expectReplays, mutant } from './harness.js';
 
 const M = mutant('uffd-block-holding-vma-lock');
 
