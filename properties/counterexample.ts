@@ -58,6 +58,13 @@ export interface Counterexample {
   readonly createdBy: string;
   /** The one-line replay command. */
   readonly command: string;
+  /**
+   * A triaged false alarm kept in test/regressions: `"pass"` when a correct generation once
+   * flagged this run and the model or the simulation was fixed, so its replay must now pass.
+   */
+  readonly expected?: 'pass';
+  /** With `expected`: what was wrong, and where it was fixed. */
+  readonly triage?: string;
 }
 
 /** A counterexample file that cannot be used: the message is one line, fit for `faultline: …`. */
@@ -74,7 +81,7 @@ export class CounterexampleError extends Error {
 /** Key order at every level: these first (in this order), then the rest alphabetically. */
 const KEY_ORDER = [
   'format', 'version', 'config', 'mutant', 'variantFile', 'scenario', 'schedule', 'violation', 'steps', 'preemptions',
-  'tasks', 'createdBy', 'command',
+  'tasks', 'createdBy', 'command', 'expected', 'triage',
   // scenario
   'name', 'family', 'files', 'swapSlots', 'processes', 'kernelSetup', 'threads', 'daemons', 'faultInjection', 'maxSteps',
   // ops, setup actions, daemons
@@ -239,7 +246,7 @@ export function parseCounterexample(text: string, opts: ReadOptions = {}, source
     fail(o.version === undefined ? 'missing field "version"' : `unsupported version ${show(o.version)} (this faultline reads version ${COUNTEREXAMPLE_VERSION})`);
   }
   const c = new Checker(fail);
-  c.noExtraKeys(o, '', ['format', 'version', 'config', 'mutant', 'variantFile', 'scenario', 'schedule', 'violation', 'steps', 'preemptions', 'tasks', 'createdBy', 'command']);
+  c.noExtraKeys(o, '', ['format', 'version', 'config', 'mutant', 'variantFile', 'scenario', 'schedule', 'violation', 'steps', 'preemptions', 'tasks', 'createdBy', 'command', 'expected', 'triage']);
   const config = c.str(o, 'config');
   if (!findConfig(config)) fail(`unknown configuration ${show(config)} (one of ${configNames()})`);
   const mutant = c.optStr(o, 'mutant');
@@ -275,11 +282,16 @@ export function parseCounterexample(text: string, opts: ReadOptions = {}, source
   if (violation.step > steps) fail(`"violation.step" ${violation.step} is beyond the run's ${steps} steps`);
   const createdBy = c.str(o, 'createdBy');
   const command = c.str(o, 'command');
+  const expected = c.optStr(o, 'expected');
+  if (expected !== undefined && expected !== 'pass') fail(`"expected" is ${show(expected)} (the only kept expectation is "pass")`);
+  const triage = c.optStr(o, 'triage');
   return {
     format: COUNTEREXAMPLE_FORMAT, version: COUNTEREXAMPLE_VERSION, config,
     ...(mutant !== undefined ? { mutant } : {}),
     ...(variantFile !== undefined ? { variantFile } : {}),
     scenario, schedule, violation, steps, preemptions, tasks, createdBy, command,
+    ...(expected !== undefined ? { expected: 'pass' as const } : {}),
+    ...(triage !== undefined ? { triage } : {}),
   };
 }
 

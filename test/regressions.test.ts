@@ -1,7 +1,10 @@
 /**
  * The regression corpus: every counterexample kept in test/regressions/ replays, through
- * `faultline replay`, to the verdict it records (its violation's property): exit 1, reproduced.
- * A file whose bug no longer reproduces, or that no longer parses, fails here.
+ * `faultline replay`, to the verdict it records. A file of a bug or a finding replays its
+ * violation's property (exit 1, reproduced); a file that records `"expected": "pass"` is a false
+ * alarm that was triaged and fixed (a correct generation once flagged it): its replay must pass
+ * (exit 0, the run passes, same schedule). A file that no longer gives its verdict, or no longer
+ * parses, fails here.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,13 +21,19 @@ describe('regression corpus (test/regressions)', () => {
   });
   for (const f of files) {
     it(`${f} replays to its recorded verdict`, async () => {
-      const recorded = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as { violation: { property: string }; schedule: string };
+      const recorded = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as { violation: { property: string }; schedule: string; expected?: 'pass' };
       const r = await run(['replay', f, '--json'], { cwd: DIR, backend: defaultBackend });
       expect(r.err).toBe('');
-      expect(r.code).toBe(1);
-      const j = JSON.parse(r.out) as { reproduced: boolean; violation: { property: string }; schedule: string };
-      expect(j.reproduced).toBe(true);
-      expect(j.violation.property).toBe(recorded.violation.property);
+      const j = JSON.parse(r.out) as { reproduced: boolean; status: string; violation?: { property: string }; schedule: string };
+      if (recorded.expected === 'pass') {
+        expect(r.code, `${f} is a fixed false alarm: its replay must pass`).toBe(0);
+        expect(j.reproduced).toBe(false);
+        expect(j.status).toBe('pass');
+      } else {
+        expect(r.code).toBe(1);
+        expect(j.reproduced).toBe(true);
+        expect(j.violation!.property).toBe(recorded.violation.property);
+      }
       expect(j.schedule).toBe(recorded.schedule);
     });
   }
