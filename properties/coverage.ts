@@ -239,3 +239,43 @@ export function collectCoverage(opts: Omit<RunOptions, 'coverage'>): { report: R
   const report = runScenario({ ...opts, coverage: cov });
   return { report, coverage: cov.toJSON() };
 }
+
+/** One configuration's coverage in a verify report: the figures and what it never reached. */
+export interface ConfigCoverage {
+  readonly config: string;
+  readonly runs: number;
+  readonly functions: { readonly reached: number; readonly total: number };
+  readonly labels: { readonly reached: number; readonly total: number };
+  readonly lockPairs: number;
+  readonly unreachedFunctions: readonly string[];
+  readonly unreachedLabels: readonly string[];
+  /** Run-time labels the source scan does not know (should be none). */
+  readonly unknownLabels: readonly string[];
+  readonly pairs: readonly string[];
+}
+
+/** The coverage section of `faultline verify`'s report. */
+export interface VerifyCoverage {
+  /** Per configuration, over all its scenario families. */
+  readonly configs: readonly ConfigCoverage[];
+  /** All configurations together: what no configuration reached, with the known reasons. */
+  readonly all: CoverageReport;
+}
+
+/** The verify report's coverage section from each configuration's merged coverage. */
+export function verifyCoverage(perConfig: readonly { readonly config: string; readonly coverage: CoverageJson }[]): VerifyCoverage {
+  const configs = perConfig.map(({ config, coverage }): ConfigCoverage => {
+    const r = coverageReport(coverage);
+    return {
+      config, runs: r.runs,
+      functions: { reached: r.functions.reached, total: r.functions.total },
+      labels: { reached: r.labels.reached, total: r.labels.total },
+      lockPairs: r.lockPairs.reached,
+      unreachedFunctions: r.functions.unreached.map((f) => f.name),
+      unreachedLabels: r.labels.unreached.map((l) => l.label),
+      unknownLabels: r.labels.unknown,
+      pairs: r.lockPairs.pairs,
+    };
+  });
+  return { configs, all: coverageReport(mergeCoverage(perConfig.map((p) => p.coverage))) };
+}

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { defaultBackend } from '../../cli/backend.js';
 import type { CoverageCommandJson } from '../../cli/coverage.js';
 import { FUNCTION_HOME } from '../../impl/sim/table.js';
-import { run, tempDir } from './fake.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CampaignSpec } from '../../properties/api.js';
+import { fakeBackend, run, tempDir } from './fake.js';
 
 describe('faultline coverage: bad input', () => {
   const cases: [string, string[], RegExp][] = [
@@ -58,5 +61,43 @@ describe('faultline coverage on the real checker', () => {
     expect(r.out).toMatch(/^kernel functions never called \(\d+\):$/m);
     expect(r.out).toMatch(/^ {2}memory_swap: .*do_swap_page/m);
     expect(r.out).toMatch(/^step labels never reached \(\d+\):$/m);
+  });
+});
+
+describe('verify has a coverage section', () => {
+  it('per configuration in the table, report.json and index.html; what none reached, with the pairs', async () => {
+    const fake = fakeBackend();
+    // A campaign that "reaches" two functions, a label and a lock pair (one more on v6.15).
+    const backend = {
+      ...fake,
+      async runCampaign(spec: CampaignSpec) {
+        spec.coverage?.merge({
+          functions: ['dup_mmap', 'do_user_addr_fault'], labels: ['dup_mm:allocate_mm'],
+          lockPairs: spec.variant.cfg.name === 'v6.15' ? ['mmap_lock → vma_lock', 'mmap_lock → ptl'] : ['mmap_lock → vma_lock'], runs: 3,
+        });
+        return fake.runCampaign(spec);
+      },
+    };
+    const dir = tempDir();
+    const r = await run(['verify', '--budget', '1', '--jobs', '1', '--out', 'rep', '--no-mutants', '--scenario', 'fam-a'], { cwd: dir, backend });
+    expect(r.code, r.err).toBe(0);
+    const pct = ((100 * 2) / FUNCTION_HOME.size).toFixed(1);
+    expect(r.out).toMatch(new RegExp(`^\\(kernel functions run\\) +${pct.replace('.', '\\.')}%`, 'm'));
+    expect(r.out).toMatch(/^\(lock-class pairs\) +1 +1 +1 +1 +2 /m);
+    const rep = JSON.parse(readFileSync(join(dir, 'rep/report.json'), 'utf8')) as {
+      cells: Record<string, unknown>[];
+      coverage: { configs: { config: string; runs: number; functions: { reached: number }; pairs: string[]; unreachedFunctions: string[] }[]; all: { lockPairs: { pairs: string[] }; functions: { unreached: { name: string }[] } } };
+    };
+    const v615 = rep.coverage.configs.find((c) => c.config === 'v6.15')!;
+    expect(v615).toMatchObject({ runs: 3, functions: { reached: 2 }, pairs: ['mmap_lock → ptl', 'mmap_lock → vma_lock'] });
+    expect(v615.unreachedFunctions).toContain('do_swap_page');
+    expect(rep.coverage.all.lockPairs.pairs).toEqual(['mmap_lock → ptl', 'mmap_lock → vma_lock']);
+    expect(rep.coverage.all.functions.unreached.map((f) => f.name)).not.toContain('dup_mmap');
+    expect(rep.cells.every((c) => !('coverage' in c))).toBe(true);
+    const html = readFileSync(join(dir, 'rep/index.html'), 'utf8');
+    expect(html).toMatch(/<h2 id="coverage">Coverage<\/h2>/);
+    expect(html).toMatch(/Kernel functions no configuration ran \(\d+\)/);
+    expect(html).toMatch(/do_swap_page/);
+    expect(html).toMatch(/mmap_lock → ptl/);
   });
 });
