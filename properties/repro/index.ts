@@ -21,7 +21,7 @@ import { ReplayScheduler } from '../../impl/rt/schedulers/replay.js';
 import { sim_run, type SimRun } from '../../impl/sim/run.js';
 import type { ScenarioSpec } from '../../impl/sim/scenario.js';
 import type { Variant } from '../../impl/sim/variant.js';
-import { describeCall, describeOp, describeResult, ESRCH, PAGE_SIZE, type ModelOp } from '../../model/ops.js';
+import { describeCall, describeOp, describeResult, ESRCH, PAGE_SIZE, type MadviseOp, type ModelOp } from '../../model/ops.js';
 import type { Counterexample } from '../counterexample.js';
 import { modelInitialState } from '../refinement.js';
 import { runScenario } from '../runner.js';
@@ -247,7 +247,8 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
           file: fileIndex(op.file), offset: hex(op.offset ?? 0),
         });
         break;
-      case 'munmap': case 'madvise': Object.assign(f, { addr: hex(op.addr), len: hex(op.len) }); break;
+      case 'munmap': Object.assign(f, { addr: hex(op.addr), len: hex(op.len) }); break;
+      case 'madvise': Object.assign(f, { addr: hex(op.addr), len: hex(op.len), advice: madviseAdvice(op.advice) }); break;
       case 'mprotect': Object.assign(f, { addr: hex(op.addr), len: hex(op.len), prot: protBits(op.prot) }); break;
       case 'mremap':
         Object.assign(f, {
@@ -413,6 +414,14 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   ].join('\n');
   const c = header + template.replace(marker, tables);
   return { c, checked, notes, modelComplete };
+}
+
+/** The madvise(2) advice number (uapi/asm-generic/mman-common.h). */
+function madviseAdvice(a: MadviseOp['advice']): string {
+  switch (a) {
+    case 'dontneed': return 'MADV_DONTNEED';
+    default: throw new ReproError(`madvise advice "${String(a)}" has no C rendering yet`);
+  }
 }
 
 function protBits(p: { read: boolean; write: boolean; exec: boolean }): number {

@@ -79,15 +79,16 @@ describe('faultline repro: every kept counterexample', () => {
   for (const f of files.filter((x) => x !== 'uffd-unregister-wake.json')) {
     it(`${f}: runs to "not reproduced" on this kernel (50 iterations)`, () => {
       const bin = join(tmp, f.replace(/\.json$/, ''));
-      const r = runC(bin, ['50', '50']);
+      const r = runC(bin, ['50', '200']);
       expect(r.out, r.out).toMatch(/verdict: not reproduced - checked /);
       expect(r.code).toBe(0);
     }, 60_000);
   }
 
-  it.runIf(DEEP)('uffd-unregister-wake.json: reproduces the hang on this kernel (deep: a race, up to 3000 iterations)', () => {
-    const bin = join(tmp, 'uffd-unregister-wake');
-    const r = runC(bin, ['3000', '200']);
+  it.runIf(DEEP)('uffd-unregister-wake.json: reproduces the hang on this kernel (deep: a race, up to 3000 iterations)', async () => {
+    const out = join(tmp, 'uffd-unregister-wake-first.c');
+    expect((await run(['repro', 'uffd-unregister-wake.json', '--c', out, '--stop-at-first'], { cwd: REG, backend: defaultBackend })).code).toBe(0);
+    const r = runC(compile(readFileSync(out, 'utf8'), 'uffd-unregister-wake-first'), ['3000', '200']);
     expect(r.out, r.out).toMatch(/verdict: reproduced - uffd-lost-wakeup/);
     expect(r.out).toMatch(/hang: thread faulter still blocked in P1 load\(0x10003000\).*unregistered/);
     expect(r.code).toBe(1);
