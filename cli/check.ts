@@ -1,13 +1,14 @@
 /**
  * faultline check --config C [--mutant M | --variant FILE] [--scenario S]
- *   [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+ *   [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC]
+ *   [--fault-injection P] [--out DIR] [--json]
  *
  * Exit 0: no violation; 1: a violation (its counterexample written to DIR); 2: bad usage or input.
  */
 import { basename, join, resolve } from 'node:path';
 import type { FoundViolation, StrategyName } from '../properties/api.js';
 import { makeCounterexample, writeCounterexample, type Counterexample } from '../properties/counterexample.js';
-import { bool, choiceFlag, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
+import { bool, choiceFlag, intFlag, parseArgs, secondsFlag, shareFlag, str, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
 import { EXIT_OK, EXIT_VIOLATION, shellQuote, type CliIO } from './io.js';
 import { Progress } from './progress.js';
@@ -30,17 +31,21 @@ export const CHECK_SPEC: CommandSpec = {
     runs: { type: 'string', value: 'N' },
     seed: { type: 'string', value: 'S' },
     'time-limit': { type: 'string', value: 'SEC' },
+    'fault-injection': { type: 'string', value: 'P' },
     out: { type: 'string', value: 'DIR' },
     json: { type: 'boolean' },
   },
 };
 
 export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --variant FILE] [--scenario S]
-         [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+         [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC]
+         [--fault-injection P] [--out DIR] [--json]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
   a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
   the strategy (default portfolio), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
+  --fault-injection P runs a share P (0..1) of the scenarios with allocation failures and I/O
+  errors injected at the kernel's failure points (default 0).
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).
   Exit 0: no violation, 1: a violation was found, 2: bad usage or input.`;
 
@@ -75,6 +80,8 @@ export interface CheckRun {
   readonly runs: number;
   readonly seed: number;
   readonly timeLimitSec?: number;
+  /** The share of scenarios run with fault injection (CampaignSpec.faultInjection). */
+  readonly faultInjection?: number;
   /** As given (relative to io.cwd, or absolute). */
   readonly out: string;
   readonly createdBy: string;
@@ -131,6 +138,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
       runs: c.runs,
       seed: c.seed,
       ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
+      ...(c.faultInjection ? { faultInjection: c.faultInjection } : {}),
       stopAtFirst: true,
       ...(c.onProgress ? { onProgress: (n: number) => c.onProgress!(n, fam.name, i) } : {}),
     });
@@ -177,6 +185,7 @@ export async function checkCommand(argv: readonly string[], io: CliIO, backend: 
   const runs = intFlag(p, 'check', 'runs', DEFAULT_RUNS, 1);
   const seed = intFlag(p, 'check', 'seed', DEFAULT_SEED, 0, 0xffffffff);
   const timeLimitSec = secondsFlag(p, 'check', 'time-limit');
+  const faultInjection = shareFlag(p, 'check', 'fault-injection');
   const out = str(p, 'out') ?? DEFAULT_OUT;
   const json = bool(p, 'json');
   const target = await resolveTarget('check', backend, io, {
@@ -185,12 +194,13 @@ export async function checkCommand(argv: readonly string[], io: CliIO, backend: 
 
   const what = target.mutant ? `mutant ${target.mutant} on ${target.config}` : target.variantName ? `variant ${target.variantName} on ${target.config}` : target.config;
   const scen = target.families.length === 1 ? target.families[0]!.name : `${target.families.length} scenario families`;
-  if (!json) io.stdout(`faultline check: ${what}, ${scen}, strategy ${strategy}, ${runs} runs, seed ${seed}${timeLimitSec !== undefined ? `, time limit ${timeLimitSec}s` : ''}\n`);
+  if (!json) io.stdout(`faultline check: ${what}, ${scen}, strategy ${strategy}, ${runs} runs, seed ${seed}${timeLimitSec !== undefined ? `, time limit ${timeLimitSec}s` : ''}${faultInjection > 0 ? `, fault injection in ${faultInjection * 100}% of scenarios` : ''}\n`);
   const progress = new Progress(io);
   const nf = target.families.length;
   const result = await runCheck(backend, io, {
     target, strategy, runs, seed, out, createdBy: createdBy('check', strategy, seed),
     ...(timeLimitSec !== undefined ? { timeLimitSec } : {}),
+    ...(faultInjection > 0 ? { faultInjection } : {}),
     onProgress: (n, fam, i) => progress.update(i * runs + n, nf * runs, `${fam} ${n}/${runs}`),
     onViolation: (fv, cx, file) => {
       if (json) return;

@@ -59,6 +59,12 @@ export interface CampaignSpec {
    * found, untraced (bench/time_to_bug.ts measures finding, not shrinking).
    */
   readonly shrink?: boolean;
+  /**
+   * The share (0..1) of the family's scenarios run with fault injection on (scenario.faultInjection:
+   * the scheduler may fail allocations and reads at the kernel's failure points), chosen per
+   * scenario from the seed and its index (campaign.ts faultInjectionFor). Default 0.
+   */
+  readonly faultInjection?: number;
   readonly onProgress?: (executions: number) => void;
 }
 

@@ -96,8 +96,25 @@ function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: num
   };
 }
 
+/**
+ * Whether the campaign's scenario number sIdx runs with fault injection (allocation failures and
+ * I/O errors the scheduler may choose, scenario.faultInjection): a share spec.faultInjection of the
+ * scenarios, decided by the seed and the index alone (so a campaign repeats exactly). A family
+ * that switches it on itself keeps it on.
+ */
+export function faultInjectionFor(spec: Pick<CampaignSpec, 'seed' | 'faultInjection'>, sIdx: number): boolean {
+  const share = spec.faultInjection ?? 0;
+  return share > 0 && mixSeed(spec.seed ^ 0x6a09e667, sIdx) < share * 2 ** 32;
+}
+
 export function runCampaign(spec: CampaignSpec): CampaignResult {
-  const family = familyOrThrow(spec.family);
+  const fam = familyOrThrow(spec.family);
+  const family = {
+    generate(seed: number, sIdx: number): ScenarioSpec {
+      const sc = fam.generate(seed);
+      return !sc.faultInjection && faultInjectionFor(spec, sIdx) ? { ...sc, faultInjection: true } : sc;
+    },
+  };
   const t0 = performance.now();
   const deadline = spec.timeLimitMs !== undefined ? t0 + spec.timeLimitMs : Infinity;
   const stopAtFirst = spec.stopAtFirst ?? true;
@@ -128,7 +145,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     complete = true;
     let go = true;
     for (let sIdx = 0; go; sIdx++) {
-      const scenario = family.generate(mixSeed(spec.seed, sIdx));
+      const scenario = family.generate(mixSeed(spec.seed, sIdx), sIdx);
       const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
       for (let s = dfs.next(); s && go; s = dfs.next()) {
         const r = runScenario({ variant: spec.variant, scenario, scheduler: s });
@@ -139,9 +156,9 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       if (executions >= spec.runs || performance.now() >= deadline) go = false;
     }
   } else {
-    let scenario = family.generate(mixSeed(spec.seed, 0));
+    let scenario = family.generate(mixSeed(spec.seed, 0), 0);
     for (let i = 0; ; i++) {
-      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO));
+      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO), i / SCHEDULES_PER_SCENARIO);
       const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k) });
       if (!onResult(scenario, r)) break;
     }

@@ -75,7 +75,8 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
   exec.world = kernel;
   kernel.scenario = opts.scenario;
-  kernel.faultInjection = opts.scenario.faultInjection ?? false;
+  // Fault injection starts when the setup is done: the setup builds the scenario's starting state.
+  kernel.faultInjection = false;
   const history: HistoryEntry[] = kernel.history;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
@@ -134,6 +135,7 @@ function* sim_setup_task(
   for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
   if (opts.setup) yield* opts.setup(kernel);
   kernel.threads.delete(state.setupTid);
+  kernel.faultInjection = sc.faultInjection ?? false;
   state.setupDone = true;
 }
 
