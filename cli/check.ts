@@ -72,6 +72,8 @@ export interface CheckJson {
   readonly violations: readonly CheckViolationJson[];
   /** Executions whose verdict is unknown (e.g. the linearizability budget ran out): never a pass. */
   readonly unknown: number;
+  /** Executions in which at least one failure was injected (--fault-injection). */
+  readonly injected: number;
 }
 
 export interface CheckRun {
@@ -121,6 +123,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
   const deadline = c.timeLimitSec !== undefined ? t0 + c.timeLimitSec * 1000 : undefined;
   let executions = 0;
   let unknown = 0;
+  let injected = 0;
   const violations: CheckViolationJson[] = [];
   const fams = c.target.families;
   for (let i = 0; i < fams.length; i++) {
@@ -144,6 +147,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
     });
     executions += res.executions;
     unknown += res.unknown;
+    injected += res.injectedRuns ?? 0;
     for (const fv of res.violations) {
       const cx = counterexampleOf(c.target, fv, c.createdBy, c.out);
       const written = await writeCounterexample(resolve(io.cwd, c.out), cx);
@@ -168,6 +172,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
     elapsedMs: Date.now() - t0,
     violations,
     unknown,
+    injected,
   };
 }
 
@@ -219,8 +224,9 @@ export async function checkCommand(argv: readonly string[], io: CliIO, backend: 
   } else {
     const secs = (result.elapsedMs / 1000).toFixed(1);
     if (result.unknown > 0) io.stdout(`warning: ${result.unknown} execution(s) ended with an unknown verdict (not a pass)\n`);
+    const inj = faultInjection > 0 ? `, ${result.injected} with injected failures` : '';
     io.stdout(result.violations.length === 0
-      ? `no violation in ${result.executions} executions (${secs}s)\n`
+      ? `no violation in ${result.executions} executions${inj} (${secs}s)\n`
       : `\n${result.violations.length} violation(s) found in ${result.executions} executions (${secs}s)\n`);
   }
   return result.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;

@@ -87,4 +87,6 @@ export interface CampaignResult {
   readonly complete?: boolean;
   /** Runs that ended 'unknown' (e.g. the linearizability budget ran out): never a pass. */
   readonly unknown: number;
+  /** Runs in which at least one failure was injected (CampaignSpec.faultInjection). */
+  readonly injectedRuns?: number;
 }

@@ -122,6 +122,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   const seen = new Set<string>();
   let executions = 0;
   let unknown = 0;
+  let injectedRuns = 0;
   let complete: boolean | undefined;
   let k = 64;
 
@@ -130,6 +131,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     spec.onProgress?.(executions);
     if (r.steps > k) k = r.steps;
     if (r.status === 'unknown') unknown++;
+    if ((r.stats.injected_failures ?? 0) > 0) injectedRuns++;
     if (r.status === 'crash' || r.status === 'bad-schedule') {
       throw new Error(`internal error in scenario ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status}`);
     }
@@ -163,5 +165,5 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       if (!onResult(scenario, r)) break;
     }
   }
-  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown };
+  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown, injectedRuns };
 }

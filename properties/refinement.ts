@@ -13,10 +13,10 @@ import {
   PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED, VM_UFFD_MISSING,
 } from '../impl/include/linux/mm_flags.js';
 import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
-import { initialState, type MmState } from '../model/state.js';
-import { describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import { initialState, withMayFail, type MmState } from '../model/state.js';
+import { EAGAIN, describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
-import { internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
+import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
 export type HistoryVerdict =
   | { readonly status: 'ok' }
@@ -31,7 +31,7 @@ function record(v: Violation, step: number): ViolationRecord {
 }
 
 /** The model state after the scenario's setup, replaying the kernel's own setup results. */
-export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): MmState | string {
+export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): MmState | string {
   const n = modelInitialNode(run, scenario);
   return typeof n === 'string' ? n : n.state;
 }
@@ -40,7 +40,7 @@ export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: 
  * modelInitialState as a canonical node: the empty state is built once per (processes, files), and
  * the setup operations are replayed through the model's transition cache (model_cache.ts).
  */
-function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): ModelNode | string {
+function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): ModelNode | string {
   const pids = scenario.processes.map((p) => p.pid);
   const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
   let node = internRoot(JSON.stringify([pids, fileList]), () => {
@@ -51,9 +51,12 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
   for (const { op, result } of run.setupHistory) {
     const next = transition(node, opKey(op, result), op, result);
     if (typeof next === 'string') return `setup ${describeCall(op, result)}: ${next}`;
-    node = next;
+    if (Array.isArray(next)) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
+    node = next as ModelNode;
   }
-  return node;
+  // Fault injection starts when the setup is done (impl/sim/run.ts): from here the failure
+  // contracts of the model's actions apply.
+  return scenario.faultInjection ? intern(withMayFail(node.state, true)) : node;
 }
 
 export function judgeHistory(run: SimRun): HistoryVerdict {
@@ -62,9 +65,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = settleOps(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffdPids(init, run.history))));
+  })), uffdPids(init, run.history)))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -257,6 +260,22 @@ function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
       if (ro.op === 'mprotect' && (op.op === 'load' ? ro.prot.read : ro.prot.write)) return false;
       return overlaps(h, r);
     });
+  });
+}
+
+/**
+ * A fork that fails (-ENOMEM under fault injection) raised its process's ctx->mmap_changing in
+ * dup_userfaultfd and dropped it again in dup_userfaultfd_fail with no event (kernel/fork.c
+ * dup_mmap; model/actions/fork.ts): a UFFDIO_COPY / UFFDIO_MOVE of that process meanwhile may get
+ * -EAGAIN, which changes nothing and which no atomic fork can explain. Such an -EAGAIN overlapping
+ * a failed fork constrains nothing: it is left out of the search.
+ */
+function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
+  const failed = history.filter((h) => h.op.op === 'fork' && h.result?.kind === 'errno');
+  if (failed.length === 0) return history;
+  return history.filter((h) => {
+    if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
+    return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
   });
 }
 

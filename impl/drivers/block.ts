@@ -31,6 +31,7 @@ import { VM_BUG_ON } from '../include/linux/mmdebug.js';
 import { folio_lock_class, folio_test_locked, folio_unlock } from '../sync/bitlock.js';
 import { sim_lockdep_release } from '../sync/lockdep.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 /** Where a bio's data lives on the device. */
 export type sim_bio_target =
@@ -76,7 +77,7 @@ function bio_alloc(op: bio['op'], f: folio, target: sim_bio_target, end_io: (b: 
 function* sim_bio_transfer(b: bio): Task<void> {
   if (b.op === 'REQ_OP_READ') {
     // Reads may fail once the scenario's setup is done (k.faultInjection).
-    if (k.faultInjection && (yield* choose(2, 'bio:ioerr')) === 1) {
+    if (yield* should_fail('bio:ioerr')) {
       b.bi_status = BLK_STS_IOERR;
       return;
     }

@@ -26,13 +26,13 @@ import { rcu_read_lock, rcu_read_unlock, call_rcu } from '../sync/rcu.js';
 import {
   kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache,
 } from '../sync/kasan.js';
-import { choose } from '../rt/task.js';
 import {
   __pte_none, folio_test_anon, pmd_t, pte_table, type folio, type mm_struct, type pte_t, type swp_entry_t,
   type vm_area_struct,
 } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_WRITE } from '../include/linux/mm_flags.js';
 import { VM_BUG_ON } from '../include/linux/mmdebug.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 // ---------------------------------------------------------------------------------------------
 // Indexing (include/linux/pgtable.h). Addresses reach 2^40: no 32-bit bit operations.
@@ -80,7 +80,7 @@ export const pte_cachep: kmem_cache<pte_table> = kmem_cache_create('pgtable', ()
  */
 export function* pte_alloc_one(mm: mm_struct): Task<pte_table | null> {
   void mm;
-  if (k.faultInjection && (yield* choose(2, 'pte_alloc_one:fail')) === 1) return null;
+  if (yield* should_fail('pte_alloc_one:fail')) return null;
   return sim_kasan_track(new pte_table(), pte_cachep, 'pte_alloc_one');
 }
 

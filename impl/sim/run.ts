@@ -2,6 +2,7 @@
  * Running a scenario on a kernel variant under a scheduler: build the Execution, the Kernel, the
  * setup task, the user threads and the daemons; run; return the outcome and the history.
  */
+import { FAULT_INJECTION_TIMES } from '../include/linux/fault_inject.js';
 import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
 import type { Scheduler } from '../rt/scheduler.js';
 import { block, type Task, type Violation } from '../rt/task.js';
@@ -136,6 +137,7 @@ function* sim_setup_task(
   if (opts.setup) yield* opts.setup(kernel);
   kernel.threads.delete(state.setupTid);
   kernel.faultInjection = sc.faultInjection ?? false;
+  kernel.faultInjectionLeft = FAULT_INJECTION_TIMES;
   state.setupDone = true;
 }
 

@@ -103,7 +103,13 @@ function search(initial: MmState, ops: readonly HistoryOp[], budget: Budget): Se
       words[i >> 5]! |= 1 << (i & 31);
       path.push(h.id);
       if (path.length > longest.length) longest = [...path];
-      if (dfs(next, completed + (h.result !== undefined ? 1 : 0))) return true;
+      const c = completed + (h.result !== undefined ? 1 : 0);
+      // Several next states (a failure's possible partial effects): each is a branch.
+      if (isNode(next)) {
+        if (dfs(next, c)) return true;
+      } else {
+        for (const alt of next) if (dfs(alt, c)) return true;
+      }
       path.pop();
       words[i >> 5]! &= ~(1 << (i & 31));
       done[i] = 0;
@@ -114,6 +120,8 @@ function search(initial: MmState, ops: readonly HistoryOp[], budget: Budget): Se
   const ok = dfs(intern(initial), 0);
   return { ok, order: ok ? [...path] : [], refusals, longest };
 }
+
+const isNode = (e: ModelNode | readonly ModelNode[]): e is ModelNode => !Array.isArray(e);
 
 /** Merge per-partition orders into one respecting real time (exists by locality). */
 function mergeOrders(orders: readonly number[][], byId: ReadonlyMap<number, HistoryOp>): number[] {
