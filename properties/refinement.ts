@@ -14,7 +14,7 @@ import {
 } from '../impl/include/linux/mm_flags.js';
 import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
 import { initialState, withMayFail, type MmState } from '../model/state.js';
-import { EAGAIN, describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
 import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
@@ -77,11 +77,24 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const res = checkLinearizability(init, [...history, ...finals], { maxSteps: LINEARIZABILITY_BUDGET });
   if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
   if (res.verdict === 'illegal' && res.culprit.task === FINAL_TASK) {
+    // The final observations happen after the run, not at a step of it: say so, and show the
+    // longest explanation of the history the model found (its own operations, by name).
+    const byId = new Map([...history, ...finals].map((h) => [h.id, h] as const));
+    const longest = res.longest.map((id) => byId.get(id)).filter((h): h is HistoryOp => h !== undefined && h.task !== FINAL_TASK);
+    const op = res.culprit.op;
+    const what = op.op === 'load' ? `a load of ${hex(op.addr)} by P${op.pid}` : describeOp(op);
     return {
       status: 'violation',
       violation: record(new Violation('final-state',
-        `after the run ${describeCall(res.culprit.op, res.culprit.result)} (the kernel's page), but no linearization of the history leaves that: ${res.explanation}`,
-        ['a lost write or stale data: the kernel\'s final memory differs from every state the model allows after this history']), endStep),
+        `after the run, ${what} would return ${describeResult(res.culprit.result!)} (read from the kernel's final state), but no linearization of the history leaves that` +
+          (res.reasons.length ? `: the model says ${res.reasons.join(' | ')}` : ''),
+        [
+          'a lost write or stale data: the kernel\'s final memory differs from every state the model allows after this history',
+          longest.length === history.length
+            ? 'the model linearized the whole history (in this order):'
+            : `the model's longest linearization of the history (${longest.length} of ${history.length} operations):`,
+          ...longest.map((h) => `  ${describeCall(h.op, h.result)}`),
+        ]), endStep),
     };
   }
   if (res.verdict === 'illegal') {

@@ -35,6 +35,10 @@ export type LinearizabilityResult =
       /** The op whose result no order can produce. */
       culprit: HistoryOp;
       explanation: string;
+      /** The model's reasons for refusing the culprit's result. */
+      reasons: string[];
+      /** The longest partial linearization found (op ids, in order). */
+      longest: number[];
       steps: number;
     }
   | { verdict: 'unknown'; reason: string; steps: number };
@@ -263,5 +267,5 @@ export function checkLinearizability(
       ? `; the model says: ${reasons.join(' | ')}`
       : '; it can never be ordered (an op that must precede it cannot be linearized or is blocked)') +
     `. Longest partial linearization: ${partial || '(none)'}.`;
-  return { verdict: 'illegal', prefix, culprit, explanation, steps: budget.used };
+  return { verdict: 'illegal', prefix, culprit, explanation, reasons, longest: [...r.longest], steps: budget.used };
 }
