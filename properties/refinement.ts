@@ -161,7 +161,9 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): ModelR
   }
   if (idx >= vma.vm_file.f_inode.i_size) return BUS;
   const cached = vma.vm_file.f_mapping.i_pages.get(idx);
-  if (missing && !cached) return 'unknown';
+  // shmem: a page the object does not have (not cached, not swapped out) waits for the monitor.
+  const has = vma.vm_file.f_inode.sim_shmem_present?.has(idx) ?? cached !== undefined;
+  if (missing && !has) return 'unknown';
   if (cached && cached.uptodate) return val(cached.data);
   const disk = vma.vm_file.f_inode.disk[idx];
   return disk === undefined ? 'unknown' : val(disk);

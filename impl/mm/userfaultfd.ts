@@ -950,7 +950,8 @@ function* shmem_mfill_add_to_cache(dst_vma: vm_area_struct, dst_addr: number, f:
   if (pgoff >= mapping.host.i_size) return -EFAULT;
   yield* folio_lock(f);
   yield* spin_lock(mapping.i_pages_lock);
-  if (mapping.i_pages.has(pgoff)) {
+  // The slot holds a folio, or a swap entry (the page was swapped out): -EEXIST.
+  if (mapping.i_pages.has(pgoff) || mapping.host.sim_shmem_present?.has(pgoff)) {
     spin_unlock(mapping.i_pages_lock);
     folio_unlock(f);
     return -EEXIST;
@@ -960,6 +961,7 @@ function* shmem_mfill_add_to_cache(dst_vma: vm_area_struct, dst_addr: number, f:
   f.swapbacked = true;
   k.fn.folio_get(f);
   mapping.i_pages.set(pgoff, f);
+  mapping.host.sim_shmem_present?.add(pgoff);
   spin_unlock(mapping.i_pages_lock);
   return 0;
 }
@@ -969,6 +971,7 @@ function shmem_mfill_remove_from_cache(dst_vma: vm_area_struct, dst_addr: number
   const pgoff = linear_page_index(dst_vma, dst_addr);
   if (mapping.i_pages.get(pgoff) === f) {
     mapping.i_pages.delete(pgoff);
+    mapping.host.sim_shmem_present?.delete(pgoff);
     f.mapping = null;
     folio_unlock(f);
     k.fn.folio_put(f);
