@@ -66,6 +66,8 @@ export interface CampaignSpec {
    */
   readonly faultInjection?: number;
   readonly onProgress?: (executions: number) => void;
+  /** Record what the campaign's runs reach (properties/coverage.ts). */
+  readonly coverage?: import('./coverage.js').CoverageCollector;
 }
 
 export interface FoundViolation {
