@@ -334,7 +334,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     const allowed = [...set].sort();
     return `\t{ .pid = ${pid}, .addr = ${hex(addr)}, .n = ${allowed.length}, .allowed = ${strs(`final_${i}`, allowed)} },`;
   });
-  const window = mergeRanges(outcomes?.window ?? initialRanges(sc));
+  const window = mergeRanges(outcomes?.window ?? fixedRanges(sc));
   const fixedWindow = mergeRanges(fixedRanges(sc));
 
   const CHECK_TEXT: Record<string, string> = {
@@ -454,10 +454,6 @@ function verdictName(property: string): string {
     case 'linearizability': case 'final-state': case 'fork-snapshot': return `${property}: a result the model forbids`;
     default: return `${property}: observed from user space (a result the model forbids, a hang, or a kernel warning)`;
   }
-}
-
-function initialRanges(sc: ScenarioSpec): [number, number][] {
-  return fixedRanges(sc);
 }
 
 /** Ranges the scenario maps at fixed addresses (setup and programs): the reproducer owns them. */

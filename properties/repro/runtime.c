@@ -571,6 +571,14 @@ static void run_program(int first, int n) {
 
 static void *thread_main(void *arg) {
 	const struct thread *t = arg;
+	/* Racing threads on different CPUs: a race needs them running at once. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 1) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((int)((t - threads) % ncpu), &set);
+		pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	}
 	rng = (unsigned long)now_ms() * 2654435761UL ^ (unsigned long)(t - threads + 1) * 0x9e3779b97f4a7c15UL ^ (unsigned long)getpid();
 	while (!ctl->go && !ctl->stop) sched_yield();
 	run_program(t->first, t->n);
