@@ -380,8 +380,6 @@ static void read_proc(int i, const struct op *op, const char *what) {
 	set_result(i, "read");
 }
 
-static int policy_mode(int p) { return p; }
-
 static void run_op(int i) {
 	const struct op *op = &ops[i];
 	long v = 0;
@@ -418,7 +416,7 @@ static void run_op(int i) {
 	case OP_MADVISE: set_result(i, "%s", madvise((void *)X(op->addr), op->len, op->advice) ? errname(errno) : "ok"); break;
 	case OP_MBIND: {
 		unsigned long mask = op->nodemask;
-		long r = syscall(SYS_mbind, X(op->addr), op->len, policy_mode(op->policy), mask ? &mask : NULL, mask ? 64 : 0, 0);
+		long r = syscall(SYS_mbind, X(op->addr), op->len, op->policy, mask ? &mask : NULL, mask ? 64 : 0, 0);
 		set_result(i, "%s", r ? errname(errno) : "ok");
 		break;
 	}
