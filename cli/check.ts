@@ -1,6 +1,6 @@
 /**
  * faultline check --config C [--mutant M | --variant FILE] [--scenario S]
- *   [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+ *   [--strategy random|pct|dfs|portfolio|guided] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
  *
  * Exit 0: no violation; 1: a violation (its counterexample written to DIR); 2: bad usage or input.
  */
@@ -14,7 +14,7 @@ import { Progress } from './progress.js';
 import { resolveTarget, type Target } from './target.js';
 import { version } from './version.js';
 
-export const STRATEGIES: readonly StrategyName[] = ['random', 'pct', 'dfs', 'portfolio'];
+export const STRATEGIES: readonly StrategyName[] = ['random', 'pct', 'dfs', 'portfolio', 'guided'];
 export const DEFAULT_RUNS = 2000;
 export const DEFAULT_SEED = 1;
 export const DEFAULT_OUT = 'counterexamples';
@@ -36,11 +36,12 @@ export const CHECK_SPEC: CommandSpec = {
 };
 
 export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --variant FILE] [--scenario S]
-         [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+         [--strategy random|pct|dfs|portfolio|guided] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
   a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
-  the strategy (default portfolio), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
+  the strategy (default portfolio; guided: PCT whose preemptions fall where the threads touch the same
+  kernel objects), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).
   Exit 0: no violation, 1: a violation was found, 2: bad usage or input.`;
 

@@ -31,7 +31,7 @@ export const COVERAGE_SPEC: CommandSpec = {
   },
 };
 
-export const COVERAGE_USAGE = `usage: faultline coverage [--config C] [--scenario S] [--strategy random|pct|dfs|portfolio] [--runs N] [--seed N] [--json]
+export const COVERAGE_USAGE = `usage: faultline coverage [--config C] [--scenario S] [--strategy random|pct|dfs|portfolio|guided] [--runs N] [--seed N] [--json]
 
   Run the campaign \`faultline check\` runs with the same flags (configuration C, default ${DEFAULT_COVERAGE_CONFIG};
   every scenario family or only S; N runs per family, default ${DEFAULT_RUNS}; seed N, default ${DEFAULT_SEED})

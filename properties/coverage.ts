@@ -64,14 +64,33 @@ export class CoverageCollector {
   /** Per-step hooks, merged after the checker's own by the runner. */
   readonly hooks: ExecutionHooks;
 
-  constructor() {
+  /**
+   * Context switches seen, as `executed label of the task that ran → executed label of the next task
+   * to run`, when the collector was made with `{ switches: true }` (interleaving coverage: the label
+   * pairs a coverage-guided corpus or a scheduler comparison counts). No static total.
+   */
+  readonly switches = new Set<string>();
+  /** Per task, the label it is paused at (what its next step executes); see switches. */
+  private pending: string[] = [];
+  private lastExecuted = '';
+  private lastTask = -1;
+
+  constructor(opts: { readonly switches?: boolean } = {}) {
     const labels = this.labels;
     const pairIds = this.pairIds;
     const lockPairs = this.lockPairs;
     const self = this;
+    const switches = opts.switches === true;
     this.hooks = {
       afterStep(exec: Execution, task: TaskState): Violation | null {
-        self.exec = exec;
+        if (self.exec !== exec) self.startRun(exec);
+        if (switches) {
+          const executed = self.pending[task.id] ?? 'start';
+          if (task.id !== self.lastTask && self.lastTask >= 0) self.switches.add(self.lastExecuted + SEP + executed);
+          self.pending[task.id] = task.label;
+          self.lastExecuted = executed;
+          self.lastTask = task.id;
+        }
         labels.add(task.label);
         const s = sim_task_sync_peek(task);
         if (s === undefined) return null;
@@ -99,6 +118,13 @@ export class CoverageCollector {
         return null;
       },
     };
+  }
+
+  private startRun(exec: Execution): void {
+    this.exec = exec;
+    this.pending = [];
+    this.lastTask = -1;
+    this.lastExecuted = '';
   }
 
   /** Items seen so far (functions + labels + lock pairs): grows when a run reaches something new. */
