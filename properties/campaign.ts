@@ -165,7 +165,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     }
   } else if (spec.strategy === 'guided') {
     // Communication-guided: each scenario's first runs are its solo profiles (guided.ts).
-    guidedLoop(spec, (g) => family.generate(mixSeed(spec.seed, g)), SCHEDULES_PER_SCENARIO, onResult);
+    guidedLoop(spec, (g) => family.generate(mixSeed(spec.seed, g), g), SCHEDULES_PER_SCENARIO, onResult);
   } else {
     let scenario = family.generate(mixSeed(spec.seed, 0), 0);
     for (let i = 0; ; i++) {
