@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,6 +8,9 @@ export default defineConfig({
     testTimeout: process.env.FAULTLINE_DEEP ? 3_600_000 : 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Deep: a test file per core (vitest's default leaves one free); the long campaigns of
+    // configs and fault_injection_configs also run on a pool of worker threads (deep_pool.ts).
+    ...(process.env.FAULTLINE_DEEP ? { maxWorkers: availableParallelism() } : {}),
     reporters: ['default'],
   },
 });

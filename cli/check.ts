@@ -15,6 +15,7 @@ import { EXIT_OK, EXIT_VIOLATION, shellQuote, UsageError, type CliIO } from './i
 import { Progress } from './progress.js';
 import { resolveTarget, type Target, type TargetFlags } from './target.js';
 import { SHARD_FORMAT, shardFlags, writeShardFile, type Shard, type ShardFile } from './shard.js';
+import type { WorkerPool } from './pool.js';
 import { counterexampleInput, defaultJobs, executeUnits, type Counters, type UnitCampaign, type UnitWire, type ViolationWire } from './units.js';
 import { version } from './version.js';
 
@@ -110,6 +111,8 @@ export interface CheckRun {
   readonly jobs?: number;
   /** Live counts for the progress line. */
   readonly started?: (c: Counters) => void;
+  /** Run on this pool of worker threads (left open: a test's campaigns share one). */
+  readonly pool?: WorkerPool;
 }
 
 export function replayCommand(file: string): string {
@@ -140,7 +143,7 @@ export interface FoundLike {
 /** Run the campaigns of a check; write the counterexamples. */
 export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promise<CheckJson> {
   // Worker threads load the real checker: a test's fake backend runs in this thread.
-  if ((c.jobs ?? 1) > 1 && backend === defaultBackend) return runCheckParallel(io, c);
+  if (((c.jobs ?? 1) > 1 || c.pool !== undefined) && backend === defaultBackend) return runCheckParallel(io, c);
   const t0 = Date.now();
   const deadline = c.timeLimitSec !== undefined ? t0 + c.timeLimitSec * 1000 : undefined;
   let executions = 0;
@@ -273,6 +276,7 @@ async function runCheckParallel(io: CliIO, c: CheckRun): Promise<CheckJson> {
   const fold = new CheckFold(c.target.families.length);
   await executeUnits(io.cwd, unitCampaign(c), {
     jobs: c.jobs ?? 1, select: () => true, consume: (w) => fold.add(w), ...(c.started ? { started: c.started } : {}),
+    ...(c.pool !== undefined ? { pool: c.pool } : {}),
   });
   return finishCheck(io, c, fold, Date.now() - t0);
 }

@@ -87,6 +87,11 @@ export class WorkerPool {
     });
   }
 
+  /** A new ordered run: nothing is cut off. */
+  resetCutoff(): void {
+    Atomics.store(this.ctrl, CTRL_CUTOFF, 0x7fffffff);
+  }
+
   /** Units dispatched after `seq` stop before their next run. */
   cutoff(seq: number): void {
     if (seq < Atomics.load(this.ctrl, CTRL_CUTOFF)) Atomics.store(this.ctrl, CTRL_CUTOFF, seq);
@@ -131,6 +136,7 @@ export async function runOrdered<R>(pool: WorkerPool, next: () => PoolTask | nul
   let stopped = false;
   let exhausted = false;
   let failure: Error | null = null;
+  pool.resetCutoff();
   const drain = () => {
     while (!stopped && results.has(consumed)) {
       const { task, result } = results.get(consumed)!;

@@ -137,6 +137,8 @@ export interface ExecuteOptions {
   readonly consume: (w: UnitWire) => boolean;
   /** Called once the counters exist. */
   readonly started?: (c: Counters) => void;
+  /** A pool to use (and leave open) instead of one of `jobs` threads made for this run. */
+  readonly pool?: WorkerPool;
 }
 
 /**
@@ -179,6 +181,14 @@ export async function executeUnits(cwd: string, c: UnitCampaign, o: ExecuteOptio
     return o.consume(w);
   };
   const jobs = Math.max(1, Math.min(o.jobs, fams.length * perFam));
+  if (o.pool !== undefined) {
+    const pool = o.pool;
+    const e0 = pool.executions;
+    const v0 = pool.violations;
+    o.started?.({ executions: () => pool.executions - e0, violations: () => pool.violations - v0 });
+    await runOrdered<UnitWire>(pool, next, (_t, w) => consume(w));
+    return;
+  }
   if (jobs <= 1) {
     let executions = 0;
     let violations = 0;
