@@ -45,6 +45,8 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private closed = false;
+  private readyCount = 0;
+  private readonly readyWaiters: (() => void)[] = [];
 
   constructor(readonly size: number, cwd: string) {
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
@@ -54,7 +56,12 @@ export class WorkerPool {
       // execArgv []: the entry registers tsx itself (a parent started by `tsx` would register it twice).
       const worker = new Worker(entry, { workerData: { ctrl: this.ctrl.buffer, cwd }, execArgv: [], stdout: false, stderr: false });
       const slot: Slot = { worker, current: null, dead: false };
-      worker.on('message', (m: { ok: boolean; result?: unknown; error?: string }) => {
+      worker.on('message', (m: { ready?: true; ok: boolean; result?: unknown; error?: string }) => {
+        if (m.ready === true) {
+          this.readyCount++;
+          this.wakeReady();
+          return;
+        }
         const p = slot.current;
         slot.current = null;
         if (p) {
@@ -70,12 +77,26 @@ export class WorkerPool {
         slot.current = null;
         if (p) p.reject(new BackendError(`worker thread ${why}`));
         if (this.slots.every((s) => s.dead)) for (const q of this.queue.splice(0)) q.reject(new BackendError(`no worker thread left (${why})`));
+        this.wakeReady();
         this.pump();
       };
       worker.on('error', (e) => die(`failed: ${e.message.split('\n')[0]}`));
       worker.on('exit', (code) => die(`exited with code ${code}`));
       this.slots.push(slot);
     }
+  }
+
+  /** Resolves once every worker has loaded the checker (or died): time limits count from then. */
+  ready(): Promise<void> {
+    return new Promise((resolve) => {
+      this.readyWaiters.push(resolve);
+      this.wakeReady();
+    });
+  }
+
+  private wakeReady(): void {
+    if (this.readyCount + this.slots.filter((s) => s.dead).length < this.size) return;
+    for (const w of this.readyWaiters.splice(0)) w();
   }
 
   /** Run a task on the first idle worker (FIFO). */

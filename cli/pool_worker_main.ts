@@ -25,6 +25,10 @@ async function handle(task: PoolTask): Promise<unknown> {
   }
 }
 
+// Load the checker before saying ready (the pool's time limits count from then).
+await import('../properties/campaign.js');
+parentPort!.postMessage({ ready: true });
+
 parentPort!.on('message', (task: PoolTask) => {
   handle(task).then(
     (result) => parentPort!.postMessage({ ok: true, result }),

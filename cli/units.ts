@@ -150,8 +150,12 @@ export async function executeUnits(cwd: string, c: UnitCampaign, o: ExecuteOptio
   const { unitCount } = await import('../properties/campaign.js');
   const fams = c.target.families;
   const perFam = unitCount({ strategy: c.strategy, runs: c.runs });
-  const t0 = Date.now();
-  const deadlines = fams.map((_, i) => (c.timeLimitSec !== undefined ? t0 + ((i + 1) * c.timeLimitSec * 1000) / fams.length : null));
+  let deadlines: (number | null)[] = [];
+  // The time limit counts from when the threads have loaded the checker.
+  const startClock = () => {
+    const t0 = Date.now();
+    deadlines = fams.map((_, i) => (c.timeLimitSec !== undefined ? t0 + ((i + 1) * c.timeLimitSec * 1000) / fams.length : null));
+  };
   let fi = 0;
   let u = 0;
   let g = 0;
@@ -186,6 +190,8 @@ export async function executeUnits(cwd: string, c: UnitCampaign, o: ExecuteOptio
     const e0 = pool.executions;
     const v0 = pool.violations;
     o.started?.({ executions: () => pool.executions - e0, violations: () => pool.violations - v0 });
+    await pool.ready();
+    startClock();
     await runOrdered<UnitWire>(pool, next, (_t, w) => consume(w));
     return;
   }
@@ -193,6 +199,7 @@ export async function executeUnits(cwd: string, c: UnitCampaign, o: ExecuteOptio
     let executions = 0;
     let violations = 0;
     o.started?.({ executions: () => executions, violations: () => violations });
+    startClock();
     for (let t = next(); t !== null; t = next()) {
       const w = await runUnitTask(t, { stop: () => false, onRun: () => void executions++, onViolation: () => void violations++ });
       if (!consume(w)) break;
@@ -202,6 +209,8 @@ export async function executeUnits(cwd: string, c: UnitCampaign, o: ExecuteOptio
   const pool = new WorkerPool(jobs, cwd);
   o.started?.({ executions: () => pool.executions, violations: () => pool.violations });
   try {
+    await pool.ready();
+    startClock();
     await runOrdered<UnitWire>(pool, next, (_t, w) => consume(w));
   } finally {
     await pool.close();
