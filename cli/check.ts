@@ -7,6 +7,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import type { CampaignSpec, FoundViolation, StrategyName } from '../properties/api.js';
+import type { CoverageJson } from '../properties/coverage.js';
 import { CampaignFold } from '../properties/campaign_fold.js';
 import { makeCounterexample, writeCounterexample, type Counterexample } from '../properties/counterexample.js';
 import { bool, choiceFlag, intFlag, parseArgs, secondsFlag, shareFlag, str, type CommandSpec } from './args.js';
@@ -303,12 +304,19 @@ export interface CheckShardCampaign {
 export async function runCheckShard(io: CliIO, c: CheckRun, shard: Shard, command: 'check' | 'coverage'): Promise<ShardFile<CheckShardCampaign, UnitWire[]>> {
   const t0 = Date.now();
   const units: UnitWire[] = [];
+  // Each unit's coverage as what the shard's earlier units had not reached: merge keeps a prefix of
+  // every shard's units (those before the campaign's first violation), whose union is unchanged.
+  const known = { functions: new Set<string>(), labels: new Set<string>(), lockPairs: new Set<string>() };
+  const fresh = (xs: readonly string[], set: Set<string>) => xs.filter((x) => !set.has(x) && (set.add(x), true));
+  const delta = (cv: CoverageJson): CoverageJson => ({
+    functions: fresh(cv.functions, known.functions), labels: fresh(cv.labels, known.labels), lockPairs: fresh(cv.lockPairs, known.lockPairs), runs: cv.runs,
+  });
   await executeUnits(io.cwd, unitCampaign(c), {
     jobs: c.jobs ?? 1,
     select: (g) => g % shard.count === shard.index,
     // A violation ends the shard: no later unit can count (the whole check stops at its first).
     consume: (w) => {
-      units.push(w);
+      units.push(w.coverage !== undefined ? { ...w, coverage: delta(w.coverage) } : w);
       return w.violations.length === 0;
     },
     ...(c.started ? { started: c.started } : {}),
