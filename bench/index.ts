@@ -3,7 +3,8 @@
  *
  * Each section is one module in bench/ exporting an async function, registered by one line in
  * SECTIONS below; its result goes under its key. A section whose module is missing (not written
- * yet) or that throws gives `null`, with the reason under `notes.<section>`.
+ * yet) or that throws gives `null`, with the reason under `notes.<section>`. An opt-in section
+ * (`memory`) runs only when named by `--only=`.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -24,11 +25,13 @@ function section(mod: string, fn: string): () => Promise<SectionFn> {
   };
 }
 
-const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
+const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>, optIn?: 'optIn']> = [
   ['runtime', section('runtime', 'benchRuntime')],
   ['linearizability', section('linearizability', 'benchLinearizability')],
   ['standard', section('standard', 'benchStandard')],
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
+  // A long campaign's heap (minutes): only when asked for, `--only=memory`.
+  ['memory', section('memory', 'benchMemory'), 'optIn'],
 ];
 
 async function main(): Promise<void> {
@@ -37,8 +40,8 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   const notes: Record<string, string> = {};
   const seconds: Record<string, number> = {};
-  for (const [key, load] of SECTIONS) {
-    if (only && !only.includes(key)) continue;
+  for (const [key, load, optIn] of SECTIONS) {
+    if (only ? !only.includes(key) : optIn) continue;
     const t0 = performance.now();
     try {
       const fn = await load();
