@@ -9,11 +9,14 @@ import type { ViolationRecord } from '../impl/rt/execution.js';
 import type { SimRun } from '../impl/sim/run.js';
 import type { Kernel } from '../impl/sim/kernel.js';
 import type { mm_struct } from '../impl/include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_SHARED } from '../impl/include/linux/mm_flags.js';
-import { initialState, type MmState } from '../model/state.js';
-import { describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import {
+  PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED, VM_UFFD_MISSING,
+} from '../impl/include/linux/mm_flags.js';
+import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
+import { initialState, withMayFail, type MmState } from '../model/state.js';
+import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
-import { internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
+import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
 export type HistoryVerdict =
   | { readonly status: 'ok' }
@@ -28,7 +31,7 @@ function record(v: Violation, step: number): ViolationRecord {
 }
 
 /** The model state after the scenario's setup, replaying the kernel's own setup results. */
-export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): MmState | string {
+export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): MmState | string {
   const n = modelInitialNode(run, scenario);
   return typeof n === 'string' ? n : n.state;
 }
@@ -37,7 +40,7 @@ export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: 
  * modelInitialState as a canonical node: the empty state is built once per (processes, files), and
  * the setup operations are replayed through the model's transition cache (model_cache.ts).
  */
-function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): ModelNode | string {
+function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): ModelNode | string {
   const pids = scenario.processes.map((p) => p.pid);
   const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
   let node = internRoot(JSON.stringify([pids, fileList]), () => {
@@ -48,9 +51,12 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
   for (const { op, result } of run.setupHistory) {
     const next = transition(node, opKey(op, result), op, result);
     if (typeof next === 'string') return `setup ${describeCall(op, result)}: ${next}`;
-    node = next;
+    if (Array.isArray(next)) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
+    node = next as ModelNode;
   }
-  return node;
+  // Fault injection starts when the setup is done (impl/sim/run.ts): from here the failure
+  // contracts of the model's actions apply.
+  return scenario.faultInjection ? intern(withMayFail(node.state, true)) : node;
 }
 
 export function judgeHistory(run: SimRun): HistoryVerdict {
@@ -59,9 +65,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = settleOps(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffdPids(init, run.history))));
+  })), uffdPids(init, run.history)))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -71,11 +77,24 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const res = checkLinearizability(init, [...history, ...finals], { maxSteps: LINEARIZABILITY_BUDGET });
   if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
   if (res.verdict === 'illegal' && res.culprit.task === FINAL_TASK) {
+    // The final observations happen after the run, not at a step of it: say so, and show the
+    // longest explanation of the history the model found (its own operations, by name).
+    const byId = new Map([...history, ...finals].map((h) => [h.id, h] as const));
+    const longest = res.longest.map((id) => byId.get(id)).filter((h): h is HistoryOp => h !== undefined && h.task !== FINAL_TASK);
+    const op = res.culprit.op;
+    const what = op.op === 'load' ? `a load of ${hex(op.addr)} by P${op.pid}` : describeOp(op);
     return {
       status: 'violation',
       violation: record(new Violation('final-state',
-        `after the run ${describeCall(res.culprit.op, res.culprit.result)} (the kernel's page), but no linearization of the history leaves that: ${res.explanation}`,
-        ['a lost write or stale data: the kernel\'s final memory differs from every state the model allows after this history']), endStep),
+        `after the run, ${what} would return ${describeResult(res.culprit.result!)} (read from the kernel's final state), but no linearization of the history leaves that` +
+          (res.reasons.length ? `: the model says ${res.reasons.join(' | ')}` : ''),
+        [
+          'a lost write or stale data: the kernel\'s final memory differs from every state the model allows after this history',
+          longest.length === history.length
+            ? 'the model linearized the whole history (in this order):'
+            : `the model's longest linearization of the history (${longest.length} of ${history.length} operations):`,
+          ...longest.map((h) => `  ${describeCall(h.op, h.result)}`),
+        ]), endStep),
     };
   }
   if (res.verdict === 'illegal') {
@@ -90,33 +109,69 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   return { status: 'ok' };
 }
 
-/** What user space would read at addr, from the kernel's state (no kernel code runs). */
-export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number | 'unknown' {
-  const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
-  const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+/**
+ * What a user-space load at addr would return now, from the kernel's state (no kernel code runs):
+ * the page's value, SIGSEGV or SIGBUS, or 'unknown' where the kernel's answer depends on work
+ * still to happen (a fault that would wait for the userfaultfd monitor, a read in flight, a PTE
+ * state the observation does not decode). It follows the kernel's fault path in its order:
+ *
+ * - arch/x86/mm/fault.c access_error: a VMA with none of VM_READ|VM_WRITE|VM_EXEC (PROT_NONE)
+ *   gives SIGSEGV before any PTE is looked at, present or not;
+ * - a present PTE is read through (the MMU does not look at i_size or the page cache);
+ * - a swap PTE: the swap cache's folio is the newest copy, else the slot (do_swap_page);
+ * - pte_none, mm/memory.c do_pte_missing: an anonymous VMA maps the zero page (0), or waits in
+ *   handle_userfault when registered VM_UFFD_MISSING (do_anonymous_page);
+ * - pte_none in a VMA whose vm_ops has no ->fault (a VM_PFNMAP device, everything prefaulted by
+ *   ->mmap): SIGBUS (do_fault);
+ * - pte_none in a file VMA: mm/filemap.c filemap_fault checks i_size first — a page at or beyond
+ *   EOF is SIGBUS, whatever the page cache or the disk hold (i_size, not the length of the
+ *   backing store: pwrite past EOF extends it); then shmem's missing-mode userfaultfd (mm/shmem.c
+ *   shmem_get_folio_gfp: i_size check, then the page cache, then handle_userfault); then the
+ *   page cache's uptodate folio, else what the read from disk returns; a driver's ->fault returns
+ *   the device's page at vm_pgoff, SIGBUS beyond the device (impl/drivers/misc_device.ts).
+ */
+export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): ModelResult | 'unknown' {
   const vma = mm.mm_mt.ma_root.slots.find((v) => v.vm_start <= addr && addr < v.vm_end);
   if (!vma) return 'unknown';
-  if (pte && pte.kind === 'present') return pte.folio.data;
+  if ((vma.vm_flags & VM_ACCESS_FLAGS) === 0) return SEGV;
+  const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
+  const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+  if (pte && pte.kind === 'present') return val(pte.folio.data);
   if (pte && pte.kind === 'swap') {
     // The swap cache's folio is the newest copy; else the slot's contents.
     const si = kernel.fn.swp_swap_info(pte.entry);
     if (!si) return 'unknown';
     const cached = si.swap_cache.i_pages.get(pte.entry);
-    if (cached) return cached.uptodate ? cached.data : 'unknown';
-    return si.slots[pte.entry] ?? 'unknown';
+    if (cached) return cached.uptodate ? val(cached.data) : 'unknown';
+    const slot = si.slots[pte.entry];
+    return slot === undefined ? 'unknown' : val(slot);
   }
   if (pte && pte.kind !== 'none') return 'unknown';
-  if (vma.vm_userfaultfd_ctx) return 'unknown';
-  if (vma.vm_file) {
-    const idx = vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
-    const cached = vma.vm_file.f_mapping.i_pages.get(idx);
-    if (cached && cached.uptodate) return cached.data;
-    const disk = vma.vm_file.f_inode.disk;
-    return idx < disk.length ? disk[idx]! : 0;
+  const missing = (vma.vm_flags & VM_UFFD_MISSING) !== 0 && vma.vm_userfaultfd_ctx !== null;
+  if (!vma.vm_file) {
+    if (vma.vm_flags & VM_SHARED) return 'unknown';
+    return missing ? 'unknown' : val(0);
   }
-  if (vma.vm_flags & VM_SHARED) return 'unknown';
-  return 0;
+  if (vma.vm_ops && !vma.vm_ops.fault) return BUS;
+  const idx = vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
+  if (vma.vm_file.f_op !== null) {
+    // A device: its ->fault hands out the device's page at the offset (misc_dev_fault).
+    const page = sim_misc_dev_pages(vma.vm_file)[idx];
+    return page ? val(page.data) : BUS;
+  }
+  if (idx >= vma.vm_file.f_inode.i_size) return BUS;
+  const cached = vma.vm_file.f_mapping.i_pages.get(idx);
+  // shmem: a page the object does not have (not cached, not swapped out) waits for the monitor.
+  const has = vma.vm_file.f_inode.sim_shmem_present?.has(idx) ?? cached !== undefined;
+  if (missing && !has) return 'unknown';
+  if (cached && cached.uptodate) return val(cached.data);
+  const disk = vma.vm_file.f_inode.disk[idx];
+  return disk === undefined ? 'unknown' : val(disk);
 }
+
+const SEGV: ModelResult = Object.freeze({ kind: 'signal', sig: 'SIGSEGV' });
+const BUS: ModelResult = Object.freeze({ kind: 'signal', sig: 'SIGBUS' });
+const val = (value: number): ModelResult => ({ kind: 'value', value });
 
 /**
  * munmap, mprotect and madvise(MADV_DONTNEED) are not atomic to other threads: the kernel removes
@@ -223,6 +278,22 @@ function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
   });
 }
 
+/**
+ * A fork that fails (-ENOMEM under fault injection) raised its process's ctx->mmap_changing in
+ * dup_userfaultfd and dropped it again in dup_userfaultfd_fail with no event (kernel/fork.c
+ * dup_mmap; model/actions/fork.ts): a UFFDIO_COPY / UFFDIO_MOVE of that process meanwhile may get
+ * -EAGAIN, which changes nothing and which no atomic fork can explain. Such an -EAGAIN overlapping
+ * a failed fork constrains nothing: it is left out of the search.
+ */
+function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
+  const failed = history.filter((h) => h.op.op === 'fork' && h.result?.kind === 'errno');
+  if (failed.length === 0) return history;
+  return history.filter((h) => {
+    if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
+    return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
+  });
+}
+
 /** The pseudo-task of the final observations. */
 export const FINAL_TASK = -2;
 
@@ -236,7 +307,7 @@ function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): H
         const got = sim_observe(kernel, mm, a);
         if (got === 'unknown') continue;
         const t = afterSeq + 2 * out.length;
-        out.push({ id: firstId + out.length, task: FINAL_TASK, op: { op: 'load', pid: p.pid, addr: a }, result: { kind: 'value', value: got }, invoke: t, response: t + 1 });
+        out.push({ id: firstId + out.length, task: FINAL_TASK, op: { op: 'load', pid: p.pid, addr: a }, result: got, invoke: t, response: t + 1 });
       }
     }
   }

@@ -376,6 +376,9 @@ export function* sim_daemon_khugepaged(spec: { readonly rounds: number }): Task<
     const c = yield* choose(cands.length + 1, 'khugepaged:candidate');
     if (c === 0) continue;
     const cand = cands[c - 1]!;
+    // The mm_slot pins the mm (__khugepaged_enter: mmgrab) while khugepaged may look at it.
+    k.fn.mmgrab(cand.mm);
     yield* k.fn.khugepaged_scan_pmd(cand.mm, cand.haddr);
+    k.fn.mmdrop(cand.mm);
   }
 }

@@ -57,6 +57,7 @@ import { folio_lock, folio_trylock, folio_unlock } from '../sync/bitlock.js';
 import type { DaemonSpec } from '../sim/scenario.js';
 import { sim_user_op } from '../sim/user.js';
 import type { ModelResult, UffdEvent, UffdReadEventOp, UffdRegisterOp, UffdUnregisterOp, UffdioCopyOp, UffdioMoveOp } from '../../model/ops.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 // ---------------------------------------------------------------------------------------------
 // include/uapi/linux/userfaultfd.h
@@ -201,7 +202,7 @@ export function sim_new_userfaultfd(pid: number): userfaultfd_ctx | null {
   if (have) return have;
   const ctx = sim_kasan_track(new userfaultfd_ctx(p.mm, SIM_UFFD_FEATURES), userfaultfd_ctx_cachep, 'new_userfaultfd');
   refcount_set(ctx.refcount, 1);
-  // mmgrab(ctx->mm)
+  k.fn.mmgrab(ctx.mm); // the context pins the mm_struct (not the address space)
   p.uffds.push(ctx);
   return ctx;
 }
@@ -237,7 +238,7 @@ export function userfaultfd_ctx_put(ctx: userfaultfd_ctx): void {
     VM_WARN_ON_ONCE(waitqueue_active(ctx.fault_pending_wqh), 'userfaultfd_ctx_put: fault_pending_wqh active');
     VM_WARN_ON_ONCE(waitqueue_active(ctx.fault_wqh), 'userfaultfd_ctx_put: fault_wqh active');
     VM_WARN_ON_ONCE(waitqueue_active(ctx.event_wqh), 'userfaultfd_ctx_put: event_wqh active');
-    // mmdrop(ctx->mm)
+    k.fn.mmdrop(ctx.mm);
     kmem_cache_free(userfaultfd_ctx_cachep, ctx, 'userfaultfd_ctx_put');
   }
 }
@@ -342,7 +343,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
 
   if (ctx.released) {
     if (k.cfg.uffd_under_vma_lock) {
-      k.fn.release_fault_lock(vmf);
+      yield* k.fn.release_fault_lock(vmf);
       return ret;
     }
     return VM_FAULT_NOPAGE; // pre-6.x: "Don't return VM_FAULT_SIGBUS in this case"
@@ -362,7 +363,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   spin_unlock_irq(ctx.wqh_lock);
 
   const must_wait = yield* k.fn.userfaultfd_must_wait(ctx, vmf, reason);
-  k.fn.release_fault_lock(vmf);
+  yield* k.fn.release_fault_lock(vmf);
 
   if (must_wait && !ctx.released) {
     wake_up_poll(ctx.fd_wqh);
@@ -481,10 +482,10 @@ export function* dup_userfaultfd(vma: vm_area_struct, fcs: userfaultfd_fork_ctx[
     }
   }
   if (!ctx) {
-    if (k.faultInjection && (yield* choose(2, 'dup_userfaultfd:kmalloc_fail')) === 1) return -ENOMEM;
+    if (yield* should_fail('dup_userfaultfd:kmalloc_fail')) return -ENOMEM;
     ctx = sim_kasan_track(new userfaultfd_ctx(vma.vm_mm, octx.features), userfaultfd_ctx_cachep, 'dup_userfaultfd');
     refcount_set(ctx.refcount, 1);
-    // mmgrab(ctx->mm)
+    k.fn.mmgrab(ctx.mm);
     k.fn.userfaultfd_ctx_get(octx);
     yield* mmap_changing_inc(octx);
     fcs.push({ orig: octx, new: ctx });
@@ -584,7 +585,7 @@ export function* userfaultfd_unmap_prep(vma: vm_area_struct, start: number, end:
   const ctx = vma.vm_userfaultfd_ctx;
   if (!ctx || !(ctx.features & UFFD_FEATURE_EVENT_UNMAP) || list.some((u) => u.ctx === ctx && u.start === start && u.end === end)) return 0;
   kasan_check_read(ctx, 'userfaultfd_unmap_prep');
-  if (k.faultInjection && (yield* choose(2, 'userfaultfd_unmap_prep:kzalloc_fail')) === 1) return -ENOMEM;
+  if (yield* should_fail('userfaultfd_unmap_prep:kzalloc_fail')) return -ENOMEM;
   k.fn.userfaultfd_ctx_get(ctx);
   yield* mmap_changing_inc(ctx);
   list.push({ ctx, start, end });
@@ -820,7 +821,7 @@ export function* uffd_lock_vma(mm: mm_struct, address: number): Task<vm_area_str
   let vma: vm_area_struct | number | null = yield* k.fn.lock_vma_under_rcu(mm, address);
   if (vma) {
     // We know we're going to need to use anon_vma, so check that early.
-    if (!(vma.vm_flags & VM_SHARED) && !vma.anon_vma) k.fn.vma_end_read(vma);
+    if (!(vma.vm_flags & VM_SHARED) && !vma.anon_vma) yield* k.fn.vma_end_read(vma);
     else return vma;
   }
   yield* k.fn.mmap_read_lock(mm);
@@ -846,7 +847,7 @@ export function* uffd_mfill_lock(dst_mm: mm_struct, dst_start: number, len: numb
   if (k.fn.sim_uffd_ops_vma_lock()) {
     const dst_vma = yield* k.fn.uffd_lock_vma(dst_mm, dst_start);
     if (typeof dst_vma === 'number' || validate_dst_vma(dst_vma, dst_start + len)) return dst_vma;
-    k.fn.vma_end_read(dst_vma);
+    yield* k.fn.vma_end_read(dst_vma);
     return -ENOENT;
   }
   yield* k.fn.mmap_read_lock(dst_mm);
@@ -857,8 +858,8 @@ export function* uffd_mfill_lock(dst_mm: mm_struct, dst_start: number, len: numb
 }
 
 /** uffd_mfill_unlock(vma). */
-export function uffd_mfill_unlock(vma: vm_area_struct): void {
-  if (k.fn.sim_uffd_ops_vma_lock()) k.fn.vma_end_read(vma);
+export function* uffd_mfill_unlock(vma: vm_area_struct): Task<void> {
+  if (k.fn.sim_uffd_ops_vma_lock()) yield* k.fn.vma_end_read(vma);
   else k.fn.mmap_read_unlock(vma.vm_mm);
 }
 
@@ -949,7 +950,8 @@ function* shmem_mfill_add_to_cache(dst_vma: vm_area_struct, dst_addr: number, f:
   if (pgoff >= mapping.host.i_size) return -EFAULT;
   yield* folio_lock(f);
   yield* spin_lock(mapping.i_pages_lock);
-  if (mapping.i_pages.has(pgoff)) {
+  // The slot holds a folio, or a swap entry (the page was swapped out): -EEXIST.
+  if (mapping.i_pages.has(pgoff) || mapping.host.sim_shmem_present?.has(pgoff)) {
     spin_unlock(mapping.i_pages_lock);
     folio_unlock(f);
     return -EEXIST;
@@ -959,6 +961,7 @@ function* shmem_mfill_add_to_cache(dst_vma: vm_area_struct, dst_addr: number, f:
   f.swapbacked = true;
   k.fn.folio_get(f);
   mapping.i_pages.set(pgoff, f);
+  mapping.host.sim_shmem_present?.add(pgoff);
   spin_unlock(mapping.i_pages_lock);
   return 0;
 }
@@ -968,6 +971,7 @@ function shmem_mfill_remove_from_cache(dst_vma: vm_area_struct, dst_addr: number
   const pgoff = linear_page_index(dst_vma, dst_addr);
   if (mapping.i_pages.get(pgoff) === f) {
     mapping.i_pages.delete(pgoff);
+    mapping.host.sim_shmem_present?.delete(pgoff);
     f.mapping = null;
     folio_unlock(f);
     k.fn.folio_put(f);
@@ -1001,7 +1005,7 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
       yield 'mfill_atomic:atomic_read(mmap_changing)';
       if (ctx.mmap_changing) {
         up_read(ctx.map_changing_lock);
-        k.fn.uffd_mfill_unlock(dst_vma);
+        yield* k.fn.uffd_mfill_unlock(dst_vma);
         break retry;
       }
     } else {
@@ -1028,17 +1032,17 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
         break retry;
       }
     }
-    const unlock = (v: vm_area_struct): void => {
+    const unlock = function* (v: vm_area_struct): Task<void> {
       if (vma_locks) {
         up_read(ctx.map_changing_lock);
-        k.fn.uffd_mfill_unlock(v);
+        yield* k.fn.uffd_mfill_unlock(v);
       } else {
         k.fn.mmap_read_unlock(dst_mm);
       }
     };
     err = -EINVAL;
     if (WARN_ON_ONCE(k.fn.vma_is_anonymous(dst_vma) && (dst_vma.vm_flags & VM_SHARED) !== 0, 'mfill_atomic: shared anonymous vma without shmem')) {
-      unlock(dst_vma);
+      yield* unlock(dst_vma);
       break retry;
     }
     err = 0;
@@ -1051,7 +1055,7 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
       }
       err = yield* k.fn.mfill_atomic_pte_copy(dst_pmd, dst_vma, dst_addr, value, foliop);
       if (err === -ENOENT) {
-        unlock(dst_vma);
+        yield* unlock(dst_vma);
         VM_BUG_ON(!foliop.folio, 'mfill_atomic: -ENOENT without a folio');
         yield 'mfill_atomic:copy_from_user';
         kasan_check_write(foliop.folio!, 'mfill_atomic (copy_from_user)');
@@ -1066,7 +1070,7 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
       }
       if (err) break;
     }
-    unlock(dst_vma);
+    yield* unlock(dst_vma);
     break;
   }
   if (foliop.folio) k.fn.folio_put(foliop.folio);
@@ -1365,13 +1369,13 @@ export function* uffd_move_lock(mm: mm_struct, dst_start: number, src_start: num
   const src = yield* k.fn.lock_vma_under_rcu(mm, src_start);
   if (src) return { dst, src };
   // Undo any locking and retry in mmap_lock critical section
-  k.fn.vma_end_read(dst);
+  yield* k.fn.vma_end_read(dst);
   yield* k.fn.mmap_read_lock(mm);
   let r = yield* find_vmas_mm_locked(mm, dst_start, src_start);
   if (typeof r !== 'number') {
     if (!k.fn.vma_start_read_locked(r.dst)) r = -EAGAIN;
     else if (r.dst !== r.src && !k.fn.vma_start_read_locked(r.src)) {
-      k.fn.vma_end_read(r.dst);
+      yield* k.fn.vma_end_read(r.dst);
       r = -EAGAIN;
     }
   }
@@ -1392,14 +1396,14 @@ function* find_vmas_mm_locked(mm: mm_struct, dst_start: number, src_start: numbe
 }
 
 /** uffd_move_unlock(dst_vma, src_vma). */
-export function uffd_move_unlock(dst_vma: vm_area_struct, src_vma: vm_area_struct): void {
+export function* uffd_move_unlock(dst_vma: vm_area_struct, src_vma: vm_area_struct): Task<void> {
   if (!k.fn.sim_uffd_ops_vma_lock()) {
     k.fn.mmap_assert_locked(src_vma.vm_mm);
     k.fn.mmap_read_unlock(dst_vma.vm_mm);
     return;
   }
-  k.fn.vma_end_read(src_vma);
-  if (src_vma !== dst_vma) k.fn.vma_end_read(dst_vma);
+  yield* k.fn.vma_end_read(src_vma);
+  if (src_vma !== dst_vma) yield* k.fn.vma_end_read(dst_vma);
 }
 
 /**
@@ -1462,7 +1466,7 @@ export function* move_pages(ctx: userfaultfd_ctx, dst_start: number, src_start: 
     }
   }
   if (vma_locks) up_read(ctx.map_changing_lock);
-  k.fn.uffd_move_unlock(dst_vma, src_vma);
+  yield* k.fn.uffd_move_unlock(dst_vma, src_vma);
   VM_WARN_ON_ONCE(moved < 0 || err > 0 || (!moved && !err), 'move_pages: bad result');
   return moved ? moved : err;
 }
@@ -1557,7 +1561,8 @@ export function* sim_sys_uffd_read_event(op: UffdReadEventOp): Task<ModelResult>
  * operations, recorded in the history like a user thread's (sim_user_op), so the model judges
  * them and the faults they resolve. Like a real non-cooperative monitor it wakes the faults of a
  * range that went away or changed (UFFD_EVENT_UNMAP / REMOVE / REMAP: UFFDIO_WAKE), and of a
- * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own). It
+ * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own), and
+ * retries a copy that got -ENOMEM (nothing was copied; the fault still waits). It
  * stops after spec.count faults (a daemon: the run ends when the user threads are done).
  */
 export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
@@ -1602,6 +1607,9 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
     const dst = address - (address % PAGE_SIZE);
     for (;;) {
       const r = yield* sim_user_op({ op: 'uffdio_copy', pid, dst, value });
+      // -ENOMEM (fault injection: the kernel could not allocate the page or a page table):
+      // nothing was copied and the fault still waits — a monitor tries again.
+      if (r.kind === 'errno' && r.errno === -ENOMEM) continue;
       if (r.kind !== 'errno' || r.errno !== -EAGAIN) {
         if (r.kind === 'errno') yield* uffdio_wake(dst, PAGE_SIZE);
         break;

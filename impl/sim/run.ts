@@ -2,6 +2,7 @@
  * Running a scenario on a kernel variant under a scheduler: build the Execution, the Kernel, the
  * setup task, the user threads and the daemons; run; return the outcome and the history.
  */
+import { FAULT_INJECTION_TIMES } from '../include/linux/fault_inject.js';
 import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
 import type { Scheduler } from '../rt/scheduler.js';
 import { block, type Task, type Violation } from '../rt/task.js';
@@ -9,7 +10,8 @@ import { Kernel, sim_set_kernel } from './kernel.js';
 import type { ScenarioSpec, SetupAction, DaemonSpec } from './scenario.js';
 import type { Variant } from './variant.js';
 import { sim_user_thread, sim_do_user_op, type HistoryEntry } from './user.js';
-import { address_space, file, inode, mm_struct, sim_reset_ids } from '../include/linux/mm_types.js';
+import { address_space, file, inode, sim_reset_ids } from '../include/linux/mm_types.js';
+import { sim_mm_alloc_setup } from '../mm/fork.js';
 
 export interface SimOptions {
   readonly variant: Variant;
@@ -75,7 +77,8 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
   exec.world = kernel;
   kernel.scenario = opts.scenario;
-  kernel.faultInjection = opts.scenario.faultInjection ?? false;
+  // Fault injection starts when the setup is done: the setup builds the scenario's starting state.
+  kernel.faultInjection = false;
   const history: HistoryEntry[] = kernel.history;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
@@ -88,7 +91,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     kernel.files.set(f.name, new file(ino, new address_space(ino)));
   }
   for (const p of sc.processes) {
-    kernel.procs.set(p.pid, { pid: p.pid, mm: new mm_struct(p.pid), uffds: [], exited: false });
+    kernel.procs.set(p.pid, { pid: p.pid, mm: sim_mm_alloc_setup(p.pid, exec), uffds: [], exited: false });
     kernel.nextPid = Math.max(kernel.nextPid, p.pid + 1);
   }
 
@@ -134,6 +137,8 @@ function* sim_setup_task(
   for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
   if (opts.setup) yield* opts.setup(kernel);
   kernel.threads.delete(state.setupTid);
+  kernel.faultInjection = sc.faultInjection ?? false;
+  kernel.faultInjectionLeft = FAULT_INJECTION_TIMES;
   state.setupDone = true;
 }
 
