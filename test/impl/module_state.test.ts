@@ -35,6 +35,8 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'impl/mm/vma_init.ts:vm_area_cachep_typesafe': CACHE,
   'impl/mm/vma_init.ts:KEEP': 'a constant set of field names (ReadonlySet), never written',
   'impl/mm/filemap.ts:generic_file_vm_ops': OPS,
+  'impl/mm/mmap.ts:shmem_vm_ops': OPS,
+  'impl/mm/fork.ts:mm_cachep': CACHE,
   'impl/drivers/misc_device.ts:misc_pfnmap_vm_ops': OPS,
   'impl/drivers/misc_device.ts:misc_fault_vm_ops': OPS,
   'impl/drivers/misc_device.ts:misc_mmaplock_vm_ops': OPS,

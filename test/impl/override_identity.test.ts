@@ -3,7 +3,8 @@
  * (impl/sim/table.ts) are replaced by faithful copies of themselves — the same source, evaluated
  * a second time as a distinct module (`<module>?copy`: its own file-local state, the same code) —
  * and every run must give what the base gives: the same verdict and message, the same schedule,
- * step count, preemptions, history and statistics.
+ * step count, preemptions, history and statistics, and the same kernel state at the end (every
+ * mm, VMA and page-table entry, by the names allocation order gives them).
  *
  * Which functions: all of them at once, and then split — a variant overrides some functions,
  * not their neighbours, and a copy must agree with the base functions it runs beside. Split j
@@ -36,6 +37,7 @@ import { runScenario } from '../../properties/runner.js';
 import type { RunReport } from '../../properties/api.js';
 import { FAMILIES } from '../../properties/scenarios/index.js';
 import { resolveVariant, runCampaign } from '../../properties/campaign.js';
+import { k, type Kernel } from '../../impl/sim/kernel.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Scenarios drawn per family and generation. */
@@ -87,9 +89,46 @@ function withCopies(v: Variant, fns: Record<string, unknown>): Variant {
   });
 }
 
+/** An object's own fields, shallow: a nested object by its name (kernel objects are named by allocation order). */
+function shallow(o: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const flat = (v: unknown): unknown => {
+    if (v === null || typeof v !== 'object') return typeof v === 'function' ? 'fn' : v;
+    if (Array.isArray(v)) return v.map(flat);
+    const name = (v as { name?: unknown }).name;
+    return typeof name === 'string' ? name : 'object';
+  };
+  for (const [key, v] of Object.entries(o)) out[key] = flat(v);
+  return out;
+}
+
+/**
+ * The kernel's state at the end of the run, by name: every process's mm, VMAs and page tables
+ * (each entry with its folio and the page's data). Names come from allocation order, so a copy
+ * that allocates, frees or names differently shows here even when the verdict is the same.
+ */
+function finalState(kernel: Kernel): unknown {
+  return [...kernel.procs.values()].map((p) => {
+    const mm = p.mm;
+    if (!mm) return { pid: p.pid, exited: p.exited };
+    return {
+      pid: p.pid, exited: p.exited, mm: shallow(mm),
+      vmas: mm.mm_mt.ma_root.slots.map(shallow),
+      pgd: [...mm.pgd.values()].map((pmd) => {
+        const table = (pmd as { table?: { entries: readonly object[] } | null }).table;
+        return {
+          ...shallow(pmd),
+          ptes: table ? table.entries.flatMap((e, i) => ((e as { kind: string }).kind === 'none' ? [] : [{ i, ...shallow(e), data: (e as { folio?: { data: number } }).folio?.data }])) : null,
+        };
+      }),
+    };
+  });
+}
+
 /** What must be identical between the base and the copies. */
 function outcome(r: RunReport) {
   return {
+    final: finalState(k),
     status: r.status,
     property: r.violation?.property ?? null,
     message: r.violation?.message ?? null,
