@@ -3,8 +3,7 @@
  *
  * Each section is one module in bench/ exporting an async function, registered by one line in
  * SECTIONS below; its result goes under its key. A section whose module is missing (not written
- * yet) or that throws gives `null`, with the reason under `notes.<section>`. An opt-in section
- * (`memory`) runs only when named by `--only=`.
+ * yet) or that throws gives `null`, with the reason under `notes.<section>`.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -25,13 +24,18 @@ function section(mod: string, fn: string): () => Promise<SectionFn> {
   };
 }
 
-const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>, optIn?: 'optIn']> = [
+const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
   ['runtime', section('runtime', 'benchRuntime')],
   ['linearizability', section('linearizability', 'benchLinearizability')],
   ['standard', section('standard', 'benchStandard')],
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
-  // A long campaign's heap (minutes): only when asked for, `--only=memory`.
-  ['memory', section('memory', 'benchMemory'), 'optIn'],
+];
+
+/** Sections run only when named in --only= (long comparisons, not part of the standard figures). */
+const OPTIONAL: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
+  ['guided', section('guided', 'benchGuided')],
+  // A long campaign's heap (minutes): `--only=memory`.
+  ['memory', section('memory', 'benchMemory')],
 ];
 
 async function main(): Promise<void> {
@@ -40,8 +44,8 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   const notes: Record<string, string> = {};
   const seconds: Record<string, number> = {};
-  for (const [key, load, optIn] of SECTIONS) {
-    if (only ? !only.includes(key) : optIn) continue;
+  for (const [key, load] of [...SECTIONS, ...OPTIONAL]) {
+    if (only ? !only.includes(key) : OPTIONAL.some(([k]) => k === key)) continue;
     const t0 = performance.now();
     try {
       const fn = await load();

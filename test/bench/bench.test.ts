@@ -57,7 +57,7 @@ describe('bench modules', () => {
     const index = readFileSync(join(import.meta.dirname, '../../bench/index.ts'), 'utf8');
     expect(index).toMatch(/\['standard', section\('standard', 'benchStandard'\)\]/);
     expect(index).toMatch(/\['timeToBug', section\('time_to_bug', 'benchTimeToBug'\)\]/);
-    expect(index).toMatch(/\['memory', section\('memory', 'benchMemory'\), 'optIn'\]/);
+    expect(index).toMatch(/\['memory', section\('memory', 'benchMemory'\)\]/);
   });
 
   it('memory: a short campaign gives its heap checkpoints', async () => {
