@@ -39,12 +39,15 @@ export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --va
          [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
-  a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
+  a zoo mutant M (implies its configuration and scenario family) or a variant module FILE — the
+  general generator (random) first, then the directed families — under
   the strategy (default portfolio), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).
   Exit 0: no violation, 1: a violation was found, 2: bad usage or input.`;
 
 export interface CheckViolationJson {
+  /** The scenario family whose run broke it ('random': the general generator). */
+  readonly family: string;
   readonly property: string;
   readonly message: string;
   readonly file: string;
@@ -142,7 +145,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
       const file = join(c.out, basename(written));
       c.onViolation?.(fv, cx, file);
       violations.push({
-        property: fv.property, message: fv.message, file, executionsToFind: executions - res.executions + fv.executionsToFind,
+        family: fam.name, property: fv.property, message: fv.message, file, executionsToFind: executions - res.executions + fv.executionsToFind,
         tasks: fv.tasks, steps: fv.report.steps, preemptions: fv.report.preemptions,
       });
     }

@@ -20,11 +20,11 @@ export const MMAP_BASE = 0x7f0000000000;
 /** stack_guard_gap (mm/mmap.c): 256 pages kept free below a VM_GROWSDOWN VMA. */
 export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 /**
- * How far below a VM_GROWSDOWN VMA an access may land and still grow it. The kernel has no
- * such distance check any more (only RLIMIT_STACK and the guard gap to the previous VMA); this
- * is the simulation's stand-in for RLIMIT_STACK, 256 pages.
+ * RLIMIT_STACK, scaled down to 256 pages (1 MiB): a VM_GROWSDOWN VMA grows only while its whole
+ * size stays within it (mm/mmap.c acct_stack_growth); impl/ uses the same stand-in
+ * (SIM_RLIMIT_STACK). The kernel has no other distance check below a stack.
  */
-export const STACK_GROW_WINDOW = 256 * PAGE_SIZE;
+export const STACK_RLIMIT = 256 * PAGE_SIZE;
 
 /**
  * A private anonymous page mapped to the shared zero page by a read fault: reads 0, is not

@@ -60,6 +60,11 @@ export interface CampaignSpec {
    */
   readonly shrink?: boolean;
   readonly onProgress?: (executions: number) => void;
+  /**
+   * 'corpus': for a family with mutable workloads (the general generator), draw from a
+   * coverage-guided corpus (properties/corpus.ts) instead of fresh draws only. Default 'none'.
+   */
+  readonly guidance?: 'none' | 'corpus';
 }
 
 export interface FoundViolation {

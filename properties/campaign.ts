@@ -13,6 +13,9 @@ import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from './
 import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { shrinkCounterexample } from './shrink.js';
+import { shrinkWorkload } from './arbitraries/shrink.js';
+import { Corpus, StepSignal } from './corpus.js';
+import type { Family } from './scenarios/family.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
 
@@ -69,7 +72,7 @@ function schedulerFor(strategy: string, seed: number, i: number, k: number): Sch
   }
 }
 
-function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: number): FoundViolation {
+function found(spec: CampaignSpec, family: Family, scenario: ScenarioSpec, r: RunReport, at: number, seed: number | undefined): FoundViolation {
   const prop = r.violation!.property;
   if (spec.shrink === false) {
     // Time-to-bug measurements: the run as found, untraced.
@@ -78,7 +81,18 @@ function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: num
       tasks: scenario.threads.length + (scenario.daemons?.length ?? 0),
     };
   }
-  const shrunk = shrinkCounterexample(spec.variant, scenario, r.schedule, prop);
+  // A workload drawn from a fast-check arbitrary is shrunk by fast-check first; then the
+  // scenario and the schedule together.
+  let start = scenario;
+  let startSchedule = r.schedule;
+  if (seed !== undefined && family.arbitrary) {
+    const w = shrinkWorkload(spec.variant, family.arbitrary, seed, r.schedule, prop, scenario.name);
+    if (w) {
+      start = w.scenario;
+      startSchedule = w.schedule;
+    }
+  }
+  const shrunk = shrinkCounterexample(spec.variant, start, startSchedule, prop);
   let final = runScenario({ variant: spec.variant, scenario: shrunk.scenario, schedule: shrunk.schedule, trace: true });
   let sc = shrunk.scenario;
   if (final.status !== 'violation' || final.violation?.property !== prop) {
@@ -108,7 +122,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   let complete: boolean | undefined;
   let k = 64;
 
-  const onResult = (scenario: ScenarioSpec, r: RunReport): boolean => {
+  const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
     spec.onProgress?.(executions);
     if (r.steps > k) k = r.steps;
@@ -118,7 +132,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     }
     if (r.status === 'violation' && !seen.has(r.violation!.property)) {
       seen.add(r.violation!.property);
-      violations.push(found(spec, scenario, r, executions));
+      violations.push(found(spec, family, scenario, r, executions, seed));
       if (stopAtFirst) return false;
     }
     return executions < spec.runs && performance.now() < deadline;
@@ -139,11 +153,26 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       if (executions >= spec.runs || performance.now() >= deadline) go = false;
     }
   } else {
-    let scenario = family.generate(mixSeed(spec.seed, 0));
+    // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts).
+    const corpus = spec.guidance === 'corpus' && family.mutable ? new Corpus(family.mutable, spec.seed) : null;
+    const signal = corpus ? new StepSignal() : null;
+    const onStep = signal ? signal.onStep.bind(signal) : undefined;
+    const pickAt = (idx: number): { scenario: ScenarioSpec; seed?: number; draw?: unknown } => {
+      const s = mixSeed(spec.seed, idx);
+      return corpus ? corpus.next(s, `${family.name}#${s}`) : { scenario: family.generate(s), seed: s };
+    };
+    let pick = pickAt(0);
+    signal?.begin();
     for (let i = 0; ; i++) {
-      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO));
-      const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k) });
-      if (!onResult(scenario, r)) break;
+      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) {
+        if (corpus) corpus.feedback(pick.draw, signal!.features());
+        pick = pickAt(i / SCHEDULES_PER_SCENARIO);
+        signal?.begin();
+      }
+      const r = runScenario({
+        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...(onStep ? { onStep } : {}),
+      });
+      if (!onResult(pick.scenario, r, pick.seed)) break;
     }
   }
   return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown };

@@ -9,7 +9,9 @@ import type { ViolationRecord } from '../impl/rt/execution.js';
 import type { SimRun } from '../impl/sim/run.js';
 import type { Kernel } from '../impl/sim/kernel.js';
 import type { mm_struct } from '../impl/include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_SHARED } from '../impl/include/linux/mm_flags.js';
+import { sim_misc_dev_kind, sim_misc_dev_page } from '../impl/drivers/misc_device.js';
+import { SHMEM_ZERO_NAME } from '../impl/mm/mmap.js';
+import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED } from '../impl/include/linux/mm_flags.js';
 import { initialState, type MmState } from '../model/state.js';
 import { describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
@@ -42,7 +44,8 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
   const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
   let node = internRoot(JSON.stringify([pids, fileList]), () => {
     const files: Record<string, { pages: readonly number[] }> = {};
-    for (const [name, pages] of fileList) files[name] = { pages };
+    // PFN-map devices are the model's driver files; ->fault devices map like files.
+    for (const [name, pages] of fileList) files[name] = { pages, ...(name.startsWith('/dev/') && sim_misc_dev_kind(name) === 'pfnmap' ? { driver: true } : {}) };
     return initialState({ processes: pids.map((pid) => ({ pid })), files });
   });
   for (const { op, result } of run.setupHistory) {
@@ -96,6 +99,8 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number
   const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
   const vma = mm.mm_mt.ma_root.slots.find((v) => v.vm_start <= addr && addr < v.vm_end);
   if (!vma) return 'unknown';
+  // PROT_NONE: a load gets SIGSEGV whatever is mapped.
+  if ((vma.vm_flags & VM_ACCESS_FLAGS) === 0) return 'unknown';
   if (pte && pte.kind === 'present') return pte.folio.data;
   if (pte && pte.kind === 'swap') {
     // The swap cache's folio is the newest copy; else the slot's contents.
@@ -109,6 +114,14 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number
   if (vma.vm_userfaultfd_ctx) return 'unknown';
   if (vma.vm_file) {
     const idx = vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
+    // A device's pages are the driver's memory, not a page cache.
+    const name = vma.vm_file.f_inode.name;
+    if (name.startsWith('/dev/') && name !== SHMEM_ZERO_NAME) {
+      const dev = sim_misc_dev_page(vma.vm_file, idx);
+      return dev ? dev.data : 'unknown';
+    }
+    // At or beyond EOF with no page mapped: a load gets SIGBUS, no value.
+    if (idx >= vma.vm_file.f_inode.i_size) return 'unknown';
     const cached = vma.vm_file.f_mapping.i_pages.get(idx);
     if (cached && cached.uptodate) return cached.data;
     const disk = vma.vm_file.f_inode.disk;
@@ -123,11 +136,29 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number
  * the VMAs (new faults fail) before it zaps the PTEs, and other threads keep using present PTEs
  * and TLB entries until the zap and the flush; mprotect rewrites PTEs one by one before its flush.
  * What user space can rely on is that each page changes at some point within the call. So a
- * successful call over several pages is judged as one call per page, all with the call's own
- * invocation and response (each page linearizes on its own, within the call). A failed call
+ * successful call over several pages is judged as one call per page that some operation of the
+ * history accesses by address, and one call per run of the other pages, all with the call's own
+ * invocation and response (each piece linearizes on its own, within the call). A failed call
  * stays whole.
  */
 function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
+  // Only pages some operation accesses one by one can tell the pages of such a call apart (the
+  // VMA change itself is atomic: /proc/pid/maps never shows half of it); the other pages of the
+  // range stay together in runs, so a 2 MiB call does not become 512 operations.
+  const accessed = new Set<string>();
+  const note = (pid: number, addr: number): void => {
+    accessed.add(`${pid}:${addr - (addr % PAGE_SIZE)}`);
+  };
+  for (const h of history) {
+    const op = h.op;
+    if (op.op === 'load' || op.op === 'store' || op.op === 'get_mempolicy') note(op.pid, op.addr);
+    else if (op.op === 'proc_mem_write') note(op.target, op.addr);
+    else if (op.op === 'uffdio_copy') note(op.pid, op.dst);
+    else if (op.op === 'uffdio_move') {
+      note(op.pid, op.src);
+      note(op.pid, op.dst);
+    }
+  }
   const out: HistoryOp[] = [];
   let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
   for (const h of history) {
@@ -139,11 +170,26 @@ function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] 
       continue;
     }
     const pages = Math.ceil(op.len / PAGE_SIZE);
+    const pieces: { addr: number; len: number }[] = [];
+    let run: { addr: number; len: number } | null = null;
     for (let i = 0; i < pages; i++) {
-      // Pages after the first run as pseudo-tasks of their own: they overlap the first in time.
-      const id = i === 0 ? h.id : nextId++;
-      out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: op.addr + i * PAGE_SIZE, len: PAGE_SIZE } });
+      const a = op.addr + i * PAGE_SIZE;
+      if (accessed.has(`${op.pid}:${a}`)) {
+        if (run) pieces.push(run);
+        run = null;
+        pieces.push({ addr: a, len: PAGE_SIZE });
+      } else if (run) {
+        run.len += PAGE_SIZE;
+      } else {
+        run = { addr: a, len: PAGE_SIZE };
+      }
     }
+    if (run) pieces.push(run);
+    pieces.forEach((piece, i) => {
+      // Pieces after the first run as pseudo-tasks of their own: they overlap the first in time.
+      const id = i === 0 ? h.id : nextId++;
+      out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: piece.addr, len: piece.len } });
+    });
   }
   return out;
 }
@@ -203,7 +249,11 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
  * PTEs and flushes the TLBs: meanwhile a fault on the page fails with SIGSEGV (no VMA), while an
  * access through a PTE or TLB entry that is still there succeeds with the old contents — the same
  * thread can see both, in either order. So a load or store that got SIGSEGV while such a call on
- * its page was in flight had no effect and constrains nothing: it is left out of the search.
+ * its page was in flight had no effect and constrains nothing: it is left out of the search. So
+ * is a load that succeeded meanwhile: it read the page through a stale PTE or TLB entry, even
+ * after a read of /proc/pid/maps by the same thread had shown the VMA gone (the VMA goes first,
+ * for every page at once; each PTE later) — a load changes nothing, so leaving it out can only
+ * hide a wrong value, never invent a violation.
  */
 function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
   const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect');
@@ -211,7 +261,9 @@ function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
   const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
   return history.filter((h) => {
     const op = h.op;
-    if ((op.op !== 'load' && op.op !== 'store') || h.result?.kind !== 'signal' || h.result.sig !== 'SIGSEGV') return true;
+    if (op.op !== 'load' && op.op !== 'store') return true;
+    const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
+    if (!segv && !(op.op === 'load' && h.result?.kind === 'value')) return true;
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     return !racing.some((r) => {
       const ro = r.op;
@@ -223,6 +275,21 @@ function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
   });
 }
 
+/**
+ * Final observations cover every page of a VMA of up to FINAL_ALL_PAGES pages; of a bigger one
+ * (a 2 MiB region: 512 loads per VMA made the search of every end state crawl), the first and
+ * last FINAL_EDGE_PAGES pages and every page with an entry (PTE or swap entry). What is left out
+ * is the middle of a big VMA where the kernel maps nothing: a write lost there (the model holding
+ * a value the kernel zapped) goes unseen unless an operation of the history loads it.
+ */
+const FINAL_ALL_PAGES = 64;
+const FINAL_EDGE_PAGES = 8;
+
+function sim_has_entry(mm: mm_struct, addr: number): boolean {
+  const pte = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT))?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+  return pte !== undefined && pte.kind !== 'none';
+}
+
 /** The pseudo-task of the final observations. */
 export const FINAL_TASK = -2;
 
@@ -232,7 +299,9 @@ function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): H
     const mm = p.mm;
     if (!mm || mm.dead || p.exited) continue;
     for (const vma of mm.mm_mt.ma_root.slots) {
+      const big = vma.vm_end - vma.vm_start > FINAL_ALL_PAGES * PAGE_SIZE;
       for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
+        if (big && a >= vma.vm_start + FINAL_EDGE_PAGES * PAGE_SIZE && a < vma.vm_end - FINAL_EDGE_PAGES * PAGE_SIZE && !sim_has_entry(mm, a)) continue;
         const got = sim_observe(kernel, mm, a);
         if (got === 'unknown') continue;
         const t = afterSeq + 2 * out.length;

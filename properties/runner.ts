@@ -28,13 +28,21 @@ export interface RunOptions {
   readonly strict?: boolean;
   /** Skip the history checks (linearizability, final state): for raw-throughput measurements. */
   readonly skipHistory?: boolean;
+  /**
+   * Called after every step with the task that stepped (its `label` is where it now stands):
+   * a coverage signal for guided campaigns (properties/corpus.ts).
+   */
+  readonly onStep?: (task: TaskState) => void;
 }
 
-function stepHooks(): ExecutionHooks {
+function stepHooks(onStep?: (task: TaskState) => void): ExecutionHooks {
   return {
-    afterStep(exec: Execution, _t: TaskState): Violation | null {
-      return runStepChecks(exec.world as Kernel);
-    },
+    afterStep: onStep
+      ? (exec: Execution, t: TaskState): Violation | null => {
+        onStep(t);
+        return runStepChecks(exec.world as Kernel);
+      }
+      : (exec: Execution, _t: TaskState): Violation | null => runStepChecks(exec.world as Kernel),
     atEnd(exec: Execution): Violation | null {
       const kernel = exec.world as Kernel;
       for (const c of END_CHECKS) {
@@ -53,7 +61,7 @@ export function runScenario(opts: RunOptions): RunReport {
     scenario: opts.scenario,
     scheduler,
     trace: opts.trace ?? false,
-    hooks: stepHooks(),
+    hooks: stepHooks(opts.onStep),
   });
   const { outcome, exec, kernel } = run;
   let status: RunStatus;

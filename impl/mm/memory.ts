@@ -51,7 +51,7 @@ import {
   FAULT_FLAG_MKWRITE, FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE,
   FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_COMPLETED, VM_FAULT_DONE_COW,
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
-  VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE,
+  VM_ACCESS_FLAGS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { VM_BUG_ON, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from './page_alloc.js';
@@ -85,9 +85,15 @@ function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   return yield* (h as (vmf: vm_fault, reason: number) => Task<number>)(vmf, reason);
 }
 
-/** fput() of the file a fault pinned across dropping its lock (the VMA still holds the file). */
+/**
+ * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
+ * (a munmap freed the VMA meanwhile — shared anonymous memory has no other holder): fput from a
+ * user task then defers __fput to task_work (fs/file_table.c, TWA_RESUME), run on the way back
+ * to user space; the struct file is never freed under the fault. (The simulation does not free
+ * files at all.)
+ */
 function fput(f: file): void {
-  VM_BUG_ON(refcount_dec_and_test(f.f_count), `fs/file_table.c: fput dropped the last reference of ${f.name} in a fault`);
+  refcount_dec_and_test(f.f_count);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +320,9 @@ export function* handle_pte_fault(vmf: vm_fault): Task<number> {
     if (do_swap_page === undefined) throw new Error('kernel function do_swap_page is not implemented (mm/memory_swap.ts)');
     return yield* k.fn.do_swap_page(vmf);
   }
-  // pte_protnone → do_numa_page: NUMA hinting faults are left out.
+  // A PROT_NONE entry in a VMA that is accessible again (mprotect has changed vm_page_prot but not
+  // yet this entry): do_numa_page restores it.
+  if (k.fn.pte_protnone(vmf.orig_pte) && (vma.vm_flags & VM_ACCESS_FLAGS) !== 0) return yield* k.fn.do_numa_page(vmf);
   yield* spin_lock(vmf.ptl!);
   let entry: pte_t = vmf.orig_pte;
   if (!k.fn.pte_same(k.fn.ptep_get(vmf.pte, vmf.address), entry)) {
@@ -330,6 +338,29 @@ export function* handle_pte_fault(vmf: vm_fault): Task<number> {
   yield step('handle_pte_fault:ptep_set_access_flags', vmf.pte);
   k.fn.ptep_set_access_flags(vma, vmf.address, vmf.pte, entry, (vmf.flags & FAULT_FLAG_WRITE) !== 0);
   k.fn.pte_unmap_unlock(vmf.pte);
+  return 0;
+}
+
+/**
+ * do_numa_page(vmf): a fault on a PROT_NONE entry (pte_protnone) of an accessible VMA: under the
+ * PTL, if the entry is unchanged, rebuild it with the VMA's protection (numa_rebuild_single_mapping:
+ * pte_modify(old_pte, vma->vm_page_prot), young, writable if vm_page_prot is). Here the only
+ * PROT_NONE entries are mprotect's; NUMA hinting and the migration it exists for are left out.
+ * Locks: the fault lock (either kind); the PTL taken and released.
+ */
+export function* do_numa_page(vmf: vm_fault): Task<number> {
+  const vma = vmf.vma;
+  yield* spin_lock(vmf.ptl!);
+  const old = k.fn.ptep_get(vmf.pte!, vmf.address);
+  if (!k.fn.pte_same(old, vmf.orig_pte)) {
+    k.fn.pte_unmap_unlock(vmf.pte!);
+    return 0;
+  }
+  let pte = k.fn.pte_mkyoung(k.fn.pte_modify(old, vma.vm_page_prot));
+  if (vma.vm_page_prot & VM_WRITE) pte = k.fn.pte_mkwrite(pte, vma);
+  yield step('do_numa_page:ptep_modify_prot_commit', vmf.pte);
+  k.fn.set_pte_at(vma.vm_mm, vmf.address, vmf.pte!, pte);
+  k.fn.pte_unmap_unlock(vmf.pte!);
   return 0;
 }
 
@@ -374,7 +405,7 @@ export function* do_anonymous_page(vmf: vm_fault): Task<number> {
   let f: folio | null = null;
   // Use the zero-page for reads
   if (!(vmf.flags & FAULT_FLAG_WRITE)) {
-    entry = k.fn.pte_mkspecial(k.fn.folio_mk_pte(k.fn.my_zero_folio()));
+    entry = k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkspecial(k.fn.folio_mk_pte(k.fn.my_zero_folio())));
     vmf.pte = yield* k.fn.pte_offset_map_lock(mm, vmf.pmd!, vmf.address);
     if (vmf.pte === null) return 0;
     vmf.ptl = vmf.pte.ptl;
@@ -403,7 +434,7 @@ export function* do_anonymous_page(vmf: vm_fault): Task<number> {
     k.fn.__folio_mark_uptodate(f);
     entry = k.fn.folio_mk_pte(f);
     if (vma.vm_flags & VM_WRITE) entry = k.fn.pte_mkwrite(k.fn.pte_mkdirty(entry), vma);
-    entry = k.fn.pte_mkyoung(entry);
+    entry = k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkyoung(entry));
     vmf.pte = yield* k.fn.pte_offset_map_lock(mm, vmf.pmd!, vmf.address);
     if (vmf.pte === null) {
       k.fn.folio_put(f);
@@ -636,7 +667,7 @@ export function set_pte_range(vmf: vm_fault, f: folio, nr: number, addr: number)
   const prefault = addr !== vmf.address;
   lockdep_assert_held(vmf.pte!.ptl);
   VM_BUG_ON(nr !== 1, 'set_pte_range: nr != 1 (large folios are left out)');
-  let entry = k.fn.folio_mk_pte(f, sim_pgprot_writable(vma));
+  let entry = k.fn.sim_pte_vma_prot(vma, k.fn.folio_mk_pte(f, sim_pgprot_writable(vma)));
   // arch_wants_old_prefaulted_pte() is false on x86: prefaulted entries are young too.
   void prefault;
   entry = k.fn.pte_mkyoung(entry);
@@ -886,7 +917,7 @@ export function* wp_page_copy(vmf: vm_fault): Task<number> {
     } else {
       k.fn.inc_mm_counter(mm, 'MM_ANONPAGES');
     }
-    let entry = k.fn.pte_mkyoung(k.fn.folio_mk_pte(new_folio));
+    let entry = k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkyoung(k.fn.folio_mk_pte(new_folio)));
     if (unshare) {
       if (k.fn.pte_uffd_wp(orig)) entry = k.fn.pte_mkuffd_wp(entry);
     } else {

@@ -31,7 +31,7 @@ import {
   __pte_none, folio_test_anon, pmd_t, pte_table, type folio, type mm_struct, type pte_t, type swp_entry_t,
   type vm_area_struct,
 } from '../include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_WRITE } from '../include/linux/mm_flags.js';
+import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_WRITE } from '../include/linux/mm_flags.js';
 import { VM_BUG_ON } from '../include/linux/mmdebug.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ export function pte_same(a: pte_t, b: pte_t): boolean {
       return b.kind === 'none';
     case 'present':
       return b.kind === 'present' && a.folio === b.folio && a.write === b.write && a.dirty === b.dirty &&
-        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp;
+        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp && !a.protnone === !b.protnone;
     case 'swap':
       return b.kind === 'swap' && a.entry === b.entry && a.exclusive === b.exclusive && a.uffd_wp === b.uffd_wp;
     case 'marker':
@@ -292,6 +292,29 @@ export function pte_special(p: pte_t): boolean {
 }
 export function pte_uffd_wp(p: pte_t): boolean {
   return (p.kind === 'present' || p.kind === 'swap') && p.uffd_wp;
+}
+
+/** pte_protnone(pte): a PROT_NONE entry (present to the kernel, not to the MMU). */
+export function pte_protnone(p: pte_t): boolean {
+  return p.kind === 'present' && p.protnone === true;
+}
+
+/**
+ * pte_modify(pte, newprot), for the protection the simulation's PTEs carry besides the write bit
+ * (which callers set with pte_mkwrite / pte_wrprotect): PROT_NONE when newprot grants no access.
+ */
+export function pte_modify(p: pte_t, newprot: number): pte_t {
+  const none = (newprot & VM_ACCESS_FLAGS) === 0;
+  if (p.kind !== 'present' || none === (p.protnone === true)) return p;
+  return none ? { ...p, protnone: true, write: false } : { ...p, protnone: false };
+}
+
+/**
+ * The protection mk_pte(page, vma->vm_page_prot) gives an entry built for vma: PROT_NONE in a VMA
+ * without access (a FOLL_FORCE write through /proc/pid/mem, UFFDIO_COPY, swapoff, a PFN map).
+ */
+export function sim_pte_vma_prot(vma: vm_area_struct, p: pte_t): pte_t {
+  return (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0 ? pte_modify(p, vma.vm_page_prot) : p;
 }
 
 /** mk_pte(folio, prot) / folio_mk_pte(): a present, read-only, clean, old entry. */

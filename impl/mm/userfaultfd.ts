@@ -874,6 +874,7 @@ export function* mfill_atomic_install_pte(dst_pmd: pmd_t, dst_vma: vm_area_struc
   if (page_in_cache && !vm_shared) writable = false;
   let _dst_pte: pte_t = k.fn.pte_mkdirty(k.fn.folio_mk_pte(f, false));
   if (writable) _dst_pte = k.fn.pte_mkwrite(_dst_pte, dst_vma);
+  _dst_pte = k.fn.sim_pte_vma_prot(dst_vma, _dst_pte);
 
   const dst_pte = yield* k.fn.pte_offset_map_lock(dst_mm, dst_pmd, dst_addr);
   if (!dst_pte) return -EAGAIN;
@@ -1138,7 +1139,7 @@ export function* move_present_pte(mm: mm_struct, dst_vma: vm_area_struct, src_vm
     src_folio.index = linear_page_index(dst_vma, dst_addr);
     let nd = k.fn.folio_mk_pte(src_folio, false);
     if (old.kind === 'present' && old.dirty) nd = k.fn.pte_mkdirty(nd);
-    nd = k.fn.pte_mkwrite(nd, dst_vma);
+    nd = k.fn.sim_pte_vma_prot(dst_vma, k.fn.pte_mkwrite(nd, dst_vma));
     k.fn.set_pte_at(mm, dst_addr, dst_pte, nd);
   }
   k.fn.double_pt_unlock(dst_pte, src_pte);

@@ -1,9 +1,10 @@
 /**
  * UFFDIO_UNREGISTER — fs/userfaultfd.c: userfaultfd_unregister. Like register: split at the
  * range ends, clear the registration, merge; no VMA → -ENOMEM. Faults waiting in the range are
- * woken and retry without userfaultfd (in the model: the op becomes enabled again).
+ * woken and retry without userfaultfd (in the model: the op becomes enabled again). No context
+ * (the process never opened a userfaultfd) → -EBADF, as the other ioctls.
  */
-import { EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
+import { EBADF, EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { isolate, mergeAround } from '../vma.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
@@ -12,6 +13,7 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
   apply(s, op) {
     const proc = s.processes[op.pid];
     if (!proc) return { state: s, result: errno(ESRCH) };
+    if (!s.uffd[op.pid]) return { state: s, result: errno(EBADF) };
     const bad = validateRange(op.addr, op.len);
     if (bad !== null) return { state: s, result: errno(bad) };
     const end = op.addr + op.len;

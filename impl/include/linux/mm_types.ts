@@ -43,6 +43,12 @@ export type pte_t =
       /** pte_special: a driver PFN mapping (VM_PFNMAP), not refcounted. */
       readonly special: boolean;
       readonly uffd_wp: boolean;
+      /**
+       * x86 _PAGE_PROTNONE: the entry of a PROT_NONE VMA (mk_pte / pte_modify with a
+       * vm_page_prot that grants no access). pte_present() for the kernel, not present to the MMU:
+       * a user access faults (access_error: SIGSEGV), the TLB never caches it.
+       */
+      readonly protnone?: boolean;
     }
   | { readonly kind: 'swap'; readonly entry: swp_entry_t; readonly exclusive: boolean; readonly uffd_wp: boolean }
   | { readonly kind: 'marker'; readonly marker: 'uffd_wp' | 'guard' | 'poison' }
