@@ -65,6 +65,8 @@ export interface CampaignSpec {
    * coverage-guided corpus (properties/corpus.ts) instead of fresh draws only. Default 'none'.
    */
   readonly guidance?: 'none' | 'corpus';
+  /** Record what the campaign's runs reach (properties/coverage.ts). */
+  readonly coverage?: import('./coverage.js').CoverageCollector;
 }
 
 export interface FoundViolation {

@@ -121,6 +121,8 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   let unknown = 0;
   let complete: boolean | undefined;
   let k = 64;
+  // Coverage of the campaign's own runs (not of shrinking and replays).
+  const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : {};
 
   const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
@@ -145,7 +147,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       const scenario = family.generate(mixSeed(spec.seed, sIdx));
       const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
       for (let s = dfs.next(); s && go; s = dfs.next()) {
-        const r = runScenario({ variant: spec.variant, scenario, scheduler: s });
+        const r = runScenario({ variant: spec.variant, scenario, scheduler: s, ...cov });
         dfs.done?.(r.steps);
         go = onResult(scenario, r);
       }
@@ -170,7 +172,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
         signal?.begin();
       }
       const r = runScenario({
-        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...(onStep ? { onStep } : {}),
+        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov, ...(onStep ? { onStep } : {}),
       });
       if (!onResult(pick.scenario, r, pick.seed)) break;
     }

@@ -15,6 +15,7 @@ import { lockdepHooks } from '../impl/sync/lockdep.js';
 import type { RunReport, RunStatus } from './api.js';
 import { END_CHECKS, runStepChecks } from './invariants/index.js';
 import { judgeHistory } from './refinement.js';
+import type { CoverageCollector } from './coverage.js';
 
 sim_set_base_hooks(lockdepHooks);
 
@@ -28,14 +29,28 @@ export interface RunOptions {
   readonly strict?: boolean;
   /** Skip the history checks (linearizability, final state): for raw-throughput measurements. */
   readonly skipHistory?: boolean;
+  /** Record what the run reaches (functions, labels, lock pairs) into this collector (coverage.ts). */
+  readonly coverage?: CoverageCollector;
   /**
    * Called after every step with the task that stepped (its `label` is where it now stands):
-   * a coverage signal for guided campaigns (properties/corpus.ts).
+   * the step-label signal of the coverage-guided corpus (properties/corpus.ts).
    */
   readonly onStep?: (task: TaskState) => void;
 }
 
-function stepHooks(onStep?: (task: TaskState) => void): ExecutionHooks {
+function stepHooks(cov?: CoverageCollector, onStep?: (task: TaskState) => void): ExecutionHooks {
+  if (cov !== undefined) {
+    const plain = stepHooks(undefined, onStep);
+    const record = cov.hooks.afterStep!;
+    const after = plain.afterStep!;
+    return {
+      ...plain,
+      afterStep(exec: Execution, t: TaskState): Violation | null {
+        record(exec, t);
+        return after(exec, t);
+      },
+    };
+  }
   return {
     afterStep: onStep
       ? (exec: Execution, t: TaskState): Violation | null => {
@@ -56,14 +71,16 @@ function stepHooks(onStep?: (task: TaskState) => void): ExecutionHooks {
 
 export function runScenario(opts: RunOptions): RunReport {
   const scheduler = opts.scheduler ?? new ReplayScheduler(opts.schedule ?? 'v1:', opts.strict ?? true);
+  const cov = opts.coverage;
   const run = sim_run({
-    variant: opts.variant,
+    variant: cov !== undefined ? cov.wrap(opts.variant) : opts.variant,
     scenario: opts.scenario,
     scheduler,
     trace: opts.trace ?? false,
-    hooks: stepHooks(opts.onStep),
+    hooks: stepHooks(cov, opts.onStep),
   });
   const { outcome, exec, kernel } = run;
+  cov?.endRun(exec);
   let status: RunStatus;
   let violation: ViolationRecord | undefined = outcome.violation;
   let error = outcome.error;

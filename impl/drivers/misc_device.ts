@@ -59,11 +59,6 @@ function dev_of(f: file | null): sim_misc_dev {
   return d;
 }
 
-/** sim_misc_dev_page(f, pgoff): the device memory a ->fault driver returns for page pgoff (null: none, or not a device). */
-export function sim_misc_dev_page(f: file, pgoff: number): folio | null {
-  return devices().get(f)?.pages[pgoff] ?? null;
-}
-
 /**
  * sim_misc_dev_kind(name): the driver a device file gets — 'pfnmap' (VM_PFNMAP | VM_IO, what the
  * model calls a driver mapping) or one of the ->fault drivers (ordinary file VMAs to the mm).
