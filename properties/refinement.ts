@@ -166,7 +166,7 @@ const val = (value: number): ModelResult => ({ kind: 'value', value });
  * invocation and response (each piece linearizes on its own, within the call). A failed call
  * stays whole.
  */
-function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
+export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
   // Only pages some operation accesses one by one can tell the pages of such a call apart (the
   // VMA change itself is atomic: /proc/pid/maps never shows half of it); the other pages of the
   // range stay together in runs, so a 2 MiB call does not become 512 operations.
@@ -280,7 +280,7 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
  * for every page at once; each PTE later) — a load changes nothing, so leaving it out can only
  * hide a wrong value, never invent a violation.
  */
-function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
+export function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
   const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect');
   if (racing.length === 0) return history;
   const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
@@ -318,7 +318,7 @@ function sim_has_entry(mm: mm_struct, addr: number): boolean {
 /** The pseudo-task of the final observations. */
 export const FINAL_TASK = -2;
 
-function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): HistoryOp[] {
+export function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): HistoryOp[] {
   const out: HistoryOp[] = [];
   for (const p of kernel.procs.values()) {
     const mm = p.mm;
