@@ -65,6 +65,8 @@ export interface CampaignSpec {
    * coverage-guided corpus (properties/corpus.ts) instead of fresh draws only. Default 'none'.
    */
   readonly guidance?: 'none' | 'corpus';
+  /** The corpus's coverage signal (default campaign.ts CORPUS_SIGNAL). */
+  readonly corpusSignal?: 'steps' | 'coverage' | 'both';
   /** Record what the campaign's runs reach (properties/coverage.ts). */
   readonly coverage?: import('./coverage.js').CoverageCollector;
 }

@@ -14,10 +14,13 @@ import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { shrinkCounterexample } from './shrink.js';
 import { shrinkWorkload } from './arbitraries/shrink.js';
-import { Corpus, StepSignal } from './corpus.js';
+import { Corpus, makeSignal, type SignalName } from './corpus.js';
 import type { Family } from './scenarios/family.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
+
+/** The corpus's coverage signal by default (properties/corpus.ts). */
+export const CORPUS_SIGNAL: SignalName = 'steps';
 
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
@@ -157,8 +160,10 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   } else {
     // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts).
     const corpus = spec.guidance === 'corpus' && family.mutable ? new Corpus(family.mutable, spec.seed) : null;
-    const signal = corpus ? new StepSignal() : null;
-    const onStep = signal ? signal.onStep.bind(signal) : undefined;
+    const signal = corpus ? makeSignal(spec.corpusSignal ?? CORPUS_SIGNAL) : null;
+    const onStep = signal?.onStep;
+    // The signal's collector records the campaign's runs (a caller's own collector wins).
+    const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : signal?.collector ? { coverage: signal.collector } : {};
     const pickAt = (idx: number): { scenario: ScenarioSpec; seed?: number; draw?: unknown } => {
       const s = mixSeed(spec.seed, idx);
       return corpus ? corpus.next(s, `${family.name}#${s}`) : { scenario: family.generate(s), seed: s };
@@ -167,7 +172,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     signal?.begin();
     for (let i = 0; ; i++) {
       if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) {
-        if (corpus) corpus.feedback(pick.draw, signal!.features());
+        if (corpus) corpus.feedback(pick.draw, signal!.novel());
         pick = pickAt(i / SCHEDULES_PER_SCENARIO);
         signal?.begin();
       }

@@ -6,9 +6,11 @@
  * need the rare workload states that reach them first; a workload that got somewhere new is more
  * likely than a fresh one to get somewhere newer.
  *
- * The coverage signal is an interface (CoverageSignal): a set of feature numbers per run, made
- * here from the step labels the runs reach (StepSignal). Another signal (kernel functions of the
- * table, pairs of lock classes held together) plugs in the same way.
+ * The coverage signal is an interface (CoverageSignal): did a workload's runs reach something
+ * new? Two are here: StepSignal (the step labels reached, the pairs of consecutive labels of one
+ * task, the pairs of labels across a switch between tasks — interleaving coverage) and
+ * CollectorSignal (properties/coverage.ts: kernel functions of the table, step labels, pairs of
+ * lock classes held together).
  *
  * Deterministic per seed: the corpus's choices come from its own seeded random source, fresh
  * workloads from the family's arbitrary at seeds derived from the campaign's.
@@ -17,15 +19,18 @@ import type fc from 'fast-check';
 import type { TaskState } from '../impl/rt/execution.js';
 import type { ScenarioSpec } from '../impl/sim/scenario.js';
 import { seededRandom } from './arbitraries/draw.js';
+import { CoverageCollector } from './coverage.js';
 
-/** A coverage signal: what a run reached, as a set of features. */
+/** A coverage signal: whether a workload's runs reached something no earlier run had. */
 export interface CoverageSignal {
-  /** Start collecting for a new run. */
+  /** Start collecting for a new workload. */
   begin(): void;
-  /** Called after each step (RunOptions.onStep). */
-  onStep(task: TaskState): void;
-  /** The features of the runs since the last begin(). */
-  features(): ReadonlySet<number>;
+  /** Called after each step (RunOptions.onStep), when the signal needs it. */
+  readonly onStep?: (task: TaskState) => void;
+  /** The collector the runs record into (RunOptions.coverage), when the signal uses one. */
+  readonly collector?: CoverageCollector;
+  /** Did the runs since begin() reach something new? (What they reached is then known.) */
+  novel(): boolean;
 }
 
 const labelIds = new Map<string, number>();
@@ -52,16 +57,18 @@ const feature = (kind: number, a: number, b = 0): number => (kind * 2 ** 20 + a)
  */
 export class StepSignal implements CoverageSignal {
   private feats = new Set<number>();
+  private readonly seen = new Set<number>();
   private last = new Map<number, number>();
   private prevTask = -1;
   private prevLabel = 0;
+  readonly onStep = (t: TaskState): void => this.step(t);
   begin(): void {
     this.feats = new Set<number>();
     this.last.clear();
     this.prevTask = -1;
     this.prevLabel = 0;
   }
-  onStep(t: TaskState): void {
+  private step(t: TaskState): void {
     // The step just run is the label the task stood at before it (its previous `label`).
     const ran = this.last.get(t.id) ?? 0;
     const next = labelId(t.label);
@@ -75,6 +82,54 @@ export class StepSignal implements CoverageSignal {
   features(): ReadonlySet<number> {
     return this.feats;
   }
+  novel(): boolean {
+    let fresh = false;
+    for (const f of this.feats) {
+      if (!this.seen.has(f)) {
+        this.seen.add(f);
+        fresh = true;
+      }
+    }
+    return fresh;
+  }
+  /** Features reached so far. */
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+/** The coverage collector's signal: kernel functions, step labels, lock-class pairs (coverage.ts). */
+export class CollectorSignal implements CoverageSignal {
+  readonly collector = new CoverageCollector();
+  private before = 0;
+  begin(): void {
+    this.before = this.collector.size();
+  }
+  novel(): boolean {
+    return this.collector.size() > this.before;
+  }
+}
+
+/** Either signal finding something new. */
+export class BothSignals implements CoverageSignal {
+  private readonly steps = new StepSignal();
+  private readonly cov = new CollectorSignal();
+  readonly onStep = this.steps.onStep;
+  readonly collector = this.cov.collector;
+  begin(): void {
+    this.steps.begin();
+    this.cov.begin();
+  }
+  novel(): boolean {
+    const a = this.steps.novel();
+    const b = this.cov.novel();
+    return a || b;
+  }
+}
+
+export type SignalName = 'steps' | 'coverage' | 'both';
+export function makeSignal(name: SignalName): CoverageSignal {
+  return name === 'steps' ? new StepSignal() : name === 'coverage' ? new CollectorSignal() : new BothSignals();
 }
 
 /** A family whose workloads are plain draws that can be built and mutated (the general generator). */
@@ -101,7 +156,6 @@ export interface CorpusPick<D> {
 
 export class Corpus<D> {
   private readonly entries: D[] = [];
-  private readonly seen = new Set<number>();
   private readonly rnd: fc.Random;
   private readonly share: number;
   private readonly max: number;
@@ -127,24 +181,12 @@ export class Corpus<D> {
     return { draw: d, scenario: this.fam.build(d, name), seed: freshSeed };
   }
 
-  /** What a workload's runs reached: kept when something is new. Returns whether it was kept. */
-  feedback(d: D, features: ReadonlySet<number>): boolean {
-    let fresh = false;
-    for (const f of features) {
-      if (!this.seen.has(f)) {
-        this.seen.add(f);
-        fresh = true;
-      }
-    }
-    if (!fresh) return false;
+  /** A workload whose runs reached something new (the signal's verdict) is kept. Returns whether it was. */
+  feedback(d: D, novel: boolean): boolean {
+    if (!novel) return false;
     this.entries.push(d);
     if (this.entries.length > this.max) this.entries.shift();
     this.kept++;
     return true;
-  }
-
-  /** Features reached so far. */
-  get coverage(): number {
-    return this.seen.size;
   }
 }

@@ -33,6 +33,12 @@ export interface Target {
   readonly n: number;
   /** 'pages': n pages from o; 'region': the whole region; 'rest': from o to the region's end; 'pmd': the 2 MiB around it. */
   readonly span: 'pages' | 'region' | 'rest' | 'pmd';
+  /**
+   * 0: the target as drawn; 1: the workload's focus page (its region and offset replace r and
+   * o); 2, 3: the page just below or above the focus. Races need shared objects: the threads'
+   * operations meet at the focus often, whatever it is.
+   */
+  readonly near: number;
 }
 
 /** What a descriptor is resolved against. */
@@ -45,6 +51,8 @@ export interface ResolveCtx {
   /** Every process of the scenario at the start. */
   readonly pids: readonly number[];
   readonly fileSizes: readonly number[];
+  /** The workload's focus page (Target.near). */
+  readonly focus: { readonly r: number; readonly o: number };
 }
 
 export interface OpKind<D> {
@@ -69,33 +77,56 @@ export interface OpDraw {
 
 // --- targets -------------------------------------------------------------------------------
 
+const regionIndexArb = weightedInt(0, [6, 3, 2, 1]);
+const offsetArb = weightedInt(-2, [1, 2, 6, 5, 3, 2, 1, 2, 2, 1]);
+const nearArb = weightedInt(0, [5, 3, 1, 1]);
+
 export const targetArb: fc.Arbitrary<Target> = fc.record({
-  r: weightedInt(0, [6, 3, 2, 1]),
-  o: weightedInt(-2, [1, 2, 6, 5, 3, 2, 1, 2, 2, 1]),
+  r: regionIndexArb,
+  o: offsetArb,
   n: weightedInt(1, [6, 3, 1, 1]),
   span: weighted<Target['span']>([['pages', 10], ['region', 4], ['rest', 1], ['pmd', 1]]),
+  near: nearArb,
 });
 
 /** A target that is a single page (loads, stores, copies). */
 export const pageTargetArb: fc.Arbitrary<Target> = fc.record({
-  r: weightedInt(0, [6, 3, 2, 1]),
-  o: weightedInt(-2, [1, 2, 6, 5, 3, 2, 1, 2, 2, 1]),
+  r: regionIndexArb,
+  o: offsetArb,
   n: fc.constant(1),
   span: fc.constant<Target['span']>('pages'),
+  near: nearArb,
 });
 
+/** The workload's focus: a region and a page of it (see Target.near). */
+export const focusArb: fc.Arbitrary<{ readonly r: number; readonly o: number }> = fc.record({ r: regionIndexArb, o: offsetArb });
+
+/** The target with the focus applied (near 1: the focus page; 2, 3: the page below, above it). */
+function focused(t: Target, ctx: ResolveCtx): Target {
+  if (t.near === 0) return t;
+  const { r, o } = ctx.focus;
+  if (t.near === 1) return { ...t, r, o };
+  // o within [-2, 3] counts from the region's start, [4, 7] from its end: step inside each scale.
+  const d = t.near === 2 ? -1 : 1;
+  const lo = o <= 3 ? -2 : 4;
+  const hi = o <= 3 ? 3 : 7;
+  return { ...t, r, o: Math.max(lo, Math.min(hi, o + d)) };
+}
+
 function regionOf(t: Target, ctx: ResolveCtx): Placed {
-  return ctx.regions[t.r % ctx.regions.length]!;
+  return ctx.regions[focused(t, ctx).r % ctx.regions.length]!;
 }
 
 /** The page index a target's offset names. */
-export function pageIndex(t: Target, ctx: ResolveCtx): number {
+export function pageIndex(t0: Target, ctx: ResolveCtx): number {
+  const t = focused(t0, ctx);
   const p = regionOf(t, ctx);
   return t.o <= 3 ? p.at + t.o : p.at + p.pages + (t.o - 6);
 }
 
 /** The byte range [addr, addr + len) a target names. */
-export function rangeOf(t: Target, ctx: ResolveCtx): { addr: number; len: number } {
+export function rangeOf(t0: Target, ctx: ResolveCtx): { addr: number; len: number } {
+  const t = focused(t0, ctx);
   const p = regionOf(t, ctx);
   switch (t.span) {
     case 'region':

@@ -11,7 +11,8 @@
  *   files' page cache); every process may get threads of its own, and processes a thread forks
  *   at run time have none (their mm lives on, holding COW pages, until the run ends);
  * - 2–4 user threads, each a program of 1–5 operations from the operation table (ops.ts),
- *   most of them in P1, targets biased to the same region (the focus) and page range;
+ *   most of them in P1; half of the operations' targets are the workload's focus page or its
+ *   neighbours (races need shared objects), the rest biased to the first region and pages;
  * - the kernel daemons, drawn where they have work: reclaim (kswapd) over the pages the layout
  *   populated, swapoff when pages start swapped out (sometimes without), khugepaged when a
  *   2 MiB region exists (rarely otherwise), and the userfaultfd monitor of every process whenever
@@ -39,7 +40,7 @@ import { chance, weightedInt } from './draw.js';
 import {
   DATA_FILES, DEVICE_PAGES, DEVICES, PMD_PAGES, STATE_PAGES, layoutArb, place, setupRegions, type LayoutDraw, type Placed,
 } from './layout.js';
-import { OP_TABLE, opArb, resolveOp, type AnyOpKind, type OpDraw, type ResolveCtx } from './ops.js';
+import { OP_TABLE, focusArb, opArb, resolveOp, type AnyOpKind, type OpDraw, type ResolveCtx } from './ops.js';
 
 /** Share of workloads with fault injection on (see the header). */
 export const FAULT_INJECTION_SHARE = 0;
@@ -75,6 +76,8 @@ export interface WorkloadDraw {
   readonly khugepagedRounds: number;
   readonly fi: number;
   readonly uffdValue: number;
+  /** The page the threads' operations meet at (ops.ts Target.near). */
+  readonly focus: { readonly r: number; readonly o: number };
 }
 
 function threadArb(ops: fc.Arbitrary<OpDraw>): fc.Arbitrary<ThreadDraw> {
@@ -100,6 +103,7 @@ export function workloadDrawArb(opts: WorkloadOptions = {}): fc.Arbitrary<Worklo
     khugepagedRounds: weightedInt(1, [3, 1]),
     fi: rollArb,
     uffdValue: fc.integer({ min: 1, max: 99 }),
+    focus: focusArb,
   });
 }
 
@@ -151,7 +155,7 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
   for (const pid of pidOfThread) perPid.set(pid, (perPid.get(pid) ?? 0) + 1);
   w.threads.forEach((t, i) => {
     const pid = pidOfThread[i]!;
-    const ctx: ResolveCtx = { regions, end, pid, pids, fileSizes };
+    const ctx: ResolveCtx = { regions, end, pid, pids, fileSizes, focus: w.focus };
     const draws = t.ops.slice(0, t.len);
     const program: ModelOp[] = [];
     draws.forEach((o, j) => {
@@ -306,9 +310,10 @@ export function mutateWorkload(w: WorkloadDraw, rnd: fc.Random, others: readonly
       case 10: // the processes
         cur = { ...cur, procs: fresh(workloadDrawArb(opts), rnd).procs };
         break;
-      default: { // a daemon (or fault injection) redrawn
+      default: { // a daemon (or fault injection, or the focus) redrawn
         const roll = int(0, 999);
-        switch (int(0, 3)) {
+        switch (int(0, 4)) {
+          case 4: cur = { ...cur, focus: fresh(focusArb, rnd) }; break;
           case 0: cur = { ...cur, reclaim: roll }; break;
           case 1: cur = { ...cur, swapoff: roll }; break;
           case 2: cur = { ...cur, khugepaged: roll }; break;

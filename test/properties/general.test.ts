@@ -11,7 +11,7 @@ import { PMD_PAGES } from '../../properties/arbitraries/layout.js';
 import { buildWorkload, mutateWorkload, workloadArb, workloadDrawArb } from '../../properties/arbitraries/workload.js';
 import { draw, drawValue, seededRandom } from '../../properties/arbitraries/draw.js';
 import { shrinkWorkload } from '../../properties/arbitraries/shrink.js';
-import { Corpus, StepSignal } from '../../properties/corpus.js';
+import { CollectorSignal, Corpus, StepSignal } from '../../properties/corpus.js';
 import { runCampaign } from '../../properties/campaign.js';
 import { runScenario } from '../../properties/runner.js';
 import { generationVariant } from '../../impl/sim/variant.js';
@@ -142,13 +142,30 @@ describe('shrinkWorkload (fast-check shrinking of a generated workload)', () => 
 describe('Corpus (coverage-guided)', () => {
   const fam = random.mutable!;
 
-  it('keeps a workload that reached new features, not one that reached nothing new', () => {
+  it('keeps a workload whose runs reached something new, not one that reached nothing new', () => {
     const c = new Corpus(fam, 1, { mutateShare: 0 });
     const p = c.next(11, 'random#11');
-    expect(c.feedback(p.draw, new Set([1, 2, 3]))).toBe(true);
-    expect(c.feedback(p.draw, new Set([2, 3]))).toBe(false);
+    const sig = new StepSignal();
+    const run = (): boolean => {
+      sig.begin();
+      runScenario({ variant: generationVariant('v6.6'), scenario: p.scenario, scheduler: new RandomScheduler(1), onStep: sig.onStep });
+      return sig.novel();
+    };
+    expect(c.feedback(p.draw, run())).toBe(true);
+    expect(c.feedback(p.draw, run())).toBe(false); // the same run again: nothing new
     expect(c.kept).toBe(1);
-    expect(c.coverage).toBe(3);
+    expect(sig.size).toBeGreaterThan(10);
+  });
+
+  it('CollectorSignal: new when the coverage collector grew', () => {
+    const sig = new CollectorSignal();
+    sig.begin();
+    expect(sig.novel()).toBe(false);
+    runScenario({ variant: generationVariant('v6.6'), scenario: random.generate(3), scheduler: new RandomScheduler(1), coverage: sig.collector });
+    expect(sig.novel()).toBe(true);
+    sig.begin();
+    runScenario({ variant: generationVariant('v6.6'), scenario: random.generate(3), scheduler: new RandomScheduler(1), coverage: sig.collector });
+    expect(sig.novel()).toBe(false);
   });
 
   it('fresh draws are the family\'s scenarios for the seed; mutations build valid scenarios, deterministically', () => {
@@ -156,7 +173,7 @@ describe('Corpus (coverage-guided)', () => {
     expect(c.next(11, 'random#11').scenario).toEqual(random.generate(11));
     const a = new Corpus(fam, 9, { mutateShare: 1 });
     const b = new Corpus(fam, 9, { mutateShare: 1 });
-    for (const x of [a, b]) x.feedback(x.next(5, 'random#5').draw, new Set([1]));
+    for (const x of [a, b]) x.feedback(x.next(5, 'random#5').draw, true);
     const ma = Array.from({ length: 10 }, (_, i) => a.next(100 + i, 'm').scenario);
     const mb = Array.from({ length: 10 }, (_, i) => b.next(100 + i, 'm').scenario);
     expect(ma).toEqual(mb);
@@ -180,7 +197,7 @@ describe('Corpus (coverage-guided)', () => {
   it('StepSignal: labels, per-task label pairs and switch pairs of a run', () => {
     const sig = new StepSignal();
     sig.begin();
-    runScenario({ variant: generationVariant('v6.6'), scenario: random.generate(1), scheduler: new RandomScheduler(1), onStep: (t) => sig.onStep(t) });
+    runScenario({ variant: generationVariant('v6.6'), scenario: random.generate(1), scheduler: new RandomScheduler(1), onStep: sig.onStep });
     const n = sig.features().size;
     expect(n).toBeGreaterThan(10);
     sig.begin();
@@ -189,8 +206,8 @@ describe('Corpus (coverage-guided)', () => {
 
   it('a guided campaign is deterministic per seed and runs its budget', () => {
     const v = generationVariant('v6.6');
-    const a = runCampaign({ variant: v, family: 'random', strategy: 'random', runs: 48, seed: 2, guidance: 'corpus' });
-    const b = runCampaign({ variant: v, family: 'random', strategy: 'random', runs: 48, seed: 2, guidance: 'corpus' });
+    const a = runCampaign({ variant: v, family: 'random', strategy: 'random', runs: 48, seed: 2, guidance: 'corpus', corpusSignal: 'both' });
+    const b = runCampaign({ variant: v, family: 'random', strategy: 'random', runs: 48, seed: 2, guidance: 'corpus', corpusSignal: 'both' });
     expect(a.executions).toBe(48);
     expect(a.violations.map((x) => x.message)).toEqual(b.violations.map((x) => x.message));
     expect(a.violations).toEqual([]);
