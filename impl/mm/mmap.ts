@@ -225,8 +225,16 @@ export function* shmem_fault(vmf: vm_fault): Task<number> {
   }
 }
 
-/** shmem_anon_vm_ops: generic_file_vm_ops with shmem's ->fault. */
-export const shmem_anon_vm_ops: vm_operations_struct = { ...generic_file_vm_ops, name: 'shmem_anon_vm_ops', fault: (vmf) => k.fn.shmem_fault(vmf) };
+/**
+ * shmem_anon_vm_ops (mm/shmem.c shmem_anon_vm_ops): shmem's ->fault and filemap_map_pages; no
+ * ->page_mkwrite (shmem does not track dirtying through write faults: its PTEs are mapped
+ * writable at once, vma_wants_writenotify is false).
+ */
+export const shmem_anon_vm_ops: vm_operations_struct = {
+  name: 'shmem_anon_vm_ops',
+  fault: (vmf) => k.fn.shmem_fault(vmf),
+  map_pages: generic_file_vm_ops.map_pages!,
+};
 
 /**
  * mmap_region(file, addr, len, vm_flags, pgoff): map [addr, addr+len), replacing what is there.

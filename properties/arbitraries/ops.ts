@@ -85,7 +85,7 @@ export const targetArb: fc.Arbitrary<Target> = fc.record({
   r: regionIndexArb,
   o: offsetArb,
   n: weightedInt(1, [6, 3, 1, 1]),
-  span: weighted<Target['span']>([['pages', 10], ['region', 4], ['rest', 1], ['pmd', 1]]),
+  span: weighted<Target['span']>([['pages', 6], ['region', 6], ['rest', 1], ['pmd', 1]]),
   near: nearArb,
 });
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Task } from '../../impl/rt/task.js';
 import { PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
 import type { mm_struct, pte_t } from '../../impl/include/linux/mm_types.js';
-import { NONE, PAGE, RW, load, mmapAnon, mmapFile, mprotect, store, sysRun, why } from './syscalls_harness.js';
+import { NONE, PAGE, RO, RW, load, mmapAnon, mmapFile, mprotect, store, sysRun, why } from './syscalls_harness.js';
 
 const H = 0x10000000;
 const D = 0x10010000;
@@ -109,5 +109,25 @@ describe('do_numa_page', () => {
     });
     expect(r.outcome.status).toBe('violation');
     expect(r.outcome.violation?.property).toBe('fault-livelock');
+  });
+});
+
+describe('mprotect of a MAP_SHARED mapping', () => {
+  //   |--shared anon (1 page, written)--|   |--data.bin shared (1 page, written)--|
+  it('write-protects its dirty PTEs: a store after mprotect(PROT_READ) gets SIGSEGV; PROT_WRITE again lets it through', () => {
+    for (const gen of ['v6.3', 'v6.6', 'v6.15']) {
+      const r = sysRun({
+        gen,
+        files: [{ name: 'data.bin', pages: [1] }],
+        processes: [{ pid: 1, setup: [mmapAnon(1, H, PAGE, RW, { fixed: true, shared: true }), store(1, H, 1), mmapFile(1, D, PAGE, 'data.bin', 0, RW, { fixed: true, shared: true }), store(1, D, 2)] }],
+        threads: [{
+          name: 'A', pid: 1,
+          program: [mprotect(1, H, PAGE, RO), store(1, H, 3), mprotect(1, D, PAGE, RO), store(1, D, 4), mprotect(1, D, PAGE, RW), store(1, D, 5), load(1, D)],
+        }],
+      });
+      expect(r.outcome.status, why(r.outcome)).toBe('ok');
+      const segv = { kind: 'signal', sig: 'SIGSEGV' };
+      expect(r.of('A')).toEqual([{ kind: 'ok' }, segv, { kind: 'ok' }, segv, { kind: 'ok' }, { kind: 'ok' }, { kind: 'value', value: 5 }]);
+    }
   });
 });
