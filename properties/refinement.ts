@@ -63,9 +63,10 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
+  const uffd = uffdPids(init, run.history);
   const history: HistoryOp[] = settleOps(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffdPids(init, run.history))));
+  })), uffd), loadEffects(init, run.history, uffd)));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -277,10 +278,23 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
  * its page was in flight had no effect and constrains nothing: it is left out of the search. So
  * is a load that succeeded meanwhile: it read the page through a stale PTE or TLB entry, even
  * after a read of /proc/pid/maps by the same thread had shown the VMA gone (the VMA goes first,
- * for every page at once; each PTE later) — a load changes nothing, so leaving it out can only
- * hide a wrong value, never invent a violation.
+ * for every page at once; each PTE later) — a load that changes nothing (loadEffects: not where
+ * it may grow a stack or map a page a userfaultfd copy would find) can be left out without
+ * inventing a violation; it can only hide a wrong value.
  */
-export function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
+/**
+ * Processes in which a load can change what later operations see: it may grow a stack (a
+ * MAP_GROWSDOWN VMA at the start, or mapped by the history), or map the zero page or a shmem page
+ * that a registered range's UFFDIO_COPY would then find. Their successful loads are kept.
+ */
+export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): Set<number> {
+  const out = new Set(uffd);
+  for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) out.add(p.pid);
+  for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) out.add(h.op.pid);
+  return out;
+}
+
+export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<number> = new Set()): HistoryOp[] {
   const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect');
   if (racing.length === 0) return history;
   const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
@@ -288,7 +302,7 @@ export function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
     const op = h.op;
     if (op.op !== 'load' && op.op !== 'store') return true;
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
-    if (!segv && !(op.op === 'load' && h.result?.kind === 'value')) return true;
+    if (!segv && !(op.op === 'load' && h.result?.kind === 'value' && !keepLoads.has(op.pid))) return true;
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     return !racing.some((r) => {
       const ro = r.op;

@@ -63,3 +63,22 @@ describe('expand_downwards: acct_stack_growth', () => {
     expect(r.of('A').slice(1)).toEqual([{ kind: 'signal', sig: 'SIGSEGV' }, { kind: 'ok' }, { kind: 'value', value: 2 }]);
   });
 });
+
+describe('fault_dirty_shared_page: the file pin may be the last reference', () => {
+  it('a write fault on shared memory drops its lock with the file pinned; munmap meanwhile drops the VMA\'s reference; the fault\'s fput is the last (deferred __fput), no BUG', () => {
+    for (const gen of ['v6.4', 'v6.6', 'v6.15']) {
+      const r = sysRun({
+        gen,
+        processes: [{ pid: 1, setup: [mmapAnon(1, H, PAGE, RW, { fixed: true, shared: true })] }],
+        threads: [
+          { name: 'A', pid: 1, program: [store(1, H, 7)] },
+          { name: 'B', pid: 1, program: [{ op: 'munmap', pid: 1, addr: H, len: PAGE }] },
+        ],
+        script: [{ task: 'A', until: 'balance_dirty_pages_ratelimited' }, { task: 'B', until: 'exit' }],
+      });
+      expect(r.outcome.status, why(r.outcome)).toBe('ok');
+      expect(r.scriptDone).toBe(true);
+      expect(r.of('B')).toEqual([{ kind: 'ok' }]);
+    }
+  });
+});
