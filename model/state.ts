@@ -58,6 +58,12 @@ export interface VmaData {
   /** Identity of vma->anon_vma (null until the first COW/anonymous page); decides merging. */
   anonVma: number | null;
   /**
+   * VM_ACCOUNT: private writable memory is charged at mmap (accountable_mapping), mprotect adds
+   * it to a private mapping gaining write and takes it back from an anonymous one losing write
+   * before it ever had an anon_vma. Part of vm_flags: it decides merging.
+   */
+  account: boolean;
+  /**
    * Private pages of this VMA, keyed by virtual page number (addr / PAGE_SIZE): the process's
    * own copy (anonymous, or a COW-broken file page), or ZERO_PAGE.
    */
@@ -130,6 +136,8 @@ export interface VmaSpec {
   pgoff?: number;
   uffd?: UffdMode;
   policy?: MemPolicy;
+  /** VM_ACCOUNT (default: private and writable, as mmap sets it). */
+  account?: boolean;
   /** Private page contents keyed by page address (byte address of the page). */
   pages?: Record<number, number>;
 }
@@ -190,6 +198,7 @@ export function initialState(spec: InitialSpec = {}): MmState {
         driver: file !== null && (files[file]?.driver ?? false),
         policy: v.policy ?? 'default',
         anonVma: hasPages ? nextAnonVma++ : null,
+        account: v.account ?? (!(v.shared ?? false) && parseProt(v.prot ?? 'rw-').write),
         pages,
       };
     });

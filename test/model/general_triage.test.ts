@@ -80,3 +80,21 @@ describe('madvise(MADV_DONTNEED) on a registered range', () => {
     expect(s.accept({ op: 'madvise', pid: 1, addr: A + K, len: K, advice: 'dontneed' }, err(ENOMEM)).ok).toBe(false);
   });
 });
+
+describe('VM_ACCOUNT decides merging', () => {
+  //   |--new anon r-- (no account)--|--rw piece with an anon_vma (accounted)--|  then mprotect r--
+  it('a private VMA that lost write keeps VM_ACCOUNT once it has an anon_vma, so it does not merge with a never-writable neighbour', () => {
+    const s = new Seq(oneVma(2));
+    s.store(1, A, 1);
+    s.do({ op: 'mmap', pid: 1, addr: A, len: K, prot: { read: true, write: false, exec: false }, flags: { shared: false, anonymous: true, fixed: true, growsdown: false } });
+    s.do({ op: 'mprotect', pid: 1, addr: A + K, len: K, prot: { read: true, write: false, exec: false } });
+    expect(s.maps(1)).toHaveLength(2);
+  });
+
+  it('one that never had an anon_vma gives VM_ACCOUNT back and merges', () => {
+    const s = new Seq(oneVma(2));
+    s.do({ op: 'mmap', pid: 1, addr: A, len: K, prot: { read: true, write: false, exec: false }, flags: { shared: false, anonymous: true, fixed: true, growsdown: false } });
+    s.do({ op: 'mprotect', pid: 1, addr: A + K, len: K, prot: { read: true, write: false, exec: false } });
+    expect(s.maps(1)).toEqual([`${A.toString(16)}-${(A + 2 * K).toString(16)} r--p 0`]);
+  });
+});
