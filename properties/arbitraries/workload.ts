@@ -203,7 +203,8 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
     name,
     family,
     ...(files.length > 0 ? { files } : {}),
-    ...(anySwapped || reclaim || swapoff ? { swapSlots: 8 } : {}),
+    // A slot for every page swapped out at the start, and room for reclaim to swap out more.
+    ...(anySwapped || reclaim || swapoff ? { swapSlots: 8 + kernelSetup.filter((a) => a.do === 'swap_out').length } : {}),
     processes,
     ...(kernelSetup.length > 0 ? { kernelSetup } : {}),
     threads,
