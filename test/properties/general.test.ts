@@ -93,6 +93,8 @@ describe('random family: the general generator', () => {
     for (const sc of scenarios) {
       // swapoff only with a swap device; a monitor for every process that registers a range.
       if ((sc.daemons ?? []).some((d) => d.kind === 'swapoff')) expect(sc.swapSlots).toBeGreaterThan(0);
+      // A slot for every page swapped out at the start (and room for reclaim).
+      expect((sc.kernelSetup ?? []).filter((a) => a.do === 'swap_out').length).toBeLessThanOrEqual(Math.max(0, (sc.swapSlots ?? 0) - 8));
       const registering = new Set([...sc.processes.flatMap((p) => p.setup), ...ops(sc)].filter((o) => o.op === 'uffd_register').map((o) => o.pid));
       for (const pid of registering) expect((sc.daemons ?? []).some((d) => d.kind === 'uffd_handler' && d.pid === pid), sc.name).toBe(true);
     }
