@@ -12,10 +12,10 @@ import type { ScenarioSpec } from '../impl/sim/scenario.js';
 import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from './api.js';
 import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
+import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
 import { shrinkWorkload } from './arbitraries/shrink.js';
 import { Corpus, makeSignal, type SignalName } from './corpus.js';
-import type { Family } from './scenarios/family.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
 
@@ -25,9 +25,10 @@ export const CORPUS_SIGNAL: SignalName = 'steps';
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
 
-export function familyOrThrow(name: string) {
-  const f = FAMILIES.get(name);
-  if (!f) throw new VariantError(`unknown scenario family "${name}" (one of ${[...FAMILIES.keys()].join(', ')})`);
+/** A family by name, or by `NAME:OPTION=VALUE,…` with its options bound (scenarios/family.ts). */
+export function familyOrThrow(name: string): Family {
+  const f = bindFamily(name, FAMILIES);
+  if (typeof f === 'string') throw new VariantError(f);
   return f;
 }
 
@@ -89,7 +90,8 @@ function found(spec: CampaignSpec, family: Family, scenario: ScenarioSpec, r: Ru
   let start = scenario;
   let startSchedule = r.schedule;
   if (seed !== undefined && family.arbitrary) {
-    const w = shrinkWorkload(spec.variant, family.arbitrary, seed, r.schedule, prop, scenario.name);
+    const w = shrinkWorkload(spec.variant, family.arbitrary, seed, r.schedule, prop, scenario.name, 300,
+      scenario.faultInjection ? { faultInjection: true } : {});
     if (w) {
       start = w.scenario;
       startSchedule = w.schedule;
@@ -113,8 +115,25 @@ function found(spec: CampaignSpec, family: Family, scenario: ScenarioSpec, r: Ru
   };
 }
 
+/**
+ * Whether the campaign's scenario number sIdx runs with fault injection (allocation failures and
+ * I/O errors the scheduler may choose, scenario.faultInjection): a share spec.faultInjection of the
+ * scenarios, decided by the seed and the index alone (so a campaign repeats exactly). A family
+ * that switches it on itself keeps it on.
+ */
+export function faultInjectionFor(spec: Pick<CampaignSpec, 'seed' | 'faultInjection'>, sIdx: number): boolean {
+  const share = spec.faultInjection ?? 0;
+  return share > 0 && mixSeed(spec.seed ^ 0x6a09e667, sIdx) < share * 2 ** 32;
+}
+
 export function runCampaign(spec: CampaignSpec): CampaignResult {
-  const family = familyOrThrow(spec.family);
+  const fam = familyOrThrow(spec.family);
+  const family = {
+    generate(seed: number, sIdx: number): ScenarioSpec {
+      const sc = fam.generate(seed);
+      return !sc.faultInjection && faultInjectionFor(spec, sIdx) ? { ...sc, faultInjection: true } : sc;
+    },
+  };
   const t0 = performance.now();
   const deadline = spec.timeLimitMs !== undefined ? t0 + spec.timeLimitMs : Infinity;
   const stopAtFirst = spec.stopAtFirst ?? true;
@@ -122,6 +141,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   const seen = new Set<string>();
   let executions = 0;
   let unknown = 0;
+  let injectedRuns = 0;
   let complete: boolean | undefined;
   let k = 64;
   // Coverage of the campaign's own runs (not of shrinking and replays).
@@ -132,12 +152,13 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     spec.onProgress?.(executions);
     if (r.steps > k) k = r.steps;
     if (r.status === 'unknown') unknown++;
+    if ((r.stats.injected_failures ?? 0) > 0) injectedRuns++;
     if (r.status === 'crash' || r.status === 'bad-schedule') {
       throw new Error(`internal error in scenario ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status}`);
     }
     if (r.status === 'violation' && !seen.has(r.violation!.property)) {
       seen.add(r.violation!.property);
-      violations.push(found(spec, family, scenario, r, executions, seed));
+      violations.push(found(spec, fam, scenario, r, executions, seed));
       if (stopAtFirst) return false;
     }
     return executions < spec.runs && performance.now() < deadline;
@@ -147,7 +168,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     complete = true;
     let go = true;
     for (let sIdx = 0; go; sIdx++) {
-      const scenario = family.generate(mixSeed(spec.seed, sIdx));
+      const scenario = family.generate(mixSeed(spec.seed, sIdx), sIdx);
       const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
       for (let s = dfs.next(); s && go; s = dfs.next()) {
         const r = runScenario({ variant: spec.variant, scenario, scheduler: s, ...cov });
@@ -159,14 +180,15 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     }
   } else {
     // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts).
-    const corpus = spec.guidance === 'corpus' && family.mutable ? new Corpus(family.mutable, spec.seed) : null;
+    const corpus = spec.guidance === 'corpus' && fam.mutable ? new Corpus(fam.mutable, spec.seed) : null;
     const signal = corpus ? makeSignal(spec.corpusSignal ?? CORPUS_SIGNAL) : null;
     const onStep = signal?.onStep;
     // The signal's collector records the campaign's runs (a caller's own collector wins).
-    const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : signal?.collector ? { coverage: signal.collector } : {};
+    const runCov = spec.coverage !== undefined ? cov : signal?.collector ? { coverage: signal.collector } : {};
     const pickAt = (idx: number): { scenario: ScenarioSpec; seed?: number; draw?: unknown } => {
       const s = mixSeed(spec.seed, idx);
-      return corpus ? corpus.next(s, `${family.name}#${s}`) : { scenario: family.generate(s), seed: s };
+      const p = corpus ? corpus.next(s, `${fam.name}#${s}`) : { scenario: fam.generate(s), seed: s };
+      return !p.scenario.faultInjection && faultInjectionFor(spec, idx) ? { ...p, scenario: { ...p.scenario, faultInjection: true } } : p;
     };
     let pick = pickAt(0);
     signal?.begin();
@@ -177,10 +199,10 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
         signal?.begin();
       }
       const r = runScenario({
-        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov, ...(onStep ? { onStep } : {}),
+        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...runCov, ...(onStep ? { onStep } : {}),
       });
       if (!onResult(pick.scenario, r, pick.seed)) break;
     }
   }
-  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown };
+  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown, injectedRuns };
 }

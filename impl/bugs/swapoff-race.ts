@@ -232,7 +232,7 @@ function* do_swap_page_pre_2799e77529c2(vmf: vm_fault): Task<number> {
     }
     rmap_exclusive = true;
   }
-  const pte: pte_t = k.fn.sim_pte_vma_prot(vma, { kind: 'present', folio: f, write, dirty, young: true, special: false, uffd_wp: orig_pte.uffd_wp });
+  const pte: pte_t = { kind: 'present', folio: f, write, dirty, young: true, special: false, uffd_wp: orig_pte.uffd_wp };
   vmf.orig_pte = pte;
 
   if (!folio_test_anon(f)) {
@@ -240,7 +240,7 @@ function* do_swap_page_pre_2799e77529c2(vmf: vm_fault): Task<number> {
   } else {
     k.fn.folio_add_anon_rmap_pte(f, vma, vmf.address, rmap_exclusive); // RMAP_EXCLUSIVE
   }
-  VM_BUG_ON(!folio_test_anon(f) || (k.fn.pte_write(pte) && !f.anon_exclusive), 'mm/memory.c: do_swap_page !folio_test_anon || (pte_write && !PageAnonExclusive)');
+  VM_BUG_ON(!folio_test_anon(f) || (pte.write && !f.anon_exclusive), 'mm/memory.c: do_swap_page !folio_test_anon || (pte_write && !PageAnonExclusive)');
   yield 'do_swap_page:set_pte_at';
   k.fn.set_pte_at(mm, vmf.address, table, pte);
 

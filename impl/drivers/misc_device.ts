@@ -115,7 +115,10 @@ export function* remap_pfn_range(vma: vm_area_struct, addr: number, pfn: number,
       BUG_ON(k.fn.ptep_get(table, addr).kind !== 'none', 'remap_pte_range: !pte_none');
       const page = dev.pages[pfn]!;
       // set_pte_at(mm, addr, pte, pte_mkspecial(pfn_pte(pfn, prot)))
-      k.fn.set_pte_at(mm, addr, table, k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable)))));
+      // pfn_pte(pfn, prot): PROT_NONE when the VMA's vm_page_prot grants no access.
+      const entry = k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable)));
+      const none = (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+      k.fn.set_pte_at(mm, addr, table, none && entry.kind === 'present' ? { ...entry, protnone: true } : entry);
     }
     k.fn.pte_unmap_unlock(table);
   }

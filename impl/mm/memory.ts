@@ -356,7 +356,8 @@ export function* do_numa_page(vmf: vm_fault): Task<number> {
     k.fn.pte_unmap_unlock(vmf.pte!);
     return 0;
   }
-  let pte = k.fn.pte_mkyoung(k.fn.pte_modify(old, vma.vm_page_prot));
+  // pte_modify(old_pte, vma->vm_page_prot): set_pte_at takes the PROT_NONE state from the VMA.
+  let pte = k.fn.pte_mkyoung(old);
   if (vma.vm_page_prot & VM_WRITE) pte = k.fn.pte_mkwrite(pte, vma);
   yield step('do_numa_page:ptep_modify_prot_commit', vmf.pte);
   k.fn.set_pte_at(vma.vm_mm, vmf.address, vmf.pte!, pte);
@@ -405,7 +406,7 @@ export function* do_anonymous_page(vmf: vm_fault): Task<number> {
   let f: folio | null = null;
   // Use the zero-page for reads
   if (!(vmf.flags & FAULT_FLAG_WRITE)) {
-    entry = k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkspecial(k.fn.folio_mk_pte(k.fn.my_zero_folio())));
+    entry = k.fn.pte_mkspecial(k.fn.folio_mk_pte(k.fn.my_zero_folio()));
     vmf.pte = yield* k.fn.pte_offset_map_lock(mm, vmf.pmd!, vmf.address);
     if (vmf.pte === null) return 0;
     vmf.ptl = vmf.pte.ptl;
@@ -434,7 +435,7 @@ export function* do_anonymous_page(vmf: vm_fault): Task<number> {
     k.fn.__folio_mark_uptodate(f);
     entry = k.fn.folio_mk_pte(f);
     if (vma.vm_flags & VM_WRITE) entry = k.fn.pte_mkwrite(k.fn.pte_mkdirty(entry), vma);
-    entry = k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkyoung(entry));
+    entry = k.fn.pte_mkyoung(entry);
     vmf.pte = yield* k.fn.pte_offset_map_lock(mm, vmf.pmd!, vmf.address);
     if (vmf.pte === null) {
       k.fn.folio_put(f);
@@ -667,7 +668,7 @@ export function set_pte_range(vmf: vm_fault, f: folio, nr: number, addr: number)
   const prefault = addr !== vmf.address;
   lockdep_assert_held(vmf.pte!.ptl);
   VM_BUG_ON(nr !== 1, 'set_pte_range: nr != 1 (large folios are left out)');
-  let entry = k.fn.sim_pte_vma_prot(vma, k.fn.folio_mk_pte(f, sim_pgprot_writable(vma)));
+  let entry = k.fn.folio_mk_pte(f, sim_pgprot_writable(vma));
   // arch_wants_old_prefaulted_pte() is false on x86: prefaulted entries are young too.
   void prefault;
   entry = k.fn.pte_mkyoung(entry);
@@ -917,7 +918,7 @@ export function* wp_page_copy(vmf: vm_fault): Task<number> {
     } else {
       k.fn.inc_mm_counter(mm, 'MM_ANONPAGES');
     }
-    let entry = k.fn.sim_pte_vma_prot(vma, k.fn.pte_mkyoung(k.fn.folio_mk_pte(new_folio)));
+    let entry = k.fn.pte_mkyoung(k.fn.folio_mk_pte(new_folio));
     if (unshare) {
       if (k.fn.pte_uffd_wp(orig)) entry = k.fn.pte_mkuffd_wp(entry);
     } else {

@@ -33,12 +33,12 @@ import {
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_BASE, MMAP_MIN_ADDR,
   PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SIM_RLIMIT_STACK, STACK_GUARD_GAP, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
-  VM_EXEC, VM_FAULT_LOCKED, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_MAYEXEC, VM_UFFD_MISSING, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE,
+  VM_EXEC, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
+  VM_UFFD_MISSING, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from '../include/linux/errno.js';
 import { BUG_ON } from '../include/linux/mmdebug.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
-import { folio_lock, folio_unlock } from '../sync/bitlock.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
 import { generic_file_vm_ops } from './filemap.js';
 import { sim_vmg_new_range } from './vma.js';
@@ -171,69 +171,37 @@ function accountable_mapping(vm_flags: number): boolean {
 export function shmem_zero_setup(vma: vm_area_struct): number {
   const size = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
   const ino = new inode(SHMEM_ZERO_NAME, new Array<number>(size).fill(0));
+  ino.sim_shmem_present = new Set();
   const f = new file(ino, new address_space(ino));
   vma.vm_file = f;
-  vma.vm_ops = shmem_anon_vm_ops;
+  vma.vm_ops = shmem_vm_ops;
   return 0;
 }
 
 /**
- * shmem_fault(vmf) (mm/shmem.c: shmem_fault → shmem_get_folio_gfp, SGP_CACHE): ->fault of shared
- * anonymous memory. Beyond i_size: SIGBUS. A folio in the page cache is returned locked and
- * referenced (re-checked against truncation under the folio lock). A hole in a VMA registered
- * for missing faults goes to userfaultfd (handle_userfault(vmf, VM_UFFD_MISSING)); any other
- * hole gets a new folio, zero-filled, added to the page cache — no I/O, so the fault never drops
- * its lock (unlike filemap_fault). Pages written back by reclaim come back from the object's
- * "disk" (the stand-in for shmem's swap; a swapped shmem page is not a hole, but here it looks
- * like one to the userfaultfd check).
- * Locks: the fault lock (either kind), kept unless handle_userfault returns VM_FAULT_RETRY.
+ * shmem_fault(vmf) (mm/shmem.c) — ->fault of shared anonymous memory. shmem_get_folio_gfp: a page
+ * at or beyond i_size → VM_FAULT_SIGBUS; a page the object does not have (neither in the page
+ * cache nor swapped out) in a VM_UFFD_MISSING VMA → handle_userfault(vmf, VM_UFFD_MISSING), which
+ * waits for the monitor; otherwise the page, here through filemap_fault over the object's
+ * zero-filled backing store (shmem's own swap-in and allocation are left out).
+ * Locks: the fault lock, as filemap_fault (released on VM_FAULT_RETRY).
  */
 export function* shmem_fault(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
-  const mapping = vma.vm_file!.f_mapping;
-  const inode = mapping.host;
-  const index = vmf.pgoff;
-  for (;;) {
-    yield 'shmem_get_folio_gfp:i_size_read';
-    if (index >= inode.i_size) return VM_FAULT_SIGBUS;
-    const f = yield* k.fn.filemap_get_entry(mapping, index);
-    if (f) {
-      yield* folio_lock(f);
-      // Has the folio been truncated?
-      if (f.mapping !== mapping) {
-        folio_unlock(f);
-        k.fn.folio_put(f);
-        continue;
-      }
-      vmf.page = f;
-      return VM_FAULT_LOCKED;
-    }
-    if (k.fn.userfaultfd_missing(vma)) return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
-    // shmem_alloc_and_add_folio: a new zeroed folio, locked, in the page cache.
-    const nf = yield* k.fn.folio_alloc();
-    if (nf === null) return VM_FAULT_OOM;
-    nf.data = inode.disk[index] ?? 0;
-    k.fn.__folio_mark_uptodate(nf);
-    const err = yield* k.fn.filemap_add_folio(mapping, nf, index, 0);
-    if (err) {
-      k.fn.folio_put(nf);
-      if (err === -EEXIST) continue;
-      return VM_FAULT_OOM;
-    }
-    vmf.page = nf;
-    return VM_FAULT_LOCKED;
+  const inode = vma.vm_file!.f_mapping.host;
+  yield 'shmem_fault:i_size_read';
+  if (vmf.pgoff >= inode.i_size) return VM_FAULT_SIGBUS;
+  if (!(inode.sim_shmem_present?.has(vmf.pgoff) ?? true) && vma.vm_flags & VM_UFFD_MISSING) {
+    return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
   }
+  return yield* k.fn.filemap_fault(vmf);
 }
 
-/**
- * shmem_anon_vm_ops (mm/shmem.c shmem_anon_vm_ops): shmem's ->fault and filemap_map_pages; no
- * ->page_mkwrite (shmem does not track dirtying through write faults: its PTEs are mapped
- * writable at once, vma_wants_writenotify is false).
- */
-export const shmem_anon_vm_ops: vm_operations_struct = {
-  name: 'shmem_anon_vm_ops',
+/** shmem_vm_ops (anonymous shared memory): shmem_fault, fault-around and mkwrite as files. */
+const shmem_vm_ops: vm_operations_struct = {
+  ...generic_file_vm_ops,
+  name: 'shmem_vm_ops',
   fault: (vmf) => k.fn.shmem_fault(vmf),
-  map_pages: generic_file_vm_ops.map_pages!,
 };
 
 /**

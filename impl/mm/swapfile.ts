@@ -407,7 +407,7 @@ export function* unuse_pte(vma: vm_area_struct, pmd: pmd_t, addr: number, entry:
       k.fn.folio_add_anon_rmap_pte(f, vma, addr, exclusive);
     }
     // pte_mkold(mk_pte(page, vma->vm_page_prot)): private mappings' vm_page_prot has no write.
-    new_pte = k.fn.sim_pte_vma_prot(vma, { kind: 'present', folio: f, write: false, dirty: false, young: false, special: false, uffd_wp: old_pte.uffd_wp });
+    new_pte = { kind: 'present', folio: f, write: false, dirty: false, young: false, special: false, uffd_wp: old_pte.uffd_wp };
   }
   yield 'unuse_pte:set_pte_at';
   k.fn.set_pte_at(mm, addr, table, new_pte);

@@ -43,6 +43,8 @@ export function shrinkWorkload(
   property: string,
   name: string,
   budget = 300,
+  /** Fields every candidate carries besides the workload (the campaign's fault injection). */
+  extra: Partial<ScenarioSpec> = {},
 ): WorkloadShrinkResult | null {
   let runs = 0;
   const run = (sc: ScenarioSpec, s: Scheduler): RunReport | null => {
@@ -52,7 +54,7 @@ export function shrinkWorkload(
     return r.status === 'violation' && r.violation?.property === property ? r : null;
   };
   let cur = drawValue(arb, seed);
-  const named = (sc: ScenarioSpec): ScenarioSpec => ({ ...sc, name });
+  const named = (sc: ScenarioSpec): ScenarioSpec => ({ ...sc, ...extra, name });
   // The drawn workload must fail under the schedule (else there is nothing to shrink from).
   const first = run(named(cur.value), new ReplayScheduler(schedule, false));
   if (!first) return null;

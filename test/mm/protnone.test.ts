@@ -1,8 +1,8 @@
 /**
- * PROT_NONE entries (x86 _PAGE_PROTNONE, pte_t.protnone): mm/mprotect.c change_pte_range
- * (pte_modify), mk_pte with a PROT_NONE vm_page_prot (a FOLL_FORCE write through /proc/pid/mem,
- * a PFN map's prefault), the MMU that does not see them, and do_numa_page restoring an entry of a
- * VMA made accessible again before mprotect rewrote it.
+ * PROT_NONE entries (x86 _PAGE_PROTNONE, pte_t.protnone): mm/mprotect.c change_pte_range,
+ * entries built for a PROT_NONE VMA (set_pte_at takes the state from vm_page_prot: a FOLL_FORCE
+ * write through /proc/pid/mem, a PFN map's prefault), the MMU that does not see them, and
+ * do_numa_page restoring an entry of a VMA made accessible again before mprotect rewrote it.
  *
  *   |--anon (1 page, written)--|      |--/dev/pfnmap0 shared PROT_NONE (2 pages)--|
  *   0x10000000                          0x10010000
@@ -10,7 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../impl/rt/task.js';
 import { PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
-import type { mm_struct, pte_t } from '../../impl/include/linux/mm_types.js';
+import type { mm_struct, pte_t, pte_table } from '../../impl/include/linux/mm_types.js';
+import { k } from '../../impl/sim/kernel.js';
 import { NONE, PAGE, RO, RW, load, mmapAnon, mmapFile, mprotect, store, sysRun, why } from './syscalls_harness.js';
 
 const H = 0x10000000;
@@ -21,7 +22,7 @@ function pteAt(mm: mm_struct, a: number): pte_t | null {
   return t ? t.entries[Math.floor(a / PAGE) % PTRS_PER_PTE]! : null;
 }
 
-describe('pte_modify / change_pte_range: PROT_NONE', () => {
+describe('change_pte_range: PROT_NONE', () => {
   it('mprotect(PROT_NONE) makes the present entry protnone: the next load faults and gets SIGSEGV; PROT_READ|WRITE clears it', () => {
     const r = sysRun({
       gen: 'v6.6',
@@ -35,17 +36,21 @@ describe('pte_modify / change_pte_range: PROT_NONE', () => {
     expect(p.kind === 'present' && !p.protnone).toBe(true);
   });
 
-  it('a broken change_pte_range that leaves the entry accessible lets the load read the page (what the MMU must not do)', () => {
+  it('a broken set_pte_at that drops the PROT_NONE state lets the load read the page (what the MMU must not do)', () => {
     const r = sysRun({
       gen: 'v6.6',
-      overrides: { pte_modify: (p: pte_t) => p },
+      overrides: {
+        set_pte_at: (_mm: mm_struct, addr: number, table: pte_table, p: pte_t) => {
+          table.entries[k.fn.pte_index(addr)] = p.kind === 'present' ? { ...p, protnone: false } : p;
+        },
+      },
       threads: [{ name: 'A', pid: 1, program: [mmapAnon(1, H, PAGE), store(1, H, 7), mprotect(1, H, PAGE, NONE), load(1, H)] }],
     });
     expect(r.of('A')[3]).toEqual({ kind: 'value', value: 7 });
   });
 });
 
-describe('sim_pte_vma_prot: entries built for a PROT_NONE VMA', () => {
+describe('entries built for a PROT_NONE VMA', () => {
   it('a /proc/self/mem write into a private PROT_NONE mapping maps a protnone page: loads still get SIGSEGV', () => {
     const r = sysRun({
       gen: 'v6.6',

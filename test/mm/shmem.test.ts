@@ -64,8 +64,8 @@ describe('expand_downwards: acct_stack_growth', () => {
   });
 });
 
-describe('fault_dirty_shared_page: the file pin may be the last reference', () => {
-  it('a write fault on shared memory drops its lock with the file pinned; munmap meanwhile drops the VMA\'s reference; the fault\'s fput is the last (deferred __fput), no BUG', () => {
+describe('fput of a fault\'s file pin: it may be the last reference', () => {
+  it('a write fault on shared memory drops its lock with the file pinned (I/O); munmap meanwhile drops the VMA\'s reference; the fault\'s fput is the last (deferred __fput), no BUG', () => {
     for (const gen of ['v6.4', 'v6.6', 'v6.15']) {
       const r = sysRun({
         gen,
@@ -74,7 +74,7 @@ describe('fault_dirty_shared_page: the file pin may be the last reference', () =
           { name: 'A', pid: 1, program: [store(1, H, 7)] },
           { name: 'B', pid: 1, program: [{ op: 'munmap', pid: 1, addr: H, len: PAGE }] },
         ],
-        script: [{ task: 'A', until: 'balance_dirty_pages_ratelimited' }, { task: 'B', until: 'exit' }],
+        script: [{ task: 'A', until: 'folio_lock_killable' }, { task: 'B', until: 'exit' }],
       });
       expect(r.outcome.status, why(r.outcome)).toBe('ok');
       expect(r.scriptDone).toBe(true);
