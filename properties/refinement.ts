@@ -67,9 +67,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropUffdBeforeOpen(init, dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffd))));
+  })), uffd), loadEffects(init, run.history, uffd)))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -345,6 +345,30 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
   return history.filter((h) => {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
+  });
+}
+
+/**
+ * A process's userfaultfd is opened by its first UFFDIO_REGISTER (model/actions/uffd_register.ts:
+ * the open and the ioctl as one operation; the kernel's sim_sys_uffd_register opens it first). A
+ * userfaultfd ioctl of another thread of the process that overlaps that first registration may
+ * find the context open and the range not registered yet — a state between the two halves the
+ * model does not have. Such a call that failed changed nothing (and using an fd another thread
+ * is still creating is the program's race, not the kernel's): it is left out of the search.
+ */
+function dropUffdBeforeOpen(init: MmState, history: HistoryOp[]): HistoryOp[] {
+  const first = new Map<number, HistoryOp>();
+  for (const h of history) {
+    if (h.op.op !== 'uffd_register' || init.uffd[h.op.pid]) continue;
+    const f = first.get(h.op.pid);
+    if (!f || h.invoke < f.invoke) first.set(h.op.pid, h);
+  }
+  if (first.size === 0) return history;
+  const ioctl = new Set(['uffdio_copy', 'uffdio_move', 'uffd_unregister', 'uffd_read_event']);
+  return history.filter((h) => {
+    const f = first.get(h.op.pid);
+    if (!f || !ioctl.has(h.op.op) || h.result?.kind !== 'errno') return true;
+    return f.response < h.invoke || h.response < f.invoke;
   });
 }
 
