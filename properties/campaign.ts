@@ -1,6 +1,7 @@
 /**
  * Campaigns: many runs of a scenario family on one variant under a strategy — seeded random, PCT,
- * bounded DFS, or the portfolio (PCT depth 2 and 3 and random interleaved, over fresh scenarios).
+ * bounded DFS, the portfolio (PCT depth 2 and 3 and random interleaved, over fresh scenarios), or
+ * communication-guided PCT (guided.ts).
  * The first violation of each property is shrunk and re-run traced for its counterexample.
  */
 import { DfsStrategy } from '../impl/rt/schedulers/dfs.js';
@@ -16,6 +17,7 @@ import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
 import { shrinkWorkload } from './arbitraries/shrink.js';
 import { Corpus, makeSignal, type SignalName } from './corpus.js';
+import { guidedLoop } from './guided.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
 
@@ -178,6 +180,9 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       if (!dfs.complete) complete = false;
       if (executions >= spec.runs || performance.now() >= deadline) go = false;
     }
+  } else if (spec.strategy === 'guided') {
+    // Communication-guided: each scenario's first runs are its solo profiles (guided.ts).
+    guidedLoop(spec, (g) => family.generate(mixSeed(spec.seed, g), g), SCHEDULES_PER_SCENARIO, onResult);
   } else {
     // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts).
     const corpus = spec.guidance === 'corpus' && fam.mutable ? new Corpus(fam.mutable, spec.seed) : null;
