@@ -13,7 +13,7 @@
  *   of a page or a few, or the next 2 MiB boundary — a region alone in its PMD has a PTE table of
  *   its own, which unmapping it frees (free_pgtables), and a PMD-sized, PMD-aligned region is what
  *   khugepaged collapses and mremap moves whole (move_normal_pmd); a stack's neighbour below is
- *   close (the guard gap refuses growth) or far (the stack grows);
+ *   close (adjacent: the guard gap refuses growth) or more than the guard gap away (the stack grows);
  * - page state at the start: written (an anonymous folio and an anon_vma), read (the zero page, or
  *   a mapped page-cache page), swapped out (a swap PTE), in the page cache only (not mapped),
  *   untouched; a memory policy (mbind) and a userfaultfd registration (MISSING) per region.
@@ -31,6 +31,12 @@ import { chance, weighted, weightedInt } from './draw.js';
 export const PMD_PAGES = 512;
 /** Where the first region starts: room below it for a stack to grow into. */
 export const FIRST_PAGE = 8;
+/**
+ * The free room below a stack that is not placed right after its neighbour: more than the
+ * stack guard gap (256 pages), so it can grow — as a process's stack normally can. A stack placed
+ * adjacent has its neighbour within the guard gap, and growing into it is refused.
+ */
+export const STACK_ROOM = 264;
 /** How many leading pages of a region the per-page state (populated, swapped, cached) covers. */
 export const STATE_PAGES = 4;
 
@@ -110,7 +116,8 @@ export function place(l: LayoutDraw): { regions: Placed[]; end: number } {
   l.regions.forEach((r, i) => {
     let at = cursor;
     if (i > 0) {
-      if (r.place === 'gap') at = cursor + r.gap;
+      if (r.kind === 'stack' && r.place !== 'adjacent') at = cursor + STACK_ROOM; // room to grow
+      else if (r.place === 'gap') at = cursor + r.gap;
       else if (r.place === 'pmd') at = Math.ceil((cursor + 1) / PMD_PAGES) * PMD_PAGES;
     }
     // A 2 MiB region is PMD-aligned (khugepaged collapses and mremap moves whole PMDs only).
