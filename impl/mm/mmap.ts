@@ -22,7 +22,7 @@
  *
  * Left out: file ->mmap hooks (every file mapping gets generic_file_vm_ops; driver VMAs come
  * from their own modules), MAP_POPULATE/MAP_LOCKED, hugetlb, accounting limits
- * (may_expand_vm, RLIMIT_STACK in acct_stack_growth), ASLR, expand_upwards (no GROWSUP on x86).
+ * (may_expand_vm; RLIMIT_STACK is SIM_RLIMIT_STACK, 256 pages), ASLR, expand_upwards (no GROWSUP on x86).
  */
 import { step, type Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
@@ -32,7 +32,7 @@ import {
 } from '../include/linux/mm_types.js';
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_BASE, MMAP_MIN_ADDR,
-  PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_GUARD_GAP, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
+  PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SIM_RLIMIT_STACK, STACK_GUARD_GAP, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
   VM_EXEC, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
   VM_UFFD_MISSING, VM_WRITE,
 } from '../include/linux/mm_flags.js';
@@ -420,7 +420,11 @@ export function* expand_downwards(vma: vm_area_struct, address: number): Task<nu
     const grow = (vma.vm_start - address) / PAGE_SIZE;
     error = -ENOMEM;
     if (grow <= vma.vm_pgoff) {
-      error = 0; // acct_stack_growth: limits left out
+      // acct_stack_growth(vma, size, grow): the stack limit test (may_expand_vm and the
+      // locked-memory accounting are left out).
+      error = vma.vm_end - address > SIM_RLIMIT_STACK ? -ENOMEM : 0;
+    }
+    if (error === 0) {
       // Only a shared mmap_lock may be held here (StackRot era): mm->page_table_lock protects
       // against concurrent vma expansions.
       yield* spin_lock(mm.page_table_lock);
