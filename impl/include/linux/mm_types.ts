@@ -340,6 +340,8 @@ export class mm_struct {
   write_protect_seq = 0;
   /** MMF_UNSTABLE (OOM reaper) — check_stable_address_space. */
   mmf_unstable = false;
+  /** mm->tlb_flush_pending: batched TLB flushes of this mm in flight (impl/mm/mmu_gather.ts). */
+  tlb_flush_pending = 0;
   /** 6.15+: rcuwait a writer draining VMA readers sleeps on. */
   vma_writer_waiting = -1;
   /** 6.15+: mm->vma_writer_wait, the rcuwait of a writer excluding VMA readers (__vma_start_write). */
