@@ -6,14 +6,16 @@
  * vma_link_file / unlink_file_vma), plus the vm_flags_* helpers of include/linux/mm.h.
  *
  * Merging follows the newer form (vma_merge_new_range / vma_merge_existing_range + commit_merge,
- * 6.11+) for every generation; 6.4's monolithic vma_merge produced the same results. Likewise
- * VMA write-locking is done by the callers (__split_vma, vma_expand, vma_merge_existing_range,
- * "mm: move vma locking out of vma_prepare and dup_anon_vma", 6.6) rather than inside
- * vma_prepare as in 6.4; both take every VMA write lock before vma_prepare takes i_mmap_rwsem
- * (lock order vma_start_write → i_mmap_rwsem → anon_vma), which is what the checks observe.
+ * 6.11+) for every generation; 6.4's monolithic vma_merge produced the same results. Where the
+ * VMA write locks are taken differs (k.cfg.vma_lock_in_vma_prepare): 6.4's vma_prepare locks
+ * vp->vma, adj_next, remove and remove2 — not a split's new piece, inserted unlocked — and
+ * 6.4's dup_anon_vma locks dst itself; 6.6+ callers (__split_vma, vma_expand,
+ * vma_merge_existing_range) lock every VMA, the new piece included, before vma_prepare, and
+ * dup_anon_vma asserts it. Either way the VMA locks come before i_mmap_rwsem (lock order
+ * vma_start_write → i_mmap_rwsem → anon_vma).
  * The "do not downgrade next to a VM_GROWSDOWN/GROWSUP neighbour" rule of do_vmi_align_munmap
- * exists only while stacks grow under mmap_read_lock (k.cfg.expand_stack_lock === 'read';
- * removed by 8d7071af8907 in 6.5).
+ * (246c320a8cfe) lives until 6.4.y (k.cfg.munmap_no_downgrade_next_to_stack; removed in 6.5 by
+ * "mm: Always downgrade mmap_lock if requested", never backported).
  *
  * The VMA tree is the locks engineer's maple tree (vma_iter_store overwrites the VMA's range,
  * vma_iter_clear empties a range); the kernel's vma iterator positioning is replaced by lookups.
@@ -171,7 +173,7 @@ export function* vma_link(mm: mm_struct, vma: vm_area_struct): Task<number> {
 // vma_prepare / vma_complete
 
 /** struct vma_prepare. */
-interface vma_prepare {
+export interface vma_prepare {
   readonly vma: vm_area_struct;
   readonly adj_next: vm_area_struct | null;
   readonly file: file | null;
@@ -198,9 +200,17 @@ function init_multi_vma_prep(
 
 /**
  * vma_prepare(vp): take the rmap locks before changing VMA ranges: i_mmap_rwsem (and take the
- * VMAs out of i_mmap), then the anon_vma lock. The VMAs are already write-locked (caller).
+ * VMAs out of i_mmap), then the anon_vma lock. 6.6+: the VMAs are already write-locked (caller).
+ * 6.4 (vma_lock_in_vma_prepare): vma_prepare write-locks vp->vma, adj_next, remove and remove2
+ * first — "vp->insert is always a newly created VMA, no need for locking".
  */
-function* vma_prepare(vp: vma_prepare): Task<void> {
+export function* vma_prepare(vp: vma_prepare): Task<void> {
+  if (k.cfg.vma_lock_in_vma_prepare) {
+    yield* k.fn.vma_start_write(vp.vma);
+    if (vp.adj_next) yield* k.fn.vma_start_write(vp.adj_next);
+    if (vp.remove) yield* k.fn.vma_start_write(vp.remove);
+    if (vp.remove2) yield* k.fn.vma_start_write(vp.remove2);
+  }
   if (vp.file) {
     yield* i_mmap_lock_write(vp.file);
     if (vp.insert && vp.insert.vm_file) vp.insert.vm_file.f_mapping.i_mmap.add(vp.insert); // __vma_link_file
@@ -263,7 +273,8 @@ function* vm_area_free_any(vma: vm_area_struct): Task<void> {
 
 /**
  * __split_vma(vma, addr, new_below): split vma at addr; the new VMA is the part below addr
- * (new_below) or from addr on. Both are write-locked before vma_prepare.
+ * (new_below) or from addr on. 6.6+: both are write-locked before vma_prepare; 6.4: vma_prepare
+ * write-locks vma only and the new VMA becomes visible unlocked.
  * Locks: mmap_write_lock held. Returns 0 or -ENOMEM.
  */
 export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boolean): Task<number> {
@@ -292,12 +303,16 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
   if (nv.vm_file) get_file(nv.vm_file);
   if (nv.vm_ops?.open) nv.vm_ops.open(nv);
 
-  yield* k.fn.vma_start_write(vma);
-  yield* k.fn.vma_start_write(nv);
+  if (!k.cfg.vma_lock_in_vma_prepare) {
+    // 6.6+: both pieces before vma_prepare. (6.4: vma_prepare locks vma; the new piece is
+    // inserted unlocked — faults may read-lock it as soon as vma_complete stores it.)
+    yield* k.fn.vma_start_write(vma);
+    yield* k.fn.vma_start_write(nv);
+  }
 
   const vp = init_multi_vma_prep(vma, null, null, null);
   vp.insert = nv;
-  yield* vma_prepare(vp);
+  yield* k.fn.vma_prepare(vp);
   yield '__split_vma:update_range';
   if (new_below) {
     vma.vm_start = addr;
@@ -394,7 +409,9 @@ function can_merge_remove_vma(vma: vm_area_struct): boolean {
  */
 export function* dup_anon_vma(dst: vm_area_struct, src: vm_area_struct): Task<{ err: number; dup: vm_area_struct | null }> {
   if (src.anon_vma && !dst.anon_vma) {
-    k.fn.vma_assert_write_locked(dst);
+    // 6.4.y: vma_start_write(dst) here (Jann Horn's stable fix); 6.6+: the caller locked it.
+    if (k.cfg.vma_lock_in_vma_prepare) yield* k.fn.vma_start_write(dst);
+    else k.fn.vma_assert_write_locked(dst);
     dst.anon_vma = src.anon_vma;
     const ret = yield* k.fn.anon_vma_clone(dst, src);
     if (ret) return { err: ret, dup: null };
@@ -415,7 +432,7 @@ function* commit_merge(
   const vp = init_multi_vma_prep(vma, adjust, remove, remove2);
   VM_BUG_ON_VMA(!!(vp.anon_vma && adjust && adjust.anon_vma && vp.anon_vma !== adjust.anon_vma), vma,
     'commit_merge: adjust has a different anon_vma');
-  yield* vma_prepare(vp);
+  yield* k.fn.vma_prepare(vp);
   yield 'commit_merge:vma_set_range';
   vma_set_range(vma, vmg.start, vmg.end, vmg.pgoff);
   if (expanded) yield* k.fn.vma_iter_store(vmg.mm, vma);
@@ -441,10 +458,10 @@ export function* vma_expand(vmg: vma_merge_struct): Task<number> {
   let remove_next = false;
   let anon_dup: vm_area_struct | null = null;
   k.fn.mmap_assert_write_locked(vmg.mm);
-  yield* k.fn.vma_start_write(vma);
+  if (!k.cfg.vma_lock_in_vma_prepare) yield* k.fn.vma_start_write(vma);
   if (next && next !== vma && vmg.end === next.vm_end) {
     remove_next = true;
-    yield* k.fn.vma_start_write(next);
+    if (!k.cfg.vma_lock_in_vma_prepare) yield* k.fn.vma_start_write(next);
     const r = yield* k.fn.dup_anon_vma(vma, next);
     if (r.err) return r.err;
     anon_dup = r.dup;
@@ -530,10 +547,12 @@ export function* vma_merge_existing_range(vmg: vma_merge_struct): Task<vm_area_s
     merge_right = false;
     merge_both = false;
   }
-  // No matter what happens, we will be adjusting vma.
-  yield* k.fn.vma_start_write(vma);
-  if (merge_left) yield* k.fn.vma_start_write(prev!);
-  if (merge_right) yield* k.fn.vma_start_write(next!);
+  if (!k.cfg.vma_lock_in_vma_prepare) {
+    // No matter what happens, we will be adjusting vma. (6.4: vma_prepare locks them.)
+    yield* k.fn.vma_start_write(vma);
+    if (merge_left) yield* k.fn.vma_start_write(prev!);
+    if (merge_right) yield* k.fn.vma_start_write(next!);
+  }
 
   let r: { err: number; dup: vm_area_struct | null };
   if (merge_both) {
@@ -765,8 +784,8 @@ function* vms_complete_munmap_vmas(vms: vma_munmap_struct): Task<void> {
   const mm = vms.mm;
   mm.map_count -= vms.detached.length;
   let downgrade = vms.unlock;
-  if (downgrade && k.cfg.expand_stack_lock === 'read') {
-    // Pre-6.5: do not downgrade mmap_lock next to a VM_GROWSDOWN (or GROWSUP) VMA; such VMAs
+  if (downgrade && k.cfg.munmap_no_downgrade_next_to_stack) {
+    // ≤6.4.y: do not downgrade mmap_lock next to a VM_GROWSDOWN (or GROWSUP) VMA; such VMAs
     // can change their size under mmap_read_lock and collide with the range being unmapped.
     if (vms.next && vms.next.vm_flags & VM_GROWSDOWN) downgrade = false;
   }
