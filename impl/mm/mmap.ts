@@ -18,7 +18,11 @@
  *   under mmap_read_lock with only page_table_lock serialising it and no VMA write lock (the
  *   assertion of vma_start_write would fire), replacing the tree node while readers walk it.
  * - exit_mmap: unmap everything under mmap_read_lock, then under mmap_write_lock free the page
- *   tables (free_pgtables with mm_wr_locked: each VMA write-locked), detach and free every VMA.
+ *   tables (free_pgtables with mm_wr_locked: each VMA write-locked), detach and free every VMA;
+ *   its walks stop at an XA_ZERO_ENTRY a failed 6.8+ fork left (xa_is_zero).
+ * - mmap_region: ≤6.11 unmaps the range first (do_vmi_munmap) and maps after; 6.12+
+ *   (k.cfg.mmap_region_gather_first) goes to __mmap_region (impl/mm/vma.ts), which maps over the
+ *   gathered old VMAs and frees them after.
  *
  * Left out: file ->mmap hooks (every file mapping gets generic_file_vm_ops; driver VMAs come
  * from their own modules), MAP_POPULATE/MAP_LOCKED, hugetlb, accounting limits
@@ -159,7 +163,7 @@ export function vma_set_page_prot(vma: vm_area_struct): void {
 }
 
 /** accountable_mapping(file, vm_flags): private writable memory is charged (VM_ACCOUNT). */
-function accountable_mapping(vm_flags: number): boolean {
+export function accountable_mapping(vm_flags: number): boolean {
   return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
 }
 
@@ -183,10 +187,12 @@ export function shmem_zero_setup(vma: vm_area_struct): number {
 export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: number, vm_flags: number, pgoff: number): Task<number> {
   const end = addr + len;
   k.fn.mmap_assert_write_locked(mm);
+  // 6.12+: gather the old VMAs, map over them, then free them (mm/vma.ts __mmap_region).
+  if (k.cfg.mmap_region_gather_first) return yield* k.fn.__mmap_region(mm, f, addr, len, vm_flags, pgoff);
   // Unmap any existing mapping in the area (6.4: do_vmi_munmap(&vmi, mm, addr, len, uf, false)).
   if ((yield* k.fn.do_vmi_munmap(mm, addr, len, false)) !== 0) return -ENOMEM;
   // Private writable mapping: check memory availability.
-  if (accountable_mapping(vm_flags)) vm_flags |= VM_ACCOUNT;
+  if (k.fn.accountable_mapping(vm_flags)) vm_flags |= VM_ACCOUNT;
 
   // Can we just expand an old mapping?
   const { vma: next, prev } = yield* k.fn.find_vma_prev(mm, addr);
@@ -458,7 +464,13 @@ export function* expand_stack(mm: mm_struct, addr: number): Task<vm_area_struct 
  */
 export function* exit_mmap(mm: mm_struct): Task<void> {
   yield* k.fn.mmap_read_lock(mm);
-  const vmas = k.fn.sim_vmas(mm);
+  // for (vma = vma_next(&vmi); vma && !xa_is_zero(vma); vma = vma_next(&vmi)): a fork that
+  // failed after __mt_dup (6.8+) left the parent's VMAs after an XA_ZERO_ENTRY — not ours.
+  const vmas: vm_area_struct[] = [];
+  for (const v of k.fn.sim_vmas(mm)) {
+    if (k.fn.xa_is_zero(v)) break;
+    vmas.push(v);
+  }
   if (vmas.length === 0) {
     // Can happen if dup_mmap() received an OOM
     k.fn.mmap_read_unlock(mm);

@@ -25,10 +25,13 @@
  */
 import type { Task } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
-import type { anon_vma, file, mempolicy, mm_struct, userfaultfd_ctx, vm_area_struct } from '../include/linux/mm_types.js';
+import type {
+  anon_vma, file, mempolicy, mm_struct, userfaultfd_ctx, vm_area_struct, vm_operations_struct,
+} from '../include/linux/mm_types.js';
 import {
-  PAGE_SHIFT, PAGE_SIZE, TASK_SIZE, VM_GROWSDOWN, VM_SPECIAL,
+  PAGE_SHIFT, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_GROWSDOWN, VM_SHARED, VM_SPECIAL,
 } from '../include/linux/mm_flags.js';
+import { generic_file_vm_ops } from './filemap.js';
 import { EINVAL, ENOMEM } from '../include/linux/errno.js';
 import { VM_BUG_ON_VMA, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { down_write, up_write } from '../sync/rwsem.js';
@@ -687,16 +690,30 @@ export function sim_vmg_new_range(
 // ---------------------------------------------------------------------------------------------
 // Unmapping
 
+/** vma_dummy_vm_ops (mm/init-mm.c): the operations of a VMA whose ->close has run. */
+export const vma_dummy_vm_ops: vm_operations_struct = Object.freeze({ name: 'vma_dummy_vm_ops' });
+
+/**
+ * vma_close(vma) (mm/internal.h, 6.12+): call ->close once; "the mapping is in an inconsistent
+ * state, and no further hooks may be invoked upon it" — vm_ops becomes vma_dummy_vm_ops.
+ */
+export function vma_close(vma: vm_area_struct): void {
+  if (vma.vm_ops?.close) {
+    vma.vm_ops.close(vma);
+    vma.vm_ops = vma_dummy_vm_ops;
+  }
+}
+
 /** remove_vma(vma, unreachable): close, drop the file and policy references, free the VMA. */
 export function* remove_vma(vma: vm_area_struct): Task<void> {
-  if (vma.vm_ops?.close) vma.vm_ops.close(vma);
+  k.fn.vma_close(vma);
   if (vma.vm_file) fput(vma.vm_file);
   k.fn.mpol_put(vma.vm_policy);
   yield* vm_area_free_any(vma);
 }
 
 /** struct vma_munmap_struct. */
-interface vma_munmap_struct {
+export interface vma_munmap_struct {
   readonly mm: mm_struct;
   vma: vm_area_struct;
   readonly start: number;
@@ -712,8 +729,21 @@ interface vma_munmap_struct {
   clear_ptes: boolean;
 }
 
+/**
+ * init_vma_munmap(vms, vmi, vma, start, end, uf, unlock) (mm/vma.h): a munmap of [start, end)
+ * whose first overlapping VMA is vma (null: nothing mapped there).
+ */
+export function init_vma_munmap(
+  mm: mm_struct, vma: vm_area_struct | null, start: number, end: number, unlock: boolean,
+): vma_munmap_struct {
+  return {
+    mm, vma: vma!, start, end, unlock, prev: null, next: null, unmap_start: FIRST_USER_ADDRESS,
+    unmap_end: USER_PGTABLES_CEILING, detached: [], nr_pages: 0, clear_ptes: false,
+  };
+}
+
 /** reattach_vmas(mas_detach): undo a partial gather. */
-function reattach_vmas(vms: vma_munmap_struct): void {
+export function reattach_vmas(vms: vma_munmap_struct): void {
   for (const v of vms.detached) k.fn.vma_mark_attached(v);
 }
 
@@ -722,7 +752,7 @@ function reattach_vmas(vms: vma_munmap_struct): void {
  * detached every VMA of the range, collecting them (they are still in the tree; the caller
  * clears the range next). I8: write-locked before detached, detached before removed.
  */
-function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
+export function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
   const mm = vms.mm;
   if (vms.start > vms.vma.vm_start) {
     // Split off the part below start; vms.vma keeps [start, vm_end).
@@ -738,7 +768,7 @@ function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
     // Does it split the end?
     if (next.vm_end > vms.end) {
       if ((yield* k.fn.__split_vma(next, vms.end, false)) !== 0) {
-        reattach_vmas(vms);
+        k.fn.reattach_vmas(vms);
         return -ENOMEM;
       }
     }
@@ -750,7 +780,7 @@ function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
     if (next.vm_userfaultfd_ctx) {
       const prep = kfn_opt<(v: vm_area_struct, s: number, e: number) => Task<number>>('userfaultfd_unmap_prep');
       if (prep && (yield* prep(next, vms.start, vms.end)) !== 0) {
-        reattach_vmas(vms);
+        k.fn.reattach_vmas(vms);
         return -ENOMEM;
       }
     }
@@ -766,7 +796,7 @@ function* vms_gather_munmap_vmas(vms: vma_munmap_struct): Task<number> {
  * vms_clear_ptes(vms, mm_wr_locked): zap the PTEs of the detached VMAs and free their page
  * tables (the VMAs were isolated before the lock was downgraded).
  */
-function* vms_clear_ptes(vms: vma_munmap_struct, mm_wr_locked: boolean): Task<void> {
+export function* vms_clear_ptes(vms: vma_munmap_struct, mm_wr_locked: boolean): Task<void> {
   if (!vms.clear_ptes) return;
   const tlb = k.fn.tlb_gather_mmu(vms.mm);
   yield* k.fn.unmap_vmas(tlb, vms.detached, vms.start, vms.end, mm_wr_locked);
@@ -780,7 +810,7 @@ function* vms_clear_ptes(vms: vma_munmap_struct, mm_wr_locked: boolean): Task<vo
  * lock if asked (releasing every VMA write lock: the VMAs are detached), zap, free the page
  * tables, free the VMAs, and drop the lock if asked.
  */
-function* vms_complete_munmap_vmas(vms: vma_munmap_struct): Task<void> {
+export function* vms_complete_munmap_vmas(vms: vma_munmap_struct): Task<void> {
   const mm = vms.mm;
   mm.map_count -= vms.detached.length;
   let downgrade = vms.unlock;
@@ -790,7 +820,7 @@ function* vms_complete_munmap_vmas(vms: vma_munmap_struct): Task<void> {
     if (vms.next && vms.next.vm_flags & VM_GROWSDOWN) downgrade = false;
   }
   if (downgrade) k.fn.mmap_write_downgrade(mm);
-  yield* vms_clear_ptes(vms, !downgrade);
+  yield* k.fn.vms_clear_ptes(vms, !downgrade);
   for (const v of vms.detached) yield* k.fn.remove_vma(v);
   if (vms.unlock) {
     if (downgrade) k.fn.mmap_read_unlock(mm);
@@ -804,17 +834,42 @@ function* vms_complete_munmap_vmas(vms: vma_munmap_struct): Task<void> {
  * (through the read lock) on success; on error the write lock is still held.
  */
 export function* do_vmi_align_munmap(vma: vm_area_struct, mm: mm_struct, start: number, end: number, unlock: boolean): Task<number> {
-  const vms: vma_munmap_struct = {
-    mm, vma, start, end, unlock, prev: null, next: null, unmap_start: FIRST_USER_ADDRESS,
-    unmap_end: USER_PGTABLES_CEILING, detached: [], nr_pages: 0, clear_ptes: false,
-  };
+  const vms = k.fn.init_vma_munmap(mm, vma, start, end, unlock);
   k.fn.mmap_assert_write_locked(mm);
-  const error = yield* vms_gather_munmap_vmas(vms);
+  const error = yield* k.fn.vms_gather_munmap_vmas(vms);
   if (error) return error;
   yield* k.fn.vma_iter_clear(mm, start, end);
   // Point of no return
-  yield* vms_complete_munmap_vmas(vms);
+  yield* k.fn.vms_complete_munmap_vmas(vms);
   return 0;
+}
+
+/**
+ * vms_clean_up_area(vms, mas_detach) (6.12+): clear the PTEs of the gathered VMAs while they are
+ * still in the tree (so rmap cannot race with their freeing later) and close them (->mmap of
+ * the new mapping may need the range quiet). Locks: mmap_write_lock.
+ */
+export function* vms_clean_up_area(vms: vma_munmap_struct): Task<void> {
+  if (!vms.nr_pages) return;
+  yield* k.fn.vms_clear_ptes(vms, true);
+  for (const v of vms.detached) k.fn.vma_close(v);
+}
+
+/**
+ * vms_abort_munmap_vmas(vms, mas_detach) (6.12+): undo a gather that mmap_region cannot complete.
+ * While the old VMAs still have their PTEs they are reattached (the mapping is unchanged);
+ * once the PTEs are gone (vms_clean_up_area) "aborting cannot just call the vm_ops open()
+ * because they are often not symmetrical and state data has been lost. Resort to the old
+ * failure method of leaving a gap where the MAP_FIXED mapping failed."
+ */
+export function* vms_abort_munmap_vmas(vms: vma_munmap_struct): Task<void> {
+  if (!vms.nr_pages) return;
+  if (vms.clear_ptes) {
+    k.fn.reattach_vmas(vms);
+    return;
+  }
+  yield* k.fn.vma_iter_clear(vms.mm, vms.start, vms.end);
+  yield* k.fn.vms_complete_munmap_vmas(vms);
 }
 
 /**
@@ -833,4 +888,149 @@ export function* do_vmi_munmap(mm: mm_struct, start: number, len: number, unlock
     return 0;
   }
   return yield* k.fn.do_vmi_align_munmap(vma, mm, start, end, unlock);
+}
+
+// ---------------------------------------------------------------------------------------------
+// mmap_region, 6.12+ (__mmap_region: mm/mmap.c in 6.12, mm/vma.c since 6.13)
+
+/** struct mmap_state (6.13+): what __mmap_region carries between its steps. */
+export interface mmap_state {
+  readonly mm: mm_struct;
+  readonly addr: number;
+  readonly end: number;
+  readonly pgoff: number;
+  flags: number;
+  readonly file: file | null;
+  prev: vm_area_struct | null;
+  next: vm_area_struct | null;
+  /** The munmap of what the new mapping replaces (empty when nothing was mapped there). */
+  vms: vma_munmap_struct;
+}
+
+/**
+ * __mmap_prepare(map, uf): gather the VMAs the mapping replaces — split at the ends,
+ * write-locked, detached, still in the tree (vms_gather_munmap_vmas) — then clear their PTEs and
+ * close them while they are still there (vms_clean_up_area). 0 or -errno (nothing changed: a
+ * failed gather has reattached what it took). Locks: mmap_write_lock.
+ */
+export function* __mmap_prepare(map: mmap_state): Task<number> {
+  const vms = map.vms;
+  if (vms.vma) {
+    // Prepare to unmap any existing mapping in the area.
+    const error = yield* k.fn.vms_gather_munmap_vmas(vms);
+    if (error) {
+      // On error VMAs will already have been reattached.
+      vms.nr_pages = 0;
+      return error;
+    }
+    map.next = vms.next;
+    map.prev = vms.prev;
+  } else {
+    const { vma: next, prev } = yield* k.fn.find_vma_prev(map.mm, map.addr);
+    map.prev = prev;
+    map.next = next;
+  }
+  // Private writable mapping: check memory availability.
+  if (k.fn.accountable_mapping(map.flags)) map.flags |= VM_ACCOUNT;
+  // Clear PTEs while the vma is still in the tree so that rmap cannot race with the freeing
+  // later in the truncate scenario. This is also needed for mmap_file(), which is why vm_ops
+  // close function is called.
+  yield* k.fn.vms_clean_up_area(vms);
+  return 0;
+}
+
+/**
+ * __mmap_new_vma(map, &vma): a new VMA for the range — the driver's ->mmap, a shmem object or an
+ * anonymous VMA — write-locked and stored over the old VMAs' range (vma_iter_store), then linked
+ * into i_mmap. Returns the VMA or -errno (nothing stored). Locks: mmap_write_lock.
+ */
+export function* __mmap_new_vma(map: mmap_state): Task<vm_area_struct | number> {
+  const mm = map.mm;
+  const vma = yield* k.fn.vm_area_alloc(mm);
+  vma.vm_start = map.addr;
+  vma.vm_end = map.end;
+  vma.vm_pgoff = map.pgoff;
+  k.fn.vm_flags_init(vma, map.flags);
+  vma.vm_page_prot = k.fn.vm_get_page_prot(map.flags);
+  const f = map.file;
+  if (f) {
+    // __mmap_new_file_vma: vma->vm_file = get_file(map->file); mmap_file(...)
+    refcount_inc(f.f_count);
+    vma.vm_file = f;
+    if (f.f_op?.mmap) {
+      // (Locked early, as in the older path: ->mmap may use the vm_flags_* helpers.)
+      yield* k.fn.vma_start_write(vma);
+      const error = yield* f.f_op.mmap(f, vma);
+      if (error) {
+        fput(f);
+        vma.vm_file = null;
+        // (unmap_region of a driver's partial mapping is left out: ->mmap maps nothing before
+        // it fails here.)
+        k.fn.vm_area_free(vma);
+        return error;
+      }
+      map.flags = vma.vm_flags;
+    } else {
+      vma.vm_ops = generic_file_vm_ops;
+    }
+  } else if (map.flags & VM_SHARED) {
+    k.fn.shmem_zero_setup(vma);
+  } else {
+    vma.vm_ops = null; // vma_set_anonymous
+  }
+  // Lock the VMA since it is modified after insertion into VMA tree.
+  yield* k.fn.vma_start_write(vma);
+  yield* k.fn.vma_iter_store(mm, vma); // vma_iter_store_new: overwrites the gathered VMAs
+  mm.map_count++;
+  yield* k.fn.vma_link_file(vma);
+  return vma;
+}
+
+/**
+ * __mmap_complete(map, vma): the new mapping is in: free what it replaced
+ * (vms_complete_munmap_vmas: their PTEs are already gone) and set the page protection.
+ */
+export function* __mmap_complete(map: mmap_state, vma: vm_area_struct): Task<void> {
+  // Unmap any existing mapping in the area.
+  yield* k.fn.vms_complete_munmap_vmas(map.vms);
+  k.fn.vma_set_page_prot(vma);
+}
+
+/**
+ * __mmap_region(file, addr, len, vm_flags, pgoff, uf) (6.12+, f8d112a4e657 "mm/mmap: avoid
+ * zeroing vma tree in mmap_region()"): the old VMAs stay in the tree — write-locked, detached,
+ * their PTEs cleared — until the new VMA (or a merged neighbour) overwrites their range, so a
+ * lookup never finds the range empty; a failure after the gather reattaches them or, once their
+ * PTEs are gone, leaves a gap (vms_abort_munmap_vmas). Locks: mmap_write_lock. Returns addr or
+ * -errno.
+ */
+export function* __mmap_region(mm: mm_struct, f: file | null, addr: number, len: number, vm_flags: number, pgoff: number): Task<number> {
+  const end = addr + len;
+  const map: mmap_state = {
+    mm, addr, end, pgoff, flags: vm_flags, file: f, prev: null, next: null,
+    vms: k.fn.init_vma_munmap(mm, yield* k.fn.find_vma_intersection(mm, addr, end), addr, end, false),
+  };
+  let error = yield* k.fn.__mmap_prepare(map);
+  if (error) {
+    yield* k.fn.vms_abort_munmap_vmas(map.vms);
+    return error;
+  }
+  // Attempt to merge with adjacent VMAs...
+  let vma: vm_area_struct | null = null;
+  if ((map.prev || map.next) && !(f === null && map.flags & VM_SHARED)) {
+    const vmg = k.fn.sim_vmg_new_range(mm, map.prev, map.next, addr, end, pgoff, map.flags, f);
+    vma = yield* k.fn.vma_merge_new_range(vmg);
+  }
+  // ...but if we can't, allocate a new VMA.
+  if (!vma) {
+    const r = yield* k.fn.__mmap_new_vma(map);
+    if (typeof r === 'number') {
+      error = r;
+      yield* k.fn.vms_abort_munmap_vmas(map.vms);
+      return error;
+    }
+    vma = r;
+  }
+  yield* k.fn.__mmap_complete(map, vma);
+  return addr;
 }
