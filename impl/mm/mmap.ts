@@ -75,7 +75,7 @@ export function vm_end_gap(vma: vm_area_struct): number {
  * unmapped_area_topdown(info): the highest gap of `length` below high_limit and above low_limit
  * (≥ mmap_min_addr), honouring the stack guard gaps. Locks: mmap_lock held (the tree is stable).
  */
-function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number, high_limit: number): Task<number> {
+export function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number, high_limit: number): Task<number> {
   yield 'unmapped_area_topdown:mas_empty_area_rev';
   const low = Math.max(low_limit, MMAP_MIN_ADDR);
   const vmas = k.fn.sim_vmas(mm);
@@ -96,7 +96,7 @@ function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number
  * generic_get_unmapped_area_topdown): MAP_FIXED returns addr; a free hint is taken as it is;
  * else the top-down search below mmap_base.
  */
-function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: number, flags: number): Task<number> {
+export function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: number, flags: number): Task<number> {
   const mmap_end = TASK_SIZE;
   if (len > mmap_end - MMAP_MIN_ADDR) return -ENOMEM;
   if (flags & MAP_FIXED) return addr;
@@ -109,7 +109,7 @@ function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: numbe
       return addr;
     }
   }
-  return yield* unmapped_area_topdown(mm, len, PAGE_SIZE, MMAP_BASE);
+  return yield* k.fn.unmapped_area_topdown(mm, len, PAGE_SIZE, MMAP_BASE);
 }
 
 /**
@@ -118,7 +118,7 @@ function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: numbe
  */
 export function* get_unmapped_area(mm: mm_struct, addr: number, len: number, flags: number): Task<number> {
   if (len > TASK_SIZE) return -ENOMEM;
-  addr = yield* arch_get_unmapped_area_topdown(mm, addr, len, flags);
+  addr = yield* k.fn.arch_get_unmapped_area_topdown(mm, addr, len, flags);
   if (addr < 0) return addr;
   if (addr > TASK_SIZE - len) return -ENOMEM;
   if (addr % PAGE_SIZE !== 0) return -EINVAL;

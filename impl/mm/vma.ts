@@ -125,7 +125,7 @@ export function* vm_flags_clear(vma: vm_area_struct, flags: number): Task<void> 
 }
 
 /** vma_set_range(vma, start, end, pgoff) (mm/vma.h). */
-function vma_set_range(vma: vm_area_struct, start: number, end: number, pgoff: number): void {
+export function vma_set_range(vma: vm_area_struct, start: number, end: number, pgoff: number): void {
   vma.vm_start = start;
   vma.vm_end = end;
   vma.vm_pgoff = pgoff;
@@ -187,7 +187,7 @@ export interface vma_prepare {
 }
 
 /** init_multi_vma_prep(vp, vma, next, remove, remove2). */
-function init_multi_vma_prep(
+export function init_multi_vma_prep(
   vma: vm_area_struct, next: vm_area_struct | null, remove: vm_area_struct | null, remove2: vm_area_struct | null,
 ): vma_prepare {
   return {
@@ -232,7 +232,7 @@ export function* vma_prepare(vp: vma_prepare): Task<void> {
  * vma_complete(vp, mm): put the VMAs back into i_mmap, store an inserted VMA in the tree, drop
  * the rmap locks, and free the VMAs a merge removed (detached first).
  */
-function* vma_complete(vp: vma_prepare, mm: mm_struct): Task<void> {
+export function* vma_complete(vp: vma_prepare, mm: mm_struct): Task<void> {
   if (vp.file) {
     if (vp.adj_next) vp.file.f_mapping.i_mmap.add(vp.adj_next);
     vp.file.f_mapping.i_mmap.add(vp.vma);
@@ -313,7 +313,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     yield* k.fn.vma_start_write(nv);
   }
 
-  const vp = init_multi_vma_prep(vma, null, null, null);
+  const vp = k.fn.init_multi_vma_prep(vma, null, null, null);
   vp.insert = nv;
   yield* k.fn.vma_prepare(vp);
   yield '__split_vma:update_range';
@@ -324,7 +324,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     vma.vm_end = addr;
   }
   // vma_complete stores the new vma
-  yield* vma_complete(vp, mm);
+  yield* k.fn.vma_complete(vp, mm);
   return 0;
 }
 
@@ -356,7 +356,7 @@ export interface vma_merge_struct {
 }
 
 /** is_mergeable_vma(vmg, merge_next). */
-function is_mergeable_vma(vmg: vma_merge_struct, merge_next: boolean): boolean {
+export function is_mergeable_vma(vmg: vma_merge_struct, merge_next: boolean): boolean {
   const vma = (merge_next ? vmg.next : vmg.prev)!;
   if (!k.fn.mpol_equal(vmg.policy, vma.vm_policy)) return false;
   // (VM_SOFTDIRTY, which the kernel ignores here, is not modelled.)
@@ -371,37 +371,37 @@ function is_mergeable_vma(vmg: vma_merge_struct, merge_next: boolean): boolean {
  * is_mergeable_anon_vma(anon_vma1, anon_vma2, vma): the list_is_singular() test avoids merging a
  * VMA cloned from a parent (its chain has several anon_vmas).
  */
-function is_mergeable_anon_vma(a1: anon_vma | null, a2: anon_vma | null, vma: vm_area_struct | null): boolean {
+export function is_mergeable_anon_vma(a1: anon_vma | null, a2: anon_vma | null, vma: vm_area_struct | null): boolean {
   if ((!a1 || !a2) && (!vma || vma.anon_vma_chain.length === 1)) return true;
   return a1 === a2;
 }
 
-function can_vma_merge_before(vmg: vma_merge_struct): boolean {
+export function can_vma_merge_before(vmg: vma_merge_struct): boolean {
   const pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
   const next = vmg.next!;
-  return is_mergeable_vma(vmg, true) && is_mergeable_anon_vma(vmg.anon_vma, next.anon_vma, next) &&
+  return k.fn.is_mergeable_vma(vmg, true) && k.fn.is_mergeable_anon_vma(vmg.anon_vma, next.anon_vma, next) &&
     next.vm_pgoff === vmg.pgoff + pglen;
 }
 
-function can_vma_merge_after(vmg: vma_merge_struct): boolean {
+export function can_vma_merge_after(vmg: vma_merge_struct): boolean {
   const prev = vmg.prev!;
-  return is_mergeable_vma(vmg, false) && is_mergeable_anon_vma(vmg.anon_vma, prev.anon_vma, prev) &&
+  return k.fn.is_mergeable_vma(vmg, false) && k.fn.is_mergeable_anon_vma(vmg.anon_vma, prev.anon_vma, prev) &&
     prev.vm_pgoff + vma_pages(prev) === vmg.pgoff;
 }
 
-function can_vma_merge_left(vmg: vma_merge_struct): boolean {
-  return !!vmg.prev && vmg.prev.vm_end === vmg.start && can_vma_merge_after(vmg);
+export function can_vma_merge_left(vmg: vma_merge_struct): boolean {
+  return !!vmg.prev && vmg.prev.vm_end === vmg.start && k.fn.can_vma_merge_after(vmg);
 }
 
-function can_vma_merge_right(vmg: vma_merge_struct, can_merge_left: boolean): boolean {
-  if (!vmg.next || vmg.end !== vmg.next.vm_start || !can_vma_merge_before(vmg)) return false;
+export function can_vma_merge_right(vmg: vma_merge_struct, can_merge_left: boolean): boolean {
+  if (!vmg.next || vmg.end !== vmg.next.vm_start || !k.fn.can_vma_merge_before(vmg)) return false;
   if (!can_merge_left) return true;
   // prev and next must also be compatible with EACH OTHER.
-  return is_mergeable_anon_vma(vmg.prev!.anon_vma, vmg.next.anon_vma, null);
+  return k.fn.is_mergeable_anon_vma(vmg.prev!.anon_vma, vmg.next.anon_vma, null);
 }
 
 /** can_merge_remove_vma(vma): a VMA with ->close cannot be removed by a merge. */
-function can_merge_remove_vma(vma: vm_area_struct): boolean {
+export function can_merge_remove_vma(vma: vm_area_struct): boolean {
   return !vma.vm_ops?.close;
 }
 
@@ -427,17 +427,17 @@ export function* dup_anon_vma(dst: vm_area_struct, src: vm_area_struct): Task<{ 
  * commit_merge(vmg, adjust, remove, remove2, adj_start, expanded): apply a merge decided by the
  * callers, who have write-locked every VMA involved.
  */
-function* commit_merge(
+export function* commit_merge(
   vmg: vma_merge_struct, adjust: vm_area_struct | null, remove: vm_area_struct | null, remove2: vm_area_struct | null,
   adj_start: number, expanded: boolean,
 ): Task<number> {
   const vma = vmg.vma!;
-  const vp = init_multi_vma_prep(vma, adjust, remove, remove2);
+  const vp = k.fn.init_multi_vma_prep(vma, adjust, remove, remove2);
   VM_BUG_ON_VMA(!!(vp.anon_vma && adjust && adjust.anon_vma && vp.anon_vma !== adjust.anon_vma), vma,
     'commit_merge: adjust has a different anon_vma');
   yield* k.fn.vma_prepare(vp);
   yield 'commit_merge:vma_set_range';
-  vma_set_range(vma, vmg.start, vmg.end, vmg.pgoff);
+  k.fn.vma_set_range(vma, vmg.start, vmg.end, vmg.pgoff);
   if (expanded) yield* k.fn.vma_iter_store(vmg.mm, vma);
   if (adj_start && adjust) {
     adjust.vm_start += adj_start;
@@ -447,7 +447,7 @@ function* commit_merge(
       yield* k.fn.vma_iter_store(vmg.mm, adjust);
     }
   }
-  yield* vma_complete(vp, vmg.mm);
+  yield* k.fn.vma_complete(vp, vmg.mm);
   return 0;
 }
 
@@ -469,7 +469,7 @@ export function* vma_expand(vmg: vma_merge_struct): Task<number> {
     if (r.err) return r.err;
     anon_dup = r.dup;
   }
-  if ((yield* commit_merge(vmg, null, remove_next ? next : null, null, 0, true)) !== 0) {
+  if ((yield* k.fn.commit_merge(vmg, null, remove_next ? next : null, null, 0, true)) !== 0) {
     vmg.state = 'error_nomem';
     if (anon_dup) yield* k.fn.unlink_anon_vmas(anon_dup);
     return -ENOMEM;
@@ -489,8 +489,8 @@ export function* vma_merge_new_range(vmg: vma_merge_struct): Task<vm_area_struct
   vmg.state = 'nomerge';
   if (vmg.flags & VM_SPECIAL || (!prev && !next)) return null;
   yield 'vma_merge_new_range:can_vma_merge';
-  const can_merge_left = can_vma_merge_left(vmg);
-  const can_merge_right = can_vma_merge_right(vmg, can_merge_left);
+  const can_merge_left = k.fn.can_vma_merge_left(vmg);
+  const can_merge_right = k.fn.can_vma_merge_right(vmg, can_merge_left);
   if (can_merge_right) {
     vmg.end = next!.vm_end;
     vmg.vma = next;
@@ -500,7 +500,7 @@ export function* vma_merge_new_range(vmg: vma_merge_struct): Task<vm_area_struct
     vmg.start = prev!.vm_start;
     vmg.vma = prev;
     vmg.pgoff = prev!.vm_pgoff;
-    if (can_merge_right && !can_merge_remove_vma(next!)) vmg.end = end;
+    if (can_merge_right && !k.fn.can_merge_remove_vma(next!)) vmg.end = end;
   }
   if (vmg.vma && (yield* k.fn.vma_expand(vmg)) === 0) {
     vmg.state = 'success';
@@ -531,21 +531,21 @@ export function* vma_merge_existing_range(vmg: vma_merge_struct): Task<vm_area_s
   vmg.state = 'nomerge';
   if (vmg.flags & VM_SPECIAL || (!left_side && !right_side)) return null;
   let next: vm_area_struct | null = null;
-  const merge_left_0 = left_side ? can_vma_merge_left(vmg) : false;
+  const merge_left_0 = left_side ? k.fn.can_vma_merge_left(vmg) : false;
   let merge_right = false;
   if (right_side) {
     next = yield* k.fn.find_vma(vmg.mm, vma.vm_end); // vma_iter_next_range
     if (next && next.vm_start !== vma.vm_end) next = null;
     vmg.next = next;
-    merge_right = can_vma_merge_right(vmg, merge_left_0);
+    merge_right = k.fn.can_vma_merge_right(vmg, merge_left_0);
   }
   const merge_left = merge_left_0;
   if (!merge_left && !merge_right) return null;
   let merge_both = merge_left && merge_right;
   const merge_will_delete_vma = left_side && right_side;
-  if (merge_will_delete_vma && !can_merge_remove_vma(vma)) return null;
+  if (merge_will_delete_vma && !k.fn.can_merge_remove_vma(vma)) return null;
   let merge_will_delete_next = merge_both;
-  if (merge_will_delete_next && !can_merge_remove_vma(next!)) {
+  if (merge_will_delete_next && !k.fn.can_merge_remove_vma(next!)) {
     merge_will_delete_next = false;
     merge_right = false;
     merge_both = false;
@@ -602,7 +602,7 @@ export function* vma_merge_existing_range(vmg: vma_merge_struct): Task<vm_area_s
     return null;
   }
   const expanded = !merge_right || merge_will_delete_vma;
-  if ((yield* commit_merge(vmg, adjust, merge_will_delete_vma ? vma : null, merge_will_delete_next ? next : null, adj_start, expanded)) !== 0) {
+  if ((yield* k.fn.commit_merge(vmg, adjust, merge_will_delete_vma ? vma : null, merge_will_delete_next ? next : null, adj_start, expanded)) !== 0) {
     if (r.dup) yield* k.fn.unlink_anon_vmas(r.dup);
     vmg.state = 'error_nomem';
     return null;
@@ -625,7 +625,7 @@ function vmg_vma_state(prev: vm_area_struct | null, vma: vm_area_struct, start: 
  * vma_modify(vmg): merge if possible, else split off the parts of vma outside [start, end).
  * Returns the VMA now covering exactly the range, or -errno.
  */
-function* vma_modify(vmg: vma_merge_struct): Task<vm_area_struct | number> {
+export function* vma_modify(vmg: vma_merge_struct): Task<vm_area_struct | number> {
   const vma = vmg.vma!;
   const merged = yield* k.fn.vma_merge_existing_range(vmg);
   if (merged) return merged;
@@ -650,7 +650,7 @@ export function* vma_modify_flags(
 ): Task<vm_area_struct | number> {
   const vmg = vmg_vma_state(prev, vma, start, end);
   vmg.flags = new_flags;
-  return yield* vma_modify(vmg);
+  return yield* k.fn.vma_modify(vmg);
 }
 
 /** vma_modify_policy(prev, vma, start, end, new_pol): the mbind entry to vma_modify. */
@@ -659,7 +659,7 @@ export function* vma_modify_policy(
 ): Task<vm_area_struct | number> {
   const vmg = vmg_vma_state(prev, vma, start, end);
   vmg.policy = new_pol;
-  return yield* vma_modify(vmg);
+  return yield* k.fn.vma_modify(vmg);
 }
 
 /** vma_modify_flags_uffd(prev, vma, start, end, new_flags, new_ctx): userfaultfd (un)register. */
@@ -670,7 +670,7 @@ export function* vma_modify_flags_uffd(
   const vmg = vmg_vma_state(prev, vma, start, end);
   vmg.flags = new_flags;
   vmg.uffd_ctx = new_ctx;
-  return yield* vma_modify(vmg);
+  return yield* k.fn.vma_modify(vmg);
 }
 
 /**
