@@ -108,7 +108,7 @@ export function __tlb_adjust_range(tlb: mmu_gather, address: number, range_size:
 }
 
 /** __tlb_gather_mmu(tlb, mm, fullmm): an empty gather; mm->tlb_flush_pending raised. */
-function __tlb_gather_mmu(mm: mm_struct, fullmm: boolean): mmu_gather {
+export function __tlb_gather_mmu(mm: mm_struct, fullmm: boolean): mmu_gather {
   const tlb: mmu_gather = {
     mm, fullmm, start: 0, end: 0, freed_tables: false, cleared_ptes: false, cleared_pmds: false,
     pages: [], tables: [], flushes: 0,
@@ -123,12 +123,12 @@ function __tlb_gather_mmu(mm: mm_struct, fullmm: boolean): mmu_gather {
  * function returns it.
  */
 export function tlb_gather_mmu(mm: mm_struct): mmu_gather {
-  return __tlb_gather_mmu(mm, false);
+  return k.fn.__tlb_gather_mmu(mm, false);
 }
 
 /** tlb_gather_mmu_fullmm(tlb, mm): a gather for tearing down the whole address space. */
 export function tlb_gather_mmu_fullmm(mm: mm_struct): mmu_gather {
-  return __tlb_gather_mmu(mm, true);
+  return k.fn.__tlb_gather_mmu(mm, true);
 }
 
 /** tlb_flush_pte_range(tlb, address, size): PTEs of the range were cleared or changed. */
@@ -188,7 +188,7 @@ export function* tlb_flush_mmu_tlbonly(tlb: mmu_gather): Task<void> {
 }
 
 /** tlb_batch_pages_flush(tlb): drop the queued folio references (free_pages_and_swap_cache). */
-function* tlb_batch_pages_flush(tlb: mmu_gather): Task<void> {
+export function* tlb_batch_pages_flush(tlb: mmu_gather): Task<void> {
   if (tlb.pages.length === 0) return;
   yield 'tlb_batch_pages_flush:free_pages_and_swap_cache';
   const batch = tlb.pages.splice(0);
@@ -205,7 +205,7 @@ export function __tlb_remove_table(table: pte_table): void {
 }
 
 /** tlb_remove_table_rcu: the RCU callback freeing a batch of tables. */
-function tlb_remove_table_rcu(batch: pte_table[]): void {
+export function tlb_remove_table_rcu(batch: pte_table[]): void {
   for (const t of batch) k.fn.__tlb_remove_table(t);
 }
 
@@ -221,13 +221,13 @@ export function* tlb_remove_table_sync_one(): Task<void> {
  * tlb_table_flush(tlb): hand the batch of tables to RCU (MMU_GATHER_RCU_TABLE_FREE), or free them
  * after the flush IPI.
  */
-function* tlb_table_flush(tlb: mmu_gather): Task<void> {
+export function* tlb_table_flush(tlb: mmu_gather): Task<void> {
   if (tlb.tables.length === 0) return;
   const batch = tlb.tables.splice(0);
   if (k.cfg.mmu_gather_rcu_table_free) {
     // tlb_remove_table_free → call_rcu(&batch->rcu, tlb_remove_table_rcu)
     yield 'tlb_table_flush:call_rcu';
-    call_rcu(batch, tlb_remove_table_rcu);
+    call_rcu(batch, (b) => k.fn.tlb_remove_table_rcu(b));
   } else {
     // Without RCU table freeing the tables go with the pages, after the flush has been seen by
     // every CPU: the IPI waits for IRQs-off walkers.
@@ -255,15 +255,15 @@ export function pte_free_tlb(tlb: mmu_gather, table: pte_table, address: number)
 }
 
 /** tlb_flush_mmu_free(tlb): free what the last flush made unreachable: tables, then pages. */
-function* tlb_flush_mmu_free(tlb: mmu_gather): Task<void> {
-  yield* tlb_table_flush(tlb);
-  yield* tlb_batch_pages_flush(tlb);
+export function* tlb_flush_mmu_free(tlb: mmu_gather): Task<void> {
+  yield* k.fn.tlb_table_flush(tlb);
+  yield* k.fn.tlb_batch_pages_flush(tlb);
 }
 
 /** tlb_flush_mmu(tlb): flush the TLB, then free the gathered pages and tables. */
 export function* tlb_flush_mmu(tlb: mmu_gather): Task<void> {
   yield* k.fn.tlb_flush_mmu_tlbonly(tlb);
-  yield* tlb_flush_mmu_free(tlb);
+  yield* k.fn.tlb_flush_mmu_free(tlb);
 }
 
 /**

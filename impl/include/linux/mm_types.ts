@@ -294,6 +294,17 @@ export class vm_area_struct {
   }
 }
 
+/**
+ * XA_ZERO_ENTRY (include/linux/xarray.h): a reserved entry. dup_mmap (6.8+) stores it over the
+ * range of the VMA its copy failed at; the walks of exit_mmap stop there (xa_is_zero). A frozen
+ * placeholder of no mm: writing to it throws, as dereferencing the kernel's (void *)0x406 oopses.
+ */
+export const XA_ZERO_ENTRY: vm_area_struct = ((): vm_area_struct => {
+  const z = new vm_area_struct(null as unknown as mm_struct, 0, 0, 0, 0);
+  (z as { name: string }).name = 'XA_ZERO_ENTRY';
+  return Object.freeze(z) as vm_area_struct;
+})();
+
 /** VM_REFCNT_EXCLUDE_READERS_FLAG / VMA_LOCK_OFFSET (6.15+, include/linux/mm_types.h). */
 export const VMA_LOCK_OFFSET = 0x40000000;
 export const VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1;
