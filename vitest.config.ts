@@ -8,9 +8,10 @@ export default defineConfig({
     testTimeout: process.env.FAULTLINE_DEEP ? 3_600_000 : 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Deep: a test file per core (vitest's default leaves one free); the long campaigns of
+    // vitest's default is cores - 1 workers: one file at a time on a 2-core CI machine. The main
+    // process only collects results, so every core runs a test file. Deep: the long campaigns of
     // configs and fault_injection_configs also run on a pool of worker threads (deep_pool.ts).
-    ...(process.env.FAULTLINE_DEEP ? { maxWorkers: availableParallelism() } : {}),
+    maxWorkers: availableParallelism(),
     reporters: ['default'],
   },
 });

@@ -51,9 +51,10 @@ export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --va
          [--fault-injection P] [--out DIR] [--json] [--jobs N] [--shard I/N | --shards N]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
-  a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
-  the strategy (default portfolio; guided: PCT whose preemptions fall where the threads touch the same
-  kernel objects), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
+  a zoo mutant M (implies its configuration and scenario family) or a variant module FILE — the
+  general generator (random) first, then the directed families — under the strategy (default
+  portfolio; guided: PCT whose preemptions fall where the threads touch the same kernel objects),
+  seed S (default ${DEFAULT_SEED}), stopping at the first violation.
   --fault-injection P runs a share P (0..1) of the scenarios with allocation failures and I/O
   errors injected at the kernel's failure points (default 0).
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).
@@ -65,6 +66,8 @@ export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --va
   Exit 0: no violation (a shard: its file was written), 1: a violation was found, 2: bad usage or input.`;
 
 export interface CheckViolationJson {
+  /** The scenario family whose run broke it ('random': the general generator). */
+  readonly family: string;
   readonly property: string;
   readonly message: string;
   readonly file: string;
@@ -181,7 +184,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
       const file = join(c.out, basename(written));
       c.onViolation?.(fv, cx, file);
       violations.push({
-        property: fv.property, message: fv.message, file, executionsToFind: executions - res.executions + fv.executionsToFind,
+        family: fam.name, property: fv.property, message: fv.message, file, executionsToFind: executions - res.executions + fv.executionsToFind,
         tasks: fv.tasks, steps: fv.report.steps, preemptions: fv.report.preemptions,
       });
     }
@@ -231,14 +234,14 @@ export class CheckFold {
     return !this.stopped;
   }
 
-  /** The violations, each with executionsToFind from the check's start, in order. */
-  violations(): { v: ViolationWire; fromCheckStart: number }[] {
-    const out: { v: ViolationWire; fromCheckStart: number }[] = [];
+  /** The violations, each with its family's index and executionsToFind from the check's start, in order. */
+  violations(): { v: ViolationWire; fam: number; fromCheckStart: number }[] {
+    const out: { v: ViolationWire; fam: number; fromCheckStart: number }[] = [];
     let before = 0;
-    for (const f of this.folds) {
-      for (const v of f.violations) out.push({ v, fromCheckStart: before + v.executionsToFind });
+    this.folds.forEach((f, fam) => {
+      for (const v of f.violations) out.push({ v, fam, fromCheckStart: before + v.executionsToFind });
       before += f.executions;
-    }
+    });
     return out;
   }
 }
@@ -246,12 +249,14 @@ export class CheckFold {
 /** The check's JSON from its folded units; writes the counterexamples to c.out. */
 export async function finishCheck(io: CliIO, c: Pick<CheckRun, 'strategy' | 'seed' | 'runs' | 'out' | 'onViolation' | 'coverage'> & { readonly target: CheckNames }, fold: CheckFold, elapsedMs: number): Promise<CheckJson> {
   const violations: CheckViolationJson[] = [];
-  for (const { v, fromCheckStart } of fold.violations()) {
+  for (const { v, fam, fromCheckStart } of fold.violations()) {
     const cx = makeCounterexample(v.cx, (name) => replayCommand(join(c.out, name)));
     const written = await writeCounterexample(resolve(io.cwd, c.out), cx);
     const file = join(c.out, basename(written));
     c.onViolation?.(v, cx, file);
-    violations.push({ property: v.property, message: v.message, file, executionsToFind: fromCheckStart, tasks: v.tasks, steps: v.steps, preemptions: v.preemptions });
+    violations.push({
+      family: c.target.families[fam]!.name, property: v.property, message: v.message, file, executionsToFind: fromCheckStart, tasks: v.tasks, steps: v.steps, preemptions: v.preemptions,
+    });
   }
   if (c.coverage !== undefined) for (const w of fold.taken) if (w.coverage) c.coverage.merge(w.coverage);
   const fams = c.target.families;

@@ -15,13 +15,17 @@ import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
+import { shrinkWorkload } from './arbitraries/shrink.js';
+import { Corpus, makeSignal, type SignalName } from './corpus.js';
 import { guidedScenario } from './guided.js';
 import { CampaignFold, SCHEDULES_PER_SCENARIO, unitCount, unitRuns } from './campaign_fold.js';
-
-export { CampaignFold, SCHEDULES_PER_SCENARIO, unitCount, unitRuns };
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
 
+export { CampaignFold, SCHEDULES_PER_SCENARIO, unitCount, unitRuns };
+
+/** The corpus's coverage signal by default (properties/corpus.ts). */
+export const CORPUS_SIGNAL: SignalName = 'steps';
 
 /** A family by name, or by `NAME:OPTION=VALUE,…` with its options bound (scenarios/family.ts). */
 export function familyOrThrow(name: string): Family {
@@ -74,7 +78,7 @@ function schedulerFor(strategy: string, seed: number, i: number, k: number): Sch
   }
 }
 
-function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: number): FoundViolation {
+function found(spec: CampaignSpec, family: Family, scenario: ScenarioSpec, r: RunReport, at: number, seed: number | undefined): FoundViolation {
   const prop = r.violation!.property;
   if (spec.shrink === false) {
     // Time-to-bug measurements: the run as found, untraced.
@@ -83,7 +87,19 @@ function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: num
       tasks: scenario.threads.length + (scenario.daemons?.length ?? 0),
     };
   }
-  const shrunk = shrinkCounterexample(spec.variant, scenario, r.schedule, prop);
+  // A workload drawn from a fast-check arbitrary is shrunk by fast-check first; then the
+  // scenario and the schedule together.
+  let start = scenario;
+  let startSchedule = r.schedule;
+  if (seed !== undefined && family.arbitrary) {
+    const w = shrinkWorkload(spec.variant, family.arbitrary, seed, r.schedule, prop, scenario.name, 300,
+      scenario.faultInjection ? { faultInjection: true } : {});
+    if (w) {
+      start = w.scenario;
+      startSchedule = w.schedule;
+    }
+  }
+  const shrunk = shrinkCounterexample(spec.variant, start, startSchedule, prop);
   let final = runScenario({ variant: spec.variant, scenario: shrunk.scenario, schedule: shrunk.schedule, trace: true });
   let sc = shrunk.scenario;
   if (final.status !== 'violation' || final.violation?.property !== prop) {
@@ -168,7 +184,7 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
   // Coverage of the campaign's own runs (not of shrinking and replays).
   const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : {};
 
-  const onResult = (scenario: ScenarioSpec, r: RunReport): boolean => {
+  const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
     opts.onRun?.(executions);
     if (r.steps > k) k = r.steps;
@@ -179,7 +195,7 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
     }
     if (r.status === 'violation' && !seen.has(r.violation!.property)) {
       seen.add(r.violation!.property);
-      violations.push(found(spec, scenario, r, executions));
+      violations.push(found(spec, fam, scenario, r, executions, seed));
       if (stopAtFirst) return false;
     }
     if (executions >= budget) return false;
@@ -204,8 +220,35 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
       if (!dfs.complete) complete = false;
       if (executions >= budget) go = false;
     }
+  } else if (spec.guidance === 'corpus' && spec.strategy !== 'guided') {
+    // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts). The corpus
+    // learns from every scenario before: one unit, the whole family (campaign_fold.ts unitCount).
+    const corpus = fam.mutable ? new Corpus(fam.mutable, spec.seed) : null;
+    const signal = corpus ? makeSignal(spec.corpusSignal ?? CORPUS_SIGNAL) : null;
+    const onStep = signal?.onStep;
+    // The signal's collector records the campaign's runs (a caller's own collector wins).
+    const runCov = spec.coverage !== undefined ? cov : signal?.collector ? { coverage: signal.collector } : {};
+    const pickAt = (idx: number): { scenario: ScenarioSpec; seed?: number; draw?: unknown } => {
+      const s = mixSeed(spec.seed, idx);
+      const p = corpus ? corpus.next(s, `${fam.name}#${s}`) : { scenario: fam.generate(s), seed: s };
+      return !p.scenario.faultInjection && faultInjectionFor(spec, idx) ? { ...p, scenario: { ...p.scenario, faultInjection: true } } : p;
+    };
+    let pick = pickAt(0);
+    signal?.begin();
+    for (let i = 0; ; i++) {
+      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) {
+        if (corpus) corpus.feedback(pick.draw, signal!.novel());
+        pick = pickAt(i / SCHEDULES_PER_SCENARIO);
+        signal?.begin();
+      }
+      const r = runScenario({
+        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...runCov, ...(onStep ? { onStep } : {}),
+      });
+      if (!onResult(pick.scenario, r, pick.seed)) break;
+    }
   } else if (budget > 0) {
-    const scenario = family.generate(mixSeed(spec.seed, u), u);
+    const seed = mixSeed(spec.seed, u);
+    const scenario = family.generate(seed, u);
     if (spec.strategy === 'guided') {
       // Communication-guided: the scenario's first runs are its solo profiles (guided.ts).
       guidedScenario(spec, scenario, u, SCHEDULES_PER_SCENARIO, budget, onResult);
@@ -213,7 +256,7 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
       for (let j = 0; j < budget; j++) {
         const i = u * SCHEDULES_PER_SCENARIO + j;
         const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov });
-        if (!onResult(scenario, r)) break;
+        if (!onResult(scenario, r, seed)) break;
       }
     }
   }

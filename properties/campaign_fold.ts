@@ -8,13 +8,13 @@ import type { CampaignSpec, FoundViolation } from './api.js';
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
 
-export function unitCount(spec: Pick<CampaignSpec, 'strategy' | 'runs'>): number {
-  return spec.strategy === 'dfs' ? 1 : Math.ceil(spec.runs / SCHEDULES_PER_SCENARIO);
+export function unitCount(spec: Pick<CampaignSpec, 'strategy' | 'runs' | 'guidance'>): number {
+  return spec.strategy === 'dfs' || (spec.guidance === 'corpus' && spec.strategy !== 'guided') ? 1 : Math.ceil(spec.runs / SCHEDULES_PER_SCENARIO);
 }
 
 /** The executions of unit u (≤ SCHEDULES_PER_SCENARIO; the last unit may be shorter). */
-export function unitRuns(spec: Pick<CampaignSpec, 'strategy' | 'runs'>, u: number): number {
-  return spec.strategy === 'dfs' ? spec.runs : Math.max(0, Math.min(SCHEDULES_PER_SCENARIO, spec.runs - u * SCHEDULES_PER_SCENARIO));
+export function unitRuns(spec: Pick<CampaignSpec, 'strategy' | 'runs' | 'guidance'>, u: number): number {
+  return spec.strategy === 'dfs' || (spec.guidance === 'corpus' && spec.strategy !== 'guided') ? spec.runs : Math.max(0, Math.min(SCHEDULES_PER_SCENARIO, spec.runs - u * SCHEDULES_PER_SCENARIO));
 }
 
 
