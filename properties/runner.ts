@@ -112,6 +112,7 @@ export function runScenario(opts: RunOptions): RunReport {
     error,
     schedule: outcome.schedule,
     steps: outcome.steps,
+    setupSteps: kernel.setupSteps,
     preemptions: outcome.preemptions,
     taskNames: exec.tasks.map((t) => t.name),
     threads: run.threads,

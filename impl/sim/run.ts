@@ -140,6 +140,7 @@ function* sim_setup_task(
   kernel.faultInjection = sc.faultInjection ?? false;
   kernel.faultInjectionLeft = FAULT_INJECTION_TIMES;
   state.setupDone = true;
+  kernel.setupSteps = kernel.exec.step + 1;
 }
 
 function* runSetupAction(kernel: Kernel, a: SetupAction): Task<void> {
