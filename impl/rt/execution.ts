@@ -18,7 +18,10 @@ export interface TaskState {
   readonly name: string;
   /** Kernel threads (RCU, I/O completion, reclaim …) do not keep the run alive and are not deadlocked when idle. */
   readonly daemon: boolean;
+  /** The generator that runs next: the innermost frame of the task's flattened call stack. */
   gen: Task<unknown>;
+  /** Its callers (flattened calls, see task.ts CallOp), outermost first. */
+  readonly stack: Task<unknown>[];
   done: boolean;
   block: BlockOp | null;
   /** The label of the yield the task is paused at: what its next step does. */
@@ -143,7 +146,7 @@ export class Execution {
   spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean } = {}): number {
     const id = this.tasks.length;
     const t: TaskState = {
-      id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>,
+      id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>, stack: [],
       done: false, block: null, label: 'start', obj: undefined, result: undefined, steps: 0, waited: false, slots: [],
     };
     this.tasks.push(t);
@@ -250,10 +253,35 @@ export class Execution {
         task.waited = false;
         task.steps++;
         t = CURRENT = task;
-        const gen = task.gen;
-        let r = gen.next();
+        // The task's innermost generator runs; a CallOp pushes its caller (see task.ts: flattened
+        // calls), a return pops back to it, and an exception propagates to it as a throw.
+        let gen = task.gen;
+        const stack = task.stack;
+        let send: unknown = undefined;
+        let thrown: unknown = undefined;
+        let throwing = false;
         for (;;) {
+          let r: IteratorResult<Op, unknown>;
+          try {
+            if (throwing) {
+              throwing = false;
+              r = gen.throw(thrown);
+            } else {
+              r = gen.next(send);
+            }
+          } catch (e) {
+            if (stack.length === 0) throw e;
+            gen = task.gen = stack.pop()!;
+            thrown = e;
+            throwing = true;
+            continue;
+          }
           if (r.done === true) {
+            if (stack.length !== 0) {
+              gen = task.gen = stack.pop()!;
+              send = r.value;
+              continue;
+            }
             task.done = true;
             task.result = r.value;
             task.label = 'exit';
@@ -266,13 +294,20 @@ export class Execution {
             task.obj = undefined;
             break;
           }
-          if (op.k === 'choose') {
-            r = gen.next(this.choose(task, op));
+          const kind = op.k;
+          if (kind === 'call') {
+            stack.push(gen);
+            gen = task.gen = op.gen;
+            send = undefined;
+            continue;
+          }
+          if (kind === 'choose') {
+            send = this.choose(task, op);
             continue;
           }
           task.label = op.label;
           task.obj = op.obj;
-          if (op.k === 'block') task.block = op;
+          if (kind === 'block') task.block = op;
           break;
         }
         t = CURRENT = null;
@@ -441,6 +476,18 @@ const SOURCE = Symbol('faultline.outcome.source');
  */
 function lazySchedule<T extends object>(o: T, packed: readonly number[]): T & { readonly schedule: string } {
   Object.defineProperty(o, SOURCE, { value: packed, writable: true, enumerable: false, configurable: false });
+  Object.defineProperty(o, 'schedule', { get: scheduleGetter, enumerable: true, configurable: false });
+  return o as T & { readonly schedule: string };
+}
+
+/**
+ * Give `o` the outcome's `schedule` the same lazy way (a report built from an outcome: the string
+ * is encoded only if someone reads it).
+ */
+export function withOutcomeSchedule<T extends object>(o: T, from: Outcome): T & { readonly schedule: string } {
+  const src = (from as unknown as { [SOURCE]?: readonly number[] | string })[SOURCE];
+  if (src === undefined) return Object.assign(o, { schedule: from.schedule });
+  Object.defineProperty(o, SOURCE, { value: src, writable: true, enumerable: false, configurable: false });
   Object.defineProperty(o, 'schedule', { get: scheduleGetter, enumerable: true, configurable: false });
   return o as T & { readonly schedule: string };
 }

@@ -4,7 +4,7 @@
  */
 import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
 import type { Scheduler } from '../rt/scheduler.js';
-import { block, type Task, type Violation } from '../rt/task.js';
+import { block, flatten, type Task, type Violation } from '../rt/task.js';
 import { Kernel, sim_set_kernel } from './kernel.js';
 import type { ScenarioSpec, SetupAction, DaemonSpec } from './scenario.js';
 import type { Variant } from './variant.js';
@@ -63,6 +63,22 @@ function mergeHooks(a: ExecutionHooks, b: ExecutionHooks | undefined): Execution
   };
 }
 
+const FLAT_TABLES = new WeakMap<Variant, Record<string, unknown>>();
+
+/**
+ * The variant's function table with every generator function flattened (impl/rt/task.ts
+ * flatten): the template is built once per variant, each run gets its own copy.
+ */
+function flatTable(v: Variant): import('./table.js').KernelFns {
+  let t = FLAT_TABLES.get(v);
+  if (t === undefined) {
+    t = {};
+    for (const [name, f] of Object.entries(v.table())) t[name] = flatten(f);
+    FLAT_TABLES.set(v, t);
+  }
+  return { ...t } as unknown as import('./table.js').KernelFns;
+}
+
 /** Build a run without starting it. */
 export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   sim_reset_ids();
@@ -73,7 +89,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     hooks,
     maxSteps: opts.maxSteps ?? opts.scenario.maxSteps,
   });
-  const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
+  const kernel = new Kernel(opts.variant.cfg, flatTable(opts.variant), opts.variant.name, exec);
   exec.world = kernel;
   kernel.scenario = opts.scenario;
   kernel.faultInjection = opts.scenario.faultInjection ?? false;
