@@ -80,6 +80,8 @@ export function runScenario(opts: RunOptions): RunReport {
     case 'violation': status = 'violation'; break;
     case 'crash': status = 'crash'; break;
     case 'bad-schedule': status = 'bad-schedule'; break;
+    // Only a reducing explorer prunes runs (properties/explore.ts drives those itself).
+    case 'pruned': status = 'crash'; error = 'the scheduler pruned a run that runScenario was asked to judge'; break;
   }
   if (status === 'pass' && !opts.skipHistory) {
     const h = judgeHistory(run);

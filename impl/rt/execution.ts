@@ -7,11 +7,19 @@
  *
  * Kernel-agnostic: what a step means is up to the tasks. Checks hook in through ExecutionHooks.
  */
-import type { BlockOp, ChooseOp, Op, Task, TaskFn } from './task.js';
+import { OP_PROTO, type BlockOp, type ChooseOp, type Op, type Task, type TaskFn } from './task.js';
 import { Violation } from './task.js';
 import type { Scheduler } from './scheduler.js';
 import { SCHEDULE_VERSION, ScheduleError, type Decision } from './schedule.js';
 import type { TraceEvent } from './trace.js';
+import { sim_track_footprint, sim_track_immutable_proto, sim_track_record, sim_track_recorder, sim_track_static, type Footprint } from './track.js';
+
+/** Returned by Scheduler.pick to stop the run: what follows is already covered ('pruned'). */
+export const PICK_PRUNE = -1;
+
+const EMPTY_FP: Footprint = Object.freeze({ reads: Object.freeze([]) as readonly number[], writes: Object.freeze([]) as readonly number[] });
+
+sim_track_immutable_proto(OP_PROTO);
 
 export interface TaskState {
   readonly id: number;
@@ -46,7 +54,11 @@ export interface ViolationRecord {
   readonly label: string;
 }
 
-export type OutcomeStatus = 'ok' | 'violation' | 'crash' | 'bad-schedule';
+/**
+ * 'pruned': the scheduler stopped the run early because what follows was already covered (partial-
+ * order reduction's sleep sets, the state cache): it says nothing about the run's verdict.
+ */
+export type OutcomeStatus = 'ok' | 'violation' | 'crash' | 'bad-schedule' | 'pruned';
 
 export interface Outcome {
   readonly status: OutcomeStatus;
@@ -70,11 +82,26 @@ export interface ExecutionHooks {
   describe?(task: TaskState): string;
 }
 
+/**
+ * Told the footprint of every step (impl/rt/track.ts): what it read and wrote of the tracked heap.
+ * Setting one makes the run record footprints (the heap must have been put under tracking by
+ * sim_track_begin). Called after the step, before the hooks' afterStep.
+ */
+export interface StepObserver {
+  stepDone(exec: Execution, task: TaskState, step: number, fp: Footprint): void;
+  /**
+   * false: the next step's footprint is not needed (a reducer replaying a prefix it knows): the
+   * step runs unrecorded and stepDone gets an empty footprint. Read before each step.
+   */
+  readonly recording?: boolean;
+}
+
 export interface ExecutionOptions {
   readonly scheduler: Scheduler;
   readonly maxSteps?: number;
   readonly trace?: boolean;
   readonly hooks?: ExecutionHooks;
+  readonly observer?: StepObserver;
 }
 
 let CURRENT: TaskState | null = null;
@@ -115,6 +142,7 @@ export class Execution {
   preemptions = 0;
   private readonly scheduler: Scheduler;
   private readonly hooks: ExecutionHooks;
+  private readonly observer: StepObserver | null;
   /**
    * Decisions made so far, packed two numbers each (no object per step): the step, then the task
    * id for a pick or −1 − value for a choice. `decisionList` unpacks them.
@@ -135,6 +163,8 @@ export class Execution {
     this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
     this.tracing = opts.trace ?? false;
     this.hooks = opts.hooks ?? {};
+    this.observer = opts.observer ?? null;
+    sim_track_static(this);
   }
 
   /**
@@ -143,13 +173,16 @@ export class Execution {
    * each generator function closure has its own prototype, so its generators get their own hidden
    * class, which costs V8 a little per run and keeps garbage alive until a full GC.
    */
-  spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean } = {}): number {
+  spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean; start?: BlockOp } = {}): number {
     const id = this.tasks.length;
+    // `start`: the task begins blocked on this wait (no step is spent reaching it): e.g. user
+    // threads waiting for the scenario's setup, which no interleaving should run during.
     const t: TaskState = {
       id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>, stack: [],
-      done: false, block: null, label: 'start', obj: undefined, result: undefined, steps: 0, waited: false, slots: [],
+      done: false, block: opts.start ?? null, label: opts.start?.label ?? 'start', obj: opts.start?.obj, result: undefined, steps: 0, waited: false, slots: [],
     };
     this.tasks.push(t);
+    sim_track_static(t);
     // Creating a generator runs no code, so this is safe mid-step.
     t.gen = fn();
     if (this.runnable.length < this.tasks.length) {
@@ -196,6 +229,8 @@ export class Execution {
     const afterStep = hooks.afterStep;
     const onTaskExit = hooks.onTaskExit;
     const packed = this.packed;
+    const observer = this.observer;
+    const rec = observer !== null ? sim_track_recorder() : null;
     let t: TaskState | null = null;
     try {
       for (;;) {
@@ -236,6 +271,10 @@ export class Execution {
         let pick = dflt;
         if (n > 1 || everyStep) {
           pick = sched.pick(runnable, n, dflt, cur, step);
+          if (pick === PICK_PRUNE) {
+            sched.end?.(step);
+            return this.finish(null, undefined, true);
+          }
           if (pick !== dflt) {
             let ok = false;
             for (let j = 0; j < n; j++) if (runnable[j] === pick) { ok = true; break; }
@@ -253,6 +292,8 @@ export class Execution {
         task.waited = false;
         task.steps++;
         t = CURRENT = task;
+        const recording = rec !== null && observer!.recording !== false;
+        if (recording) sim_track_record(rec);
         // The task's innermost generator runs; a CallOp pushes its caller (see task.ts: flattened
         // calls), a return pops back to it, and an exception propagates to it as a throw.
         let gen = task.gen;
@@ -312,6 +353,10 @@ export class Execution {
         }
         t = CURRENT = null;
         this.step = step + 1;
+        if (rec !== null) {
+          if (recording) sim_track_record(null);
+          observer!.stepDone(this, task, step, recording ? sim_track_footprint(rec) : EMPTY_FP);
+        }
         if (onTaskExit !== undefined && task.done) {
           const v = onTaskExit(this, task);
           if (v) return this.finish(this.record(v, step, task));
@@ -324,6 +369,10 @@ export class Execution {
     } catch (e) {
       // Thrown by the task during its step (t set), or by the scheduler or a hook (t null).
       CURRENT = null;
+      if (rec !== null) {
+        sim_track_record(null);
+        if (t !== null) observer!.stepDone(this, t, this.step, sim_track_footprint(rec));
+      }
       if (e instanceof Violation) {
         return t !== null ? this.finish(this.record(e, this.step, t)) : this.finish(this.record(e, this.step - 1, this.tasks[this.cur] ?? null));
       }
@@ -422,8 +471,8 @@ export class Execution {
     };
   }
 
-  private finish(v: ViolationRecord | null, err?: unknown): Outcome {
-    let status: OutcomeStatus = 'ok';
+  private finish(v: ViolationRecord | null, err?: unknown, pruned = false): Outcome {
+    let status: OutcomeStatus = pruned ? 'pruned' : 'ok';
     let error: string | undefined;
     if (err !== undefined) {
       if (err instanceof ScheduleError) {

@@ -52,8 +52,14 @@ export type Op = string | StepOp | BlockOp | ChooseOp | CallOp;
 export type Task<R = unknown> = Generator<Op, R, unknown>;
 export type TaskFn<R = unknown> = () => Task<R>;
 
+/**
+ * The prototype of every op object: ops are values (never written after creation), and the
+ * footprint tracker (track.ts) leaves objects with this prototype alone.
+ */
+export const OP_PROTO: object = Object.freeze(Object.create(null) as object);
+
 export function step(label: string, obj?: unknown): StepOp {
-  return { k: 'step', label, obj };
+  return { __proto__: OP_PROTO, k: 'step', label, obj } as StepOp;
 }
 
 export function block(
@@ -62,7 +68,7 @@ export function block(
   obj?: unknown,
   holders?: () => readonly number[],
 ): BlockOp {
-  return { k: 'block', label, until, obj, holders };
+  return { __proto__: OP_PROTO, k: 'block', label, until, obj, holders } as BlockOp;
 }
 
 /** A nondeterministic value in [0, n), decided by the scheduler (0 is the default). */

@@ -28,6 +28,7 @@
 import { current, currentExecution, inTask, registerExecSlot, type Execution, type ExecutionHooks, type TaskState } from '../rt/execution.js';
 import { Violation } from '../rt/task.js';
 import { sim_task_label, sim_task_sync_of, sim_task_sync_peek, type lockdep_instance, type sim_task_sync } from './sched.js';
+import { sim_fp_write_task, sim_track_static } from '../rt/track.js';
 
 // ---------------------------------------------------------------------------------------------
 // Lock classes (static, like lock_class_key: shared by all runs; they carry no run state)
@@ -62,6 +63,7 @@ export class lock_class {
   ) {
     this.id = classes.length;
     classes.push(this);
+    sim_track_static(this);
   }
   /** The class of a `_nested(lock, subclass)` acquisition (subclass 0 is the class itself). */
   sub(subclass: number): lock_class {
@@ -220,6 +222,7 @@ export function sim_lockdep_release(lock: lockdep_instance, cls: lock_class, lab
   if (!inTask()) return;
   const exec = currentExecution();
   const t = holder === undefined || holder < 0 ? current() : exec.tasks[holder] ?? current();
+  if (t !== current()) sim_fp_write_task(t.id);
   const s = sim_task_sync_of(t);
   if (!cls.ownerless && s.heldCount > 0) s.heldCount--;
   if (!runOf(exec).enabled) return;

@@ -23,6 +23,19 @@ import { current, currentExecution, inTask, registerExecSlot, type Execution, ty
 import { block, Violation, type BlockOp, type Task } from '../rt/task.js';
 import { might_sleep } from './lockdep.js';
 import { sim_current_sync, sim_task_label, sim_task_sync_peek } from './sched.js';
+import { sim_fp_read, sim_fp_write } from '../rt/track.js';
+
+/**
+ * Footprints (impl/rt/track.ts) of the RCU state, which lives in per-task and per-run slots the
+ * tracked heap does not reach. Grace periods compare the step at which a reader's section began
+ * with the step of the updater's snapshot, so what matters is the order of each reader's section
+ * boundary and each snapshot: a boundary reads RCU_GP, a snapshot writes it (boundaries of two
+ * readers commute; a snapshot is ordered against every boundary). Whether a waiter may go on
+ * (its wait condition reads every task's sections) is seen by the reducer as enabling and
+ * disabling. The callback queue is RCU_CBS.
+ */
+export const RCU_GP = { resource: 'rcu grace-period clock' };
+const RCU_CBS = { resource: 'rcu callbacks' };
 
 // ---------------------------------------------------------------------------------------------
 // Read side
@@ -31,7 +44,10 @@ import { sim_current_sync, sim_task_label, sim_task_sync_peek } from './sched.js
 export function rcu_read_lock(): void {
   if (!inTask()) return;
   const s = sim_current_sync();
-  if (s.rcu++ === 0) s.rcuStart = currentExecution().step;
+  if (s.rcu++ === 0) {
+    s.rcuStart = currentExecution().step;
+    sim_fp_read(RCU_GP);
+  }
 }
 
 /** rcu_read_unlock(): leave one nesting level; unbalanced unlock is a violation. */
@@ -49,7 +65,10 @@ export function rcu_read_unlock(): void {
       'but there are no more locks to release!',
     ]);
   }
-  if (--s.rcu === 0) s.rcuStart = -1;
+  if (--s.rcu === 0) {
+    s.rcuStart = -1;
+    sim_fp_read(RCU_GP);
+  }
 }
 
 /** rcu_read_lock_held(): inside rcu_read_lock(). */
@@ -95,6 +114,7 @@ export function* synchronize_rcu(): Task<void> {
   might_sleep('synchronize_rcu');
   const exec = currentExecution();
   const snap = exec.step;
+  sim_fp_write(RCU_GP);
   yield block('synchronize_rcu', () => sim_rcu_gp_done(exec, snap), undefined, () => blockers(exec, snap, false));
 }
 
@@ -112,6 +132,7 @@ export function* synchronize_irqs_off(): Task<void> {
   }
   const exec = currentExecution();
   const snap = exec.step;
+  sim_fp_write(RCU_GP);
   yield block('tlb_remove_table_sync_one', () => sim_rcu_gp_done(exec, snap, true), undefined, () => blockers(exec, snap, true));
 }
 
@@ -153,6 +174,7 @@ function runOf(exec: Execution): rcu_run {
 function* rcu_gp_kthread(r: rcu_run): Task<void> {
   for (;;) {
     yield r.waitOp;
+    sim_fp_write(RCU_CBS);
     const cb = r.cbs[r.next]!;
     r.cbs[r.next] = undefined;
     r.next++;
@@ -180,6 +202,8 @@ export function call_rcu<T>(head: T, func: (head: T) => void, exec?: Execution):
   const e = exec ?? (inTask() ? currentExecution() : undefined);
   if (e === undefined) throw new Error('call_rcu outside a running task: pass the Execution');
   const r = ensureKthread(e);
+  sim_fp_write(RCU_GP);
+  sim_fp_write(RCU_CBS);
   r.cbs.push({ head, fn: func as (head: unknown) => void, snap: e.step });
 }
 
@@ -188,6 +212,7 @@ export function* rcu_barrier(): Task<void> {
   might_sleep('rcu_barrier');
   const exec = currentExecution();
   const r = runOf(exec);
+  sim_fp_read(RCU_CBS);
   const target = r.cbs.length;
   yield block('rcu_barrier', () => r.next >= target, undefined, () => (r.kthread >= 0 ? [r.kthread] : []));
 }

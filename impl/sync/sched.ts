@@ -12,6 +12,7 @@
 import { current, currentExecution, inTask, registerTaskSlot, type Execution, type TaskState } from '../rt/execution.js';
 import type { BlockOp } from '../rt/task.js';
 import type { lock_class } from './lockdep.js';
+import { sim_fp_write_task } from '../rt/track.js';
 
 /** Task run states (include/linux/sched.h). */
 export const TASK_RUNNING = 0x0000;
@@ -103,6 +104,7 @@ function taskById(id: number, exec: Execution | undefined): TaskState {
  */
 export function send_sig_kill(taskId: number, exec?: Execution): void {
   const s = sim_task_sync_of(taskById(taskId, exec));
+  sim_fp_write_task(taskId);
   s.fatal = true;
   if ((s.state & (TASK_WAKEKILL | TASK_INTERRUPTIBLE)) !== 0) s.state = TASK_RUNNING;
 }
@@ -134,6 +136,7 @@ export const __set_current_state = set_current_state;
  */
 export function wake_up_process(taskId: number, exec?: Execution): boolean {
   const s = sim_task_sync_of(taskById(taskId, exec));
+  sim_fp_write_task(taskId);
   if (s.state === TASK_RUNNING) return false;
   s.state = TASK_RUNNING;
   return true;

@@ -2,7 +2,7 @@
 import type { Violation } from '../../impl/rt/task.js';
 import type { Kernel } from '../../impl/sim/kernel.js';
 import {
-  checkPmdTablesAlive, checkPtesInsideVmas, checkPtesInsideVmasAtEnd, checkTreeWellFormed, checkWriteLockEpoch,
+  checkPmdTablesAlive, checkPtesInsideVmas, checkPtesInsideVmasAtEnd, checkPtesInsideVmasNoMemo, checkTreeWellFormed, checkWriteLockEpoch,
   epochAliveTreeClean, pmdTablesAliveIn, ptesInsideVmasIn, treeWellFormedIn, writeLockEpochIn,
 } from './kernel_state.js';
 import type { mm_struct } from '../../impl/include/linux/mm_types.js';
@@ -20,6 +20,12 @@ export const STEP_CHECKS: readonly KernelCheck[] = [
   checkPtesInsideVmas,
   checkVmaLockExclusion,
 ];
+
+/**
+ * STEP_CHECKS for the reducing explorer: the same checks, in the same order, with I10 without its
+ * memo (properties/explore.ts needs each check's reads to be a function of the state).
+ */
+export const STEP_CHECKS_STATELESS: readonly KernelCheck[] = STEP_CHECKS.map((c) => (c === checkPtesInsideVmas ? checkPtesInsideVmasNoMemo : c));
 
 export const END_CHECKS: readonly KernelCheck[] = [
   checkPtesInsideVmasAtEnd,
