@@ -516,9 +516,12 @@ export function try_grab_folio_fast(f: folio, refs: number, flags: number): foli
   return f;
 }
 
-/** pte_access_permitted(pte, write): present, and writable if a write is wanted. */
+/**
+ * pte_access_permitted(pte, write): present to the hardware (not _PAGE_PROTNONE:
+ * gup_fast_pte_range leaves PROT_NONE entries to the slow path), and writable if a write is wanted.
+ */
 function pte_access_permitted(pte: pte_t, write: boolean): boolean {
-  return pte.kind === 'present' && (!write || pte.write);
+  return pte.kind === 'present' && !pte.protnone && (!write || pte.write);
 }
 
 /**

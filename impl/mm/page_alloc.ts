@@ -18,12 +18,13 @@
  * large folios (order must be 0), the LRU lists themselves (folio->lru is a flag reclaim reads).
  */
 import { k } from '../sim/kernel.js';
-import { choose, step, type Task } from '../rt/task.js';
+import { step, type Task } from '../rt/task.js';
 import { kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache } from '../sync/kasan.js';
 import { refcount_add, refcount_dec_and_test, refcount_inc, refcount_inc_not_zero, refcount_read } from '../sync/refcount.js';
 import { folio, type mempolicy, type vm_area_struct } from '../include/linux/mm_types.js';
 import { VM_BUG_ON } from '../include/linux/mmdebug.js';
 import { Violation } from '../rt/task.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 /** gfp_t: only what the simulation distinguishes. */
 export const GFP_KERNEL = 0x1;
@@ -41,7 +42,7 @@ export const folio_cachep: kmem_cache<folio> = kmem_cache_create('folio', () => 
 export function* folio_alloc(gfp: number = GFP_KERNEL, order = 0): Task<folio | null> {
   void gfp;
   VM_BUG_ON(order !== 0, 'folio_alloc: order > 0 (large folios are left out)');
-  if (k.faultInjection && (yield* choose(2, 'folio_alloc:fail')) === 1) return null;
+  if (yield* should_fail('folio_alloc:fail')) return null;
   return sim_kasan_track(new folio(), folio_cachep, 'folio_alloc');
 }
 

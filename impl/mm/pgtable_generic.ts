@@ -26,13 +26,13 @@ import { rcu_read_lock, rcu_read_unlock, call_rcu } from '../sync/rcu.js';
 import {
   kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache,
 } from '../sync/kasan.js';
-import { choose } from '../rt/task.js';
 import {
   __pte_none, folio_test_anon, pmd_t, pte_table, type folio, type mm_struct, type pte_t, type swp_entry_t,
   type vm_area_struct,
 } from '../include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_WRITE } from '../include/linux/mm_flags.js';
+import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_WRITE } from '../include/linux/mm_flags.js';
 import { VM_BUG_ON } from '../include/linux/mmdebug.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 // ---------------------------------------------------------------------------------------------
 // Indexing (include/linux/pgtable.h). Addresses reach 2^40: no 32-bit bit operations.
@@ -80,7 +80,7 @@ export const pte_cachep: kmem_cache<pte_table> = kmem_cache_create('pgtable', ()
  */
 export function* pte_alloc_one(mm: mm_struct): Task<pte_table | null> {
   void mm;
-  if (k.faultInjection && (yield* choose(2, 'pte_alloc_one:fail')) === 1) return null;
+  if (yield* should_fail('pte_alloc_one:fail')) return null;
   return sim_kasan_track(new pte_table(), pte_cachep, 'pte_alloc_one');
 }
 
@@ -188,10 +188,25 @@ export function* ptep_get_lockless(table: pte_table, addr: number): Task<pte_t> 
 
 /** set_pte_at(mm, addr, ptep, pte): store an entry (the caller yields before it; under the PTL). */
 export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: pte_t): void {
-  void mm;
   kasan_check_write(table, 'set_pte_at');
+  if (pte.kind === 'present') {
+    // pte_t keeps no protection bits but the write bit: the PROT_NONE state every caller's
+    // mk_pte(page, vma->vm_page_prot) would give is taken from the VMA's vm_page_prot here (the
+    // caller holds the lock that keeps it stable).
+    const protnone = sim_vma_protnone(mm, addr);
+    if (protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
+  }
   table.entries[k.fn.pte_index(addr)] = pte;
 }
+
+/** Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE. */
+function sim_vma_protnone(mm: mm_struct, addr: number): boolean {
+  for (const v of mm.mm_mt.ma_root.slots) {
+    if (v.vm_start <= addr && addr < v.vm_end) return (v.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+  }
+  return false;
+}
+
 
 /** set_ptes(mm, addr, ptep, pte, nr) with nr == 1 (no large folios). */
 export function set_ptes(mm: mm_struct, addr: number, table: pte_table, pte: pte_t, nr: number): void {
@@ -263,7 +278,7 @@ export function pte_same(a: pte_t, b: pte_t): boolean {
       return b.kind === 'none';
     case 'present':
       return b.kind === 'present' && a.folio === b.folio && a.write === b.write && a.dirty === b.dirty &&
-        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp;
+        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp && (a.protnone ?? false) === (b.protnone ?? false);
     case 'swap':
       return b.kind === 'swap' && a.entry === b.entry && a.exclusive === b.exclusive && a.uffd_wp === b.uffd_wp;
     case 'marker':

@@ -2,6 +2,7 @@
  * Running a scenario on a kernel variant under a scheduler: build the Execution, the Kernel, the
  * setup task, the user threads and the daemons; run; return the outcome and the history.
  */
+import { FAULT_INJECTION_TIMES } from '../include/linux/fault_inject.js';
 import { Execution, type ExecutionHooks, type Outcome, type StepObserver } from '../rt/execution.js';
 import { sim_track_adopt, sim_track_begin, sim_track_end, sim_track_static_deep } from '../rt/track.js';
 import type { Scheduler } from '../rt/scheduler.js';
@@ -99,7 +100,8 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const kernel = new Kernel(opts.variant.cfg, flatTable(opts.variant), opts.variant.name, exec);
   exec.world = kernel;
   kernel.scenario = opts.scenario;
-  kernel.faultInjection = opts.scenario.faultInjection ?? false;
+  // Fault injection starts when the setup is done: the setup builds the scenario's starting state.
+  kernel.faultInjection = false;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
   const state = { setupTid: -1, setupDone: false };
@@ -171,6 +173,8 @@ function* sim_setup_task(
   for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
   if (opts.setup) yield* opts.setup(kernel);
   kernel.threads.delete(state.setupTid);
+  kernel.faultInjection = sc.faultInjection ?? false;
+  kernel.faultInjectionLeft = FAULT_INJECTION_TIMES;
   state.setupDone = true;
 }
 
@@ -206,4 +210,4 @@ export function sim_run(opts: SimOptions): SimRun {
 }
 
 /** The Kernel's fields that are the run's constants, not its state: left untracked. */
-const KERNEL_UNTRACKED: readonly string[] = ['fn', 'cfg', 'exec', 'stats', 'scenario', 'variant', 'faultInjection'];
+const KERNEL_UNTRACKED: readonly string[] = ['fn', 'cfg', 'exec', 'stats', 'scenario', 'variant'];
