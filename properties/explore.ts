@@ -29,13 +29,19 @@ import { judgeHistory } from './refinement.js';
 import { runScenario } from './runner.js';
 import type { FoundViolation, RunReport } from './api.js';
 
+export type ExploreReduction = 'dpor' | 'cache' | 'none';
+
 export interface ExploreOptions {
   readonly variant: Variant;
   readonly scenario: ScenarioSpec;
   /** Preemption bound (Infinity: unbounded). */
   readonly preemptions: number;
-  /** 'dpor' (default) or 'none' (plain bounded DFS). */
-  readonly reduction?: 'dpor' | 'none';
+  /**
+   * 'dpor' (default): partial-order reduction. 'cache': every schedule, but an execution that
+   * reaches a state reached before stops (a state cache, as SPIN's). 'none': every schedule, the
+   * plain DFS (no tracking at all: the reference the others are checked against).
+   */
+  readonly reduction?: ExploreReduction;
   readonly maxExecutions?: number;
   readonly timeLimitMs?: number;
   /** Called after every execution. */
@@ -49,12 +55,14 @@ export interface ExploreOptions {
 export interface ExploreProgress {
   readonly executions: number;
   readonly steps: number;
+  readonly states: number;
   readonly prunedByReduction: number;
+  readonly prunedByCache: number;
   readonly elapsedMs: number;
 }
 
 export interface ExploreOutcome {
-  readonly reduction: 'dpor' | 'none';
+  readonly reduction: ExploreReduction;
   readonly executions: number;
   /** Executions that ran to their end and were judged. */
   readonly judged: number;
@@ -64,6 +72,12 @@ export interface ExploreOutcome {
   readonly prunedByReduction: number;
   /** Executions stopped because going on needed a preemption over the bound. */
   readonly prunedByBound: number;
+  /** Executions stopped at a state reached before (reduction 'cache'). */
+  readonly prunedByCache: number;
+  /** Distinct states reached (null without tracking: reduction 'none'). */
+  readonly states: number | null;
+  /** Memory of the state cache, per state (bytes; reduction 'cache'). */
+  readonly cacheBytesPerState: number | null;
   /** The whole space (every trace, or every schedule without reduction) within the bound was covered. */
   readonly complete: boolean;
   readonly elapsedMs: number;
@@ -77,7 +91,7 @@ export interface ExploreOutcome {
 const VISIBLE: readonly number[] = STEP_CHECKS_STATELESS.map((_c, i) => sim_fp_loc('visible to a per-step check', i));
 
 export function exploreScenario(opts: ExploreOptions): ExploreOutcome {
-  return (opts.reduction ?? 'dpor') === 'dpor' ? exploreDpor(opts) : exploreDfs(opts);
+  return (opts.reduction ?? 'dpor') === 'none' ? exploreDfs(opts) : exploreDpor(opts);
 }
 
 function exploreDpor(opts: ExploreOptions): ExploreOutcome {
@@ -95,7 +109,11 @@ function exploreDporOnce(opts: ExploreOptions): ExploreOutcome | null {
   const t0 = performance.now();
   const deadline = opts.timeLimitMs !== undefined ? t0 + opts.timeLimitMs : Infinity;
   const max = opts.maxExecutions ?? Infinity;
-  const dpor = new DporStrategy({ preemptionBound: opts.preemptions, ...(opts.sleepSets !== undefined ? { sleepSets: opts.sleepSets } : {}) });
+  const cache = opts.reduction === 'cache';
+  const dpor = new DporStrategy({
+    preemptionBound: opts.preemptions, mode: cache ? 'full' : 'dpor', cache,
+    ...(opts.sleepSets !== undefined ? { sleepSets: opts.sleepSets } : {}),
+  });
   const found = new Found(opts);
   let executions = 0;
   let judged = 0;
@@ -110,8 +128,10 @@ function exploreDporOnce(opts: ExploreOptions): ExploreOutcome | null {
     steps += outcome.outcome.steps;
     if (outcome.outcome.status !== 'pruned') judged++;
     found.add(outcome.report, outcome.outcome, executions);
-    const st = dpor.stats;
-    opts.onProgress?.({ executions, steps, prunedByReduction: st.sleepPruned, elapsedMs: performance.now() - t0 });
+    if (opts.onProgress !== undefined) {
+      const st = dpor.stats;
+      opts.onProgress({ executions, steps, states: st.states, prunedByReduction: st.sleepPruned, prunedByCache: st.cachePruned, elapsedMs: performance.now() - t0 });
+    }
     if (executions >= max || performance.now() >= deadline) {
       stopped = true;
       break;
@@ -120,7 +140,8 @@ function exploreDporOnce(opts: ExploreOptions): ExploreOutcome | null {
   if (dpor.diverged !== null) throw new Error(dpor.diverged);
   const st = dpor.stats;
   return {
-    reduction: 'dpor', executions, judged, steps, prunedByReduction: st.sleepPruned, prunedByBound: st.boundPruned,
+    reduction: cache ? 'cache' : 'dpor', executions, judged, steps, prunedByReduction: st.sleepPruned, prunedByBound: st.boundPruned,
+    prunedByCache: st.cachePruned, states: st.states, cacheBytesPerState: cache ? bytesPerState() : null,
     complete: !stopped && dpor.complete, elapsedMs: performance.now() - t0, unknown: found.unknown,
     violations: found.list(), dpor: st,
   };
@@ -140,7 +161,7 @@ function exploreDfs(opts: ExploreOptions): ExploreOutcome {
     executions++;
     steps += r.steps;
     found.addReport(r, executions);
-    opts.onProgress?.({ executions, steps, prunedByReduction: 0, elapsedMs: performance.now() - t0 });
+    opts.onProgress?.({ executions, steps, states: 0, prunedByReduction: 0, prunedByCache: 0, elapsedMs: performance.now() - t0 });
     if (executions >= max || performance.now() >= deadline) {
       stopped = true;
       break;
@@ -148,7 +169,7 @@ function exploreDfs(opts: ExploreOptions): ExploreOutcome {
   }
   if (dfs.diverged !== null) throw new Error(dfs.diverged);
   return {
-    reduction: 'none', executions, judged: executions, steps, prunedByReduction: 0, prunedByBound: 0,
+    reduction: 'none', executions, judged: executions, steps, prunedByReduction: 0, prunedByBound: 0, prunedByCache: 0, states: null, cacheBytesPerState: null,
     complete: !stopped && dfs.complete, elapsedMs: performance.now() - t0, unknown: found.unknown, violations: found.list(),
   };
 }
@@ -233,6 +254,22 @@ function runTracked(opts: ExploreOptions, run: DporRun): TrackedRun {
     }
   }
   return { outcome, report: { status, violation, error, schedule: outcome.schedule, steps: outcome.steps, preemptions: outcome.preemptions } };
+}
+
+/**
+ * What one state costs the cache: it keeps a Set of 52-bit numbers (stateKey); the bytes per
+ * entry are measured once, on a set of 50,000.
+ */
+let measuredBytes: number | null = null;
+function bytesPerState(): number {
+  if (measuredBytes === null) {
+    const before = process.memoryUsage().heapUsed;
+    const s = new Set<number>();
+    for (let i = 0; i < 50_000; i++) s.add(((i * 2654435761) % 4294967296) * 1048576 + (i & 0xfffff));
+    const after = process.memoryUsage().heapUsed;
+    measuredBytes = s.size > 0 ? Math.max(1, Math.round((after - before) / s.size)) : 0;
+  }
+  return measuredBytes;
 }
 
 /** The first violation of each property, traced by an untracked strict replay. */

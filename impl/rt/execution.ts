@@ -41,6 +41,14 @@ export interface TaskState {
   waited: boolean;
   /** Per-task storage for primitives (lockdep held stack, RCU nesting …); see registerTaskSlot. */
   readonly slots: unknown[];
+  /**
+   * Tracked runs: the hash (two lanes) of every value the task has read (impl/rt/track.ts), which
+   * stands for what its generator's locals hold.
+   */
+  obs1: number;
+  obs2: number;
+  /** The last step ended a wait (the task had yielded a BlockOp). */
+  woke: boolean;
 }
 
 export interface ViolationRecord {
@@ -179,7 +187,7 @@ export class Execution {
     // threads waiting for the scenario's setup, which no interleaving should run during.
     const t: TaskState = {
       id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>, stack: [],
-      done: false, block: opts.start ?? null, label: opts.start?.label ?? 'start', obj: opts.start?.obj, result: undefined, steps: 0, waited: false, slots: [],
+      done: false, block: opts.start ?? null, label: opts.start?.label ?? 'start', obj: opts.start?.obj, result: undefined, steps: 0, waited: false, slots: [], obs1: 0, obs2: 0, woke: false,
     };
     this.tasks.push(t);
     sim_track_static(t);
@@ -230,7 +238,7 @@ export class Execution {
     const onTaskExit = hooks.onTaskExit;
     const packed = this.packed;
     const observer = this.observer;
-    const rec = observer !== null ? sim_track_recorder() : null;
+    const rec = observer !== null ? sim_track_recorder(true) : null;
     let t: TaskState | null = null;
     try {
       for (;;) {
@@ -288,12 +296,24 @@ export class Execution {
 
         // Resume it for one step.
         if (tracing) this.traceStep(task);
+        const woke = task.block;
         task.block = null;
         task.waited = false;
         task.steps++;
         t = CURRENT = task;
         const recording = rec !== null && observer!.recording !== false;
-        if (recording) sim_track_record(rec);
+        if (recording) {
+          rec.o1 = task.obs1;
+          rec.o2 = task.obs2;
+          sim_track_record(rec);
+          // A step that ends a wait: what the wait's condition reads is part of it (evaluated
+          // again, recorded; a condition is a pure read of shared state).
+          if (woke !== null) {
+            woke.until();
+            rec.u = rec.r.slice();
+          }
+        }
+        task.woke = woke !== null;
         // The task's innermost generator runs; a CallOp pushes its caller (see task.ts: flattened
         // calls), a return pops back to it, and an exception propagates to it as a throw.
         let gen = task.gen;
@@ -354,7 +374,11 @@ export class Execution {
         t = CURRENT = null;
         this.step = step + 1;
         if (rec !== null) {
-          if (recording) sim_track_record(null);
+          if (recording) {
+            sim_track_record(null);
+            task.obs1 = rec.o1;
+            task.obs2 = rec.o2;
+          }
           observer!.stepDone(this, task, step, recording ? sim_track_footprint(rec) : EMPTY_FP);
         }
         if (onTaskExit !== undefined && task.done) {

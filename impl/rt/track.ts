@@ -51,16 +51,26 @@ const RAW = Symbol('faultline.track.raw');
 export interface Footprint {
   readonly reads: readonly number[];
   readonly writes: readonly number[];
+  /** A step that ended a wait: what the wait's condition read (also among `reads`). */
+  readonly waits?: readonly number[];
 }
 
-/** The recorder of the running step (null: nothing is recorded, e.g. between steps). */
+/**
+ * The recorder of the running step (null: nothing is recorded, e.g. between steps). With `obs`
+ * on, every value the step reads is also folded into (o1, o2): the running hash of everything its
+ * task has read so far (see "State hashing" below).
+ */
 interface Recorder {
   r: number[];
   w: number[];
+  /** Reads of a wait's condition (see Footprint.waits); null when the step did not end a wait. */
+  u: number[] | null;
+  obs: boolean;
+  o1: number;
+  o2: number;
 }
 
 let REC: Recorder | null = null;
-const NOREC = process.env.NOREC === "1";
 /** Record an array's index reads as reads of the whole array (a coarser, much smaller read set). */
 let COARSE = false;
 /** Tracking installed (a tracked run is going on): conversions happen. */
@@ -93,8 +103,7 @@ function keyId(key: PropertyKey): number {
 const statics = new WeakSet<object>();
 /** Ids of objects used as Map keys or resources without being converted. */
 const plainIds = new WeakMap<object, number>();
-/** The run in which a per-run plain id was given. */
-const plainRun = new WeakMap<object, number>();
+
 
 function read(loc: number): void {
   REC!.r.push(loc);
@@ -104,21 +113,16 @@ function write(loc: number): void {
 }
 
 /** The id of any object (converted or not): for Map keys and named resources. */
-export function sim_track_id(o: object, permanent = false): number {
+export function sim_track_id(o: object, _permanent = false): number {
   const own = idOf(o);
   if (own !== undefined) return own;
   let id = plainIds.get(o);
-  if (id !== undefined && id >= RUN_IDS) {
-    const r = plainRun.get(o);
-    if (r !== undefined && r !== RUN && r >= EPOCH) persistent = true;
-  }
   if (id === undefined) {
-    // A per-run object that is not converted (it was never stored into the tracked heap: a
-    // frozen value, an object from outside used as a key) gets a run id; anything else a
-    // permanent one.
-    id = !permanent && ACTIVE && !statics.has(o) && !Object.isFrozen(o) ? nextId++ : nextPermId++;
+    // Not converted (a frozen value, a function, a resource): a permanent id. Giving these ids
+    // must not depend on what was read (a replay without recording reads less), so they never
+    // draw from the run's sequence.
+    id = nextPermId++;
     plainIds.set(o, id);
-    if (id >= RUN_IDS) plainRun.set(o, RUN);
   }
   return id;
 }
@@ -148,6 +152,113 @@ export function sim_track_immutable_proto(proto: object): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// State hashing
+//
+// The tracked heap keeps a hash of its contents, updated at every write: the sum (two 32-bit
+// lanes, so the order of writes does not matter) of one term per location, mixing the location
+// with a hash of its value. A value that is an object counts as its id; strings by content; keys
+// named `name` (simulation object names, for reports) are left out. Maps and Sets add one term
+// for the whole collection: the sum of their entries' terms mixed with the order of their keys
+// (iteration order is observable). Tasks are generators whose locals the heap does not show: each
+// task's position is the running hash of every value it read (Recorder obs), which with the code
+// fixes what its locals hold. The explorer combines these with the state the heap does not hold
+// (sim_track_state_part: RCU, KASAN free lists, lockdep, each task's sync state).
+
+let HEAP1 = 0;
+let HEAP2 = 0;
+const fnIds = new Map<unknown, number>();
+
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+const strHashes = new Map<string, number>();
+function strHash(x: string): number {
+  let h = strHashes.get(x);
+  if (h === undefined) {
+    h = 0x811c9dc5;
+    for (let i = 0; i < x.length; i++) h = Math.imul(h ^ x.charCodeAt(i), 0x01000193);
+    h = mix32(h ^ x.length);
+    if (strHashes.size < 100_000) strHashes.set(x, h);
+  }
+  return h;
+}
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+
+/** A 32-bit hash of a value as the heap holds it. */
+function vh(v: unknown): number {
+  switch (typeof v) {
+    case 'number':
+      if ((v | 0) === v) return mix32(v ^ 0x5bd1e995);
+      F64[0] = v;
+      return mix32(U32[0]! ^ mix32(U32[1]! + 0x27d4eb2f));
+    case 'string': return strHash(v);
+    case 'boolean': return v ? 0x1b873593 : 0x6b43a9b5;
+    case 'undefined': return 0x3c6ef372;
+    case 'object': {
+      if (v === null) return 0x14292967;
+      const id = idOf(v) ?? (v as { [AID]?: number })[AID] ?? ((v as { [RAW]?: { [AID]?: number } })[RAW]?.[AID]);
+      if (id !== undefined) return mix32(id ^ 0x2545f491);
+      if (immutableProtos.has(Object.getPrototypeOf(v) as object)) return 0x7f4a7c15;
+      // Shared by all runs (frozen, static): its permanent id. Otherwise an object not (yet) in
+      // the heap: one task's own (e.g. a lock it just created and holds), which that task's
+      // observation hash already accounts for.
+      if (statics.has(v) || Object.isFrozen(v)) return mix32(sim_track_id(v) ^ 0x2545f491);
+      return 0x1b56c4e9;
+    }
+    case 'function': {
+      // Functions stored in the heap (callbacks): a run-local number in the order they are first
+      // stored — the same for the same prefix of a run, whether or not its reads are recorded.
+      let n = fnIds.get(v);
+      if (n === undefined) {
+        n = fnIds.size + 1;
+        fnIds.set(v, n);
+      }
+      return mix32(n ^ 0x61c88647);
+    }
+    default: return 0x2f0f1b3d;
+  }
+}
+
+/** The two lanes of a location's term for a value hash. */
+let T1 = 0;
+let T2 = 0;
+function term(loc: number, h: number): void {
+  const lo = loc % 4294967296 | 0;
+  const hi = Math.floor(loc / 4294967296) | 0;
+  T1 = mix32((lo ^ Math.imul(hi, 0x27d4eb2f)) + Math.imul(h, 0x165667b1));
+  T2 = mix32(T1 ^ Math.imul(lo + 0x3c6ef372, 0x85ebca6b) ^ Math.imul(h ^ hi, 0xc2b2ae35));
+}
+
+function heapAdd(loc: number, v: unknown): void {
+  term(loc, vh(v));
+  HEAP1 = (HEAP1 + T1) | 0;
+  HEAP2 = (HEAP2 + T2) | 0;
+}
+
+function heapSub(loc: number, v: unknown): void {
+  term(loc, vh(v));
+  HEAP1 = (HEAP1 - T1) | 0;
+  HEAP2 = (HEAP2 - T2) | 0;
+}
+
+/** The running task observed `v` at `loc`. */
+function observe(rec: Recorder, loc: number, v: unknown): void {
+  term(loc, vh(v));
+  rec.o1 = mix32(rec.o1 ^ T1) + 0x9e3779b9 | 0;
+  rec.o2 = mix32(rec.o2 + T2) ^ 0x7f4a7c15;
+}
+
+const NAME_KEY_SKIP = 'name';
+
+// ---------------------------------------------------------------------------------------------
 // Accessors (one getter/setter pair per property key, shared by every object)
 
 const accessors = new Map<PropertyKey, PropertyDescriptor>();
@@ -156,16 +267,28 @@ function accessorFor(key: PropertyKey): PropertyDescriptor {
   let d = accessors.get(key);
   if (d === undefined) {
     const kid = keyId(key);
+    const hashed = key !== NAME_KEY_SKIP;
     d = {
       get(this: { [STORE]: Record<PropertyKey, unknown> }): unknown {
         const s = this[STORE];
-        if (REC !== null) REC.r.push((s[SID] as number) * KEYS + kid);
-        return s[key as string];
+        const v = s[key as string];
+        if (REC !== null) {
+          const loc = (s[SID] as number) * KEYS + kid;
+          REC.r.push(loc);
+          if (REC.obs) observe(REC, loc, v);
+        }
+        return v;
       },
       set(this: { [STORE]: Record<PropertyKey, unknown> }, v: unknown): void {
         const s = this[STORE];
-        if (REC !== null) REC.w.push((s[SID] as number) * KEYS + kid);
-        s[key as string] = adopt(v);
+        const loc = (s[SID] as number) * KEYS + kid;
+        if (REC !== null) REC.w.push(loc);
+        const nv = adopt(v);
+        if (hashed) {
+          heapSub(loc, s[key as string]);
+          heapAdd(loc, nv);
+        }
+        s[key as string] = nv;
       },
       enumerable: true,
       configurable: true,
@@ -194,8 +317,8 @@ function idOf(o: object): number | undefined {
 function convert(o: object): object {
   if (idOf(o) !== undefined) return seen(o);
   if ((o as { [RAW]?: unknown })[RAW] !== undefined) return o; // an array proxy
-  if (Array.isArray(o)) return convertArray(o);
   if (statics.has(o) || Object.isFrozen(o) || ArrayBuffer.isView(o)) return o;
+  if (Array.isArray(o)) return convertArray(o);
   if (immutableProtos.has(Object.getPrototypeOf(o) as object)) return o;
   if (o instanceof Map) return convertMap(o);
   if (o instanceof Set) return convertSet(o);
@@ -278,6 +401,7 @@ function convertObject(o: object, skip?: ReadonlySet<PropertyKey>): object {
     const key = keys[i]!;
     const v = store[key as string];
     if (typeof v === 'object' && v !== null) store[key as string] = convert(v);
+    if (key !== NAME_KEY_SKIP) heapAdd(id * KEYS + keyId(key), store[key as string]);
   }
   return o;
 }
@@ -344,7 +468,11 @@ function protoFor(proto: object | null): object {
         const v = Reflect.get(t, key, recv);
         if (v === undefined && REC !== null && !INTERNAL.has(key)) {
           const id = idOf(recv as object);
-          if (id !== undefined && !(key in t)) REC.r.push(id * KEYS + keyId(key));
+          if (id !== undefined && !(key in t)) {
+            const loc = id * KEYS + keyId(key);
+            REC.r.push(loc);
+            if (REC.obs) observe(REC, loc, undefined);
+          }
         }
         return v;
       },
@@ -353,8 +481,14 @@ function protoFor(proto: object | null): object {
         const store = o[STORE];
         const id = store !== undefined ? store[SID] as number : undefined;
         if (id === undefined || store === undefined || key in t) return Reflect.set(t, key, v, recv);
-        if (REC !== null) REC.w.push(id * KEYS + keyId(key));
-        store[key as string] = adopt(v);
+        const loc = id * KEYS + keyId(key);
+        if (REC !== null) REC.w.push(loc);
+        const nv = adopt(v);
+        store[key as string] = nv;
+        if (key !== NAME_KEY_SKIP) {
+          heapSub(loc, undefined);
+          heapAdd(loc, nv);
+        }
         Object.defineProperty(o, key, accessorFor(key));
         return true;
       },
@@ -378,10 +512,13 @@ function convertArray(a: unknown[]): unknown[] {
   raw[SRUN] = RUN;
   const p = new Proxy(a, ARRAY_HANDLER);
   raw[APROXY] = p;
+  const base = raw[AID]! * KEYS;
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
     if (typeof v === 'object' && v !== null) a[i] = convert(v);
+    heapAdd(base + INDEX_BASE + Math.min(i, INDEX_MAX), a[i]);
   }
+  heapAdd(base + LENGTH_KEY, a.length);
   return p;
 }
 
@@ -405,24 +542,56 @@ function arrayBase(t: unknown[]): number {
 const ARRAY_HANDLER: ProxyHandler<unknown[]> = {
   get(t, key, recv) {
     if (key === RAW) return t;
+    const v = Reflect.get(t, key, recv);
     if (REC !== null && typeof key === 'string') {
       const i = indexOf(key);
-      if (i >= 0) REC.r.push(COARSE ? arrayBase(t) + KEY_ALL : arrayBase(t) + INDEX_BASE + Math.min(i, INDEX_MAX));
-      else if (key === 'length') REC.r.push(arrayBase(t) + LENGTH_KEY);
+      if (i >= 0) {
+        const loc = arrayBase(t) + INDEX_BASE + Math.min(i, INDEX_MAX);
+        REC.r.push(COARSE ? arrayBase(t) + KEY_ALL : loc);
+        if (REC.obs) observe(REC, loc, v);
+      } else if (key === 'length') {
+        const loc = arrayBase(t) + LENGTH_KEY;
+        REC.r.push(loc);
+        if (REC.obs) observe(REC, loc, v);
+      }
     }
-    return Reflect.get(t, key, recv);
+    return v;
   },
   set(t, key, v) {
-    if (REC !== null) {
-      const i = indexOf(key);
-      if (i >= 0) REC.w.push(arrayBase(t) + INDEX_BASE + Math.min(i, INDEX_MAX));
-      else REC.w.push(arrayBase(t) + keyId(key));
+    const base = arrayBase(t);
+    const i = indexOf(key);
+    const loc = i >= 0 ? base + INDEX_BASE + Math.min(i, INDEX_MAX) : base + keyId(key);
+    if (REC !== null) REC.w.push(loc);
+    const rec = t as unknown as Record<PropertyKey, unknown>;
+    const nv = adopt(v);
+    if (key === 'length') {
+      // Truncation drops the elements past the new length.
+      const old = t.length;
+      for (let j = nv as number; j < old; j++) heapSub(base + INDEX_BASE + Math.min(j, INDEX_MAX), t[j]);
+      heapSub(loc, old);
+      rec[key] = nv;
+      heapAdd(loc, t.length);
+      return true;
     }
-    (t as unknown as Record<PropertyKey, unknown>)[key as string] = adopt(v);
+    const oldLen = t.length;
+    heapSub(loc, rec[key as string]);
+    rec[key as string] = nv;
+    heapAdd(loc, nv);
+    if (t.length !== oldLen) {
+      heapSub(base + LENGTH_KEY, oldLen);
+      heapAdd(base + LENGTH_KEY, t.length);
+    }
     return true;
   },
   deleteProperty(t, key) {
-    if (REC !== null) REC.w.push(arrayBase(t) + KEY_ALL);
+    const base = arrayBase(t);
+    if (REC !== null) REC.w.push(base + KEY_ALL);
+    const i = indexOf(key);
+    if (i >= 0) {
+      const loc = base + INDEX_BASE + Math.min(i, INDEX_MAX);
+      heapSub(loc, t[i]);
+      heapAdd(loc, undefined);
+    }
     return Reflect.deleteProperty(t, key);
   },
   has(t, key) {
@@ -459,31 +628,152 @@ function baseOf(o: object): number {
   return (o as { [ID]: number })[ID] * KEYS;
 }
 
+/**
+ * A collection's hash state (hidden on it): the sum of its entries' terms, the hash of its key
+ * order, and the term it currently adds to the heap hash.
+ */
+const CH = Symbol('faultline.track.collection');
+interface CollHash {
+  c1: number;
+  c2: number;
+  o: number;
+  h1: number;
+  h2: number;
+}
+
+function collHash(c: object): CollHash {
+  return (c as { [CH]: CollHash })[CH];
+}
+
+/** The value hash standing for a whole collection (contents and order). */
+function collValue(ch: CollHash): number {
+  return mix32(ch.c1 ^ mix32(ch.c2 ^ ch.o));
+}
+
+/** Re-derive the collection's heap term after its contents changed. */
+function collUpdate(c: object, ch: CollHash): void {
+  HEAP1 = (HEAP1 - ch.h1) | 0;
+  HEAP2 = (HEAP2 - ch.h2) | 0;
+  term(baseOf(c) + KEY_ALL, collValue(ch));
+  ch.h1 = T1;
+  ch.h2 = T2;
+  HEAP1 = (HEAP1 + T1) | 0;
+  HEAP2 = (HEAP2 + T2) | 0;
+}
+
+function entryAdd(ch: CollHash, loc: number, v: unknown, sign: number): void {
+  term(loc, vh(v));
+  ch.c1 = (ch.c1 + sign * T1) | 0;
+  ch.c2 = (ch.c2 + sign * T2) | 0;
+}
+
+function orderOf(keys: Iterable<unknown>): number {
+  let o = 0;
+  for (const k of keys) o = (mix32(o ^ vh(k)) + 0x9e3779b9) | 0;
+  return o;
+}
+
+function wholeRead(c: object): void {
+  const loc = baseOf(c) + KEY_ALL;
+  REC!.r.push(loc);
+  if (REC!.obs) observe(REC!, loc, collValue(collHash(c)));
+}
+
 const TrackedMapProto: object = Object.create(MapP, {
-  get: { value(this: Map<unknown, unknown>, k: unknown) { if (REC !== null) REC.r.push(memberLoc(baseOf(this), k)); return MapP.get.call(this, k); } },
-  has: { value(this: Map<unknown, unknown>, k: unknown) { if (REC !== null) REC.r.push(memberLoc(baseOf(this), k)); return MapP.has.call(this, k); } },
-  set: { value(this: Map<unknown, unknown>, k: unknown, v: unknown) { if (REC !== null) { const b = baseOf(this); REC.w.push(memberLoc(b, k), b + KEY_ALL); } MapP.set.call(this, adopt(k), adopt(v)); return this; } },
-  delete: { value(this: Map<unknown, unknown>, k: unknown) { if (REC !== null) { const b = baseOf(this); REC.w.push(memberLoc(b, k), b + KEY_ALL); } return MapP.delete.call(this, k); } },
-  clear: { value(this: Map<unknown, unknown>) { if (REC !== null) REC.w.push(baseOf(this) + KEY_ALL); MapP.clear.call(this); } },
-  forEach: { value(this: Map<unknown, unknown>, f: (v: unknown, k: unknown, m: Map<unknown, unknown>) => void, t?: unknown) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); MapP.forEach.call(this, f, t); } },
-  keys: { value(this: Map<unknown, unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return MapP.keys.call(this); } },
-  values: { value(this: Map<unknown, unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return MapP.values.call(this); } },
-  entries: { value(this: Map<unknown, unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return MapP.entries.call(this); } },
-  [Symbol.iterator]: { value(this: Map<unknown, unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return MapP.entries.call(this); } },
-  size: { get(this: Map<unknown, unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return Reflect.get(MapP, 'size', this) as number; } },
+  get: { value(this: Map<unknown, unknown>, k: unknown) {
+    const v = MapP.get.call(this, k);
+    if (REC !== null) { const loc = memberLoc(baseOf(this), k); REC.r.push(loc); if (REC.obs) observe(REC, loc, v); }
+    return v;
+  } },
+  has: { value(this: Map<unknown, unknown>, k: unknown) {
+    const v = MapP.has.call(this, k);
+    if (REC !== null) { const loc = memberLoc(baseOf(this), k); REC.r.push(loc); if (REC.obs) observe(REC, loc, v); }
+    return v;
+  } },
+  set: { value(this: Map<unknown, unknown>, k: unknown, v: unknown) {
+    const b = baseOf(this);
+    const k2 = adopt(k);
+    const v2 = adopt(v);
+    const loc = memberLoc(b, k2);
+    if (REC !== null) REC.w.push(loc, b + KEY_ALL);
+    const ch = collHash(this);
+    if (MapP.has.call(this, k2)) entryAdd(ch, loc, MapP.get.call(this, k2), -1);
+    else ch.o = (mix32(ch.o ^ vh(k2)) + 0x9e3779b9) | 0;
+    MapP.set.call(this, k2, v2);
+    entryAdd(ch, loc, v2, 1);
+    collUpdate(this, ch);
+    return this;
+  } },
+  delete: { value(this: Map<unknown, unknown>, k: unknown) {
+    const b = baseOf(this);
+    const loc = memberLoc(b, k);
+    if (REC !== null) REC.w.push(loc, b + KEY_ALL);
+    if (!MapP.has.call(this, k)) return false;
+    const ch = collHash(this);
+    entryAdd(ch, loc, MapP.get.call(this, k), -1);
+    MapP.delete.call(this, k);
+    ch.o = orderOf(MapP.keys.call(this));
+    collUpdate(this, ch);
+    return true;
+  } },
+  clear: { value(this: Map<unknown, unknown>) {
+    if (REC !== null) REC.w.push(baseOf(this) + KEY_ALL);
+    MapP.clear.call(this);
+    const ch = collHash(this);
+    ch.c1 = ch.c2 = ch.o = 0;
+    collUpdate(this, ch);
+  } },
+  forEach: { value(this: Map<unknown, unknown>, f: (v: unknown, k: unknown, m: Map<unknown, unknown>) => void, t?: unknown) { if (REC !== null) wholeRead(this); MapP.forEach.call(this, f, t); } },
+  keys: { value(this: Map<unknown, unknown>) { if (REC !== null) wholeRead(this); return MapP.keys.call(this); } },
+  values: { value(this: Map<unknown, unknown>) { if (REC !== null) wholeRead(this); return MapP.values.call(this); } },
+  entries: { value(this: Map<unknown, unknown>) { if (REC !== null) wholeRead(this); return MapP.entries.call(this); } },
+  [Symbol.iterator]: { value(this: Map<unknown, unknown>) { if (REC !== null) wholeRead(this); return MapP.entries.call(this); } },
+  size: { get(this: Map<unknown, unknown>) { if (REC !== null) wholeRead(this); return Reflect.get(MapP, 'size', this) as number; } },
 }) as object;
 
 const TrackedSetProto: object = Object.create(SetP, {
-  has: { value(this: Set<unknown>, k: unknown) { if (REC !== null) REC.r.push(memberLoc(baseOf(this), k)); return SetP.has.call(this, k); } },
-  add: { value(this: Set<unknown>, k: unknown) { if (REC !== null) { const b = baseOf(this); REC.w.push(memberLoc(b, k), b + KEY_ALL); } SetP.add.call(this, adopt(k)); return this; } },
-  delete: { value(this: Set<unknown>, k: unknown) { if (REC !== null) { const b = baseOf(this); REC.w.push(memberLoc(b, k), b + KEY_ALL); } return SetP.delete.call(this, k); } },
-  clear: { value(this: Set<unknown>) { if (REC !== null) REC.w.push(baseOf(this) + KEY_ALL); SetP.clear.call(this); } },
-  forEach: { value(this: Set<unknown>, f: (v: unknown, k: unknown, s: Set<unknown>) => void, t?: unknown) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); SetP.forEach.call(this, f, t); } },
-  keys: { value(this: Set<unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return SetP.values.call(this); } },
-  values: { value(this: Set<unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return SetP.values.call(this); } },
-  entries: { value(this: Set<unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return SetP.entries.call(this); } },
-  [Symbol.iterator]: { value(this: Set<unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return SetP.values.call(this); } },
-  size: { get(this: Set<unknown>) { if (REC !== null) REC.r.push(baseOf(this) + KEY_ALL); return Reflect.get(SetP, 'size', this) as number; } },
+  has: { value(this: Set<unknown>, k: unknown) {
+    const v = SetP.has.call(this, k);
+    if (REC !== null) { const loc = memberLoc(baseOf(this), k); REC.r.push(loc); if (REC.obs) observe(REC, loc, v); }
+    return v;
+  } },
+  add: { value(this: Set<unknown>, k: unknown) {
+    const b = baseOf(this);
+    const k2 = adopt(k);
+    const loc = memberLoc(b, k2);
+    if (REC !== null) REC.w.push(loc, b + KEY_ALL);
+    if (SetP.has.call(this, k2)) return this;
+    const ch = collHash(this);
+    SetP.add.call(this, k2);
+    entryAdd(ch, loc, true, 1);
+    ch.o = (mix32(ch.o ^ vh(k2)) + 0x9e3779b9) | 0;
+    collUpdate(this, ch);
+    return this;
+  } },
+  delete: { value(this: Set<unknown>, k: unknown) {
+    const b = baseOf(this);
+    const loc = memberLoc(b, k);
+    if (REC !== null) REC.w.push(loc, b + KEY_ALL);
+    if (!SetP.delete.call(this, k)) return false;
+    const ch = collHash(this);
+    entryAdd(ch, loc, true, -1);
+    ch.o = orderOf(SetP.values.call(this));
+    collUpdate(this, ch);
+    return true;
+  } },
+  clear: { value(this: Set<unknown>) {
+    if (REC !== null) REC.w.push(baseOf(this) + KEY_ALL);
+    SetP.clear.call(this);
+    const ch = collHash(this);
+    ch.c1 = ch.c2 = ch.o = 0;
+    collUpdate(this, ch);
+  } },
+  forEach: { value(this: Set<unknown>, f: (v: unknown, k: unknown, s: Set<unknown>) => void, t?: unknown) { if (REC !== null) wholeRead(this); SetP.forEach.call(this, f, t); } },
+  keys: { value(this: Set<unknown>) { if (REC !== null) wholeRead(this); return SetP.values.call(this); } },
+  values: { value(this: Set<unknown>) { if (REC !== null) wholeRead(this); return SetP.values.call(this); } },
+  entries: { value(this: Set<unknown>) { if (REC !== null) wholeRead(this); return SetP.entries.call(this); } },
+  [Symbol.iterator]: { value(this: Set<unknown>) { if (REC !== null) wholeRead(this); return SetP.values.call(this); } },
+  size: { get(this: Set<unknown>) { if (REC !== null) wholeRead(this); return Reflect.get(SetP, 'size', this) as number; } },
 }) as object;
 
 function convertMap(m: Map<unknown, unknown>): Map<unknown, unknown> {
@@ -503,6 +793,11 @@ function convertMap(m: Map<unknown, unknown>): Map<unknown, unknown> {
     MapP.clear.call(m);
     for (const [k, v] of all) MapP.set.call(m, k, v);
   }
+  const ch: CollHash = { c1: 0, c2: 0, o: orderOf(MapP.keys.call(m)), h1: 0, h2: 0 };
+  Object.defineProperty(m, CH, { value: ch, enumerable: false, writable: false, configurable: false });
+  const b = baseOf(m);
+  for (const [k, v] of MapP.entries.call(m)) entryAdd(ch, memberLoc(b, k), v, 1);
+  collUpdate(m, ch);
   return m;
 }
 
@@ -518,6 +813,11 @@ function convertSet(s: Set<unknown>): Set<unknown> {
     SetP.clear.call(s);
     for (const k of all) SetP.add.call(s, k);
   }
+  const ch: CollHash = { c1: 0, c2: 0, o: orderOf(SetP.values.call(s)), h1: 0, h2: 0 };
+  Object.defineProperty(s, CH, { value: ch, enumerable: false, writable: false, configurable: false });
+  const b = baseOf(s);
+  for (const k of SetP.values.call(s)) entryAdd(ch, memberLoc(b, k), true, 1);
+  collUpdate(s, ch);
   return s;
 }
 
@@ -533,6 +833,9 @@ export function sim_track_begin<T extends object>(root: T, skip: readonly Proper
   REC = null;
   nextId = RUN_IDS;
   RUN++;
+  HEAP1 = 0;
+  HEAP2 = 0;
+  fnIds.clear();
   for (const k of skip) {
     const d = Object.getOwnPropertyDescriptor(root, k);
     if (d && 'value' in d && typeof d.value === 'object' && d.value !== null) statics.add(d.value as object);
@@ -562,7 +865,7 @@ export function sim_track_adopt<T>(v: T): T {
  * sim_fp_whole), for a reader that only needs to know which arrays it looked at.
  */
 export function sim_track_record(rec: Recorder | null, coarse = false): void {
-  REC = NOREC ? null : rec;
+  REC = rec;
   COARSE = coarse;
 }
 
@@ -571,8 +874,8 @@ export function sim_fp_whole(loc: number): number {
   return Math.floor(loc / KEYS) * KEYS + KEY_ALL;
 }
 
-export function sim_track_recorder(): Recorder {
-  return { r: [], w: [] };
+export function sim_track_recorder(obs = false): Recorder {
+  return { r: [], w: [], u: null, obs, o1: 0, o2: 0 };
 }
 
 /**
@@ -623,6 +926,41 @@ export function sim_fp_write_task(id: number): void {
   if (REC !== null) REC.w.push(resourceLoc(TASKS, id));
 }
 
+/**
+ * State outside the tracked heap (per-task and per-run slots of impl/sync) that a state's hash
+ * must include: each owner registers a function folding its part into the lanes.
+ */
+export type StatePart = (exec: unknown, h: [number, number]) => void;
+const stateParts: StatePart[] = [];
+export function sim_track_state_part(f: StatePart): void {
+  stateParts.push(f);
+}
+export function sim_track_state_parts(exec: unknown, h: [number, number]): void {
+  for (const f of stateParts) f(exec, h);
+}
+
+/** The tracked heap's hash now (two 32-bit lanes). */
+export function sim_track_heap_hash(): readonly [number, number] {
+  return [HEAP1, HEAP2];
+}
+
+/** The hash of a function's code (for callbacks held outside the heap, e.g. RCU's queue). */
+export function sim_hash_code(f: (...a: never[]) => unknown): number {
+  return strHash(f.toString());
+}
+
+/** A 32-bit mix of an integer (for order-insensitive sums of hashed parts). */
+export function sim_hash32(x: number): number {
+  return mix32(x | 0);
+}
+
+/** Fold a value into a running pair of lanes (for the parts of a state outside the heap). */
+export function sim_hash_mix(h: [number, number], v: unknown): void {
+  const x = vh(v);
+  h[0] = (mix32(h[0] ^ x) + 0x9e3779b9) | 0;
+  h[1] = mix32(h[1] + Math.imul(x, 0x85ebca6b)) ^ 0x7f4a7c15;
+}
+
 /** Sort and de-duplicate a recorder's locations into a footprint (a location written is not also listed as read). */
 export function sim_track_footprint(rec: Recorder): Footprint {
   const w = uniq(rec.w);
@@ -633,6 +971,11 @@ export function sim_track_footprint(rec: Recorder): Footprint {
   }
   rec.r.length = 0;
   rec.w.length = 0;
+  if (rec.u !== null) {
+    const u = uniq(rec.u);
+    rec.u = null;
+    return { reads: r, writes: w, waits: u };
+  }
   return { reads: r, writes: w };
 }
 

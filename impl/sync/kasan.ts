@@ -29,7 +29,7 @@ import { current, currentExecution, inTask, registerExecSlot, type Execution } f
 import { choose, Violation, type Task } from '../rt/task.js';
 import { call_rcu, rcu_read_lock_any_held } from './rcu.js';
 import { sim_task_label } from './sched.js';
-import { sim_fp_read, sim_fp_write, sim_track_immutable_proto, sim_track_reserve_key, sim_track_static } from '../rt/track.js';
+import { sim_fp_read, sim_fp_write, sim_hash_mix, sim_track_immutable_proto, sim_track_reserve_key, sim_track_state_part, sim_track_static } from '../rt/track.js';
 
 /** SLAB_TYPESAFE_BY_RCU (include/linux/slab.h). */
 export const SLAB_TYPESAFE_BY_RCU = 0x00080000;
@@ -119,6 +119,16 @@ class kasan_run {
 }
 
 const RUN = registerExecSlot();
+// A state's hash (impl/rt/track.ts): the typesafe caches' free lists (which objects a reuse may pick).
+sim_track_state_part((exec, h) => {
+  const r = (exec as Execution).slots[RUN] as kasan_run | undefined;
+  if (r === undefined) return;
+  r.freelists.forEach((fl, id) => {
+    sim_hash_mix(h, id);
+    for (const o of fl) sim_hash_mix(h, o);
+  });
+});
+
 /** The footprint resource of the typesafe caches' free lists (sub-key: the cache id). */
 const FREELISTS = { resource: 'kasan freelists' };
 

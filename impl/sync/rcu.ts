@@ -23,7 +23,7 @@ import { current, currentExecution, inTask, registerExecSlot, type Execution, ty
 import { block, Violation, type BlockOp, type Task } from '../rt/task.js';
 import { might_sleep } from './lockdep.js';
 import { sim_current_sync, sim_task_label, sim_task_sync_peek } from './sched.js';
-import { sim_fp_read, sim_fp_write } from '../rt/track.js';
+import { sim_fp_read, sim_fp_write, sim_hash_code, sim_hash_mix, sim_track_state_part } from '../rt/track.js';
 
 /**
  * Footprints (impl/rt/track.ts) of the RCU state, which lives in per-task and per-run slots the
@@ -115,7 +115,10 @@ export function* synchronize_rcu(): Task<void> {
   const exec = currentExecution();
   const snap = exec.step;
   sim_fp_write(RCU_GP);
+  const w = { snap, irqsOnly: false };
+  runOf(exec).waits.push(w);
   yield block('synchronize_rcu', () => sim_rcu_gp_done(exec, snap), undefined, () => blockers(exec, snap, false));
+  dropWait(exec, w);
 }
 
 /**
@@ -133,7 +136,10 @@ export function* synchronize_irqs_off(): Task<void> {
   const exec = currentExecution();
   const snap = exec.step;
   sim_fp_write(RCU_GP);
+  const w = { snap, irqsOnly: true };
+  runOf(exec).waits.push(w);
   yield block('tlb_remove_table_sync_one', () => sim_rcu_gp_done(exec, snap, true), undefined, () => blockers(exec, snap, true));
+  dropWait(exec, w);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,6 +153,8 @@ interface rcu_cb {
 
 class rcu_run {
   readonly cbs: (rcu_cb | undefined)[] = [];
+  /** Grace periods being waited for by synchronize_rcu / synchronize_irqs_off (for the state hash). */
+  readonly waits: { snap: number; irqsOnly: boolean }[] = [];
   /** Index of the next callback to invoke (callbacks before it ran). */
   next = 0;
   kthread = -1;
@@ -161,6 +169,37 @@ class rcu_run {
 }
 
 const RUN = registerExecSlot();
+
+function dropWait(exec: Execution, w: { snap: number; irqsOnly: boolean }): void {
+  const ws = runOf(exec).waits;
+  const i = ws.indexOf(w);
+  if (i >= 0) ws.splice(i, 1);
+}
+
+/**
+ * A state's hash (impl/rt/track.ts): the callbacks still queued (their objects and functions) and,
+ * for each grace period still awaited (queued callbacks, synchronize_rcu waiters), which tasks'
+ * read-side sections began before it — what decides when it ends. Absolute step numbers are left
+ * out: only this order matters.
+ */
+sim_track_state_part((execU, h) => {
+  const exec = execU as Execution;
+  const r = exec.slots[RUN] as rcu_run | undefined;
+  if (r === undefined) { sim_hash_mix(h, 0); return; }
+  sim_hash_mix(h, r.kthread);
+  const snaps: [number, boolean][] = [];
+  for (let i = r.next; i < r.cbs.length; i++) {
+    const cb = r.cbs[i]!;
+    sim_hash_mix(h, cb.head);
+    // The callback by its code: its closure holds the object (hashed above) and the site name.
+    sim_hash_mix(h, sim_hash_code(cb.fn));
+    snaps.push([cb.snap, false]);
+  }
+  for (const w of r.waits) snaps.push([w.snap, w.irqsOnly]);
+  for (const [snap, irqsOnly] of snaps) {
+    for (const t of exec.tasks) sim_hash_mix(h, preexisting(t, snap, irqsOnly));
+  }
+});
 
 function runOf(exec: Execution): rcu_run {
   let r = exec.slots[RUN] as rcu_run | undefined;

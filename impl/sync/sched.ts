@@ -12,7 +12,7 @@
 import { current, currentExecution, inTask, registerTaskSlot, type Execution, type TaskState } from '../rt/execution.js';
 import type { BlockOp } from '../rt/task.js';
 import type { lock_class } from './lockdep.js';
-import { sim_fp_write_task } from '../rt/track.js';
+import { sim_fp_write_task, sim_hash_mix, sim_track_state_part } from '../rt/track.js';
 
 /** Task run states (include/linux/sched.h). */
 export const TASK_RUNNING = 0x0000;
@@ -64,6 +64,29 @@ export class sim_task_sync {
 }
 
 const SLOT = registerTaskSlot();
+
+// A state's hash (impl/rt/track.ts) includes every task's sync state: sleeping, signals, the
+// atomic contexts (whether they are open: when they began matters only against grace periods,
+// which rcu.ts hashes), and the lockdep stack of held locks.
+sim_track_state_part((exec, h) => {
+  for (const t of (exec as Execution).tasks) {
+    const s = t.slots[SLOT] as sim_task_sync | undefined;
+    if (s === undefined) { sim_hash_mix(h, 0); continue; }
+    sim_hash_mix(h, s.state);
+    sim_hash_mix(h, s.fatal);
+    sim_hash_mix(h, s.preempt);
+    sim_hash_mix(h, s.rcu);
+    sim_hash_mix(h, s.irqsOff);
+    sim_hash_mix(h, s.heldCount);
+    sim_hash_mix(h, s.depth);
+    for (let i = 0; i < s.depth; i++) {
+      sim_hash_mix(h, s.hLock[i]);
+      sim_hash_mix(h, s.hClass[i]!.id);
+      sim_hash_mix(h, s.hRead[i]);
+      sim_hash_mix(h, s.hTry[i]);
+    }
+  }
+});
 
 /** The sync state of a task (created on first use). */
 export function sim_task_sync_of(t: TaskState): sim_task_sync {

@@ -49,9 +49,24 @@
 import { PICK_PRUNE, type Execution, type Outcome, type StepObserver, type TaskState } from '../execution.js';
 import type { Scheduler, Strategy } from '../scheduler.js';
 import { ScheduleError } from '../schedule.js';
-import { sim_fp_conflict, sim_fp_task, type Footprint } from '../track.js';
+import { sim_fp_conflict, sim_fp_task, sim_hash_mix, sim_track_heap_hash, sim_track_state_parts, type Footprint } from '../track.js';
 
 export interface DporOptions {
+  /**
+   * 'dpor' (default): partial-order reduction. 'full': no reduction — every schedule within the
+   * bound, as the plain DFS explores them (for comparison, and for the state cache).
+   */
+  readonly mode?: 'dpor' | 'full';
+  /**
+   * The state cache (mode 'full' only): an execution that reaches a state (stateKey) reached
+   * before stops there. Sound without reduction: the earlier visit's subtree — every schedule from
+   * that state within the same remaining bound — was explored completely before this one (a
+   * depth-first search leaves a subtree only when it is done; a state cannot repeat along one
+   * path, the step count is part of it). Under DPOR it would not be: the earlier subtree only
+   * holds what that execution's races and sleep sets asked for (Yang et al., "Efficient stateful
+   * dynamic partial order reduction", SPIN 2008, need a summary of the subtree's events).
+   */
+  readonly cache?: boolean;
   /** Maximum preemptions per execution (Infinity, the default: every trace). */
   readonly preemptionBound?: number;
   /** Stop after this many executions (the space is then reported as not covered). */
@@ -63,6 +78,8 @@ export interface DporOptions {
 interface SleepEntry {
   readonly task: number;
   readonly fp: Footprint;
+  /** The event left its task blocked or finished (known at the next scheduling point). */
+  readonly ev?: { selfBlocked: boolean };
 }
 
 /** A scheduling point: the state before one event. */
@@ -118,10 +135,19 @@ interface Ev {
   choice: boolean;
   /** It ended the run with a violation: dependent with everything. */
   abort: boolean;
+  /** It ended a wait (see analyse: its races reach past the event that let it go on). */
+  readonly woke: boolean;
+  /** Its task was not runnable after it (blocked or finished). */
+  selfBlocked: boolean;
   /** Events that enabled or spawned this task since its previous event (happen before it). */
   readonly preds: readonly number[];
   /** Tasks this event made non-runnable (other than its own). */
   disables: number[] | null;
+  /** Its task's observation hash after it (impl/rt/track.ts), restored when a run replays it. */
+  readonly o1: number;
+  readonly o2: number;
+  /** The state after it (see stateKey). */
+  readonly state: number;
 }
 
 export interface DporStats {
@@ -130,12 +156,14 @@ export interface DporStats {
   readonly sleepPruned: number;
   /** Executions stopped because the only way on was over the preemption bound. */
   readonly boundPruned: number;
-  /** Executions stopped by the caller (e.g. the state cache). */
-  readonly otherPruned: number;
+  /** Executions stopped at a state reached before (the state cache, mode 'full'). */
+  readonly cachePruned: number;
   /** Races found (over all executions). */
   readonly races: number;
   /** Alternatives dropped because they needed more preemptions than the bound. */
   readonly overBound: number;
+  /** Distinct states reached (see stateKey). */
+  readonly states: number;
 }
 
 export class DporStrategy implements Strategy {
@@ -148,6 +176,8 @@ export class DporStrategy implements Strategy {
   private readonly bound: number;
   private readonly maxExecutions: number;
   readonly sleepSets: boolean;
+  readonly mode: 'dpor' | 'full';
+  readonly cache: boolean;
   private current: DporRun | null = null;
   /** The events of the last finished execution (the next one replays a prefix of them). */
   private lastEvents: readonly Ev[] = [];
@@ -157,12 +187,24 @@ export class DporStrategy implements Strategy {
   private follow: readonly number[] = [];
   /** Why exploration stopped early because a re-execution diverged from its prefix, or null. */
   diverged: string | null = null;
-  private st = { sleepPruned: 0, boundPruned: 0, otherPruned: 0, races: 0, overBound: 0 };
+  private st = { sleepPruned: 0, boundPruned: 0, cachePruned: 0, races: 0, overBound: 0 };
+  /** Distinct states reached (their keys). */
+  private readonly states = new Set<number>();
+
+  /** Record a state; true when it was reached before. */
+  sawState(key: number): boolean {
+    if (this.states.has(key)) return true;
+    this.states.add(key);
+    return false;
+  }
 
   constructor(opts: DporOptions = {}) {
     this.bound = opts.preemptionBound ?? Infinity;
     this.maxExecutions = opts.maxExecutions ?? Infinity;
-    this.sleepSets = opts.sleepSets ?? true;
+    this.mode = opts.mode ?? 'dpor';
+    this.cache = opts.cache ?? false;
+    this.sleepSets = this.mode === 'dpor' && (opts.sleepSets ?? true);
+    if (this.cache && this.mode !== 'full') throw new RangeError('the state cache needs mode full (see DporOptions.cache)');
     if (!(this.bound >= 0)) throw new RangeError(`DPOR preemption bound must be ≥ 0, got ${this.bound}`);
   }
 
@@ -176,7 +218,7 @@ export class DporStrategy implements Strategy {
   }
 
   get stats(): DporStats {
-    return { executions: this.runs, ...this.st };
+    return { executions: this.runs, ...this.st, states: this.states.size };
   }
 
   /** The scheduler of the next execution (also its StepObserver), or null when done. */
@@ -222,7 +264,7 @@ export class DporStrategy implements Strategy {
     if (outcome.status === 'pruned') {
       if (run.prunedBy === 'sleep') this.st.sleepPruned++;
       else if (run.prunedBy === 'bound') this.st.boundPruned++;
-      else this.st.otherPruned++;
+      else this.st.cachePruned++;
     }
     const evs = run.events;
     if (outcome.status === 'violation' && outcome.violation !== undefined && outcome.violation.step >= 0 && evs.length > 0) {
@@ -234,7 +276,7 @@ export class DporStrategy implements Strategy {
     if (process.env.DPOR_DUMP && Number(process.env.DPOR_DUMP) === this.runs) {
       for (const e of evs) process.stderr.write(`ev t${e.task} n${e.node} ${e.abort ? 'A' : ''}${e.choice ? 'C' : ''} R${e.fp.reads.join(',')} W${e.fp.writes.join(',')} P${e.preds.join(',')} D${e.disables?.join(',') ?? ''}\n`);
     }
-    this.analyse(evs);
+    if (this.mode === 'dpor') this.analyse(evs);
     this.lastEvents = evs;
   }
 
@@ -261,6 +303,8 @@ export class DporStrategy implements Strategy {
     const lastOf = new Int32Array(T).fill(-1);
     const counts = new Int32Array(T);
     const lastW = new Map<number, number>();
+    /** Every write of each location, in order (for the races of wake-up steps). */
+    const writes = new Map<number, number[]>();
     const reads = new Map<number, number[]>();
     const clock = new Int32Array(T);
     const cands: number[] = [];
@@ -292,6 +336,29 @@ export class DporStrategy implements Strategy {
           if (rs !== undefined) for (const r of rs) if (evs[r]!.task !== p) cands.push(r);
         }
       }
+      // A step that ended a wait could have run before the event that let it go on, had the
+      // condition held earlier: the last writer of what it reads is not necessarily the event to
+      // reverse (a lock taken and released by another task: the race is with the taking, not the
+      // release, as two lock acquisitions are co-enabled and a release and a blocked acquisition
+      // are not). So its candidates are every earlier write, by another task, of what it touches
+      // that its own past (program order, what enabled it) does not already order before it.
+      if (e.woke && !e.abort) {
+        // Its own past only: what enabled it is exactly what the race may reach past.
+        const pc = clock;
+        if (lp >= 0) for (let t = 0; t < T; t++) pc[t] = vc[lp * T + t]!;
+        else pc.fill(0);
+        const seenC = new Set<number>();
+        for (const loc of e.fp.waits ?? e.fp.reads.concat(e.fp.writes)) {
+          const ws = writes.get(loc);
+          if (ws === undefined) continue;
+          for (const j of ws) {
+            const q = evs[j]!.task;
+            if (q === p || seenC.has(j)) continue;
+            seenC.add(j);
+            if (idx[j]! >= pc[q]!) races.push([j, i]);
+          }
+        }
+      }
       // Direct races: the candidates, latest first, that are not already ordered before e.
       if (cands.length > 0) {
         cands.sort((a, b) => b - a);
@@ -321,6 +388,12 @@ export class DporStrategy implements Strategy {
         for (const loc of e.fp.writes) {
           lastW.set(loc, i);
           reads.delete(loc);
+          let ws = writes.get(loc);
+          if (ws === undefined) {
+            ws = [];
+            writes.set(loc, ws);
+          }
+          ws.push(i);
         }
       }
     }
@@ -359,9 +432,14 @@ export class DporStrategy implements Strategy {
     consider(i);
     const node = this.path[ej.node];
     if (node === undefined || node.kind !== 't') return;
-    for (const q of initials) if (node.done.has(q) || node.backtrack.has(q)) return;
+    // Some task that can start v is already explored or scheduled here: v is covered. Under a
+    // bound, only by one that fits in it here (one over the bound will be dropped).
+    const fits = (q: number): boolean => node.pre + (node.prev >= 0 && q !== node.prev && node.runnable.includes(node.prev) ? 1 : 0) <= this.bound;
+    for (const q of initials) if (node.done.has(q) || (node.backtrack.has(q) && fits(q))) return;
     const pi = evs[i]!.task;
-    const q = initials.includes(pi) ? pi : Math.min(...initials);
+    const within = initials.filter(fits);
+    const pool = within.length > 0 ? within : initials;
+    const q = pool.includes(pi) ? pi : Math.min(...pool);
     // The wakeup sequence: v with q's first event moved to the front.
     const at = v.indexOf(q);
     const seq = [q, ...v.slice(0, at), ...v.slice(at + 1)];
@@ -430,13 +508,39 @@ export class DporStrategy implements Strategy {
         node.taken = q;
         node.takenConservative = cons;
         this.branch = d;
-        this.follow = alt.seq !== null ? alt.seq.slice(1) : [];
+        // Under a bound, no: the sequence may spend preemptions that BPOR's argument assumes are
+        // still there for the alternatives it adds later (the continuation must keep running the
+        // current task, as the bounded search does).
+        this.follow = alt.seq !== null && this.bound === Infinity ? alt.seq.slice(1) : [];
         return true;
       }
       path.pop();
     }
     return false;
   }
+}
+
+/**
+ * The state after a step, as a number (52 bits of a 64-bit hash): the tracked heap, every task's
+ * position (done, blocked, its label, the hash of what it read), the state impl/sync keeps outside
+ * the heap, the step count, and what the search itself depends on: the preemptions used and the
+ * task that ran last (a switch away from it may cost a preemption).
+ */
+function stateKey(exec: Execution, pre: number, last: number): number {
+  const hh = sim_track_heap_hash();
+  const h: [number, number] = [hh[0], hh[1]];
+  sim_hash_mix(h, exec.step);
+  for (const t of exec.tasks) {
+    sim_hash_mix(h, t.done);
+    sim_hash_mix(h, t.block !== null);
+    sim_hash_mix(h, t.label);
+    sim_hash_mix(h, t.obs1);
+    sim_hash_mix(h, t.obs2);
+  }
+  sim_track_state_parts(exec, h);
+  sim_hash_mix(h, pre);
+  sim_hash_mix(h, last);
+  return (h[0] >>> 0) * 1048576 + (h[1] >>> 12);
 }
 
 function join(dst: Int32Array, dbase: number, sbase: number, T: number, src: Int32Array = dst): void {
@@ -514,7 +618,12 @@ export class DporRun implements Scheduler, StepObserver {
         for (let i = 0; i < n; i++) if (runnable[i] === q) { still = true; break; }
         if (!still) (disabled ??= []).push(q);
       }
-      if (evs.length > this.prefix.length) last.disables = disabled;
+      if (evs.length > this.prefix.length) {
+        last.disables = disabled;
+        let still = false;
+        for (let i = 0; i < n; i++) if (runnable[i] === last.task) { still = true; break; }
+        last.selfBlocked = !still;
+      }
     }
     const r: number[] = [];
     for (let i = 0; i < n; i++) r.push(runnable[i]!);
@@ -561,6 +670,8 @@ export class DporRun implements Scheduler, StepObserver {
         kind: 't', step, runnable: r, prev: this.lastTask, pre: this.pre, taken, takenConservative: false,
         backtrack: new Map(), done: new Map(), sleep,
       };
+      // Without reduction every runnable task is an alternative (advance drops those over the bound).
+      if (this.strategy.mode === 'full') for (const q of r) if (q !== taken) node.backtrack.set(q, { conservative: false, seq: null });
       path.push(node);
     }
     const t = node.taken;
@@ -585,14 +696,16 @@ export class DporRun implements Scheduler, StepObserver {
     return node.value;
   }
 
-  stepDone(_exec: Execution, task: TaskState, _step: number, fp: Footprint): void {
+  stepDone(exec: Execution, task: TaskState, _step: number, fp: Footprint): void {
     const t = task.id;
     const known = this.prefix[this.events.length];
     if (known !== undefined) {
-      // Replaying: the same event as in the last run.
+      // Replaying: the same event as in the last run (its task read the same values).
       this.pendingPreds.delete(t);
       this.events.push(known);
       this.lastTask = t;
+      task.obs1 = known.o1;
+      task.obs2 = known.o2;
       return;
     }
     let loc = this.taskLocs[t];
@@ -600,15 +713,22 @@ export class DporRun implements Scheduler, StepObserver {
       loc = sim_fp_task(t);
       this.taskLocs[t] = loc;
     }
-    const withTask: Footprint = { reads: insertSorted(fp.reads, loc, fp.writes), writes: fp.writes };
+    const withTask: Footprint = fp.waits !== undefined
+      ? { reads: insertSorted(fp.reads, loc, fp.writes), writes: fp.writes, waits: fp.waits }
+      : { reads: insertSorted(fp.reads, loc, fp.writes), writes: fp.writes };
     const preds = this.pendingPreds.get(t);
     if (preds !== undefined) this.pendingPreds.delete(t);
-    const ev: Ev = { task: t, fp: withTask, node: this.tnode, choice: this.choiceInStep, abort: false, preds: preds ?? NO_PREDS, disables: null };
-    this.events.push(ev);
     this.lastTask = t;
+    const state = stateKey(exec, this.pre, t);
+    if (this.strategy.sawState(state) && this.strategy.cache) this.cutRequested = true;
+    const ev: Ev = {
+      task: t, fp: withTask, node: this.tnode, choice: this.choiceInStep, abort: false, woke: task.woke, selfBlocked: false, preds: preds ?? NO_PREDS, disables: null,
+      o1: task.obs1, o2: task.obs2, state,
+    };
+    this.events.push(ev);
     const node = this.path[this.tnode];
     if (node !== undefined && node.kind === 't') {
-      node.done.set(t, ev.choice || node.takenConservative ? null : { task: t, fp: withTask });
+      node.done.set(t, ev.choice || node.takenConservative ? null : { task: t, fp: withTask, ev });
     }
   }
 
@@ -617,9 +737,9 @@ export class DporRun implements Scheduler, StepObserver {
     const ev = this.events[this.events.length - 1];
     if (ev === undefined) return;
     if (ev.fp.writes.includes(loc)) return;
-    ev.fp = { reads: ev.fp.reads.filter((x) => x !== loc), writes: insertSorted(ev.fp.writes, loc) };
+    ev.fp = { ...ev.fp, reads: ev.fp.reads.filter((x) => x !== loc), writes: insertSorted(ev.fp.writes, loc) };
     const node = this.path[ev.node];
-    if (node !== undefined && node.kind === 't' && node.done.get(ev.task)) node.done.set(ev.task, { task: ev.task, fp: ev.fp });
+    if (node !== undefined && node.kind === 't' && node.done.get(ev.task)) node.done.set(ev.task, { task: ev.task, fp: ev.fp, ev });
   }
 
   /** The sleep set of a new point: the previous point's sleepers and earlier siblings, less those the last event woke. */
@@ -627,7 +747,17 @@ export class DporRun implements Scheduler, StepObserver {
     if (last === null) return [];
     const parent = this.path[last.node];
     if (parent === undefined || parent.kind !== 't') return [];
+    // Under a bound, a conservative alternative (BPOR) is there to reach what the bound kept the
+    // others from reaching: nothing sleeps in its subtree (a sleeper's equivalent order may need
+    // more preemptions than the bound allows).
     const out: SleepEntry[] = [];
+    // Under a bound, an earlier sibling r goes to sleep in this branch only if moving its step to
+    // the front of an execution of this branch costs no preemption: its step left r blocked or
+    // finished (no preemption to switch away from it afterwards), and taking r here cost no more
+    // than taking this branch's task. Otherwise the execution with r's step first, which the
+    // sleep set takes as explored, may be over the bound and never have been run.
+    const bounded = this.bound !== Infinity;
+    const costAt = (q: number): number => (parent.prev >= 0 && q !== parent.prev && parent.runnable.includes(parent.prev) ? 1 : 0);
     const keep = (s: SleepEntry): void => {
       if (s.task === last.task) return;
       if (disabled !== null && disabled.includes(s.task)) return;
@@ -635,7 +765,11 @@ export class DporRun implements Scheduler, StepObserver {
       if (!out.some((o) => o.task === s.task)) out.push(s);
     };
     for (const s of parent.sleep) keep(s);
-    for (const [q, s] of parent.done) if (q !== parent.taken && s !== null) keep(s);
+    for (const [q, s] of parent.done) {
+      if (q === parent.taken || s === null) continue;
+      if (bounded && (s.ev === undefined || !s.ev.selfBlocked || costAt(q) > costAt(parent.taken))) continue;
+      keep(s);
+    }
     return out;
   }
 
