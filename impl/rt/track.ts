@@ -408,6 +408,32 @@ function convertObject(o: object, skip?: ReadonlySet<PropertyKey>): object {
 
 /** Per class: the prototype its converted instances get (accessors for its fields, then the class's own). */
 const classProtos = new Map<object, object>();
+/** The prototype a converted object had before (from its class prototype or catch-all proxy). */
+const originalProto = new WeakMap<object, object | null>();
+
+/**
+ * A shallow copy of a struct (the kernel's `*dst = *src`, e.g. a speculative VMA snapshot): an
+ * object of the same class with the same fields, each read once from `o` (recorded when `o` is
+ * tracked). The copy is not tracked: a stack object of the task that made it. Use it instead of
+ * copying `Object.keys(o)`, which a tracked class instance does not list (its fields are
+ * accessors on its prototype).
+ */
+export function sim_struct_copy<T extends object>(o: T): T {
+  const store = (o as { [STORE]?: Record<PropertyKey, unknown> })[STORE];
+  const src = o as unknown as Record<string, unknown>;
+  if (store === undefined) {
+    const c = Object.create(Object.getPrototypeOf(o) as object | null) as Record<string, unknown>;
+    for (const key of Object.keys(o)) c[key] = src[key];
+    return c as T;
+  }
+  const tp = Object.getPrototypeOf(o) as object;
+  const proto = originalProto.has(tp) ? originalProto.get(tp)! : tp;
+  const c = Object.create(proto) as Record<string, unknown>;
+  // The store holds the fields moved at conversion last first, then those added later.
+  const keys = Object.keys(store);
+  for (const key of keys) c[key] = src[key];
+  return c as T;
+}
 
 function classProtoFor(proto: object): object {
   let tp = classProtos.get(proto);
@@ -423,6 +449,7 @@ function classProtoFor(proto: object): object {
     Object.defineProperty(tp, 'constructor', { value: (proto as { constructor: unknown }).constructor, enumerable: false, writable: true, configurable: true });
     for (const key of reservedKeys) ensureAccessor(tp, key);
     classProtos.set(proto, tp);
+    originalProto.set(tp, proto);
   }
   return tp;
 }
@@ -494,6 +521,7 @@ function protoFor(proto: object | null): object {
       },
     });
     protos.set(proto, p);
+    originalProto.set(p, proto);
   }
   return p;
 }

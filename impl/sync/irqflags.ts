@@ -23,10 +23,7 @@ export function sim_preempt_inc(s: sim_task_sync): void {
 
 /** Leave a preempt-disabled section. */
 export function sim_preempt_dec(s: sim_task_sync): void {
-  if (s.preempt > 0 && --s.preempt === 0) {
-    s.preemptStart = -1;
-    sim_fp_read(RCU_GP);
-  }
+  if (s.preempt > 0 && --s.preempt === 0) s.preemptStart = -1;
 }
 
 export function preempt_disable(): void {
@@ -64,7 +61,6 @@ export function local_irq_disable(): void {
 export function local_irq_enable(): void {
   if (!inTask()) return;
   const s = sim_current_sync();
-  if (s.irqsOff !== 0) sim_fp_read(RCU_GP);
   s.irqsOff = 0;
   s.irqStart = -1;
 }

@@ -29,10 +29,15 @@ import { sim_fp_read, sim_fp_write, sim_hash_code, sim_hash_mix, sim_track_state
  * Footprints (impl/rt/track.ts) of the RCU state, which lives in per-task and per-run slots the
  * tracked heap does not reach. Grace periods compare the step at which a reader's section began
  * with the step of the updater's snapshot, so what matters is the order of each reader's section
- * boundary and each snapshot: a boundary reads RCU_GP, a snapshot writes it (boundaries of two
- * readers commute; a snapshot is ordered against every boundary). Whether a waiter may go on
+ * beginning and each snapshot: a beginning reads RCU_GP, a snapshot writes it (beginnings of two
+ * readers commute; a snapshot is ordered against every beginning). The end of a section commutes
+ * with an adjacent snapshot: either way the grace period is over once both happened, and
+ * nothing can run in between. Whether a waiter may go on
  * (its wait condition reads every task's sections) is seen by the reducer as enabling and
- * disabling. The callback queue is RCU_CBS.
+ * disabling. The callback queue is RCU_CBS, as a queue: call_rcu reads and writes its tail and
+ * writes the slot it fills; the kthread reads the slot at its head and writes the head. So two
+ * call_rcu are ordered, and an invocation is ordered only against the call_rcu of the callback it
+ * runs.
  */
 export const RCU_GP = { resource: 'rcu grace-period clock' };
 const RCU_CBS = { resource: 'rcu callbacks' };
@@ -65,10 +70,7 @@ export function rcu_read_unlock(): void {
       'but there are no more locks to release!',
     ]);
   }
-  if (--s.rcu === 0) {
-    s.rcuStart = -1;
-    sim_fp_read(RCU_GP);
-  }
+  if (--s.rcu === 0) s.rcuStart = -1;
 }
 
 /** rcu_read_lock_held(): inside rcu_read_lock(). */
@@ -213,7 +215,8 @@ function runOf(exec: Execution): rcu_run {
 function* rcu_gp_kthread(r: rcu_run): Task<void> {
   for (;;) {
     yield r.waitOp;
-    sim_fp_write(RCU_CBS);
+    sim_fp_read(RCU_CBS, r.next);
+    sim_fp_write(RCU_CBS, 'head');
     const cb = r.cbs[r.next]!;
     r.cbs[r.next] = undefined;
     r.next++;
@@ -242,7 +245,8 @@ export function call_rcu<T>(head: T, func: (head: T) => void, exec?: Execution):
   if (e === undefined) throw new Error('call_rcu outside a running task: pass the Execution');
   const r = ensureKthread(e);
   sim_fp_write(RCU_GP);
-  sim_fp_write(RCU_CBS);
+  sim_fp_write(RCU_CBS, 'tail');
+  sim_fp_write(RCU_CBS, r.cbs.length);
   r.cbs.push({ head, fn: func as (head: unknown) => void, snap: e.step });
 }
 
@@ -251,7 +255,7 @@ export function* rcu_barrier(): Task<void> {
   might_sleep('rcu_barrier');
   const exec = currentExecution();
   const r = runOf(exec);
-  sim_fp_read(RCU_CBS);
+  sim_fp_read(RCU_CBS, 'tail');
   const target = r.cbs.length;
   yield block('rcu_barrier', () => r.next >= target, undefined, () => (r.kthread >= 0 ? [r.kthread] : []));
 }
