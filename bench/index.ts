@@ -29,6 +29,7 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
   ['linearizability', section('linearizability', 'benchLinearizability')],
   ['standard', section('standard', 'benchStandard')],
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
+  ['explore', section('explore', 'benchExplore')],
 ];
 
 /** Sections run only when named in --only= (long comparisons, not part of the standard figures). */
