@@ -39,8 +39,8 @@ import { sim_fp_read, sim_fp_write, sim_hash_code, sim_hash_mix, sim_track_state
  * call_rcu are ordered, and an invocation is ordered only against the call_rcu of the callback it
  * runs.
  */
-export const RCU_GP = { resource: 'rcu grace-period clock' };
-const RCU_CBS = { resource: 'rcu callbacks' };
+export const RCU_GP = Object.freeze({ resource: 'rcu grace-period clock' });
+const RCU_CBS = Object.freeze({ resource: 'rcu callbacks' });
 
 // ---------------------------------------------------------------------------------------------
 // Read side
