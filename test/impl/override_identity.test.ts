@@ -62,8 +62,11 @@ const DEEP = !!process.env.FAULTLINE_DEEP;
 const SEEDS = DEEP ? 3 : 1;
 /** More workloads of the general generator (the `random` family) per generation. */
 const GENERAL_SEEDS = DEEP ? 300 : 16;
-/** The share of the functions impl/ calls (classes and uncalled functions aside) the runs must reach. */
-const MIN_REACHED = 0.8;
+/**
+ * The share of the functions impl/ calls (classes and uncalled functions aside) the runs must
+ * reach: 471 of 512 (92%) with the general generator as the random family; 98% with FAULTLINE_DEEP.
+ */
+const MIN_REACHED = 0.88;
 
 /**
  * Functions impl/ calls that the runs do not reach, and why (an entry the runs reach, or that names
