@@ -31,5 +31,5 @@ describe('memory: a long campaign in a small heap', () => {
     const j = JSON.parse(r.stdout) as { executions: number; violations: unknown[] };
     expect(j.executions).toBe(RUNS);
     expect(j.violations).toEqual([]);
-  });
+  }, 6 * 3_600_000); // hours: above the deep default of one
 });
