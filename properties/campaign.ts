@@ -62,17 +62,17 @@ export async function loadVariantFile(path: string): Promise<Variant> {
   return defineVariant(spec);
 }
 
-function schedulerFor(strategy: string, seed: number, i: number, k: number): Scheduler {
+function schedulerFor(strategy: string, seed: number, i: number, k: number, offset = 0): Scheduler {
   switch (strategy) {
     case 'random':
       return new RandomScheduler(mixSeed(seed, i));
     case 'pct':
-      return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k);
+      return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k, offset);
     default: {
       // portfolio: PCT depth 2, PCT depth 3, random, in turn.
       const m = i % 3;
-      if (m === 0) return new PctScheduler(mixSeed(seed ^ 0x2545f491, i), 2, k);
-      if (m === 1) return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k);
+      if (m === 0) return new PctScheduler(mixSeed(seed ^ 0x2545f491, i), 2, k, offset);
+      if (m === 1) return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k, offset);
       return new RandomScheduler(mixSeed(seed, i));
     }
   }
@@ -187,7 +187,6 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
   const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
     opts.onRun?.(executions);
-    if (r.steps > k) k = r.steps;
     if (r.status === 'unknown') unknown++;
     if ((r.stats.injected_failures ?? 0) > 0) injectedRuns++;
     if (r.status === 'crash' || r.status === 'bad-schedule') {
@@ -235,15 +234,31 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
     };
     let pick = pickAt(0);
     signal?.begin();
+    // PCT's change points fall in the scenario's concurrent part: after its setup (which runs
+    // alone: the offset, from the last run) and over the longest concurrent part of its runs so
+    // far (k). Workloads of one family can differ in length a hundredfold (the general
+    // generator's): a k carried over from a long one would put the change points past a short
+    // one's end. A new scenario's first run starts from the last scenario's k and offset (the corpus
+    // is one unit: the scenarios run in turn).
+    let spanned = false;
+    let offset = 0;
     for (let i = 0; ; i++) {
       if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) {
         if (corpus) corpus.feedback(pick.draw, signal!.novel());
         pick = pickAt(i / SCHEDULES_PER_SCENARIO);
         signal?.begin();
+        spanned = false;
       }
+      const scheduler = schedulerFor(spec.strategy, spec.seed, i, k, offset);
       const r = runScenario({
-        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...runCov, ...(onStep ? { onStep } : {}),
+        variant: spec.variant, scenario: pick.scenario, scheduler, ...runCov, ...(onStep ? { onStep } : {}),
       });
+      if (r.setupSteps !== undefined && r.setupSteps >= 0 && r.status !== 'violation') {
+        const span = Math.max(1, r.steps - r.setupSteps);
+        k = spanned ? Math.max(k, span) : Math.max(8, span);
+        offset = r.setupSteps;
+        spanned = true;
+      }
       if (!onResult(pick.scenario, r, pick.seed)) break;
     }
   } else if (budget > 0) {
@@ -253,9 +268,21 @@ export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): 
       // Communication-guided: the scenario's first runs are its solo profiles (guided.ts).
       guidedScenario(spec, scenario, u, SCHEDULES_PER_SCENARIO, budget, onResult);
     } else {
+      // PCT's change points over the scenario's concurrent part, as in the corpus loop above: k and
+      // the setup's offset from this scenario's runs so far. The unit's first run starts from the
+      // campaign's first guess (k 64, offset 0), not from the scenario before: a unit depends on
+      // the seed and its index alone.
+      let spanned = false;
+      let offset = 0;
       for (let j = 0; j < budget; j++) {
         const i = u * SCHEDULES_PER_SCENARIO + j;
-        const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov });
+        const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k, offset), ...cov });
+        if (r.setupSteps !== undefined && r.setupSteps >= 0 && r.status !== 'violation') {
+          const span = Math.max(1, r.steps - r.setupSteps);
+          k = spanned ? Math.max(k, span) : Math.max(8, span);
+          offset = r.setupSteps;
+          spanned = true;
+        }
         if (!onResult(scenario, r, seed)) break;
       }
     }
