@@ -85,7 +85,7 @@ interface OldStays {
 }
 
 /** The range the VMA lands in must be placeable (unless fixed): the space left after unmaps. */
-function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays): Outcome {
+function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays, shrunkRemapLen = false): Outcome {
   const oldLen = pageAlignUp(op.oldLen);
   const newLen = pageAlignUp(op.newLen);
   return transition(s, (d: MmStateData) => {
@@ -107,18 +107,30 @@ function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldS
     const inside = (a: number) => proc.vmas.some((v) => v.start < a && a < v.end);
     const splitLo = inside(op.oldAddr);
     const splitHi = inside(op.oldAddr + len);
-    const [i, j] = isolate(proc.vmas, op.oldAddr, op.oldAddr + len);
-    const piece = proc.vmas[i]!;
-    if (j - i !== 1) throw new Error('mremap: old range not within one VMA');
+    // MREMAP_DONTUNMAP does not split the old VMA (move_vma / dontunmap_complete leave it whole):
+    // only the others isolate the old range, which they unmap.
+    let piece: VmaData;
+    if (op.flags.dontunmap) {
+      piece = findVma(proc.vmas, op.oldAddr)!;
+    } else {
+      const [i, j] = isolate(proc.vmas, op.oldAddr, op.oldAddr + len);
+      piece = proc.vmas[i]!;
+      if (j - i !== 1) throw new Error('mremap: old range not within one VMA');
+    }
+    const lo = op.oldAddr / PAGE_SIZE;
+    const hi = (op.oldAddr + len) / PAGE_SIZE;
     const deltaPages = (to - op.oldAddr) / PAGE_SIZE;
-    const moved = cloneVma(piece, { start: to, end: to + newLen, pages: {} });
-    for (const [k, val] of Object.entries(piece.pages)) moved.pages[Number(k) + deltaPages] = val;
+    const moved = cloneVma(piece, { start: to, end: to + newLen, pgoff: piece.pgoff + lo - piece.start / PAGE_SIZE, pages: {} });
+    for (const [k, val] of Object.entries(piece.pages)) {
+      if (Number(k) >= lo && Number(k) < hi) moved.pages[Number(k) + deltaPages] = val;
+    }
     // copy_vma: an anonymous VMA never faulted takes the pgoff of its new address.
     if (piece.file === null && piece.anonVma === null) moved.pgoff = to / PAGE_SIZE;
     const registered = piece.uffd !== null;
     if (op.flags.dontunmap) {
-      piece.pages = {};
-      piece.anonVma = null;
+      // The old range stays mapped, empty; its anon_vma links go only when the whole VMA moved.
+      for (let pg = lo; pg < hi; pg++) delete piece.pages[pg];
+      if (piece.start === op.oldAddr && piece.end === op.oldAddr + len) piece.anonVma = null;
     } else if (oldStays) {
       // Its PTEs moved away, the VMA left in place (its unmap failed).
       piece.pages = {};
@@ -134,9 +146,21 @@ function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldS
       if (oldStays.split !== 'both' && splitHi) mergeAround(proc.vmas, op.oldAddr + len, op.oldAddr + len);
       if (oldStays.split === 'whole' && splitLo) mergeAround(proc.vmas, op.oldAddr, op.oldAddr);
     }
-    if (registered && ctx) ctx.events.splice(mark, 0, { type: 'remap', from: op.oldAddr, to, len });
+    // mremap_userfaultfd_complete(uf, addr, ret, old_len): 6.3–6.14 pass the syscall's old_len;
+    // 6.15+ (vma_remap_struct) the length after MREMAP_FIXED shrank the source (vrm->old_len =
+    // vrm->new_len). Canonically the former; check() accepts both.
+    const remapLen = shrunkRemapLen ? len : oldLen;
+    if (registered && ctx) ctx.events.splice(mark, 0, { type: 'remap', from: op.oldAddr, to, len: remapLen });
     return addrResult(to);
   });
+}
+
+/** 6.15+'s shrunk UFFD_EVENT_REMAP length as an alternative state (see moveTo), or none. */
+function shrunkRemap(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays): MmState[] {
+  if (!op.flags.fixed || pageAlignUp(op.oldLen) <= pageAlignUp(op.newLen)) return [];
+  if ((findVma(s.processes[op.pid]?.vmas ?? [], op.oldAddr)?.uffd ?? null) === null) return [];
+  const o = moveTo(s, op, target, oldStays, true);
+  return 'blocked' in o ? [] : [o.state];
 }
 
 export const mremap: Action<MremapOp> = {
@@ -167,7 +191,11 @@ export const mremap: Action<MremapOp> = {
   check(s, op, r: ModelResult): Verdict {
     const canon = mremap.apply(s, op);
     if ('blocked' in canon) return { ok: false, why: canon.blocked };
-    if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
+    if (resultsEqual(canon.result, r)) {
+      const p0 = plan(s, op);
+      const alt = p0.kind === 'move' ? shrunkRemap(s, op, p0.fixedAt).filter((st) => JSON.stringify(st) !== JSON.stringify(canon.state)) : [];
+      return alt.length ? { ok: true, state: canon.state, also: alt } : { ok: true, state: canon.state };
+    }
     const p = plan(s, op);
     if (p.kind !== 'move' || p.fixedAt !== null || r.kind !== 'addr') {
       return { ok: false, why: `mremap must return ${describeResult(canon.result)}` };
@@ -178,7 +206,9 @@ export const mremap: Action<MremapOp> = {
       return { ok: false, why: `${describeResult(r)} is not a free range for the moved mapping` };
     }
     const o = moveTo(s, op, r.addr);
-    return 'blocked' in o ? { ok: false, why: o.blocked } : { ok: true, state: o.state };
+    if ('blocked' in o) return { ok: false, why: o.blocked };
+    const alt = shrunkRemap(s, op, r.addr);
+    return alt.length ? { ok: true, state: o.state, also: alt } : { ok: true, state: o.state };
   },
   onFailure(s, op, r) {
     const p = plan(s, op);
@@ -207,6 +237,7 @@ function oldStaysStates(s: MmState, op: MremapOp, to: number): MmState[] {
     for (const unmapEvent of [false, true]) {
       const o = moveTo(s, op, op.flags.fixed ? op.newAddr! : to, { split, unmapEvent });
       if (!('blocked' in o) && resultsEqual(o.result, addrResult(to))) out.push(o.state);
+      out.push(...shrunkRemap(s, op, op.flags.fixed ? op.newAddr! : to, { split, unmapEvent }));
     }
   }
   return out;

@@ -171,6 +171,22 @@ const CASES: Case[] = [
     action: storeAction, broken: none,
   },
   {
+    name: 'mbind over a hole: mpol_new fails before the range is checked; -ENOMEM (then -EFAULT)',
+    scenario: sc([anon(1, 0, 1)], [mbind(1, 0, 2, 'interleave'), mbind(1, 0, 2, 'interleave')]),
+    fail: { 'mpol_new:kmem_cache_alloc_fail': [1] },
+    history: ['P1 mbind(0x10000000, 8K, interleave) = -ENOMEM', 'P1 mbind(0x10000000, 8K, interleave) = -EFAULT'],
+    action: mbindAction, broken: none,
+  },
+  {
+    name: 'UFFDIO_MOVE from nowhere: dst\'s anon_vma_prepare fails before src is looked up; -ENOMEM (then -ENOENT)',
+    scenario: sc([anon(1, 0, 2), uffdRegister(1, 0, 2)], [
+      { op: 'uffdio_move', pid: 1, src: page(8), dst: page(0) }, { op: 'uffdio_move', pid: 1, src: page(8), dst: page(0) },
+    ]),
+    fail: { 'anon_vma:alloc_fail': [1] },
+    history: ['P1 UFFDIO_MOVE(0x10008000 -> 0x10000000) = -ENOMEM', 'P1 UFFDIO_MOVE(0x10008000 -> 0x10000000) = -ENOENT'],
+    action: uffdio_move, broken: none,
+  },
+  {
     name: 'pread: the read of the page fails; -EIO',
     scenario: sc([], [{ op: 'pread', pid: 1, file: 'data.bin', page: 2 }, { op: 'pread', pid: 1, file: 'data.bin', page: 2 }], { files: FILE }),
     fail: { 'bio:ioerr': [1, 2] }, // readahead's read of page 2, then filemap_read_folio's
