@@ -11,7 +11,7 @@ import { produce } from 'immer';
 import { ENOMEM, type ModelResult } from './ops.js';
 import { ZERO_PAGE, findVma, type MmState, type MmStateData, type ProcessData, type Vma, type VmaData } from './state.js';
 import { direct, viewPage } from './memory.js';
-import { anonVmaPrepare, isolate, mergeAround, queueEvent, splitAt, unmapRange } from './vma.js';
+import { anonVmaPrepare, modifyRange, queueEvent, splitAt, unmapRange } from './vma.js';
 
 export const isErrno = (r: ModelResult, e: number): boolean => r.kind === 'errno' && r.errno === e;
 export const isENOMEM = (r: ModelResult): boolean => isErrno(r, ENOMEM);
@@ -114,7 +114,7 @@ export function unmapped(s: MmState, pid: number, start: number, end: number): M
  */
 export function walkFailureStates(
   s: MmState, pid: number, start: number, end: number, covered: number, splitBothThenFail: boolean,
-  change: (v: VmaData) => void,
+  same: (v: VmaData) => boolean, change: (v: VmaData) => void,
 ): MmState[] {
   const proc = s.processes[pid] as ProcessData | undefined;
   if (!proc) return [s];
@@ -123,16 +123,13 @@ export function walkFailureStates(
   const out: MmState[] = [];
   for (const b of bounds) {
     const done = b === start ? s : derive(s, (d) => {
-      const vmas = d.processes[pid]!.vmas;
-      const [i, j] = isolate(vmas, start, b);
-      for (let x = i; x < j; x++) change(vmas[x]!);
-      mergeAround(vmas, start, b);
+      modifyRange(d.processes[pid]!.vmas, start, b, same, change);
     });
     out.push(done);
-    // The VMA the walk failed on: split at start (only the first VMA can need it) and at end
-    // (only the last), left unchanged.
+    // The VMA the walk failed on (one that changes: an unchanged one is skipped, nothing can fail
+    // there): split at start (only the first VMA can need it) and at end (only the last).
     const failing = findVma(done.processes[pid]!.vmas, b);
-    if (!failing) continue;
+    if (!failing || same(failing as VmaData)) continue;
     const needStart = failing.start < start && b === start;
     const needEnd = failing.end > end;
     if (needStart) out.push(derive(done, (d) => splitAt(d.processes[pid]!.vmas, start)));

@@ -128,6 +128,40 @@ export function mergeAround(vmas: VmaData[], lo: number, hi: number): void {
 }
 
 /**
+ * The VMA walk of mprotect, mbind and UFFDIO_(UN)REGISTER over [start, end) — mm/vma.c
+ * vma_modify per VMA: a VMA that already has what the call sets is skipped (no split, no merge:
+ * mprotect_fixup's newflags == oldflags, mbind_range's mpol_equal, userfaultfd_register's
+ * "skip"); one that changes is split at the range's ends and may merge with a compatible
+ * neighbour (vma_merge_existing_range). Boundaries between two unchanged VMAs are left alone.
+ */
+export function modifyRange(vmas: VmaData[], start: number, end: number, same: (v: VmaData) => boolean, change: (v: VmaData) => void): void {
+  const straddling = (a: number) => vmas.find((v) => v.start < a && a < v.end);
+  const first = straddling(start);
+  if (first && !same(first)) splitAt(vmas, start);
+  const last = straddling(end);
+  if (last && !same(last)) splitAt(vmas, end);
+  const changed = new Set<VmaData>();
+  for (const v of vmas) {
+    if (v.start >= start && v.end <= end && !same(v)) {
+      change(v);
+      changed.add(v);
+    }
+  }
+  for (let i = 0; i + 1 < vmas.length; ) {
+    const a = vmas[i]!;
+    const b = vmas[i + 1]!;
+    if (a.end >= start && a.end <= end && (changed.has(a) || changed.has(b)) && canMerge(a, b)) {
+      const m = cloneVma(a, { end: b.end, anonVma: a.anonVma ?? b.anonVma });
+      for (const [k, val] of Object.entries(b.pages)) m.pages[Number(k)] = val;
+      vmas.splice(i, 2, m);
+      changed.add(m);
+    } else {
+      i++;
+    }
+  }
+}
+
+/**
  * anon_vma_prepare (mm/rmap.c): give the VMA an anon_vma, reusing an adjacent VMA's when
  * find_mergeable_anon_vma would (same file, policy and flags except protection, contiguous
  * pgoff), so that VMAs split only by protection still merge later.

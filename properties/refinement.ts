@@ -12,7 +12,7 @@ import type { mm_struct } from '../impl/include/linux/mm_types.js';
 import {
   PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED, VM_UFFD_MISSING,
 } from '../impl/include/linux/mm_flags.js';
-import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
+import { sim_misc_dev_is_pfnmap, sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
 import { initialState, withMayFail, type MmState } from '../model/state.js';
 import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
@@ -42,10 +42,12 @@ export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: 
  */
 function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): ModelNode | string {
   const pids = scenario.processes.map((p) => p.pid);
-  const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
+  // A "/dev/…" file of the PFN-map kind is a device whose mappings are VM_PFNMAP | VM_IO
+  // (impl/drivers/misc_device.ts): the model's `driver` file.
+  const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages, sim_misc_dev_is_pfnmap(f.name)] as const);
   let node = internRoot(JSON.stringify([pids, fileList]), () => {
-    const files: Record<string, { pages: readonly number[] }> = {};
-    for (const [name, pages] of fileList) files[name] = { pages };
+    const files: Record<string, { pages: readonly number[]; driver: boolean }> = {};
+    for (const [name, pages, driver] of fileList) files[name] = { pages, driver };
     return initialState({ processes: pids.map((pid) => ({ pid })), files });
   });
   for (const { op, result } of run.setupHistory) {

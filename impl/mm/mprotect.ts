@@ -22,6 +22,7 @@ import {
   VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { EACCES, EINTR, EINVAL, ENOMEM } from '../include/linux/errno.js';
+import { WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import type { mmu_gather } from './mmu_gather.js';
 
 /** PROT_GROWSDOWN / PROT_GROWSUP (include/uapi/asm-generic/mman-common.h). */
@@ -37,6 +38,7 @@ const pmd_addr_end = (addr: number, end: number): number => Math.min((Math.floor
  * a private VMA's page is an exclusively owned anonymous page, or a shared one's PTE is dirty.
  */
 function can_change_pte_writable(vma: vm_area_struct, pte: Extract<ReturnType<typeof k.fn.ptep_get>, { kind: 'present' }>): boolean {
+  if (WARN_ON_ONCE(!(vma.vm_flags & VM_WRITE), 'can_change_pte_writable: !(vma->vm_flags & VM_WRITE)')) return false;
   if (pte.uffd_wp) return false;
   if (!(vma.vm_flags & VM_SHARED)) {
     const f = pte.folio;
@@ -99,9 +101,13 @@ export function* change_protection(tlb: mmu_gather, vma: vm_area_struct, start: 
   return pages;
 }
 
-/** vma_wants_manual_pte_write_upgrade(vma): private writable VMAs (shared: writenotify). */
+/**
+ * vma_wants_manual_pte_write_upgrade(vma): private writable VMAs; shared ones when they want write
+ * notification (vma_wants_writenotify: shared *and writable*, with ->page_mkwrite — a read-only
+ * shared VMA never gets writable PTEs back).
+ */
 function vma_wants_manual_pte_write_upgrade(vma: vm_area_struct): boolean {
-  if (vma.vm_flags & VM_SHARED) return !!vma.vm_ops?.page_mkwrite;
+  if (vma.vm_flags & VM_SHARED) return (vma.vm_flags & VM_WRITE) !== 0 && !!vma.vm_ops?.page_mkwrite;
   return !!(vma.vm_flags & VM_WRITE);
 }
 

@@ -15,7 +15,7 @@
 import { EFAULT, EINVAL, ESRCH, OK, errno, type MbindOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../state.js';
-import { isolate, mergeAround, rangeFullyMapped } from '../vma.js';
+import { modifyRange, rangeFullyMapped } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
 
 const POLICY = /^(default|local|interleave(:\d+(,\d+)*)?|weighted_interleave(:\d+(,\d+)*)?|bind:\d+(,\d+)*|preferred(:\d+)?|preferred_many:\d+(,\d+)*)$/;
@@ -34,9 +34,9 @@ export const mbind: Action<MbindOp> = {
     if (!rangeFullyMapped(proc.vmas, op.addr, end)) return { state: s, result: errno(EFAULT) };
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, end);
-      for (let k = i; k < j; k++) vmas[k]!.policy = op.policy === 'local' ? 'local' : op.policy;
-      mergeAround(vmas, op.addr, end);
+      modifyRange(vmas, op.addr, end, (v) => v.policy === op.policy, (v) => {
+        v.policy = op.policy;
+      });
       return OK;
     });
   },
@@ -48,7 +48,7 @@ export const mbind: Action<MbindOp> = {
     if (end > TASK_SIZE) return [];
     // mpol_new comes before the range is looked at (MPOL_DEFAULT allocates nothing).
     if (!rangeFullyMapped(proc.vmas, op.addr, end)) return op.policy !== 'default' ? [s] : [];
-    return walkFailureStates(s, op.pid, op.addr, end, end, true, (v) => {
+    return walkFailureStates(s, op.pid, op.addr, end, end, true, (v) => v.policy === op.policy, (v) => {
       v.policy = op.policy;
     });
   },

@@ -13,7 +13,7 @@
 import { EINVAL, ENOMEM, ESRCH, OK, errno, type MprotectOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, findVma, pageAlignUp } from '../state.js';
-import { isolate, mergeAround } from '../vma.js';
+import { modifyRange } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
 
 export const mprotect: Action<MprotectOp> = {
@@ -29,9 +29,10 @@ export const mprotect: Action<MprotectOp> = {
     const covered = mappedPrefix(proc.vmas, op.addr, end);
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, covered);
-      for (let k = i; k < j; k++) vmas[k]!.prot = { read: op.prot.read, write: op.prot.write, exec: op.prot.exec };
-      mergeAround(vmas, op.addr, covered);
+      const p = op.prot;
+      modifyRange(vmas, op.addr, covered, (v) => v.prot.read === p.read && v.prot.write === p.write && v.prot.exec === p.exec, (v) => {
+        v.prot = { read: p.read, write: p.write, exec: p.exec };
+      });
       return covered >= end ? OK : errno(ENOMEM);
     });
   },
@@ -42,9 +43,10 @@ export const mprotect: Action<MprotectOp> = {
     if (!findVma(proc.vmas, op.addr)) return [];
     const end = op.addr + len;
     const prot = { read: op.prot.read, write: op.prot.write, exec: op.prot.exec };
-    return walkFailureStates(s, op.pid, op.addr, end, mappedPrefix(proc.vmas, op.addr, end), false, (v) => {
-      v.prot = { ...prot };
-    });
+    return walkFailureStates(s, op.pid, op.addr, end, mappedPrefix(proc.vmas, op.addr, end), false,
+      (v) => v.prot.read === prot.read && v.prot.write === prot.write && v.prot.exec === prot.exec, (v) => {
+        v.prot = { ...prot };
+      });
   },
 };
 

@@ -13,7 +13,7 @@
  */
 import { EINVAL, ESRCH, OK, errno, type UffdRegisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
-import { isolate, mergeAround } from '../vma.js';
+import { modifyRange } from '../vma.js';
 import { derive, isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
 
@@ -30,9 +30,9 @@ export const uffd_register: Action<UffdRegisterOp> = {
       if (typeof hit === 'number') return errno(hit);
       if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return errno(EINVAL);
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, end);
-      for (let k = i; k < j; k++) vmas[k]!.uffd = op.mode;
-      mergeAround(vmas, op.addr, end);
+      modifyRange(vmas, op.addr, end, (v) => v.uffd === op.mode, (v) => {
+        v.uffd = op.mode;
+      });
       return OK;
     });
   },
@@ -44,7 +44,7 @@ export const uffd_register: Action<UffdRegisterOp> = {
     const withCtx = derive(s, (d) => {
       d.uffd[op.pid] ??= { events: [], unsettled: 0 };
     });
-    return walkFailureStates(withCtx, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => {
+    return walkFailureStates(withCtx, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => v.uffd === op.mode, (v) => {
       v.uffd = op.mode;
     });
   },

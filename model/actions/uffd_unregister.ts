@@ -9,7 +9,7 @@
  */
 import { EBADF, EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
-import { isolate, mergeAround } from '../vma.js';
+import { modifyRange } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
 
@@ -27,9 +27,9 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
     if (!hit.every((v) => canUserfault(v, s.files, null))) return { state: s, result: errno(EINVAL) };
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, end);
-      for (let k = i; k < j; k++) vmas[k]!.uffd = null;
-      mergeAround(vmas, op.addr, end);
+      modifyRange(vmas, op.addr, end, (v) => v.uffd === null, (v) => {
+        v.uffd = null;
+      });
       return OK;
     });
   },
@@ -38,7 +38,7 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
     if (!proc || !s.uffd[op.pid] || !isENOMEM(r) || validateRange(op.addr, op.len) !== null) return [];
     const hit = intersecting(proc.vmas, op.addr, op.addr + op.len);
     if (typeof hit === 'number' || !hit.every((v) => canUserfault(v, s.files, null))) return [];
-    return walkFailureStates(s, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => {
+    return walkFailureStates(s, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => v.uffd === null, (v) => {
       v.uffd = null;
     });
   },

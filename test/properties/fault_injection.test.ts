@@ -74,6 +74,13 @@ const CASES: Case[] = [
     action: munmap, broken: noPartialEffect,
   },
   {
+    name: 'munmap: the split at the end fails after the one at the start; a later mprotect that changes nothing leaves the split (no merge)',
+    scenario: sc([anon(1, 0, 4), store(1, 0, 5)], [munmapOp(1, 1, 2), mprotect(1, 0, 4, RW), readMaps(1)]),
+    fail: { 'anon_vma_chain:alloc_fail': [2] },
+    history: ['P1 munmap(0x10001000, 8K) = -ENOMEM', 'P1 mprotect(0x10000000, 16K, rw-) = ok', 'P1 read(/proc/1/maps) = [10000000-10001000 rw-p 00000000; 10001000-10004000 rw-p 00000000]'],
+    action: munmap, broken: noPartialEffect,
+  },
+  {
     name: 'mprotect: the second VMA\'s split fails; the first keeps its new protection',
     scenario: sc([anon(1, 0, 2), store(1, 0, 1), fileMap(1, 2, 2, 'data.bin'), store(1, 2, 7)], [mprotect(1, 0, 3, NONE), readMaps(1)], { files: FILE }),
     fail: { 'anon_vma_chain:alloc_fail': [1] },
