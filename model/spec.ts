@@ -13,7 +13,8 @@
  */
 import { describeResult, resultsEqual, type ModelOp, type ModelResult, type OpName } from './ops.js';
 import type { Action, Outcome, Verdict } from './action.js';
-import { initialState, type MmState } from './state.js';
+import { produce } from 'immer';
+import { initialState, type MmState, type MmStateData } from './state.js';
 import { mmap } from './actions/mmap.js';
 import { munmap } from './actions/munmap.js';
 import { mprotect } from './actions/mprotect.js';
@@ -73,7 +74,25 @@ function actionFor(op: ModelOp): Action<ModelOp> {
 
 /** The canonical outcome: a result and the next state, or { blocked } when not enabled. */
 export function step(state: MmState, op: ModelOp): Outcome {
-  return actionFor(op).apply(state, op);
+  const o = actionFor(op).apply(state, op);
+  return 'blocked' in o ? o : { state: batchEvents(o.state), result: o.result };
+}
+
+/**
+ * Give the events an operation queued (those without a batch yet: UffdCtxData.batches) one new
+ * batch number per context: one syscall's events form a batch.
+ */
+function batchEvents(s: MmState): MmState {
+  let needed = false;
+  for (const c of Object.values(s.uffd)) if (c.batches.length < c.events.length) needed = true;
+  if (!needed) return s;
+  return produce(s, (d) => {
+    for (const c of Object.values((d as MmStateData).uffd)) {
+      if (c.batches.length >= c.events.length) continue;
+      const b = ++c.lastBatch;
+      while (c.batches.length < c.events.length) c.batches.push(b);
+    }
+  });
 }
 
 /** Why op cannot complete in this state (a fault waiting for userfaultfd), or null. */
@@ -108,8 +127,11 @@ export function check(
   const a = actionFor(op);
   const v = checkNormal(a, state, op, result);
   const failed = state.mayFail && a.onFailure ? a.onFailure(state, op, result) : [];
-  if (failed.length === 0) return v;
-  const states = v.ok ? [v.state, ...(v.also ?? []), ...failed] : [...failed];
+  if (failed.length === 0) {
+    if (!v.ok) return v;
+    return v.also === undefined ? { ok: true, state: batchEvents(v.state) } : { ok: true, state: batchEvents(v.state), also: v.also.map(batchEvents) };
+  }
+  const states = (v.ok ? [v.state, ...(v.also ?? []), ...failed] : [...failed]).map(batchEvents);
   const seen = new Set<string>();
   const distinct = states.filter((st) => {
     const f = fingerprint(st);

@@ -95,8 +95,16 @@ const protEq = (a: VmaData['prot'], b: VmaData['prot']): boolean =>
  * contiguous, same flags (protection, shared, growsdown, uffd), same file with contiguous
  * offsets (anonymous VMAs compare their creation-time pgoff too), same policy, compatible
  * anon_vma; VM_PFNMAP (driver) never merges (VM_SPECIAL).
+ *
+ * The anon_vma rule is mm/vma.c is_mergeable_anon_vma(range's, neighbour's, neighbour): equal, or
+ * the range has none and the neighbour's anon_vma_chain is singular (assumed: the model does not
+ * track forked chains). `range` says which of a, b is the range being mapped or changed (the
+ * other being the existing neighbour); without it either may be.
  */
-export function canMerge(a: VmaData, b: VmaData): boolean {
+export function canMerge(a: VmaData, b: VmaData, range?: VmaData): boolean {
+  const anonOk = range === a ? a.anonVma === null || a.anonVma === b.anonVma
+    : range === b ? b.anonVma === null || a.anonVma === b.anonVma
+    : a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
   return (
     a.end === b.start &&
     !a.driver &&
@@ -108,19 +116,24 @@ export function canMerge(a: VmaData, b: VmaData): boolean {
     a.uffd === b.uffd &&
     a.policy === b.policy &&
     a.pgoff + npages(a) === b.pgoff &&
-    (a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma)
+    anonOk
   );
 }
 
-/** Merge adjacent compatible VMAs whose common boundary lies within [lo, hi]. */
-export function mergeAround(vmas: VmaData[], lo: number, hi: number): void {
+/**
+ * Merge adjacent compatible VMAs whose common boundary lies within [lo, hi]; `range`, when given,
+ * is the VMA just mapped or moved there (vma_merge_new_range: it merges into its neighbours).
+ */
+export function mergeAround(vmas: VmaData[], lo: number, hi: number, range?: VmaData): void {
+  let r = range;
   for (let i = 0; i + 1 < vmas.length; ) {
     const a = vmas[i]!;
     const b = vmas[i + 1]!;
-    if (a.end >= lo && a.end <= hi && canMerge(a, b)) {
+    if (a.end >= lo && a.end <= hi && canMerge(a, b, r)) {
       const m = cloneVma(a, { end: b.end, anonVma: a.anonVma ?? b.anonVma });
       for (const [k, val] of Object.entries(b.pages)) m.pages[Number(k)] = val;
       vmas.splice(i, 2, m);
+      if (r === a || r === b) r = m;
     } else {
       i++;
     }
@@ -150,7 +163,9 @@ export function modifyRange(vmas: VmaData[], start: number, end: number, same: (
   for (let i = 0; i + 1 < vmas.length; ) {
     const a = vmas[i]!;
     const b = vmas[i + 1]!;
-    if (a.end >= start && a.end <= end && (changed.has(a) || changed.has(b)) && canMerge(a, b)) {
+    // The range is the VMA the walk changed (the later one when both changed: it merges into its
+    // already-changed predecessor).
+    if (a.end >= start && a.end <= end && (changed.has(a) || changed.has(b)) && canMerge(a, b, changed.has(b) ? b : a)) {
       const m = cloneVma(a, { end: b.end, anonVma: a.anonVma ?? b.anonVma });
       for (const [k, val] of Object.entries(b.pages)) m.pages[Number(k)] = val;
       vmas.splice(i, 2, m);

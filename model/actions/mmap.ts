@@ -84,7 +84,7 @@ function mapAt(s: MmState, op: MmapOp, addr: number): Outcome {
       pages: {},
     };
     insertVma(proc.vmas, v);
-    if (!driver) mergeAround(proc.vmas, addr, addr + len);
+    if (!driver) mergeAround(proc.vmas, addr, addr + len, v);
     return addrResult(addr);
   });
 }

@@ -140,7 +140,7 @@ function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldS
       if (registered) queueEvent(d, op.pid, { type: 'unmap', start: op.oldAddr, end: op.oldAddr + len });
     }
     insertVma(proc.vmas, moved);
-    if (!moved.driver) mergeAround(proc.vmas, to, to + newLen);
+    if (!moved.driver) mergeAround(proc.vmas, to, to + newLen, moved);
     if (oldStays) {
       // Undo the model's isolate where the kernel did not split.
       if (oldStays.split !== 'both' && splitHi) mergeAround(proc.vmas, op.oldAddr + len, op.oldAddr + len);
@@ -181,7 +181,7 @@ export const mremap: Action<MremapOp> = {
           const vmas = d.processes[op.pid]!.vmas;
           const v = findVma(vmas, op.oldAddr)!;
           v.end += newLen - oldLen;
-          mergeAround(vmas, v.end, v.end);
+          mergeAround(vmas, v.end, v.end, v);
           return addrResult(op.oldAddr);
         });
       case 'move':
@@ -271,8 +271,9 @@ function failedMoveStates(s: MmState, op: MremapOp, fixedAt: number | null): MmS
       const vmas = d.processes[op.pid]!.vmas;
       const src = findVma(vmas, op.oldAddr)!;
       const pgoff = src.file === null && src.anonVma === null ? to / PAGE_SIZE : src.pgoff + (op.oldAddr - src.start) / PAGE_SIZE;
-      insertVma(vmas, cloneVma(src, { start: to, end: to + newLen, pgoff, pages: {} }));
-      if (!src.driver) mergeAround(vmas, to, to + newLen);
+      const left = cloneVma(src, { start: to, end: to + newLen, pgoff, pages: {} });
+      insertVma(vmas, left);
+      if (!src.driver) mergeAround(vmas, to, to + newLen, left);
     }));
   }
   return out;

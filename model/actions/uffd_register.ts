@@ -13,6 +13,7 @@
  */
 import { EINVAL, ESRCH, OK, errno, type UffdRegisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
+import { newUffdCtx } from '../state.js';
 import { modifyRange } from '../vma.js';
 import { derive, isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
@@ -26,7 +27,7 @@ export const uffd_register: Action<UffdRegisterOp> = {
     const hit = bad !== null ? bad : intersecting(proc.vmas, op.addr, end);
     return transition(s, (d) => {
       // The monitor's userfaultfd is opened with the first UFFDIO_REGISTER, whatever it returns.
-      d.uffd[op.pid] ??= { events: [], unsettled: 0 };
+      d.uffd[op.pid] ??= newUffdCtx();
       if (typeof hit === 'number') return errno(hit);
       if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return errno(EINVAL);
       const vmas = d.processes[op.pid]!.vmas;
@@ -42,7 +43,7 @@ export const uffd_register: Action<UffdRegisterOp> = {
     const hit = intersecting(proc.vmas, op.addr, op.addr + op.len);
     if (typeof hit === 'number' || !hit.every((v) => canUserfault(v, s.files, op.mode))) return [];
     const withCtx = derive(s, (d) => {
-      d.uffd[op.pid] ??= { events: [], unsettled: 0 };
+      d.uffd[op.pid] ??= newUffdCtx();
     });
     return walkFailureStates(withCtx, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => v.uffd === op.mode, (v) => {
       v.uffd = op.mode;
