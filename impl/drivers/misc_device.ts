@@ -148,12 +148,16 @@ export function* misc_dev_fault_mmap_locked(vmf: vm_fault): Task<number> {
   return yield* k.fn.misc_dev_fault(vmf);
 }
 
-const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: misc_dev_fault };
-const misc_mmaplock_vm_ops: vm_operations_struct = { name: 'misc_mmaplock_vm_ops', fault: misc_dev_fault_mmap_locked };
+// The ops go through the function table (as generic_file_vm_ops does), so that a variant replacing
+// misc_dev_fault or misc_dev_fault_mmap_locked is seen by the fault path.
+const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: (vmf) => k.fn.misc_dev_fault(vmf) };
+const misc_mmaplock_vm_ops: vm_operations_struct = { name: 'misc_mmaplock_vm_ops', fault: (vmf) => k.fn.misc_dev_fault_mmap_locked(vmf) };
 const misc_mmaplock_optin_vm_ops: vm_operations_struct = {
-  name: 'misc_mmaplock_optin_vm_ops', fault: misc_dev_fault_mmap_locked, fault_safe_under_vma_lock: true,
+  name: 'misc_mmaplock_optin_vm_ops', fault: (vmf) => k.fn.misc_dev_fault_mmap_locked(vmf), fault_safe_under_vma_lock: true,
 };
-const misc_safe_vm_ops: vm_operations_struct = { name: 'misc_safe_vm_ops', fault: misc_dev_fault, fault_safe_under_vma_lock: true };
+const misc_safe_vm_ops: vm_operations_struct = {
+  name: 'misc_safe_vm_ops', fault: (vmf) => k.fn.misc_dev_fault(vmf), fault_safe_under_vma_lock: true,
+};
 
 /**
  * misc_dev_mmap(file, vma): file->f_op->mmap. PFN-map devices check the range against the device
@@ -195,7 +199,7 @@ export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
   }
 }
 
-const misc_fops: file_operations = { name: 'misc_fops', mmap: misc_dev_mmap };
+const misc_fops: file_operations = { name: 'misc_fops', mmap: (f, vma) => k.fn.misc_dev_mmap(f, vma) };
 
 /**
  * sim_register_devices(): make every file of the scenario named "/dev/…" a device with the
