@@ -17,6 +17,23 @@ import {
 
 export const npages = (v: { start: number; end: number }): number => (v.end - v.start) / PAGE_SIZE;
 
+/**
+ * Which kernel's anon_vma merge rule canMerge applies (see there): canonically the newest (6.16+,
+ * as the kernels a reproducer meets); model/spec.ts check also accepts 6.3–6.15's.
+ */
+let anonMergeRule: '6.3' | '6.16' = '6.16';
+
+/** Run f under the given anon_vma merge rule (model/spec.ts judges merging operations under both). */
+export function withAnonMergeRule<T>(rule: '6.3' | '6.16', f: () => T): T {
+  const saved = anonMergeRule;
+  anonMergeRule = rule;
+  try {
+    return f();
+  } finally {
+    anonMergeRule = saved;
+  }
+}
+
 /** A deep copy of a VMA (never alias draft children), with overrides. */
 export function cloneVma(v: VmaData, over: Partial<VmaData> = {}): VmaData {
   const pages: Record<number, number> = {};
@@ -96,15 +113,19 @@ const protEq = (a: VmaData['prot'], b: VmaData['prot']): boolean =>
  * offsets (anonymous VMAs compare their creation-time pgoff too), same policy, compatible
  * anon_vma; VM_PFNMAP (driver) never merges (VM_SPECIAL).
  *
- * The anon_vma rule is mm/vma.c is_mergeable_anon_vma(range's, neighbour's, neighbour): equal, or
+ * The anon_vma rule, mm/vma.c is_mergeable_anon_vma: 6.3–6.15 (and the simulation) — equal, or
  * the range has none and the neighbour's anon_vma_chain is singular (assumed: the model does not
- * track forked chains). `range` says which of a, b is the range being mapped or changed (the
- * other being the existing neighbour); without it either may be.
+ * track forked chains), so a range with an anon_vma never merges into a neighbour without one;
+ * 6.16+ (vma_had_uncowed_parents) — either may lack one (dup_anon_vma copies it over). `range`
+ * says which of a, b is the range being mapped or changed (the other being the existing
+ * neighbour); canonically the 6.16+ rule, and spec.ts check accepts both (withAnonMergeRule).
  */
 export function canMerge(a: VmaData, b: VmaData, range?: VmaData): boolean {
-  const anonOk = range === a ? a.anonVma === null || a.anonVma === b.anonVma
+  const either = a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
+  const anonOk = anonMergeRule === '6.16' ? either
+    : range === a ? a.anonVma === null || a.anonVma === b.anonVma
     : range === b ? b.anonVma === null || a.anonVma === b.anonVma
-    : a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
+    : either;
   return (
     a.end === b.start &&
     !a.driver &&
