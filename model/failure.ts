@@ -28,9 +28,9 @@ export function derive(s: MmState, body: (d: MmStateData) => void): MmState {
  * swap — so that a read error (bio status != 0) ends it in VM_FAULT_SIGBUS: mm/filemap.c
  * filemap_fault ("page_not_uptodate": the re-read failed → VM_FAULT_SIGBUS), mm/memory.c
  * do_swap_page (the swapped-in folio is not uptodate → VM_FAULT_SIGBUS). That is a file page the
- * mapping reads through (a shared mapping, or a private one not yet copied; shmem included), or a
- * private page with contents (reclaim may have swapped it out). Not the zero page, a fresh
- * anonymous page, or device memory (no disk behind it).
+ * mapping reads through (a shared mapping, or a private one not yet copied; for shmem only a page
+ * the object has, which may be swapped out), or a private page with contents (reclaim may have
+ * swapped it out). Not the zero page, a fresh anonymous or shmem page, or device memory.
  */
 export function faultMayRead(s: MmState, v: Vma, page: number): boolean {
   if (v.driver) return false;
@@ -39,7 +39,10 @@ export function faultMayRead(s: MmState, v: Vma, page: number): boolean {
     if (own !== undefined) return own !== ZERO_PAGE;
   }
   if (v.file === null) return false;
-  return viewPage(s, v, page).kind === 'page';
+  const view = viewPage(s, v, page);
+  // shmem: only a page the object has may be on swap; a missing one is allocated, not read.
+  if (s.files[v.file]?.shmem) return view.kind === 'page' && view.present;
+  return view.kind === 'page';
 }
 
 /**

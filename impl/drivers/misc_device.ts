@@ -109,7 +109,10 @@ export function* remap_pfn_range(vma: vm_area_struct, addr: number, pfn: number,
       BUG_ON(k.fn.ptep_get(table, addr).kind !== 'none', 'remap_pte_range: !pte_none');
       const page = dev.pages[pfn]!;
       // set_pte_at(mm, addr, pte, pte_mkspecial(pfn_pte(pfn, prot)))
-      k.fn.set_pte_at(mm, addr, table, k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable))));
+      const entry = k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable)));
+      // pfn_pte(pfn, vma->vm_page_prot): a PROT_NONE mapping gets _PAGE_PROTNONE entries.
+      const protnone = (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+      k.fn.set_pte_at(mm, addr, table, protnone && entry.kind === 'present' ? { ...entry, protnone } : entry);
     }
     k.fn.pte_unmap_unlock(table);
   }

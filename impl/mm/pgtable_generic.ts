@@ -192,19 +192,20 @@ export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: p
   if (pte.kind === 'present') {
     // pte_t keeps no protection bits but the write bit: the PROT_NONE state every caller's
     // mk_pte(page, vma->vm_page_prot) would give is taken from the VMA's vm_page_prot here (the
-    // caller holds the lock that keeps it stable).
+    // caller holds the lock that keeps it stable). A VMA not in the tree yet (a driver's ->mmap
+    // prefaulting it) keeps what the caller made.
     const protnone = sim_vma_protnone(mm, addr);
-    if (protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
+    if (protnone !== undefined && protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
   }
   table.entries[k.fn.pte_index(addr)] = pte;
 }
 
 /** Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE. */
-function sim_vma_protnone(mm: mm_struct, addr: number): boolean {
+function sim_vma_protnone(mm: mm_struct, addr: number): boolean | undefined {
   for (const v of mm.mm_mt.ma_root.slots) {
     if (v.vm_start <= addr && addr < v.vm_end) return (v.vm_page_prot & VM_ACCESS_FLAGS) === 0;
   }
-  return false;
+  return undefined;
 }
 
 

@@ -256,6 +256,15 @@ describe('failure contracts: the kernel fails, the model accepts what it leaves'
   }
 });
 
+describe('fault injection where the kernel has no failure point', () => {
+  it('a fresh shmem page is allocated zeroed, not read: no read error, no SIGBUS, even when every read fails', () => {
+    const shmem = { op: 'mmap' as const, pid: 1, addr: page(0), len: 2 * PAGE, prot: RW, flags: { shared: true, anonymous: true, fixed: true, growsdown: false } };
+    const r = runFailing(sc([shmem], [load(1, 1), store(1, 0, 4), load(1, 0)]), { 'bio:ioerr': [1, 2, 3, 4, 5, 6] });
+    expect(r.history.map((h) => describeCall(h.op, h.result))).toEqual(['P1 load(0x10001000) = 0', 'P1 store(0x10000000, 4) = ok', 'P1 load(0x10000000) = 4']);
+    expect(r.status).toBe('pass');
+  });
+});
+
 describe('campaigns with fault injection in a share of the scenarios', () => {
   it('faultInjectionFor picks about the share asked, the same scenarios every time', () => {
     const pick = (share: number) => Array.from({ length: 2000 }, (_, i) => faultInjectionFor({ seed: 7, faultInjection: share }, i));
