@@ -20,7 +20,7 @@ import { makeCounterexample } from '../../properties/counterexample.js';
 import { enumerateOutcomes } from '../../properties/repro/outcomes.js';
 import { cString, generateRepro, mergeRanges } from '../../properties/repro/index.js';
 import { runScenario } from '../../properties/runner.js';
-import { anon, load, page, PAGE, store, uffdRegister } from '../../properties/scenarios/build.js';
+import { anon, load, madvise, page, PAGE, store, uffdRegister } from '../../properties/scenarios/build.js';
 import { initialState } from '../../model/state.js';
 import { run } from '../cli/fake.js';
 
@@ -159,6 +159,20 @@ describe('outcomes (the model side of the verdicts)', () => {
     const o = enumerateOutcomes(sc, init);
     expect([...o.ops[0]![0]!.results]).toEqual(['77']);
     expect(o.ops[0]![0]!.mayBlockForever).toBe(false);
+  });
+
+  it('the monitor reads a queued UFFD_EVENT_REMOVE with no access waiting: the madvise zaps, the final page is not judged', () => {
+    // The real monitor polls all the time: madvise(MADV_DONTNEED) over a registered page returns
+    // after the read and zaps, and the final read faults to the monitor's value.
+    const init = initialState({ processes: [{ pid: 1, vmas: [{ start: page(0), end: page(2), uffd: 'missing', pages: { [page(0)]: 5 } }] }] });
+    const sc: ScenarioSpec = { ...registered([{ name: 'T1', pid: 1, program: [madvise(1, 0, 1)] }]), daemons: [{ kind: 'uffd_handler', pid: 1, count: 1, value: 77 }] };
+    const o = enumerateOutcomes(sc, init);
+    expect(o.complete).toBe(true);
+    expect(o.finalSkipped.has(`1:${page(0)}`)).toBe(true);
+    expect(o.finalPages.has(`1:${page(0)}`)).toBe(false);
+    // Without a monitor nothing reads the event: the page keeps its value in the model.
+    const alone = enumerateOutcomes(registered([{ name: 'T1', pid: 1, program: [madvise(1, 0, 1)] }]), init);
+    expect([...alone.finalPages.get(`1:${page(0)}`)!]).toEqual(['5']);
   });
 
   it('C strings and ranges', () => {
