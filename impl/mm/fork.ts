@@ -174,11 +174,12 @@ function sim_mpol_put(vma: vm_area_struct): void {
 // ---------------------------------------------------------------------------------------------
 // The mm_struct's lifetime
 
-/** The pid the cache constructor builds the next fresh mm for (constructors take no arguments). */
-let allocPid = 0;
-
-/** mm_cachep: the slab cache of mm_structs (an ordinary cache: freed mms are never reused). */
-export const mm_cachep: kmem_cache<mm_struct> = kmem_cache_create<mm_struct>('mm_struct', () => new mm_struct(allocPid), 0, null, 1408);
+/**
+ * mm_cachep: the slab cache of mm_structs (an ordinary cache: freed mms are never reused). The
+ * constructor gets the pid from kmem_cache_alloc (no module state: a variant's copy of this
+ * module shares the cache and its constructor).
+ */
+export const mm_cachep: kmem_cache<mm_struct> = kmem_cache_create<mm_struct>('mm_struct', (pid) => new mm_struct(pid as number), 0, null, 1408);
 
 /**
  * sim_mm_alloc_setup(pid, exec): a scenario's initial mm (the exec'd process's mm_alloc), built
@@ -194,10 +195,7 @@ export function sim_mm_alloc_setup(pid: number, exec?: Execution): mm_struct {
  * mm_count 1. Not a scheduling point.
  */
 export function* allocate_mm(pid: number): Task<mm_struct> {
-  allocPid = pid;
-  const mm = yield* kmem_cache_alloc(mm_cachep, 'dup_mm: allocate_mm');
-  allocPid = 0;
-  return mm;
+  return yield* kmem_cache_alloc(mm_cachep, 'dup_mm: allocate_mm', pid);
 }
 
 /** mmgrab(mm): pin the struct (mm_count), not the address space. */

@@ -46,9 +46,6 @@ import { sim_lockdep_enabled } from '../sync/lockdep.js';
 /** The maple_node slab cache (lib/maple_tree.c: maple_node_cache). */
 const maple_node_cache = kmem_cache_create<maple_node>('maple_node', () => new maple_node([]), 0, null, 256);
 
-/** Nodes replaced by a writer (mte_set_node_dead): an RCU walker that reads one restarts. */
-const deadNodes = new WeakSet<maple_node>();
-
 /** One tree entry: a range and the VMA stored there. */
 export interface sim_mt_entry {
   readonly index: number;
@@ -111,7 +108,7 @@ function* mas_start_walk(mm: mm_struct, site: string, rootLabel: string, nodeLab
     const node = mt.ma_root;
     yield step(nodeLabel, node);
     kasan_check_read(node, site);
-    if (!deadNodes.has(node)) return node;
+    if (!node.dead) return node;
     // ma_dead_node(): replaced after we loaded the root; mas_reset() and walk again.
   }
 }
@@ -255,7 +252,7 @@ function stored(node: maple_node, index: number, last: number, entry: vm_area_st
 
 /** ma_free_rcu() / mt_free_one(): free a replaced node, after a grace period in RCU mode. */
 function mas_free(mt: maple_tree, node: maple_node): void {
-  deadNodes.add(node);
+  node.dead = true;
   if (mt.in_rcu) kfree_rcu(node, 'ma_free_rcu');
   else kmem_cache_free(maple_node_cache, node, 'mt_free_one');
 }

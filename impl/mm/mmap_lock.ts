@@ -237,18 +237,22 @@ export function mmap_write_downgrade(mm: mm_struct): void {
 // ---------------------------------------------------------------------------------------------
 // Per-VMA lock bookkeeping (simulation only)
 
+/*
+ * The bookkeeping lives on the VMA (vma->sim_transient_readers, vma->vmlock_dep_map), never in
+ * this module: a variant's copy of vma_start_read (or of any function here) must count the same
+ * holds and acquire the same lockdep map as the base code beside it
+ * (test/impl/override_identity.test.ts).
+ */
+
 /**
  * Holds taken inside vma_start_read and not yet confirmed by its re-checks (a trylock or a
  * reference that the seq / vm_mm check may still drop). They are not read locks: the kernel's
  * readers take them while the VMA may be write-locked and give them back at once.
  */
-const transientReaders = new WeakMap<vm_area_struct, number>();
 function transient_add(vma: vm_area_struct, d: number): void {
-  transientReaders.set(vma, (transientReaders.get(vma) ?? 0) + d);
+  vma.sim_transient_readers += d;
 }
 
-/** vma->vmlock_dep_map (6.15+): the lockdep view of the refcount VMA lock. */
-const vmlockDepMaps = new WeakMap<vm_area_struct, lockdep_map>();
 /**
  * vma->vmlock_dep_map (6.15+): the lockdep map of the refcount VMA lock (class 'vma_lock'); a
  * variant that replaces vma_start_read must acquire it as the kernel's __vma_lockdep_acquire_read.
@@ -257,10 +261,10 @@ export function sim_vmlock_dep_map(vma: vm_area_struct): lockdep_map {
   return vmlock_dep_map(vma);
 }
 function vmlock_dep_map(vma: vm_area_struct): lockdep_map {
-  let m = vmlockDepMaps.get(vma);
-  if (m === undefined) {
+  let m = vma.vmlock_dep_map;
+  if (m === null) {
     m = new lockdep_map(`${vma.name}->vm_lock`, 'vma_lock');
-    vmlockDepMaps.set(vma, m);
+    vma.vmlock_dep_map = m;
   }
   return m;
 }
@@ -284,7 +288,7 @@ export interface sim_vma_lock_state_t {
 export function sim_vma_lock_state(vma: vm_area_struct): sim_vma_lock_state_t {
   if (!k.cfg.per_vma_lock) return { readers: 0, writeLocked: false, detached: vma.detached };
   const writeLocked = vma.vm_lock_seq === vma.vm_mm.mm_lock_seq;
-  const t = transientReaders.get(vma) ?? 0;
+  const t = vma.sim_transient_readers;
   if (k.cfg.vma_lock_impl === 'rwsem') {
     return { readers: vma.vm_lock.readers - t, writeLocked, detached: vma.detached };
   }

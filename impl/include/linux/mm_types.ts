@@ -13,6 +13,7 @@ import { spinlock_t } from '../../sync/spinlock.js';
 import { rw_semaphore } from '../../sync/rwsem.js';
 import { refcount_t } from '../../sync/refcount.js';
 import { rcuwait, wait_queue_head_t } from '../../sync/wait.js';
+import type { lockdep_map } from '../../sync/lockdep.js';
 import { PAGE_SHIFT, PTRS_PER_PTE } from './mm_flags.js';
 
 let nextId = 1;
@@ -278,6 +279,19 @@ export class vm_area_struct {
   detached = true;
   /** 6.15+: vm_refcnt (0 detached, 1 attached, 1+n readers, + VMA_LOCK_OFFSET while a writer excludes readers). */
   vm_refcnt = 0;
+  /**
+   * 6.15+ (CONFIG_DEBUG_LOCK_ALLOC): vma->vmlock_dep_map, lockdep's view of the refcount VMA
+   * lock; made on first use (sim_vmlock_dep_map in impl/mm/mmap_lock.ts), kept for the object's
+   * life (the same memory after SLAB_TYPESAFE_BY_RCU reuse).
+   */
+  vmlock_dep_map: lockdep_map | null = null;
+  /**
+   * Simulation bookkeeping, not a kernel field: holds taken inside vma_start_read and not yet
+   * confirmed by its re-checks (they are not read locks; see sim_vma_lock_state). Kept on the
+   * VMA, not in a module, so that a variant's copy of vma_start_read and the base's invariants
+   * count the same holds.
+   */
+  sim_transient_readers = 0;
   constructor(mm: mm_struct, start: number, end: number, flags: number, pgoff: number) {
     this.vm_mm = mm;
     this.vm_start = start;
@@ -315,6 +329,11 @@ export interface maple_range {
 export class maple_node {
   readonly name: string;
   readonly ranges: readonly maple_range[];
+  /**
+   * Replaced by a writer (mte_set_node_dead: the node's parent points to itself): an RCU walker
+   * that reads it restarts (ma_dead_node).
+   */
+  dead = false;
   constructor(readonly slots: readonly vm_area_struct[], ranges?: readonly maple_range[]) {
     this.name = `maple_node#${sim_next_id()}`;
     this.ranges = ranges ?? slots.map((v) => ({ index: v.vm_start, last: v.vm_end - 1 }));
