@@ -61,6 +61,14 @@ function dev_of(f: file | null): sim_misc_dev {
   return d;
 }
 
+/**
+ * sim_misc_dev_kind(name): the driver a device file gets — 'pfnmap' (VM_PFNMAP | VM_IO, what the
+ * model calls a driver mapping) or one of the ->fault drivers (ordinary file VMAs to the mm).
+ */
+export function sim_misc_dev_kind(name: string): sim_misc_dev['kind'] {
+  return kind_of(name);
+}
+
 function kind_of(name: string): sim_misc_dev['kind'] {
   const n = name.slice('/dev/'.length);
   if (n.startsWith('fault')) return 'fault';
@@ -109,10 +117,10 @@ export function* remap_pfn_range(vma: vm_area_struct, addr: number, pfn: number,
       BUG_ON(k.fn.ptep_get(table, addr).kind !== 'none', 'remap_pte_range: !pte_none');
       const page = dev.pages[pfn]!;
       // set_pte_at(mm, addr, pte, pte_mkspecial(pfn_pte(pfn, prot)))
+      // pfn_pte(pfn, prot): PROT_NONE when the VMA's vm_page_prot grants no access.
       const entry = k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable)));
-      // pfn_pte(pfn, vma->vm_page_prot): a PROT_NONE mapping gets _PAGE_PROTNONE entries.
-      const protnone = (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0;
-      k.fn.set_pte_at(mm, addr, table, protnone && entry.kind === 'present' ? { ...entry, protnone } : entry);
+      const none = (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+      k.fn.set_pte_at(mm, addr, table, none && entry.kind === 'present' ? { ...entry, protnone: true } : entry);
     }
     k.fn.pte_unmap_unlock(table);
   }
@@ -224,11 +232,6 @@ export function* sim_register_devices(): Task<void> {
     f.f_op = misc_fops;
   }
   yield 'sim_register_devices';
-}
-
-/** Whether scenario file `name` becomes a PFN-map device (VM_PFNMAP | VM_IO mappings; see the header). */
-export function sim_misc_dev_is_pfnmap(name: string): boolean {
-  return name.startsWith('/dev/') && kind_of(name) === 'pfnmap';
 }
 
 /** The device memory of a registered device file (tests, checkers). */

@@ -195,17 +195,21 @@ export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: p
     // caller holds the lock that keeps it stable). A VMA not in the tree yet (a driver's ->mmap
     // prefaulting it) keeps what the caller made.
     const protnone = sim_vma_protnone(mm, addr);
-    if (protnone !== undefined && protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
+    if (protnone !== null && protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
   }
   table.entries[k.fn.pte_index(addr)] = pte;
 }
 
-/** Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE. */
-function sim_vma_protnone(mm: mm_struct, addr: number): boolean | undefined {
+/**
+ * Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE.
+ * null when no VMA in the tree maps it (a driver's ->mmap prefaulting a VMA not inserted yet:
+ * remap_pfn_range builds its entries from vma->vm_page_prot itself).
+ */
+function sim_vma_protnone(mm: mm_struct, addr: number): boolean | null {
   for (const v of mm.mm_mt.ma_root.slots) {
     if (v.vm_start <= addr && addr < v.vm_end) return (v.vm_page_prot & VM_ACCESS_FLAGS) === 0;
   }
-  return undefined;
+  return null;
 }
 
 
@@ -309,6 +313,11 @@ export function pte_special(p: pte_t): boolean {
 }
 export function pte_uffd_wp(p: pte_t): boolean {
   return (p.kind === 'present' || p.kind === 'swap') && p.uffd_wp;
+}
+
+/** pte_protnone(pte): a PROT_NONE entry (present to the kernel, not to the MMU). */
+export function pte_protnone(p: pte_t): boolean {
+  return p.kind === 'present' && p.protnone === true;
 }
 
 /** mk_pte(folio, prot) / folio_mk_pte(): a present, read-only, clean, old entry. */

@@ -126,7 +126,7 @@ export function* vm_area_dup(orig: vm_area_struct): Task<vm_area_struct> {
 }
 
 /** __vm_area_free(vma): kmem_cache_free(vm_area_cachep, vma). */
-function __vm_area_free(vma: vm_area_struct, site: string): void {
+export function __vm_area_free(vma: vm_area_struct, site: string): void {
   kmem_cache_free(cachep(), vma, site);
 }
 
@@ -134,9 +134,9 @@ function __vm_area_free(vma: vm_area_struct, site: string): void {
  * vm_area_free_rcu_cb (6.4–6.14): runs after a grace period on the RCU kthread; the VMA must not
  * be locked any more while being destroyed.
  */
-function vm_area_free_rcu_cb(vma: vm_area_struct): void {
+export function vm_area_free_rcu_cb(vma: vm_area_struct): void {
   VM_BUG_ON_VMA(rwsem_is_locked(vma.vm_lock), vma, 'kernel/fork.c: vm_area_free_rcu_cb: rwsem_is_locked(&vma->vm_lock->lock)');
-  __vm_area_free(vma, 'vm_area_free_rcu_cb');
+  k.fn.__vm_area_free(vma, 'vm_area_free_rcu_cb');
 }
 
 /**
@@ -146,7 +146,7 @@ function vm_area_free_rcu_cb(vma: vm_area_struct): void {
 export function vm_area_free(vma: vm_area_struct): void {
   switch (k.cfg.vma_free) {
     case 'immediate':
-      __vm_area_free(vma, 'vm_area_free');
+      k.fn.__vm_area_free(vma, 'vm_area_free');
       return;
     case 'rcu': {
       // Record the call_rcu for KASAN's "Last potentially related work creation".
@@ -154,13 +154,13 @@ export function vm_area_free(vma: vm_area_struct): void {
       if (m !== undefined && inTask()) {
         m.rcuQueued = { task: sim_task_label(current()), site: 'vm_area_free', step: currentExecution().step };
       }
-      call_rcu(vma, vm_area_free_rcu_cb);
+      call_rcu(vma, (v) => k.fn.vm_area_free_rcu_cb(v));
       return;
     }
     case 'typesafe_rcu':
       // The vma should be detached while being destroyed.
       k.fn.vma_assert_detached(vma);
-      __vm_area_free(vma, 'vm_area_free');
+      k.fn.__vm_area_free(vma, 'vm_area_free');
       return;
   }
 }

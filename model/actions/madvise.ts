@@ -11,8 +11,9 @@
  * While it waits for that read the madvise holds no lock; it then looks the VMA up again and gives
  * up if it went away (-ENOMEM) or became one it may not zap (-EINVAL: e.g. a VM_PFNMAP mapping put
  * there by a racing mmap) — mm/madvise.c madvise_dontneed_free. So a range with a registered VMA
- * may also end in those errors: its earlier (unregistered) VMAs zapped, the event raised, nothing
- * after it done.
+ * may also end in those errors: the VMAs before the registered one where it gave up zapped (and
+ * the earlier registered ones' events raised), that one's event raised, nothing after it done; or,
+ * as the history checker may not see the racing change, the whole walk done.
  */
 import { EINVAL, ENOMEM, ESRCH, OK, describeResult, errno, resultsEqual, type MadviseOp, type ModelResult } from '../ops.js';
 import { transition, type Action, type Verdict } from '../action.js';
@@ -53,42 +54,52 @@ export const madvise: Action<MadviseOp> = {
     const canon = madvise.apply(s, op);
     if ('blocked' in canon) return { ok: false, why: canon.blocked };
     if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
-    if (r.kind === 'errno' && (r.errno === EINVAL || r.errno === ENOMEM)) {
-      const gaveUp = afterRemoveWait(s, op, r);
-      if (gaveUp) return { ok: true, state: gaveUp };
+    // After userfaultfd_remove has waited for the monitor, madvise_dontneed_free looks the VMA up
+    // again under a new mmap_read_lock: gone → -ENOMEM, no longer zappable → -EINVAL. A call
+    // that queued UFFD_EVENT_REMOVE may return either, having given up at any registered VMA.
+    const queued = (canon.state.uffd[op.pid]?.events.length ?? 0) > (s.uffd[op.pid]?.events.length ?? 0);
+    if (queued && r.kind === 'errno' && (r.errno === ENOMEM || r.errno === EINVAL)) {
+      return { ok: true, state: canon.state, also: afterRemoveWait(s, op, r) };
     }
-    return { ok: false, why: `the model returns ${describeResult(canon.result)}` };
+    return { ok: false, why: `madvise must return ${describeResult(canon.result)}` };
   },
 };
 
 /**
- * The madvise gave up after waiting for its first UFFD_EVENT_REMOVE to be read (see the header):
- * the VMAs before the first registered one zapped, that one's event raised, nothing else; or null
- * when no registered VMA is in the range.
+ * The madvise gave up after waiting for the UFFD_EVENT_REMOVE of one of the registered VMAs in its
+ * range to be read (see the header): for each such VMA, the state with the VMAs before it done
+ * (unregistered ones zapped, registered ones' events raised — their zaps follow in uffd_settle),
+ * its event raised, nothing after it.
  */
 function afterRemoveWait(s: Parameters<typeof madvise.apply>[0], op: MadviseOp, r: ModelResult) {
   const proc = s.processes[op.pid];
-  if (!proc || !s.uffd[op.pid] || op.addr % PAGE_SIZE !== 0 || op.len < 0) return null;
+  if (!proc || !s.uffd[op.pid] || op.addr % PAGE_SIZE !== 0 || op.len < 0) return [];
   const start = op.addr;
   const end = start + pageAlignUp(op.len);
-  if (!proc.vmas.some((v) => v.end > start && v.start < end && v.uffd !== null)) return null;
-  const o = transition(s, (d) => {
-    const p = d.processes[op.pid]!;
-    for (const v of p.vmas) {
-      if (v.end <= start || v.start >= end) continue;
-      if (v.driver) return errno(EINVAL);
-      const lo = Math.max(start, v.start);
-      const hi = Math.min(end, v.end);
-      if (v.uffd !== null) {
-        queueEvent(d, op.pid, { type: 'remove', start: lo, end: hi });
-        return r;
+  const registered = proc.vmas.filter((v) => v.end > start && v.start < end && v.uffd !== null).length;
+  const out = [];
+  for (let stopAt = 0; stopAt < registered; stopAt++) {
+    const o = transition(s, (d) => {
+      const p = d.processes[op.pid]!;
+      let seen = 0;
+      for (const v of p.vmas) {
+        if (v.end <= start || v.start >= end) continue;
+        if (v.driver) return errno(EINVAL);
+        const lo = Math.max(start, v.start);
+        const hi = Math.min(end, v.end);
+        if (v.uffd !== null) {
+          queueEvent(d, op.pid, { type: 'remove', start: lo, end: hi });
+          if (seen++ === stopAt) return r;
+          continue;
+        }
+        for (const k of Object.keys(v.pages)) {
+          const pg = Number(k);
+          if (pg >= lo / PAGE_SIZE && pg < hi / PAGE_SIZE) delete v.pages[pg];
+        }
       }
-      for (const k of Object.keys(v.pages)) {
-        const pg = Number(k);
-        if (pg >= lo / PAGE_SIZE && pg < hi / PAGE_SIZE) delete v.pages[pg];
-      }
-    }
-    return errno(ESRCH);
-  });
-  return 'blocked' in o || !resultsEqual(o.result, r) ? null : o.state;
+      return errno(ESRCH);
+    });
+    if (!('blocked' in o) && resultsEqual(o.result, r)) out.push(o.state);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
  * A non-blocking read(2) of one uffd_msg — fs/userfaultfd.c: userfaultfd_ctx_read. Pending
- * page-fault messages come first, then non-cooperative events in order (reading one wakes the
+ * page-fault messages come first, then non-cooperative events (any queued one: see check; reading one wakes the
  * task that raised it, which lowers mmap_changing later: uffd_settle). Nothing to read → -EAGAIN;
  * also allowed while an event is raised but its task has not queued it yet.
  *

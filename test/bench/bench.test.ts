@@ -71,16 +71,23 @@ describe('bench modules', () => {
     expect(m.cache.states).toBeGreaterThan(0);
   });
 
-  it('timeToBug returns one row per mutant × strategy with its notes', async () => {
+  it('timeToBug returns one row per mutant × strategy, and one for the general generator, with its notes', async () => {
     const m = MUTANTS.find((v) => v.name === 'b9-new-vma-visible') ?? MUTANTS[0]!;
-    const rows = await benchTimeToBug({ mutants: [m], strategies: ['random', 'pct'], seeds: 2, budgetMs: 2000, maxExecutions: 50, minCampaignMs: 50, maxCampaignMs: 500 });
-    expect(rows.map((r) => [r.mutant, r.strategy, r.seeds, r.family])).toEqual([[m.name, 'random', 2, familyOf(m)], [m.name, 'pct', 2, familyOf(m)]]);
+    const rows = await benchTimeToBug({
+      mutants: [m], strategies: ['random', 'pct'], seeds: 2, budgetMs: 2000, maxExecutions: 50, minCampaignMs: 50, maxCampaignMs: 500,
+      generalBudgetMs: 2000, generalMaxExecutions: 50, generalMaxCampaignMs: 500,
+    });
+    expect(rows.map((r) => [r.mutant, r.strategy, r.seeds, r.family])).toEqual([
+      [m.name, 'random', 2, familyOf(m)], [m.name, 'pct', 2, familyOf(m)], [m.name, 'portfolio', 2, 'random'],
+    ]);
+    expect(rows[2]!.guidance).toBeDefined();
     for (const r of rows) {
       expect(r.found).toBeGreaterThanOrEqual(0);
       expect(r.found).toBeLessThanOrEqual(2);
       if (r.found === 2) expect(r.medianExecutions).toBeGreaterThan(0);
     }
     expect(notes()).toMatch(/1 mutants × 2 strategies × 2 seeds/);
+    expect(notes()).toMatch(/general generator \(random, portfolio/);
   });
 });
 

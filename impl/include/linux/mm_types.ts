@@ -308,6 +308,17 @@ export class vm_area_struct {
   }
 }
 
+/**
+ * XA_ZERO_ENTRY (include/linux/xarray.h): a reserved entry. dup_mmap (6.8+) stores it over the
+ * range of the VMA its copy failed at; the walks of exit_mmap stop there (xa_is_zero). A frozen
+ * placeholder of no mm: writing to it throws, as dereferencing the kernel's (void *)0x406 oopses.
+ */
+export const XA_ZERO_ENTRY: vm_area_struct = ((): vm_area_struct => {
+  const z = new vm_area_struct(null as unknown as mm_struct, 0, 0, 0, 0);
+  (z as { name: string }).name = 'XA_ZERO_ENTRY';
+  return Object.freeze(z) as vm_area_struct;
+})();
+
 /** VM_REFCNT_EXCLUDE_READERS_FLAG / VMA_LOCK_OFFSET (6.15+, include/linux/mm_types.h). */
 export const VMA_LOCK_OFFSET = 0x40000000;
 export const VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1;
@@ -372,6 +383,8 @@ export class mm_struct {
   write_protect_seq = 0;
   /** MMF_UNSTABLE (OOM reaper) — check_stable_address_space. */
   mmf_unstable = false;
+  /** mm->tlb_flush_pending: batched TLB flushes of this mm in flight (impl/mm/mmu_gather.ts). */
+  tlb_flush_pending = 0;
   /** 6.15+: rcuwait a writer draining VMA readers sleeps on. */
   vma_writer_waiting = -1;
   /** 6.15+: mm->vma_writer_wait, the rcuwait of a writer excluding VMA readers (__vma_start_write). */
