@@ -63,7 +63,7 @@ describe('dropRacingFaults: mremap, and processes whose faults leave effects', (
     expect(out).toHaveLength(2);
     expect(out[1]).toMatchObject({ op: { op: 'load', pid: 1, addr: B + P }, result: undefined, response: Infinity });
     const st: HistoryOp = { ...segvAt(B + P), op: { op: 'store', pid: 1, addr: B + P, value: 9 } };
-    expect(dropRacingFaults([munmap2M, { ...st, op: { ...st.op, addr: B + 3 * P } }], new Set([1]))[1]).toMatchObject({ op: { op: 'load', addr: B + 3 * P }, result: undefined });
+    expect(dropRacingFaults([munmap2M, { ...st, op: { op: 'store', pid: 1, addr: B + 3 * P, value: 9 } }], new Set([1]))[1]).toMatchObject({ op: { op: 'load', addr: B + 3 * P }, result: undefined });
   });
 });
 
