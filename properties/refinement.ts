@@ -345,7 +345,8 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // call) or not at all. A store's data never lands (its retry failed), only the page, which
     // reads as zero like the zero page a load maps.
     if (segv && keepLoads.has(op.pid)) {
-      out.push({ ...h, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity });
+      // On a task of its own (a history's tasks are sequential, and this one's thread went on).
+      out.push({ ...h, task: -5000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity });
     }
   }
   return out;
