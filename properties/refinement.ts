@@ -336,15 +336,15 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
       return false;
     });
     if (!races) { out.push(h); continue; }
-    // Where a fault has an effect later operations can see (keepLoads: a userfaultfd or a stack
-    // that may grow), the faulting access that ended in SIGSEGV may still have left one: its
-    // fault installed the zero page (a read) or a zeroed anonymous page (a write) while the VMA
-    // was there, and the access, retried after the VMA went, got SIGSEGV — a page a registered
-    // range then shows (a later load reads 0, UFFDIO_COPY gets -EEXIST) and mremap moves along.
+    // The faulting access that ended in SIGSEGV may still have left an effect: its fault
+    // installed the zero page (a read) or a zeroed anonymous page (a write) while the VMA was
+    // there, and the access, retried after the VMA went, got SIGSEGV — a page that mremap moves
+    // along and mprotect leaves in place, which smaps counts, a registered range then shows (a
+    // later load reads 0 where it would wait for the monitor) and UFFDIO_COPY finds (-EEXIST).
     // It is kept as a pending load of its page: it may take effect (as a load, before the racing
     // call) or not at all. A store's data never lands (its retry failed), only the page, which
     // reads as zero like the zero page a load maps.
-    if (segv && keepLoads.has(op.pid)) {
+    if (segv) {
       // On a task of its own (a history's tasks are sequential, and this one's thread went on).
       out.push({ ...h, task: -5000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity });
     }

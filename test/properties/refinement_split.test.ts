@@ -36,9 +36,12 @@ describe('perPage', () => {
 });
 
 describe('dropRacingFaults', () => {
-  it('leaves out a load that overlapped an munmap of its page, whatever it returned', () => {
+  it('leaves out a load that overlapped an munmap of its page and read a value; one that got SIGSEGV stays as a pending load', () => {
     expect(dropRacingFaults([munmap2M, load3({ kind: 'value', value: 7 })])).toHaveLength(1);
-    expect(dropRacingFaults([munmap2M, load3({ kind: 'signal', sig: 'SIGSEGV' })])).toHaveLength(1);
+    const out = dropRacingFaults([munmap2M, load3({ kind: 'signal', sig: 'SIGSEGV' })]);
+    expect(out).toHaveLength(2);
+    expect(out[1]).toMatchObject({ result: undefined, response: Infinity });
+    expect(out[1]!.task).not.toBe(2);
   });
 
   it('keeps a store that succeeded (its effect may outlive the munmap in a shared file), and a load after the munmap', () => {
@@ -52,10 +55,10 @@ describe('dropRacingFaults: mremap, and processes whose faults leave effects', (
   const mremapAway: HistoryOp = { id: 0, task: 1, op: { op: 'mremap', pid: 1, oldAddr: B, oldLen: 2 * P, newLen: 2 * P, newAddr: B + 16 * P, flags: { fixed: true, maymove: true, dontunmap: false } }, result: { kind: 'value', value: B + 16 * P }, invoke: 0, response: 10 };
   const segvAt = (addr: number): HistoryOp => ({ id: 1, task: 2, op: { op: 'load', pid: 1, addr }, result: { kind: 'signal', sig: 'SIGSEGV' }, invoke: 2, response: 3 });
 
-  it('leaves out a SIGSEGV load racing an mremap of its page (source, or a MREMAP_FIXED target), not one elsewhere', () => {
-    expect(dropRacingFaults([mremapAway, segvAt(B + P)])).toHaveLength(1);
-    expect(dropRacingFaults([mremapAway, segvAt(B + 17 * P)])).toHaveLength(1);
-    expect(dropRacingFaults([mremapAway, segvAt(B + 4 * P)])).toHaveLength(2);
+  it('turns a SIGSEGV load racing an mremap of its page (source, or a MREMAP_FIXED target) into a pending load, not one elsewhere', () => {
+    expect(dropRacingFaults([mremapAway, segvAt(B + P)])[1]).toMatchObject({ result: undefined });
+    expect(dropRacingFaults([mremapAway, segvAt(B + 17 * P)])[1]).toMatchObject({ result: undefined });
+    expect(dropRacingFaults([mremapAway, segvAt(B + 4 * P)])[1]).toMatchObject({ result: { kind: 'signal' } });
   });
 
   it('keeps a racing SIGSEGV access of a userfaultfd process as a pending load (its fault may have mapped a page)', () => {
