@@ -531,7 +531,9 @@ function pte_access_permitted(pte: pte_t, write: boolean): boolean {
  */
 export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number, end: number, flags: number, pages: folio[]): Task<boolean> {
   let ret = false;
-  rcu_read_lock(); // pte_offset_map(&pmd, addr)
+  // pte_offset_map(&pmd, addr): 6.5+ under RCU (IRQs are off anyway); ≤6.4 a plain map.
+  const rcu = k.cfg.pte_offset_map_can_fail;
+  if (rcu) rcu_read_lock();
   out: do {
     const pte = yield* k.fn.ptep_get_lockless(table, addr);
     if (!pte_access_permitted(pte, (flags & FOLL_WRITE) !== 0)) break;
@@ -551,7 +553,7 @@ export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number,
     addr += PAGE_SIZE;
     if (addr === end) ret = true;
   } while (addr !== end);
-  rcu_read_unlock(); // pte_unmap
+  if (rcu) rcu_read_unlock(); // pte_unmap
   return ret;
 }
 

@@ -10,10 +10,19 @@
  * value, so pte_same() is value equality: a swap entry freed and reallocated to the same slot
  * compares equal (the ABA of B17).
  *
- * Lock contract of the mapping helpers (since 6.5, "mm: allow pte_offset_map[_lock]() to fail"):
- * __pte_offset_map() returns the table with rcu_read_lock() held (released by pte_unmap()), or
- * null with nothing held when the PMD is none; pte_offset_map_lock() additionally takes the
- * table's PTL and re-checks pmd_same(), retrying when the table was replaced meanwhile.
+ * Lock contract of the mapping helpers, per generation (k.cfg.pte_offset_map_can_fail):
+ *  - 6.5+ ("mm/pgtable: allow pte_offset_map[_lock]() to fail", 0d940a9b270b): __pte_offset_map()
+ *    returns the table with rcu_read_lock() held (released by pte_unmap()), or null with nothing
+ *    held when the PMD is none; pte_offset_map_lock() additionally takes the table's PTL and
+ *    re-checks pmd_same(), retrying when the table was replaced meanwhile.
+ *  - ≤6.4 (include/linux/mm.h's pte_offset_map_lock macro): the PMD is read, the PTL of the table
+ *    it points to is taken, and the table returned — no RCU, no re-check. The kernel's callers
+ *    checked the PMD just before (pmd_none_or_trans_huge_or_clear_bad, pmd_trans_unstable); the
+ *    simulation folds that check into the same lockless read (a none PMD gives null, as the
+ *    caller's check would have bailed out). Nothing but the caller's locks keeps the table there.
+ * Either way the PTL lives in the table (ALLOC_SPLIT_PTLOCKS under lockdep: a slab object freed
+ * with it), so taking or releasing the PTL of a freed table is a KASAN use-after-free (the
+ * spinlock's sim_kasan_obj).
  *
  * Left out: the pgd/p4d/pud levels (the mm's pgd maps PMD-sized regions straight to PMD slots),
  * huge PMDs (THP), HIGHPTE kmap, pmdp_get_lockless's torn-read handling (a PMD read is atomic),
@@ -102,13 +111,15 @@ export function pte_free_defer(mm: mm_struct, table: pte_table): void {
 // Mapping a PTE table (mm/pgtable-generic.c)
 
 /**
- * __pte_offset_map(pmd, addr): read the PMD locklessly under rcu_read_lock(). Returns the PTE
- * table with RCU held (until pte_unmap), or null with RCU released when the PMD is none (the
- * caller must cope: the table may have been freed by khugepaged retraction or zap).
+ * __pte_offset_map(pmd, addr): read the PMD locklessly. 6.5+: under rcu_read_lock(); returns the
+ * PTE table with RCU held (until pte_unmap), or null with RCU released when the PMD is none (the
+ * caller must cope: the table may have been freed by khugepaged retraction or zap). ≤6.4
+ * (pte_offset_map): no RCU; null stands for the caller's own pmd_none check.
  */
 export function* __pte_offset_map(pmd: pmd_t, addr: number): Task<pte_table | null> {
   void addr;
   yield step('__pte_offset_map:pmdp_get_lockless', pmd);
+  if (!k.cfg.pte_offset_map_can_fail) return pmd.table;
   rcu_read_lock();
   const table = pmd.table;
   if (table === null) {
@@ -119,17 +130,18 @@ export function* __pte_offset_map(pmd: pmd_t, addr: number): Task<pte_table | nu
 }
 
 /**
- * pte_offset_map_lock(mm, pmd, addr): map the table and take its PTL, then re-check that the PMD
- * still points to this table (pmd_same); if it was replaced or cleared meanwhile, drop both and
- * start again. Returns the table with RCU and table.ptl held, or null (nothing held).
+ * pte_offset_map_lock(mm, pmd, addr): map the table and take its PTL. 6.5+: then re-check that
+ * the PMD still points to this table (pmd_same); if it was replaced or cleared meanwhile, drop
+ * both and start again; returns the table with RCU and table.ptl held, or null (nothing held).
+ * ≤6.4: no re-check — the table the PMD pointed to when read, locked (null for a none PMD).
  */
 export function* pte_offset_map_lock(mm: mm_struct, pmd: pmd_t, addr: number): Task<pte_table | null> {
-  void mm;
   for (;;) {
     const table = yield* k.fn.__pte_offset_map(pmd, addr);
     if (table === null) return null;
     const ptl = k.fn.pte_lockptr(mm, table);
     yield* spin_lock(ptl);
+    if (!k.cfg.pte_offset_map_can_fail) return table;
     if (pmd.table === table) return table; // pmd_same(pmdval, pmdp_get_lockless(pmd))
     k.fn.pte_unmap_unlock(table);
   }
@@ -157,10 +169,10 @@ export function pte_lockptr(mm: mm_struct, table: pte_table): pte_table['ptl'] {
   return table.ptl;
 }
 
-/** pte_unmap(pte): end the RCU section __pte_offset_map began. */
+/** pte_unmap(pte): end the RCU section __pte_offset_map began (6.5+; ≤6.4 a no-op kunmap). */
 export function pte_unmap(table: pte_table): void {
   void table;
-  rcu_read_unlock();
+  if (k.cfg.pte_offset_map_can_fail) rcu_read_unlock();
 }
 
 /** pte_unmap_unlock(pte, ptl). */

@@ -46,6 +46,16 @@ export interface KernelConfig {
   readonly file_fault_under_vma_lock: boolean;
   /** Stack growth: under the mmap read lock (≤6.4, StackRot) or the write lock (6.5+). */
   readonly expand_stack_lock: 'read' | 'write';
+  /**
+   * 6.5+ (Hugh Dickins, "mm/pgtable: allow pte_offset_map[_lock]() to fail", 0d940a9b270b, 6.5-rc1):
+   * __pte_offset_map maps the table under rcu_read_lock() and returns NULL for a none (or huge)
+   * PMD; pte_offset_map_lock takes the PTL and re-checks pmd_same, retrying if the table was
+   * replaced or removed meanwhile. Before (≤6.4): the macro reads the PMD, takes the PTL of the
+   * table it points to and returns — no RCU, no re-check: callers had checked the PMD
+   * (pmd_none_or_trans_huge_or_clear_bad / pmd_trans_unstable) and relied on their locks
+   * (mmap_lock, VMA lock, rmap locks) to keep the table in place.
+   */
+  readonly pte_offset_map_can_fail: boolean;
   /** CONFIG_MMU_GATHER_RCU_TABLE_FREE: page tables freed after an RCU(-sched) grace period. */
   readonly mmu_gather_rcu_table_free: boolean;
   /** 6.8+: the SWP_SYNCHRONOUS_IO swap-in that skips the swap cache pins the entry with swapcache_prepare. */
@@ -107,6 +117,7 @@ const G0: KernelConfig = {
   fault_around_under_vma_lock: false,
   file_fault_under_vma_lock: false,
   expand_stack_lock: 'write',
+  pte_offset_map_can_fail: false,
   mmu_gather_rcu_table_free: true,
   swapcache_prepare_on_skip: true,
   swap_synchronous_io: false,
@@ -149,6 +160,7 @@ const G1_66: KernelConfig = {
   uffd_under_vma_lock: true,
   fault_around_under_vma_lock: true,
   khugepaged_retract_lockless: true,
+  pte_offset_map_can_fail: true,
 };
 
 const G1_67: KernelConfig = {

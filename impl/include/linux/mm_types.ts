@@ -65,6 +65,8 @@ export class pte_table {
     this.pmd_index = pmd_index;
     this.entries = new Array<pte_t>(PTRS_PER_PTE).fill(__pte_none);
     this.ptl = new spinlock_t(`ptl(${this.name})`, 'ptl');
+    // ALLOC_SPLIT_PTLOCKS (lockdep): the PTL is allocated with the table and freed with it.
+    this.ptl.sim_kasan_obj = this;
   }
 }
 
