@@ -88,8 +88,8 @@ export function pmdp_collapse_flush(vma: vm_area_struct, address: number, pmdp: 
  * cleared (so a walker still holding the old table sees none and re-faults). Locks: the old
  * table's PTL (the entries move under it).
  */
-function sim_collapse_copy(old: pte_table, pmd_index: number): pte_table {
-  const nt = sim_kasan_track(new pte_table(pmd_index), pte_cachep, 'collapse (new table)');
+function sim_collapse_copy(old: pte_table): pte_table {
+  const nt = sim_kasan_track(new pte_table(), pte_cachep, 'collapse (new table)');
   for (let i = 0; i < PTRS_PER_PTE; i++) {
     nt.entries[i] = old.entries[i]!;
     old.entries[i] = { kind: 'none' };
@@ -203,7 +203,7 @@ export function* collapse_huge_page(mm: mm_struct, address: number): Task<number
   yield* spin_lock(old!.ptl);
   result = collapse_isolate(vma, address, old!);
   let nt: pte_table | null = null;
-  if (result === SCAN_SUCCEED) nt = sim_collapse_copy(old!, pmd.index);
+  if (result === SCAN_SUCCEED) nt = sim_collapse_copy(old!);
   spin_unlock(old!.ptl);
   if (result !== SCAN_SUCCEED) {
     // Put the old table back (pmd_populate) and give up.
@@ -253,7 +253,7 @@ function* retract_one(mm: mm_struct, vma: vm_area_struct, addr: number, pmd: pmd
     yield step('retract_page_tables:pmdp_collapse_flush', pmd);
     old = k.fn.pmdp_collapse_flush(vma, addr, pmd);
     // The stand-in for the refault as a huge PMD: the same pages in a fresh table.
-    pmd.table = sim_collapse_copy(old!, pmd.index);
+    pmd.table = sim_collapse_copy(old!);
   }
   spin_unlock(table.ptl);
   spin_unlock(mm.page_table_lock);

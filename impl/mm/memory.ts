@@ -206,7 +206,7 @@ export function* pmd_install(mm: mm_struct, pmd: pmd_t, holder: { prealloc_pte: 
 
 /** __pte_alloc(mm, pmd): allocate and install a PTE table; 0 or -ENOMEM. */
 export function* __pte_alloc(mm: mm_struct, pmd: pmd_t): Task<number> {
-  const holder = { prealloc_pte: yield* k.fn.pte_alloc_one(mm, pmd.index) };
+  const holder = { prealloc_pte: yield* k.fn.pte_alloc_one(mm) };
   if (holder.prealloc_pte === null) return -ENOMEM;
   yield* k.fn.pmd_install(mm, pmd, holder);
   if (holder.prealloc_pte !== null) k.fn.pte_free(mm, holder.prealloc_pte);
@@ -506,7 +506,7 @@ export function* do_fault_around(vmf: vm_fault): Task<number> {
   const to_pte = Math.min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma_pages - vma_off) - 1;
   yield step('do_fault_around:pmd_none', vmf.pmd);
   if (vmf.pmd!.table === null) {
-    vmf.prealloc_pte = yield* k.fn.pte_alloc_one(vma.vm_mm, vmf.pmd!.index);
+    vmf.prealloc_pte = yield* k.fn.pte_alloc_one(vma.vm_mm);
     if (vmf.prealloc_pte === null) return VM_FAULT_OOM;
   }
   const rcu = k.cfg.fault_around_under_vma_lock;
@@ -526,7 +526,7 @@ export function* __do_fault(vmf: vm_fault): Task<number> {
   // reclaim which waits for pages under writeback.
   yield step('__do_fault:pmd_none', vmf.pmd);
   if (vmf.pmd!.table === null && vmf.prealloc_pte === null) {
-    vmf.prealloc_pte = yield* k.fn.pte_alloc_one(vma.vm_mm, vmf.pmd!.index);
+    vmf.prealloc_pte = yield* k.fn.pte_alloc_one(vma.vm_mm);
     if (vmf.prealloc_pte === null) return VM_FAULT_OOM;
   }
   const ret = yield* vma.vm_ops!.fault!(vmf);

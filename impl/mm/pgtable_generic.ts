@@ -80,16 +80,17 @@ export function pmd_none(pmd: pmd_t): boolean {
 // PTE tables: allocation and freeing (include/asm-generic/pgalloc.h)
 
 /** The page-table page allocator, as a KASAN cache: a freed table read through a stale pointer is a UAF. */
-export const pte_cachep: kmem_cache<pte_table> = kmem_cache_create('pgtable', () => new pte_table(-1), 0, null, 4096);
+export const pte_cachep: kmem_cache<pte_table> = kmem_cache_create('pgtable', () => new pte_table(), 0, null, 4096);
 
 /**
- * pte_alloc_one(mm): a fresh, empty PTE table (may fail under fault injection). The simulation
- * passes the PMD slot number the table is meant for (pte_table.pmd_index, for reports).
+ * pte_alloc_one(mm): a fresh, empty PTE table (may fail under fault injection). It does not know
+ * the address it will map: that is whichever PMD entry it is installed in (pmd_populate), which
+ * move_normal_pmd may change later.
  */
-export function* pte_alloc_one(mm: mm_struct, pmd_index: number): Task<pte_table | null> {
+export function* pte_alloc_one(mm: mm_struct): Task<pte_table | null> {
   void mm;
   if (k.faultInjection && (yield* choose(2, 'pte_alloc_one:fail')) === 1) return null;
-  return sim_kasan_track(new pte_table(pmd_index), pte_cachep, 'pte_alloc_one');
+  return sim_kasan_track(new pte_table(), pte_cachep, 'pte_alloc_one');
 }
 
 /** pte_free(mm, table): back to the page allocator at once (no walker may still see it). */

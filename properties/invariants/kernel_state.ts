@@ -5,7 +5,7 @@
  */
 import { Violation } from '../../impl/rt/task.js';
 import type { Kernel } from '../../impl/sim/kernel.js';
-import { __pte_none, type mm_struct, type vm_area_struct, type pte_table } from '../../impl/include/linux/mm_types.js';
+import { __pte_none, type mm_struct, type pmd_t, type vm_area_struct, type pte_table } from '../../impl/include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
 import { sim_kasan_write_stamp } from '../../impl/sync/kasan.js';
 import { registerExecSlot } from '../../impl/rt/execution.js';
@@ -231,14 +231,19 @@ function scanPtes(mm: mm_struct, memo: PtesMemo | null): Violation | null {
     const t = pmd.table;
     memo?.pmds.push(pmd, t, t?.freed, t ? sim_kasan_write_stamp(t) : 0);
     if (!t || t.freed) continue;
-    const v = checkTable(mm, t, vmas, memo);
+    const v = checkTable(mm, pmd, t, vmas, memo);
     if (v) return v;
   }
   return null;
 }
 
-function checkTable(mm: mm_struct, t: pte_table, vmas: readonly vm_area_struct[], memo: PtesMemo | null): Violation | null {
-  const base = t.pmd_index * PMD_SIZE;
+/**
+ * One table's entries, at the addresses of the PMD entry it is installed in now (pmd.index): a
+ * table has no address of its own — mremap's move_normal_pmd moves a whole table to another PMD
+ * (the evidence case test/regressions/false-alarm-whole-pmd-mremap.json).
+ */
+function checkTable(mm: mm_struct, pmd: pmd_t, t: pte_table, vmas: readonly vm_area_struct[], memo: PtesMemo | null): Violation | null {
+  const base = pmd.index * PMD_SIZE;
   const entries = t.entries;
   for (let i = 0; i < PTRS_PER_PTE; i++) {
     const pte = entries[i]!;

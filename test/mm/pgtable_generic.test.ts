@@ -81,7 +81,7 @@ describe('__pte_offset_map / pte_offset_map_lock', () => {
               const l = w.exec.tasks.find((t) => t.name === 'L')!;
               return l.block !== null && l.obj === old.ptl;
             });
-            const fresh = (yield* k.fn.pte_alloc_one(mm, pmd.index))!;
+            const fresh = (yield* k.fn.pte_alloc_one(mm))!;
             pmd.table = fresh; // pmdp_collapse_flush + pmd_populate, under the PMD lock
             w.out.set('new', fresh);
             spin_unlock(old.ptl);

@@ -31,7 +31,7 @@ function world(gen = 'v6.6', fns: Partial<Record<string, unknown>> = {}) {
   const b = new vm_area_struct(mm, BASE + 4 * PAGE_SIZE, BASE + 5 * PAGE_SIZE, VM_READ | VM_WRITE, 0);
   mm.mm_mt.ma_root = new maple_node([a, b]);
   const pmd = new pmd_t(BASE / 2 ** PMD_SHIFT);
-  pmd.table = new pte_table(pmd.index);
+  pmd.table = new pte_table();
   mm.pgd.set(pmd.index, pmd);
   return { k, mm, a, b, pmd };
 }
@@ -95,6 +95,32 @@ describe('pte-outside-vma (I10)', () => {
     mm.mmap_lock.readers = 0;
     expect(checkPtesInsideVmas(k)?.property).toBe('pte-outside-vma');
     expect(checkPtesInsideVmasAtEnd(k)?.property).toBe('pte-outside-vma');
+  });
+
+  /*
+   * mremap of a whole PMD (move_normal_pmd): the table moves from the PMD of BASE to the next
+   * one, and the VMA with it.   before |--vma A--| at BASE        after |--vma A--| at BASE+2M
+   */
+  it('judges a PTE at the PMD its table is installed in now, not where the table was allocated', () => {
+    const { k, mm, a, b, pmd } = world();
+    mapPage(pmd.table!, BASE, new folio());
+    expect(checkPtesInsideVmas(k)).toBeNull();
+    const NEW = BASE + 2 ** PMD_SHIFT;
+    const dst = new pmd_t(NEW / 2 ** PMD_SHIFT);
+    mm.pgd.set(dst.index, dst);
+    dst.table = pmd.table; // pmd_populate(new_pmd); pmd_clear(old_pmd)
+    pmd.table = null;
+    a.vm_start = NEW;
+    a.vm_end = NEW + 2 * PAGE_SIZE;
+    mm.mm_mt.ma_root = new maple_node([a]);
+    void b;
+    expect(checkPtesInsideVmas(k)).toBeNull();
+    expect(checkPtesInsideVmasAtEnd(k)).toBeNull();
+    // A moved table whose page is outside every VMA is still caught, at its new address.
+    a.vm_start = NEW + PAGE_SIZE;
+    const v = checkPtesInsideVmas(k);
+    expect(v?.property).toBe('pte-outside-vma');
+    expect(v?.message).toContain('0x' + NEW.toString(16));
   });
 });
 

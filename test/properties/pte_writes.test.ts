@@ -106,7 +106,7 @@ describe('checkPtesInsideVmas memo (exact between two checks at a free mmap_lock
     const b = new vm_area_struct(mm, BASE + 4 * PAGE_SIZE, BASE + 5 * PAGE_SIZE, VM_READ | VM_WRITE, 0);
     mm.mm_mt.ma_root = new maple_node([a, b]);
     const pmd = new pmd_t(BASE / 2 ** PMD_SHIFT);
-    pmd.table = sim_kasan_track(new pte_table(pmd.index), 'pte_table', 'test');
+    pmd.table = sim_kasan_track(new pte_table(), 'pte_table', 'test');
     mm.pgd.set(pmd.index, pmd);
     return { k, mm, a, b, pmd };
   }
@@ -142,7 +142,7 @@ describe('checkPtesInsideVmas memo (exact between two checks at a free mmap_lock
     expect(checkPtesInsideVmas(w.k)?.property).toBe('pte-outside-vma');
     const v = world();
     expect(checkPtesInsideVmas(v.k)).toBeNull();
-    const t = new pte_table(v.pmd.index);
+    const t = new pte_table();
     t.entries[3] = present(new folio()); // a fresh table, filled before it is linked (khugepaged)
     v.pmd.table = t;
     expect(checkPtesInsideVmas(v.k)?.property).toBe('pte-outside-vma');

@@ -32,7 +32,7 @@ function world(gen: string) {
   b.vm_lock_seq = -1;
   mm.mm_mt.ma_root = new maple_node([a, b]);
   const pmd = new pmd_t(BASE / 2 ** PMD_SHIFT);
-  pmd.table = new pte_table(pmd.index);
+  pmd.table = new pte_table();
   mm.pgd.set(pmd.index, pmd);
   return { k, mm, a, b, pmd };
 }

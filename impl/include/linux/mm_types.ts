@@ -50,19 +50,21 @@ export type pte_t =
 
 export const __pte_none: pte_t = Object.freeze({ kind: 'none' });
 
-/** A PTE table (struct ptdesc): PTRS_PER_PTE entries and, with split PTE locks, its own PTL. */
+/**
+ * A PTE table (struct ptdesc): PTRS_PER_PTE entries and, with split PTE locks, its own PTL.
+ * As in the kernel, a table does not know the address it maps: that is the PMD entry it is
+ * installed in now (pmd_t.index), which changes when mremap's move_normal_pmd moves the whole
+ * table to another PMD. Whoever needs a PTE's address starts from the PMD, never the table.
+ */
 export class pte_table {
   readonly name: string;
   readonly entries: pte_t[];
   /** The split page-table lock (USE_SPLIT_PTE_PTLOCKS). */
   readonly ptl: spinlock_t;
-  /** The PMD-sized region this table maps (address >> PMD_SHIFT). */
-  readonly pmd_index: number;
   /** Freed to the page allocator (directly or after an RCU grace period). */
   freed = false;
-  constructor(pmd_index: number) {
+  constructor() {
     this.name = `pte_table#${sim_next_id()}`;
-    this.pmd_index = pmd_index;
     this.entries = new Array<pte_t>(PTRS_PER_PTE).fill(__pte_none);
     this.ptl = new spinlock_t(`ptl(${this.name})`, 'ptl');
     // ALLOC_SPLIT_PTLOCKS (lockdep): the PTL is allocated with the table and freed with it.
