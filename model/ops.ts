@@ -11,9 +11,11 @@
  * - Memory holds one non-negative integer per page: `load(addr)` returns the value of addr's
  *   page, `store(addr, v)` sets it.
  * - Errors are negative errno values, as the kernel returns them.
- * - Kernel-internal work (reclaim, swap-out/in, page-cache eviction, khugepaged collapse,
+ * - Kernel-internal work (reclaim, swap-out/in, page-cache eviction, khugepaged's file collapse,
  *   swapoff, RCU callbacks) has no op: it is a stutter step of the model and must change
- *   nothing an op here can observe (only smaps Rss may vary, within the allowed range).
+ *   nothing an op here can observe (only smaps Rss may vary, within the allowed range). The one
+ *   exception is khugepaged's anonymous collapse, which populates every page of a PMD range
+ *   (KhugepagedCollapseOp): the daemon records it in the history.
  */
 
 export const PAGE_SIZE = 4096;
@@ -191,7 +193,17 @@ export interface UffdReadEventOp extends OpBase { readonly op: 'uffd_read_event'
  */
 export interface UffdSettleOp extends OpBase { readonly op: 'uffd_settle'; readonly event: UffdEvent }
 
+/**
+ * Not a system call: khugepaged's attempt to collapse the PMD-sized, PMD-aligned range at addr of
+ * process pid's anonymous memory into a THP (mm/khugepaged.c: collapse_huge_page), recorded by
+ * the daemon. 'ok': collapsed — every page of the range is now populated (a page that was never
+ * touched is a zeroed page of the THP: smaps counts it, userfaultfd no longer sees it missing);
+ * -EAGAIN: not collapsed, nothing changed.
+ */
+export interface KhugepagedCollapseOp extends OpBase { readonly op: 'khugepaged_collapse'; readonly addr: number }
+
 export type ModelOp =
+  | KhugepagedCollapseOp
   | MmapOp
   | MunmapOp
   | MprotectOp
@@ -351,6 +363,8 @@ export function describeOp(op: ModelOp): string {
       return `${p}uffd_read_event()`;
     case 'uffd_settle':
       return `${p}(the syscall that raised ${describeEvent(op.event)} returns)`;
+    case 'khugepaged_collapse':
+      return `${p}(khugepaged collapses ${hex(op.addr)}, 2M)`;
   }
 }
 

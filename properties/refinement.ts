@@ -96,6 +96,9 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number
   const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
   const vma = mm.mm_mt.ma_root.slots.find((v) => v.vm_start <= addr && addr < v.vm_end);
   if (!vma) return 'unknown';
+  // A huge PMD (a THP of khugepaged) maps addr's page of the folio.
+  const huge = pmd?.huge ?? null;
+  if (huge !== null && huge.folio.pages !== null) return huge.folio.pages[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!.data;
   if (pte && pte.kind === 'present') return pte.folio.data;
   if (pte && pte.kind === 'swap') {
     // The swap cache's folio is the newest copy; else the slot's contents.

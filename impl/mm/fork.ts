@@ -140,7 +140,14 @@ function sim_mapped_pages(vma: vm_area_struct): Map<number, folio> {
   const out = new Map<number, folio>();
   const mm = vma.vm_mm;
   for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
-    const t = mm.pgd.get(Math.floor(a / PMD_SIZE))?.table;
+    const pmd = mm.pgd.get(Math.floor(a / PMD_SIZE));
+    const huge = pmd?.huge ?? null;
+    if (huge !== null) {
+      // A THP maps each of its pages (the same page objects a split maps by PTEs).
+      if (huge.folio.pages !== null) out.set(a, huge.folio.pages[Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE]!);
+      continue;
+    }
+    const t = pmd?.table;
     if (!t || t.freed) continue;
     const pte = t.entries[Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE]!;
     if (pte.kind === 'present') out.set(a, pte.folio);

@@ -25,7 +25,10 @@
  * (k.cfg.mmu_gather_rcu_table_free, mm/mmu_gather.ts). FOLL_PIN also checks
  * mm->write_protect_seq (fork's COW write-protection) before and after.
  *
- * Left out: hugetlb/THP leaves and devmap (no huge PMDs), FOLL_LONGTERM migration, memfd/secretmem
+ * Huge PMDs (khugepaged's THPs): follow_huge_pmd under the PMD lock (slow path), gup_fast_pmd_leaf
+ * (GUP-fast: references through each page, then the entry re-read).
+ *
+ * Left out: hugetlb and PUD leaves, devmap, FOLL_LONGTERM migration, memfd/secretmem
  * checks, the gate area, ->access of VM_IO mappings (generic_access_phys: /proc/pid/mem on a
  * driver mapping is -EIO), FOLL_PIN's GUP_PIN_COUNTING_BIAS (a pin is one reference here),
  * FOLL_NUMA/protnone, and __access_remote_vm's stack expansion (6.5+ calls expand_stack for an
@@ -36,8 +39,10 @@ import type { ModelResult, ProcMemWriteOp } from '../../model/ops.js';
 import { step, type Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
 import {
-  folio_test_anon, type folio, type mm_struct, type pmd_t, type pte_t, type pte_table, type vm_area_struct,
+  folio_test_anon, type folio, type mm_struct, type pmd_huge_t, type pmd_t, type pte_t, type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
+import { spin_unlock } from '../sync/spinlock.js';
+import { lockdep_assert_held } from '../sync/lockdep.js';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_INTERRUPTIBLE, FAULT_FLAG_KILLABLE, FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT,
   FAULT_FLAG_TRIED, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, PAGE_SIZE, PMD_SIZE, VM_FAULT_COMPLETED, VM_FAULT_ERROR,
@@ -219,15 +224,63 @@ function no_page_table(vma: vm_area_struct, flags: number): follow_result {
 }
 
 /**
- * follow_page_mask(vma, address, flags, ctx): walk to the PMD (the upper levels are folded) and
- * follow_page_pte. A none PMD is no_page_table.
+ * can_follow_write_pmd(pmd, page, vma, flags): as can_follow_write_pte, for a huge entry.
+ */
+export function can_follow_write_pmd(pmd: pmd_huge_t, page: folio, vma: vm_area_struct, flags: number): boolean {
+  // If the pmd is writable, we can write to the page.
+  if (pmd.write) return true;
+  return k.fn.can_follow_write_common(page, vma, flags);
+}
+
+/**
+ * follow_huge_pmd(vma, addr, pmd, flags, ctx) (6.8+; follow_trans_huge_pmd before): the page at
+ * addr of a PMD-mapped THP, under the PMD lock. NULL when it must be faulted (a write the entry
+ * does not allow), -EMLINK for an unshare. The reference is taken through the page (try_grab_folio
+ * of its folio). Locks: the PMD lock held (asserted), mmap_lock.
+ */
+export function follow_huge_pmd(vma: vm_area_struct, addr: number, pmd: pmd_t, flags: number): follow_result {
+  const mm = vma.vm_mm;
+  lockdep_assert_held(k.fn.pmd_lockptr(mm, pmd));
+  const pmdval = pmd.huge!;
+  const head = pmdval.folio;
+  const page = k.fn.folio_page(head, Math.floor((addr % PMD_SIZE) / PAGE_SIZE));
+  if ((flags & FOLL_WRITE) && !k.fn.can_follow_write_pmd(pmdval, head, vma, flags)) return null;
+  if (!pmdval.write && k.fn.gup_must_unshare(vma, flags, head)) return { err: -EMLINK };
+  VM_BUG_ON((flags & FOLL_PIN) !== 0 && folio_test_anon(head) && !head.anon_exclusive,
+    `follow_huge_pmd: FOLL_PIN of a shared anonymous THP ${head.name}`);
+  const ret = k.fn.try_grab_folio(page, 1, flags);
+  if (ret) return { err: ret };
+  if (flags & FOLL_TOUCH) k.fn.touch_pmd(vma, addr, pmd, (flags & FOLL_WRITE) !== 0);
+  return page;
+}
+
+/**
+ * follow_page_mask(vma, address, flags, ctx) → follow_pmd_mask: the PMD read once
+ * (pmdp_get_lockless); none → no_page_table; a PTE table → follow_page_pte; a huge entry → under
+ * the PMD lock, re-checked (not present: no_page_table; a table now: follow_page_pte), then
+ * follow_huge_pmd.
  */
 export function* follow_page_mask(vma: vm_area_struct, address: number, flags: number): Task<follow_result> {
   const mm = vma.vm_mm;
   yield step('follow_pmd_mask:pmdp_get_lockless', mm.pgd);
   const pmd = mm.pgd.get(Math.floor(address / PMD_SIZE));
-  if (!pmd || pmd.table === null) return no_page_table(vma, flags);
-  return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
+  if (!pmd || k.fn.pmd_none(pmd)) return no_page_table(vma, flags);
+  const pmdval = k.fn.pmdp_get(pmd);
+  if (pmdval.kind === 'huge' && !pmdval.present) return no_page_table(vma, flags);
+  if (pmdval.kind !== 'huge') return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
+  const ptl = yield* k.fn.pmd_lock(mm, pmd);
+  const now = k.fn.pmdp_get(pmd);
+  if (now.kind === 'none' || (now.kind === 'huge' && !now.present)) {
+    spin_unlock(ptl);
+    return no_page_table(vma, flags);
+  }
+  if (now.kind === 'table') {
+    spin_unlock(ptl);
+    return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
+  }
+  const page = k.fn.follow_huge_pmd(vma, address, pmd, flags);
+  spin_unlock(ptl);
+  return page;
 }
 
 /** vm_fault_to_errno(vm_fault, foll_flags) (include/linux/mm.h). */
@@ -511,8 +564,8 @@ export function try_grab_folio_fast(f: folio, refs: number, flags: number): foli
   if (f.special) return null;
   kasan_check_write(f, 'try_grab_folio_fast');
   void flags;
-  if (!refcount_inc_not_zero(f._refcount)) return null;
-  for (let i = 1; i < refs; i++) refcount_inc(f._refcount);
+  if (!k.fn.folio_try_get(f)) return null;
+  if (refs > 1) k.fn.folio_ref_add(f, refs - 1);
   return f;
 }
 
@@ -557,15 +610,50 @@ export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number,
   return ret;
 }
 
+/**
+ * gup_fast_pmd_leaf(orig, pmdp, addr, end, flags, pages): the pages of [addr, end) of a huge
+ * entry read once: references taken through each page (record_subpages + try_grab_folio_fast),
+ * then the entry re-read — changed (zapped, split, moved) means drop them and stop.
+ */
+export function* gup_fast_pmd_leaf(orig: pmd_huge_t, pmdp: pmd_t, addr: number, end: number, flags: number, pages: folio[]): Task<boolean> {
+  if (!orig.present || ((flags & FOLL_WRITE) && !orig.write)) return false; // pmd_access_permitted
+  const got: folio[] = [];
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    const page = k.fn.folio_page(orig.folio, Math.floor((a % PMD_SIZE) / PAGE_SIZE));
+    const f = k.fn.try_grab_folio_fast(page, 1, flags);
+    if (!f) {
+      for (const g of got) k.fn.folio_put(g);
+      return false;
+    }
+    got.push(f);
+  }
+  yield step('gup_fast_pmd_leaf:recheck', pmdp);
+  if (!k.fn.pmd_same(orig, k.fn.pmdp_get(pmdp))) {
+    for (const g of got) k.fn.folio_put(g); // gup_put_folio
+    return false;
+  }
+  if (!orig.write && k.fn.gup_must_unshare(null, flags, orig.folio)) {
+    for (const g of got) k.fn.folio_put(g);
+    return false;
+  }
+  pages.push(...got);
+  return true;
+}
+
 /** gup_fast_pmd_range: each PMD read once (pmdp_get_lockless); a none PMD stops the walk. */
 function* gup_fast_pmd_range(mm: mm_struct, addr: number, end: number, flags: number, pages: folio[]): Task<void> {
   do {
     const next = Math.min((Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE, end);
     yield step('gup_fast_pmd_range:pmdp_get_lockless', mm.pgd);
     const pmdp = mm.pgd.get(Math.floor(addr / PMD_SIZE));
-    const table = pmdp?.table ?? null;
-    if (!pmdp || table === null) return;
-    if (!(yield* k.fn.gup_fast_pte_range(table, pmdp, addr, next, flags, pages))) return;
+    if (!pmdp) return;
+    const pmd = k.fn.pmdp_get(pmdp);
+    if (pmd.kind === 'none') return;
+    if (pmd.kind === 'huge') {
+      if (!(yield* k.fn.gup_fast_pmd_leaf(pmd, pmdp, addr, next, flags, pages))) return;
+    } else if (!(yield* k.fn.gup_fast_pte_range(pmd.table, pmdp, addr, next, flags, pages))) {
+      return;
+    }
     addr = next;
   } while (addr !== end);
 }

@@ -16,8 +16,9 @@
  *   their exclusive bit in the parent; src_mm->write_protect_seq is bumped around the copy for
  *   GUP-fast.
  *
- * The page table has one level above the PTE tables (mm->pgd: PMD index → pmd_t); p4d/pud and
- * huge PMDs are left out, as are mmu notifiers, userfaultfd-wp markers on zap, device/migration
+ * The page table has one level above the PTE tables (mm->pgd: PMD index → pmd_t); p4d/pud are
+ * left out. Huge PMDs (khugepaged's THPs) are zapped whole or split (zap_huge_pmd,
+ * __split_huge_pmd: huge_memory.ts) and split at fork (copy_huge_pmd). Left out: mmu notifiers, userfaultfd-wp markers on zap, device/migration
  * entries on copy (copied as they are), page pinning (folio_try_dup_anon_rmap never fails), and
  * the rss counters' per-CPU caching.
  */
@@ -27,7 +28,7 @@ import {
   folio_test_anon, type folio, type mm_struct, type pmd_t, type pte_t, type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, VM_MAYWRITE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_UFFD_WP } from '../include/linux/mm_flags.js';
-import { VM_BUG_ON_VMA } from '../include/linux/mmdebug.js';
+import { VM_BUG_ON, VM_BUG_ON_VMA } from '../include/linux/mmdebug.js';
 import { spin_lock_nested, spin_unlock } from '../sync/spinlock.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import {
@@ -101,12 +102,24 @@ export function* zap_pte_range(tlb: mmu_gather, vma: vm_area_struct, pmd: pmd_t,
   return addr;
 }
 
-/** zap_pmd_range(tlb, vma, addr, end): every PTE table of the range (pmd_none_or_trans_huge skip). */
+/**
+ * zap_pmd_range(tlb, vma, addr, end): every PMD of the range — a huge entry is zapped whole
+ * (zap_huge_pmd) when the range covers it, else split first; then the PTE tables.
+ */
 function* zap_pmd_range(tlb: mmu_gather, vma: vm_area_struct, addr: number, end: number): Task<void> {
   while (addr < end) {
     const next = pmd_addr_end(addr, end);
     yield 'zap_pmd_range:pmd_none_or_clear_bad';
     const pmd = pmd_lookup(tlb.mm, addr);
+    if (pmd && k.fn.pmd_trans_huge(pmd)) {
+      if (next - addr !== PMD_SIZE) {
+        yield* k.fn.__split_huge_pmd(vma, pmd, addr);
+      } else if (yield* k.fn.zap_huge_pmd(tlb, vma, pmd, addr)) {
+        addr = next;
+        continue;
+      }
+      // fall through
+    }
     if (pmd && pmd.table) {
       let a = addr;
       while (a < next) a = yield* k.fn.zap_pte_range(tlb, vma, pmd, a, next);
@@ -191,6 +204,8 @@ export function* free_pgd_range(tlb: mmu_gather, addr: number, end: number, floo
   for (let a = addr; a < end; a = (pmd_index_of(a) + 1) * PMD_SIZE) {
     yield 'free_pmd_range:pmd_none_or_clear_bad';
     const pmd = pmd_lookup(tlb.mm, a);
+    // pmd_none_or_clear_bad: a huge entry here was never zapped (pmd_clear_bad reports it).
+    VM_BUG_ON(pmd !== null && pmd.huge !== null, `free_pgd_range: bad pmd ${pmd?.name}: a huge entry left over`);
     if (!pmd || !pmd.table) continue;
     free_pte_range(tlb, pmd, a);
   }
@@ -371,6 +386,20 @@ export function* copy_page_range(dst_vma: vm_area_struct, src_vma: vm_area_struc
     const next = pmd_addr_end(addr, end);
     yield 'copy_pmd_range:pmd_none_or_clear_bad';
     const src_pmd = pmd_lookup(src_mm, addr);
+    if (src_pmd && k.fn.pmd_trans_huge(src_pmd)) {
+      VM_BUG_ON_VMA(next - addr !== PMD_SIZE, src_vma, 'copy_pmd_range: partial huge pmd');
+      const dst_pmd = k.fn.pmd_off(dst_vma.vm_mm, addr);
+      const err = yield* k.fn.copy_huge_pmd(dst_vma.vm_mm, src_mm, dst_pmd, src_pmd, addr, dst_vma, src_vma);
+      if (err === -12) {
+        ret = err;
+        break;
+      }
+      if (!err) {
+        addr = next;
+        continue;
+      }
+      // fall through: the parent's entry was split
+    }
     if (src_pmd && src_pmd.table) {
       const dst_pmd = k.fn.pmd_off(dst_vma.vm_mm, addr);
       ret = yield* copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);

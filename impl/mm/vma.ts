@@ -298,6 +298,8 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
   const vp = init_multi_vma_prep(vma, null, null, null);
   vp.insert = nv;
   yield* vma_prepare(vp);
+  // A huge PMD the new boundary would cut is split first (khugepaged's THPs).
+  yield* k.fn.vma_adjust_trans_huge(vma, vma.vm_start, addr, null, 0);
   yield '__split_vma:update_range';
   if (new_below) {
     vma.vm_start = addr;

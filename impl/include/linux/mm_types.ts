@@ -4,9 +4,11 @@
  * include/linux/userfaultfd_k.h — the structures the simulated mm works on, with the kernel's
  * field names. Only fields the simulated paths read or write are present.
  *
- * Left out: struct page (folios are single pages), per-CPU counters, hugetlb, NUMA nodes (a
+ * Left out: struct page (a small folio is its one page; a THP's pages are folio objects too, see
+ * folio.pages), per-CPU counters, NUMA nodes (a
  * mempolicy is an opaque refcounted object the allocator reads), the p4d/pud levels (the pgd maps
- * PMD-sized regions straight to PMD entries), THP (a PMD entry is none or a PTE table).
+ * PMD-sized regions straight to PMD entries), large folios other than PMD-sized anonymous THPs,
+ * PUD mappings, hugetlb.
  */
 import type { Task } from '../../rt/task.js';
 import { spinlock_t } from '../../sync/spinlock.js';
@@ -72,12 +74,57 @@ export class pte_table {
   }
 }
 
-/** A PMD entry slot: none, or a PTE table (THP PMD mappings are left out). */
+/**
+ * A huge PMD entry (pmd_trans_huge, x86's _PAGE_PSE): a PMD-sized anonymous folio (THP) mapped
+ * by one entry. An immutable value, like pte_t: pmd_same() is value equality.
+ */
+export interface pmd_huge_t {
+  readonly kind: 'huge';
+  /** The head of the PMD-sized folio (pmd_page). */
+  readonly folio: folio;
+  readonly write: boolean;
+  readonly dirty: boolean;
+  readonly young: boolean;
+  /** pmd_present: false between pmdp_invalidate and the end of a split (still pmd_trans_huge). */
+  readonly present: boolean;
+}
+
+/** The value of a PMD entry, as pmdp_get_lockless() reads it: none, a PTE table, or huge. */
+export type pmdval_t =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'table'; readonly table: pte_table }
+  | pmd_huge_t;
+
+export const __pmd_none: pmdval_t = Object.freeze({ kind: 'none' });
+
+/**
+ * A PMD entry slot. Its value is none, a PTE table (`table`), or a huge mapping (`huge`) — never
+ * both. Readers that only know PTE tables see a huge PMD as "no table": every walker that can
+ * meet one checks pmd_trans_huge (impl/mm/huge_memory.ts).
+ */
 export class pmd_t {
   table: pte_table | null = null;
+  /** pmd_trans_huge(*pmd): the THP this entry maps (null: none or a table). */
+  huge: pmd_huge_t | null = null;
   constructor(readonly index: number) {}
   get name(): string {
     return `pmd#${this.index}`;
+  }
+}
+
+/**
+ * The struct ptdesc of a PMD table page (x86-64: 512 PMD entries, 1 GiB): with
+ * USE_SPLIT_PMD_PTLOCKS it holds the PMD split lock (pmd_lockptr) and the list of page tables
+ * deposited for the huge PMDs it maps (pmd_huge_pte: pgtable_trans_huge_deposit/withdraw). PMD
+ * table pages are never freed here (the upper levels are folded), so neither is this.
+ */
+export class pmd_ptdesc {
+  readonly ptl: spinlock_t;
+  /** pmd_huge_pte: the deposited PTE tables (a LIFO list, as the generic deposit code keeps). */
+  readonly pmd_huge_pte: pte_table[] = [];
+  constructor(mm_name: string, readonly index: number) {
+    // ptlock_init: the one class of every split page-table lock (PTE and PMD tables alike).
+    this.ptl = new spinlock_t(`pmd_ptl(${mm_name}:${index})`, 'ptl');
   }
 }
 
@@ -113,6 +160,18 @@ export class folio {
   readonly special: boolean;
   /** On an LRU list (reclaim can find it). */
   lru = false;
+  /**
+   * Large folios (only PMD-sized anonymous THPs, from khugepaged): the head holds `pages` (head
+   * first, HPAGE_PMD_NR of them), each tail page points to its head (page_folio). Every page keeps
+   * its own data (the page's contents), mapping and index (what the page is once split), and its
+   * own share of the folio's references: folio_ref_count() of a large folio is the sum over its
+   * pages, so a reference taken through one page (a GUP pin) stays with that page when a split
+   * turns the pages into small folios (huge_memory.ts).
+   */
+  compound_head: folio | null = null;
+  pages: folio[] | null = null;
+  /** folio->_entire_mapcount: PMD mappings of a large folio (on the head). */
+  _entire_mapcount = 0;
   constructor(special = false) {
     this.name = `folio#${sim_next_id()}`;
     this._refcount = new refcount_t(1);
@@ -333,6 +392,8 @@ export class mm_struct {
   readonly page_table_lock: spinlock_t;
   /** The page tables: PMD index → PMD entry (upper levels left out). */
   readonly pgd = new Map<number, pmd_t>();
+  /** The PMD table pages' descriptors (split PMD lock, deposited tables), by PMD index / 512. */
+  readonly pmd_ptdescs = new Map<number, pmd_ptdesc>();
   readonly mm_users: refcount_t;
   readonly mm_count: refcount_t;
   /** The process owning this mm. */
@@ -420,6 +481,8 @@ export class vm_fault {
   /** The mapped PTE table and index (vmf->pte); null when not mapped. */
   pte: pte_table | null = null;
   orig_pte: pte_t = __pte_none;
+  /** vmf->orig_pmd: the PMD value __handle_mm_fault read (pmdp_get_lockless). */
+  orig_pmd: pmdval_t = __pmd_none;
   ptl: spinlock_t | null = null;
   page: folio | null = null;
   cow_page: folio | null = null;
