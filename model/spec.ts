@@ -38,6 +38,9 @@ import { uffdio_move } from './actions/uffdio_move.js';
 import { uffd_read_event } from './actions/uffd_read_event.js';
 import { uffd_settle } from './actions/uffd_settle.js';
 import { khugepaged_collapse } from './actions/khugepaged_collapse.js';
+import { dio_read } from './actions/dio_read.js';
+import { dio_write } from './actions/dio_write.js';
+import { dev_ioctl } from './actions/dev_ioctl.js';
 
 export { initialState };
 export type { Outcome, Verdict };
@@ -68,6 +71,9 @@ const ACTIONS: ActionTable = {
   uffd_read_event,
   uffd_settle,
   khugepaged_collapse,
+  dio_read,
+  dio_write,
+  dev_ioctl,
 };
 
 function actionFor(op: ModelOp): Action<ModelOp> {

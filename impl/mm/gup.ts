@@ -28,6 +28,10 @@
  * Huge PMDs (khugepaged's THPs): follow_huge_pmd under the PMD lock (slow path), gup_fast_pmd_leaf
  * (GUP-fast: references through each page, then the entry re-read).
  *
+ * Pins (FOLL_PIN: pin_user_pages_fast for O_DIRECT, impl/fs/direct_io.ts) are references counted
+ * in the page's _pincount; folio_maybe_dma_pinned reads it (fork copies a maybe-pinned anonymous
+ * page at once, reclaim and khugepaged leave it alone).
+ *
  * Left out: hugetlb and PUD leaves, devmap, FOLL_LONGTERM migration, memfd/secretmem
  * checks, the gate area, ->access of VM_IO mappings (generic_access_phys: /proc/pid/mem on a
  * driver mapping is -EIO), FOLL_PIN's GUP_PIN_COUNTING_BIAS (a pin is one reference here),
@@ -55,6 +59,7 @@ import { fatal_signal_pending } from '../sync/sched.js';
 import { local_irq_restore, local_irq_save } from '../sync/irqflags.js';
 import { rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import { kasan_check_write } from '../sync/kasan.js';
+import { folio_lock, folio_unlock } from '../sync/bitlock.js';
 import { refcount_inc, refcount_inc_not_zero } from '../sync/refcount.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -140,20 +145,77 @@ export function gup_must_unshare(vma: vm_area_struct | null, flags: number, page
   return !page.anon_exclusive;
 }
 
-/** try_grab_folio(folio, refs, flags): a reference for FOLL_GET / FOLL_PIN (0 or -ENOMEM). */
+/**
+ * try_grab_folio(folio, refs, flags): a reference for FOLL_GET / FOLL_PIN (0 or -ENOMEM); a pin
+ * also counts in the page's _pincount (folio_maybe_dma_pinned). The zero page and PFN maps are
+ * not refcounted.
+ */
 export function try_grab_folio(f: folio, refs: number, flags: number): number {
   if (!(flags & (FOLL_GET | FOLL_PIN))) return 0;
   if (f.special) return 0;
   // WARN_ON_ONCE(folio_ref_count(folio) <= 0): the caller holds the PTL, the folio is mapped.
   if (WARN_ON_ONCE(k.fn.folio_ref_count(f) <= 0, `try_grab_folio: ${f.name} has no reference`)) return -ENOMEM;
   k.fn.folio_ref_add(f, refs);
+  if (flags & FOLL_PIN) f._pincount += refs;
   return 0;
 }
 
 /** gup_put_folio(folio, refs, flags): drop what try_grab_folio took. */
 export function gup_put_folio(f: folio, refs: number, flags: number): void {
   if (!(flags & (FOLL_GET | FOLL_PIN))) return;
+  if (f.special) return;
+  if (flags & FOLL_PIN) {
+    kasan_check_write(f, 'gup_put_folio');
+    if (WARN_ON_ONCE(f._pincount < refs, `gup_put_folio: ${f.name} is not pinned`)) return;
+    f._pincount -= refs;
+  }
   for (let i = 0; i < refs; i++) k.fn.folio_put(f);
+}
+
+/**
+ * folio_maybe_dma_pinned(folio) (include/linux/mm.h): some page of the folio is pinned
+ * (FOLL_PIN). Exact here (see folio._pincount); the kernel's is a heuristic with false positives.
+ */
+export function folio_maybe_dma_pinned(f: folio): boolean {
+  const head = f.compound_head ?? f;
+  for (const p of head.pages ?? [head]) if (p._pincount > 0) return true;
+  return false;
+}
+
+/**
+ * folio_needs_cow_for_dma(vma, folio) (include/linux/mm.h): fork must copy an anonymous page at
+ * once when it may be pinned (MMF_HAS_PINNED set on the mm and the folio maybe pinned), or the
+ * pin would end up on a page the child shares and the parent COWs away from.
+ */
+export function folio_needs_cow_for_dma(vma: vm_area_struct, f: folio): boolean {
+  if (!vma.vm_mm.has_pinned) return false;
+  return k.fn.folio_maybe_dma_pinned(f);
+}
+
+/** unpin_user_page(page): drop one FOLL_PIN pin. */
+export function unpin_user_page(page: folio): void {
+  k.fn.gup_put_folio(page, 1, FOLL_PIN);
+}
+
+/**
+ * unpin_user_pages_dirty_lock(pages, npages, make_dirty): after DMA into the pages, mark each
+ * dirty (folio_mark_dirty under the folio lock: set_page_dirty_lock) and unpin it.
+ */
+export function* unpin_user_pages_dirty_lock(pages: readonly folio[], npages: number, make_dirty: boolean): Task<void> {
+  for (let i = 0; i < npages; i++) {
+    const page = pages[i]!;
+    if (make_dirty && !page.special) {
+      yield* folio_lock(page_head(page));
+      kasan_check_write(page, 'unpin_user_pages_dirty_lock (folio_mark_dirty)');
+      page.dirty = true;
+      folio_unlock(page_head(page));
+    }
+    k.fn.unpin_user_page(page);
+  }
+}
+
+function page_head(page: folio): folio {
+  return page.compound_head ?? page;
 }
 
 /**
@@ -566,6 +628,7 @@ export function try_grab_folio_fast(f: folio, refs: number, flags: number): foli
   void flags;
   if (!k.fn.folio_try_get(f)) return null;
   if (refs > 1) k.fn.folio_ref_add(f, refs - 1);
+  if (flags & FOLL_PIN) f._pincount += refs;
   return f;
 }
 
@@ -595,11 +658,11 @@ export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number,
     if (!f) break;
     yield step('gup_fast_pte_range:recheck', table);
     if (pmdp.table !== table || !k.fn.pte_same(pte, k.fn.ptep_get(table, addr))) {
-      k.fn.folio_put(f);
+      k.fn.gup_put_folio(f, 1, flags);
       break out;
     }
     if (!k.fn.pte_write(pte) && k.fn.gup_must_unshare(null, flags, f)) {
-      k.fn.folio_put(f);
+      k.fn.gup_put_folio(f, 1, flags);
       break out;
     }
     pages.push(f);
@@ -622,18 +685,18 @@ export function* gup_fast_pmd_leaf(orig: pmd_huge_t, pmdp: pmd_t, addr: number, 
     const page = k.fn.folio_page(orig.folio, Math.floor((a % PMD_SIZE) / PAGE_SIZE));
     const f = k.fn.try_grab_folio_fast(page, 1, flags);
     if (!f) {
-      for (const g of got) k.fn.folio_put(g);
+      for (const g of got) k.fn.gup_put_folio(g, 1, flags);
       return false;
     }
     got.push(f);
   }
   yield step('gup_fast_pmd_leaf:recheck', pmdp);
   if (!k.fn.pmd_same(orig, k.fn.pmdp_get(pmdp))) {
-    for (const g of got) k.fn.folio_put(g); // gup_put_folio
+    for (const g of got) k.fn.gup_put_folio(g, 1, flags);
     return false;
   }
   if (!orig.write && k.fn.gup_must_unshare(null, flags, orig.folio)) {
-    for (const g of got) k.fn.folio_put(g);
+    for (const g of got) k.fn.gup_put_folio(g, 1, flags);
     return false;
   }
   pages.push(...got);
@@ -684,7 +747,7 @@ export function* gup_fast(start: number, end: number, gup_flags: number, pages: 
   if (gup_flags & FOLL_PIN) {
     yield step('gup_fast:read_seqcount_retry(write_protect_seq)', mm);
     if (mm.write_protect_seq !== seq) {
-      for (const f of pages.splice(before)) k.fn.folio_put(f); // gup_fast_unpin_user_pages
+      for (const f of pages.splice(before)) k.fn.gup_put_folio(f, 1, gup_flags); // gup_fast_unpin_user_pages
       return 0;
     }
   }
@@ -697,6 +760,10 @@ export function* gup_fast(start: number, end: number, gup_flags: number, pages: 
  */
 export function* get_user_pages_fast(start: number, nr_pages: number, gup_flags: number, pages: folio[]): Task<number> {
   if (!(gup_flags & FOLL_PIN)) gup_flags |= FOLL_GET;
+  else {
+    const cur = current_mm();
+    if (cur) cur.has_pinned = true; // mm_set_has_pinned_flag
+  }
   const end = start + nr_pages * PAGE_SIZE;
   const nr_pinned = yield* k.fn.gup_fast(start, end, gup_flags, pages);
   if (nr_pinned === nr_pages) return nr_pinned;
@@ -710,6 +777,17 @@ export function* get_user_pages_fast(start: number, nr_pages: number, gup_flags:
     return nr_pinned ? nr_pinned : ret;
   }
   return ret + nr_pinned;
+}
+
+/**
+ * pin_user_pages_fast(start, nr_pages, gup_flags, pages): FOLL_PIN references for DMA into or
+ * out of user memory (O_DIRECT's iov_iter_extract_pages, io_uring, vmsplice): GUP-fast, then the
+ * slow path. Returns the number of pages pinned or -errno; the caller unpins them
+ * (unpin_user_pages / unpin_user_pages_dirty_lock).
+ */
+export function* pin_user_pages_fast(start: number, nr_pages: number, gup_flags: number, pages: folio[]): Task<number> {
+  if (WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages_fast: FOLL_GET')) return -22;
+  return yield* k.fn.get_user_pages_fast(start, nr_pages, gup_flags | FOLL_PIN, pages);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@
  * under it (pgtable_trans_huge_deposit). See impl/mm/huge_memory.ts for what meets a huge PMD.
  *
  * File collapse (collapse_file, retract_page_tables): hpage_collapse_scan_file checks the page
- * cache of the PMD-aligned range; collapse_file locks every page of it (trylock), checks it clean
- * and not under writeback, isolates it, unmaps it from every mapping (try_to_unmap through
+ * cache of the PMD-aligned range; collapse_file locks every page of it (trylock; a missing page is
+ * read in and locked), checks it clean and not under writeback, isolates it, unmaps it from every mapping (try_to_unmap through
  * i_mmap), re-checks the references, then retract_page_tables removes the now empty page tables
  * of every VMA mapping the range — 6.6+ (k.cfg.khugepaged_retract_lockless, 1d65b771bc08) with
  * no mmap or VMA lock: i_mmap_lock_read, the PMD lock and the PTE lock nested, the retractable
@@ -35,8 +35,8 @@
  * Left out: the file THP itself — collapse_file's copy into a new PMD-sized page-cache folio and
  * its replacement in the XArray (large page-cache folios are not modelled: the same small folios
  * stay in the cache, so the refault maps them by PTEs where the kernel maps the THP with
- * do_set_pmd), collapse_pte_mapped_thp (reached only for large page-cache folios), readahead of
- * missing pages (nothing maps an uncached page: nothing to unmap), shmem's swap-in and
+ * do_set_pmd), collapse_pte_mapped_thp (reached only for large page-cache folios), the I/O of
+ * the readahead that fills missing pages (read in at once, locked like the others), shmem's swap-in and
  * CONFIG_READ_ONLY_THP_FOR_FS's write-open check, swap-in of swapped PTEs for the anonymous
  * collapse (__collapse_huge_page_swapin: a swap entry aborts the scan, as max_ptes_swap = 0
  * would), the mm_slot lists, sysfs knobs and khugepaged_scan's pacing (the daemon picks a
@@ -61,7 +61,7 @@ import { folio_test_locked, folio_trylock, folio_unlock } from '../sync/bitlock.
 import { GFP_HIGHUSER_MOVABLE } from './page_alloc.js';
 import type { KhugepagedCollapseOp, ModelResult } from '../../model/ops.js';
 import { sim_user_op } from '../sim/user.js';
-import { EAGAIN } from '../include/linux/errno.js';
+import { EAGAIN, EEXIST } from '../include/linux/errno.js';
 
 /** enum scan_result (the values used). */
 export const SCAN_FAIL = 0;
@@ -555,30 +555,51 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
   let result = SCAN_SUCCEED;
   out: {
     for (let index = start; index < start + HPAGE_PMD_NR; index++) {
-      const got = yield* k.fn.filemap_get_folio(mapping, index);
-      // A page not in the cache would be read in (page_cache_sync_readahead) and copied into the
-      // THP; with the THP left out, nothing maps it: nothing to do for it here.
-      if (typeof got === 'number') continue;
-      const page = got;
-      if (!(yield* folio_trylock(page))) {
-        k.fn.folio_put(page);
-        result = SCAN_PAGE_LOCK;
-        break out;
-      }
-      // The folio must be locked, so we can drop the reference; has it been truncated?
-      if (page.mapping !== mapping || !page.uptodate) {
-        folio_unlock(page);
-        k.fn.folio_put(page);
-        result = SCAN_FAIL;
-        break out;
-      }
-      // khugepaged only works on read-only fd, so this page is dirty because it hasn't been
-      // flushed since first write. There won't be new dirty pages.
-      if (page.dirty || page.writeback) {
-        folio_unlock(page);
-        k.fn.folio_put(page);
-        result = SCAN_FAIL;
-        break out;
+      let page = yield* k.fn.filemap_get_entry(mapping, index);
+      if (page === null) {
+        // page_cache_sync_readahead + filemap_lock_folio: the missing page is read in and locked,
+        // so no racing fault or read can cache and map it behind our back (the kernel's THP
+        // covers every index). The read's I/O is left out: the contents come from the disk at once.
+        const f = yield* k.fn.folio_alloc(GFP_HIGHUSER_MOVABLE, 0);
+        if (f === null) {
+          result = SCAN_FAIL;
+          break out;
+        }
+        const err = yield* k.fn.filemap_add_folio(mapping, f, index, GFP_HIGHUSER_MOVABLE); // locked
+        if (err) {
+          folio_unlock(f);
+          k.fn.folio_put(f);
+          if (err === -EEXIST) {
+            index--; // another task cached it first: look again
+            continue;
+          }
+          result = SCAN_FAIL;
+          break out;
+        }
+        kasan_check_write(f, 'collapse_file (readahead)');
+        f.data = mapping.host.disk[index] ?? 0;
+        k.fn.__folio_mark_uptodate(f);
+        page = f; // the allocation's reference is ours
+      } else {
+        // Present: khugepaged only works on read-only fd, so a dirty page has not been flushed
+        // since its first write (filemap_flush): give up for now; likewise under writeback.
+        if (page.dirty || page.writeback) {
+          k.fn.folio_put(page);
+          result = SCAN_FAIL;
+          break out;
+        }
+        if (!(yield* folio_trylock(page))) {
+          k.fn.folio_put(page);
+          result = SCAN_PAGE_LOCK;
+          break out;
+        }
+        // The folio must be locked, so we can drop the reference; has it been truncated?
+        if (page.mapping !== mapping || !page.uptodate) {
+          folio_unlock(page);
+          k.fn.folio_put(page);
+          result = SCAN_FAIL;
+          break out;
+        }
       }
       // folio_isolate_lru: the lookup's reference is the isolation's.
       page.lru = false;
@@ -586,6 +607,7 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
       if (k.fn.folio_mapped(page)) yield* k.fn.try_to_unmap(page); // TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH
       // The page cache's reference and ours only (folio_ref_freeze(folio, 3) with the xa_lock).
       if (k.fn.folio_ref_count(page) !== 2 || k.fn.folio_mapped(page)) {
+        // (kept on `locked`: released below)
         result = SCAN_PAGE_COUNT;
         break out;
       }

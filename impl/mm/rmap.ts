@@ -21,7 +21,7 @@
  * anon_vmas are KASAN objects of the cache "anon_vma" (the kernel's is SLAB_TYPESAFE_BY_RCU for
  * folio_lock_anon_vma_read's sake; here a plain cache, so any access after the free is reported).
  *
- * Left out: KSM, large folios and PMD mappings, folio_lock_anon_vma_read's RCU trylock dance
+ * Left out: KSM, PMD mappings of THPs in rmap walks (reclaim skips them), folio_lock_anon_vma_read's RCU trylock dance
  * (rmap walks need a mapped folio), migration entries, mlock, mmu notifiers, hugetlb.
  */
 import { k } from '../sim/kernel.js';
@@ -552,7 +552,15 @@ function* try_to_unmap_one(f: folio, vma: vm_area_struct, address: number, resul
       return false;
     }
     const exclusive = f.anon_exclusive;
-    // folio_try_share_anon_rmap_pte: no GUP pins are modelled, so sharing always succeeds.
+    // folio_try_share_anon_rmap_pte: an exclusive page that may be pinned cannot be shared (the
+    // pin would lose the page): restore the PTE and give up.
+    if (exclusive && k.fn.folio_maybe_dma_pinned(f)) {
+      k.fn.swap_free(entry);
+      k.fn.set_pte_at(mm, address, table, pteval);
+      k.fn.pte_unmap_unlock(table);
+      result.ok = false;
+      return false;
+    }
     f.anon_exclusive = false;
     k.fn.dec_mm_counter(mm, 'MM_ANONPAGES');
     k.fn.inc_mm_counter(mm, 'MM_SWAPENTS');

@@ -290,7 +290,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     return err;
   }
   if (nv.vm_file) get_file(nv.vm_file);
-  if (nv.vm_ops?.open) nv.vm_ops.open(nv);
+  if (nv.vm_ops?.open) yield* nv.vm_ops.open(nv);
 
   yield* k.fn.vma_start_write(vma);
   yield* k.fn.vma_start_write(nv);
@@ -672,7 +672,7 @@ export function sim_vmg_new_range(
 
 /** remove_vma(vma, unreachable): close, drop the file and policy references, free the VMA. */
 export function* remove_vma(vma: vm_area_struct): Task<void> {
-  if (vma.vm_ops?.close) vma.vm_ops.close(vma);
+  if (vma.vm_ops?.close) yield* vma.vm_ops.close(vma);
   if (vma.vm_file) fput(vma.vm_file);
   k.fn.mpol_put(vma.vm_policy);
   yield* vm_area_free_any(vma);

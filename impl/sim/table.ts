@@ -35,12 +35,14 @@ import * as vma_init from '../mm/vma_init.js';
 import * as memory_swap from '../mm/memory_swap.js';
 import * as mmu_notifier from '../mm/mmu_notifier.js';
 import * as huge_memory from '../mm/huge_memory.js';
+import * as direct_io from '../fs/direct_io.js';
+import * as kvm from '../drivers/kvm.js';
 
 const modules = {
   mmap_lock, maple_tree, memory, memory_unmap, pgtable_generic, page_alloc, rmap, filemap,
   swap_state, swapfile, vmscan, mmap, vma, mprotect, fork, mmu_gather, mempolicy, userfaultfd,
   mremap, madvise, gup, khugepaged, task_mmu, fault, tlb, block, misc_device, vma_init, memory_swap, mmu_notifier,
-  huge_memory,
+  huge_memory, direct_io, kvm,
 };
 
 type FunctionsOf<M> = { [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: M[K] };

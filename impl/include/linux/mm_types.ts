@@ -172,6 +172,12 @@ export class folio {
   pages: folio[] | null = null;
   /** folio->_entire_mapcount: PMD mappings of a large folio (on the head). */
   _entire_mapcount = 0;
+  /**
+   * FOLL_PIN pins taken through this page (folio_maybe_dma_pinned sums them over the folio).
+   * The kernel counts a small folio's pins as GUP_PIN_COUNTING_BIAS references and a large
+   * one's in _pincount; here a pin is one reference plus this exact count.
+   */
+  _pincount = 0;
   constructor(special = false) {
     this.name = `folio#${sim_next_id()}`;
     this._refcount = new refcount_t(1);
@@ -248,13 +254,15 @@ export class address_space {
 }
 
 /**
- * struct file_operations (include/linux/fs.h): only ->mmap. A file without one maps as a regular
+ * struct file_operations (include/linux/fs.h): ->mmap and ->unlocked_ioctl. A file without ->mmap maps as a regular
  * file (generic_file_mmap: generic_file_vm_ops); a character device's ->mmap sets up its VMA
  * (impl/drivers/misc_device.ts). Locks: mmap_write_lock held, the new VMA write-locked.
  */
 export interface file_operations {
   readonly name: string;
   mmap?: (f: file, vma: vm_area_struct) => Task<number>;
+  /** ->unlocked_ioctl(file, cmd, arg): a device's ioctl (vfs_ioctl), no lock held. */
+  unlocked_ioctl?: (f: file, cmd: number, arg: number) => Task<number>;
 }
 
 /** struct file. */
@@ -292,8 +300,14 @@ export interface vm_operations_struct {
   map_pages?: (vmf: vm_fault, start_pgoff: number, end_pgoff: number) => Task<number>;
   page_mkwrite?: (vmf: vm_fault) => Task<number>;
   pfn_mkwrite?: (vmf: vm_fault) => Task<number>;
-  open?: (vma: vm_area_struct) => void;
-  close?: (vma: vm_area_struct) => void;
+  /**
+   * ->open(vma) / ->close(vma): a VMA of this mapping is created by a copy (__split_vma, fork's
+   * dup_mmap, mremap's copy_vma) or goes away (remove_vma). Called with mmap_write_lock held (close
+   * also after munmap's downgrade to the read lock); may sleep and take the driver's own locks.
+   * Drivers point them at kernel functions of the table (impl/drivers).
+   */
+  open?: (vma: vm_area_struct) => Task<void>;
+  close?: (vma: vm_area_struct) => Task<void>;
   /**
    * The driver declares its ->fault safe to run without the mmap_lock (under the VMA lock only).
    * The kernel's proxy for this is the existence of ->map_pages (vmf_can_call_fault).
@@ -401,6 +415,8 @@ export class mm_struct {
   map_count = 0;
   /** write_protect_seq: fork's COW write-protection, for GUP-fast. */
   write_protect_seq = 0;
+  /** MMF_HAS_PINNED: FOLL_PIN was used on this mm (fork must copy maybe-pinned pages). */
+  has_pinned = false;
   /** MMF_UNSTABLE (OOM reaper) — check_stable_address_space. */
   mmf_unstable = false;
   /** 6.15+: rcuwait a writer draining VMA readers sleeps on. */
