@@ -5,7 +5,7 @@
  * Exit 0: no violation; 1: a violation (its counterexample written to DIR); 2: bad usage or input.
  */
 import { basename, join, resolve } from 'node:path';
-import type { FoundViolation, StrategyName } from '../properties/api.js';
+import type { CampaignSpec, FoundViolation, StrategyName } from '../properties/api.js';
 import { makeCounterexample, writeCounterexample, type Counterexample } from '../properties/counterexample.js';
 import { bool, choiceFlag, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
@@ -82,6 +82,8 @@ export interface CheckRun {
   readonly onProgress?: (executions: number, family: string, index: number) => void;
   /** Called for each violation found, with its counterexample and the path written. */
   readonly onViolation?: (fv: FoundViolation, cx: Counterexample, file: string) => void;
+  /** Record the campaign's coverage (faultline coverage, verify). */
+  readonly coverage?: CampaignSpec['coverage'];
 }
 
 export function replayCommand(file: string): string {
@@ -132,6 +134,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
       seed: c.seed,
       ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
       stopAtFirst: true,
+      ...(c.coverage !== undefined ? { coverage: c.coverage } : {}),
       ...(c.onProgress ? { onProgress: (n: number) => c.onProgress!(n, fam.name, i) } : {}),
     });
     executions += res.executions;

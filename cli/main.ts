@@ -7,6 +7,7 @@
  *   faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy …] [--runs N] …
  *   faultline replay FILE [--json] [--html OUT]
  *   faultline explore --config C [--mutant M | --variant FILE] --scenario S [--preemptions K] [--json]
+ *   faultline coverage [--config C] [--scenario S] [--runs N] [--seed N] [--json]
  *   faultline verify
  */
 import { realpathSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { VariantError } from '../impl/sim/variant.js';
 import { CounterexampleError } from '../properties/counterexample.js';
 import { BackendError, defaultBackend, type Backend } from './backend.js';
 import { checkCommand, CHECK_USAGE } from './check.js';
+import { coverageCommand, COVERAGE_USAGE } from './coverage.js';
 import { exploreCommand, EXPLORE_USAGE } from './explore.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, oneLine, UsageError, type CliIO } from './io.js';
 import { listCommand, LIST_USAGE } from './list.js';
@@ -33,13 +35,14 @@ usage:
                   [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
   faultline replay FILE [--json] [--html OUT] [--compact]
   faultline explore --config C [--mutant M | --variant FILE] --scenario S [--preemptions K] [--json]
+  faultline coverage [--config C] [--scenario S] [--strategy …] [--runs N] [--seed N] [--json]
   faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
   faultline help [COMMAND] | --version
 
 exit codes: 0 no violation, 1 violation found (replay: reproduced), 2 bad usage or input, 3 internal error`;
 
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
-  list: LIST_USAGE, check: CHECK_USAGE, replay: REPLAY_USAGE, explore: EXPLORE_USAGE, verify: VERIFY_USAGE,
+  list: LIST_USAGE, check: CHECK_USAGE, replay: REPLAY_USAGE, explore: EXPLORE_USAGE, coverage: COVERAGE_USAGE, verify: VERIFY_USAGE,
 };
 
 export interface MainOptions extends Partial<CliIO> {
@@ -76,7 +79,7 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
-      throw new UsageError('missing command (one of list, check, replay, explore, verify; see faultline help)');
+      throw new UsageError('missing command (one of list, check, replay, explore, coverage, verify; see faultline help)');
     case 'help':
     case '--help':
     case '-h': {
@@ -97,13 +100,15 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
       return replayCommandMain(rest, io, backend);
     case 'explore':
       return exploreCommand(rest, io, backend);
+    case 'coverage':
+      return coverageCommand(rest, io, backend);
     case 'verify':
       return verifyCommand(rest, io, backend);
     case '__verify-worker':
       return verifyWorker(io, backend);
     default:
-      if (cmd.startsWith('-')) throw new UsageError(`unknown option ${cmd} (a command comes first: list, check, replay, explore, verify)`);
-      throw new UsageError(`unknown command "${cmd.length > 40 ? cmd.slice(0, 37) + '...' : cmd}" (one of list, check, replay, explore, verify; see faultline help)`);
+      if (cmd.startsWith('-')) throw new UsageError(`unknown option ${cmd} (a command comes first: list, check, replay, explore, coverage, verify)`);
+      throw new UsageError(`unknown command "${cmd.length > 40 ? cmd.slice(0, 37) + '...' : cmd}" (one of list, check, replay, explore, coverage, verify; see faultline help)`);
   }
 }
 

@@ -16,7 +16,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CONFIGURATIONS, isProposal } from '../properties/configs.js';
 import { readCounterexample } from '../properties/counterexample.js';
-import { escapeHtml, renderHtml } from '../properties/html.js';
+import { coverageHtml, escapeHtml, renderHtml } from '../properties/html.js';
+import type { CoverageJson, VerifyCoverage } from '../properties/coverage.js';
 import { bool, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
 import { createdBy, runCheck, type CheckViolationJson } from './check.js';
@@ -76,6 +77,8 @@ export interface CellResult {
   readonly unknown: number;
   readonly violations: readonly CheckViolationJson[];
   readonly error?: string;
+  /** What the cell's campaign reached (configuration cells). */
+  readonly coverage?: CoverageJson;
 }
 
 /** Run one cell in this process. */
@@ -84,11 +87,15 @@ export async function runCell(backend: Backend, io: CliIO, cell: Cell): Promise<
   const base = { id: cell.id, config: cell.config ?? '', mutant: cell.mutant ?? null, scenario: cell.scenario ?? '' };
   try {
     const target = await resolveTarget('verify', backend, io, { config: cell.config, mutant: cell.mutant, scenario: cell.scenario }, false);
+    const cov = cell.kind === 'config' ? new (await import('../properties/coverage.js')).CoverageCollector() : undefined;
     const r = await runCheck(backend, io, {
       target, strategy: 'portfolio', runs: UNBOUNDED_RUNS, seed: VERIFY_SEED, timeLimitSec: cell.timeLimitSec, out: cell.out,
-      createdBy: createdBy('verify', 'portfolio', VERIFY_SEED),
+      createdBy: createdBy('verify', 'portfolio', VERIFY_SEED), ...(cov !== undefined ? { coverage: cov } : {}),
     });
-    return { ...base, config: r.config, scenario: r.scenario, executions: r.executions, elapsedMs: r.elapsedMs, unknown: r.unknown, violations: r.violations };
+    return {
+      ...base, config: r.config, scenario: r.scenario, executions: r.executions, elapsedMs: r.elapsedMs, unknown: r.unknown, violations: r.violations,
+      ...(cov !== undefined ? { coverage: cov.toJSON() } : {}),
+    };
   } catch (e) {
     return { ...base, executions: 0, elapsedMs: Date.now() - t0, unknown: 0, violations: [], error: oneLine(e instanceof Error ? e.message : String(e)) };
   }
@@ -181,6 +188,8 @@ export interface VerifyReport {
   readonly scenarios: readonly string[];
   readonly properties: readonly string[];
   readonly cells: readonly CellResult[];
+  /** What each configuration's campaigns reached, and what none reached (properties/coverage.ts). */
+  readonly coverage: VerifyCoverage;
   readonly mutants: readonly {
     readonly mutant: string;
     readonly config: string;
@@ -272,12 +281,19 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
     };
   });
 
+  const { mergeCoverage, verifyCoverage } = await import('../properties/coverage.js');
+  const coverage = verifyCoverage(configs.map((c) => ({
+    config: c, coverage: mergeCoverage(matrix.filter((r) => r.config === c && r.coverage !== undefined).map((r) => r.coverage!)),
+  })));
+  // The per-cell coverage is summed up per configuration; report.json keeps the summaries only.
+  const cellsOut = matrix.map(({ coverage: _c, ...rest }) => rest);
+
   const allProps = [...properties];
   for (const r of matrix) for (const v of r.violations) if (!allProps.includes(v.property)) allProps.push(v.property);
   const report: VerifyReport = {
     format: 'faultline-verify-report', version: 1, createdBy: `faultline ${version()} verify`, budgetSec: budget, jobs, elapsedMs,
     ok: failures.length === 0 && errors.length === 0, failures: [...failures, ...errors], findings, configs, scenarios, properties: allProps,
-    cells: matrix, mutants: mutantRows,
+    cells: cellsOut, coverage, mutants: mutantRows,
   };
 
   // The report directory: report.json, index.html, a timeline page per counterexample.
@@ -339,6 +355,11 @@ export function verifyTable(r: VerifyReport): string {
   for (const prop of r.properties) rows.push([prop, ...r.configs.map((c) => cellOf(c, prop))]);
   rows.push(['(executions)', ...r.configs.map((c) => String(sum(c, (x) => x.executions)))]);
   if (r.cells.some((x) => x.unknown > 0)) rows.push(['(unknown verdicts)', ...r.configs.map((c) => String(sum(c, (x) => x.unknown)))]);
+  const covOf = (c: string) => r.coverage.configs.find((x) => x.config === c);
+  const pc = (a: number, b: number) => `${b === 0 ? '100.0' : ((100 * a) / b).toFixed(1)}%`;
+  rows.push(['(kernel functions run)', ...r.configs.map((c) => { const x = covOf(c); return x ? pc(x.functions.reached, x.functions.total) : '-'; })]);
+  rows.push(['(step labels reached)', ...r.configs.map((c) => { const x = covOf(c); return x ? pc(x.labels.reached, x.labels.total) : '-'; })]);
+  rows.push(['(lock-class pairs)', ...r.configs.map((c) => String(covOf(c)?.lockPairs ?? '-'))]);
   if (r.cells.some((x) => x.error)) rows.push(['(cells failed to run)', ...r.configs.map((c) => String(r.cells.filter((x) => x.config === c && x.error).length))]);
   const widths = rows[0]!.map((_, i) => Math.max(6, ...rows.map((row) => row[i]!.length)));
   const line = (row: readonly string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -386,6 +407,7 @@ function verifyHtml(r: VerifyReport, outDir: string, timelines: ReadonlyMap<stri
     h.push('</tr>');
   }
   h.push('</table>');
+  h.push(coverageHtml(r.coverage));
   if (r.mutants.length) {
     h.push('<h2>Mutants</h2><table><tr><th>mutant</th><th>configuration</th><th>scenario</th><th>reverts</th><th>result</th></tr>');
     for (const m of r.mutants) {

@@ -60,6 +60,8 @@ export interface CampaignSpec {
    */
   readonly shrink?: boolean;
   readonly onProgress?: (executions: number) => void;
+  /** Record what the campaign's runs reach (properties/coverage.ts). */
+  readonly coverage?: import('./coverage.js').CoverageCollector;
 }
 
 export interface FoundViolation {

@@ -107,6 +107,8 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   let unknown = 0;
   let complete: boolean | undefined;
   let k = 64;
+  // Coverage of the campaign's own runs (not of shrinking and replays).
+  const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : {};
 
   const onResult = (scenario: ScenarioSpec, r: RunReport): boolean => {
     executions++;
@@ -131,7 +133,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       const scenario = family.generate(mixSeed(spec.seed, sIdx));
       const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
       for (let s = dfs.next(); s && go; s = dfs.next()) {
-        const r = runScenario({ variant: spec.variant, scenario, scheduler: s });
+        const r = runScenario({ variant: spec.variant, scenario, scheduler: s, ...cov });
         dfs.done?.(r.steps);
         go = onResult(scenario, r);
       }
@@ -142,7 +144,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     let scenario = family.generate(mixSeed(spec.seed, 0));
     for (let i = 0; ; i++) {
       if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO));
-      const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k) });
+      const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov });
       if (!onResult(scenario, r)) break;
     }
   }

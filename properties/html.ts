@@ -7,6 +7,7 @@
 import { describeCall } from '../model/ops.js';
 import type { RunReport } from './api.js';
 import { timelineModel } from './timeline.js';
+import type { VerifyCoverage } from './coverage.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -103,4 +104,51 @@ export function renderHtml(report: RunReport, opts: HtmlOptions = {}): string {
   }
   out.push('</body></html>');
   return out.join('\n') + '\n';
+}
+
+/**
+ * The coverage section of the verify report: per configuration, the kernel functions of the table
+ * that ran, the step labels reached and the lock-class pairs held together; then what no
+ * configuration reached (with the known reasons) and, per configuration, the pairs it reached.
+ */
+export function coverageHtml(c: VerifyCoverage): string {
+  const e = escapeHtml;
+  const pc = (a: number, b: number) => `${a}/${b} (${b === 0 ? '100.0' : ((100 * a) / b).toFixed(1)}%)`;
+  const h: string[] = [];
+  h.push('<h2 id="coverage">Coverage</h2>');
+  h.push('<table><tr><th>configuration</th><th>runs</th><th>kernel functions run</th><th>step labels reached</th><th>lock-class pairs held together</th></tr>');
+  for (const x of c.configs) {
+    h.push(`<tr><th>${e(x.config)}</th><td>${x.runs}</td><td>${pc(x.functions.reached, x.functions.total)}</td><td>${pc(x.labels.reached, x.labels.total)}</td>` +
+      `<td>${x.lockPairs}${x.unknownLabels.length ? ` · labels not in the scan: ${e(x.unknownLabels.join(', '))}` : ''}</td></tr>`);
+  }
+  const a = c.all;
+  h.push(`<tr><th>all</th><td>${a.runs}</td><td>${pc(a.functions.reached, a.functions.total)}</td><td>${pc(a.labels.reached, a.labels.total)}</td><td>${a.lockPairs.reached}</td></tr>`);
+  h.push('</table>');
+  const reason = (r: string | undefined) => (r !== undefined ? ` <small>— ${e(r)}</small>` : '');
+  h.push(`<h3>Kernel functions no configuration ran (${a.functions.unreached.length})</h3>`);
+  if (a.functions.unreached.length === 0) h.push('<p>none</p>');
+  else {
+    h.push('<table><tr><th>kernel file (module)</th><th>functions</th></tr>');
+    const byModule = new Map<string, string[]>();
+    for (const f of a.functions.unreached) {
+      const l = byModule.get(f.module) ?? [];
+      l.push(`${e(f.name)}${reason(f.reason)}`);
+      byModule.set(f.module, l);
+    }
+    for (const [m, l] of byModule) h.push(`<tr><td>${e(m)}</td><td>${l.join('<br>')}</td></tr>`);
+    h.push('</table>');
+  }
+  h.push(`<h3>Step labels no configuration reached (${a.labels.unreached.length})</h3>`);
+  if (a.labels.unreached.length === 0) h.push('<p>none</p>');
+  else {
+    h.push('<table><tr><th>label</th><th>written at</th></tr>');
+    for (const l of a.labels.unreached) h.push(`<tr><td>${e(l.label)}${reason(l.reason)}</td><td>${e(l.at)}</td></tr>`);
+    h.push('</table>');
+  }
+  h.push('<h3>Lock classes held together (held → taken)</h3><table><tr><th>pair</th>', ...c.configs.map((x) => `<th>${e(x.config)}</th>`), '</tr>');
+  for (const p of a.lockPairs.pairs) {
+    h.push(`<tr><td>${e(p)}</td>${c.configs.map((x) => (x.pairs.includes(p) ? '<td class="pass">✓</td>' : '<td></td>')).join('')}</tr>`);
+  }
+  h.push('</table>');
+  return h.join('\n');
 }

@@ -9,7 +9,10 @@ import type { ViolationRecord } from '../impl/rt/execution.js';
 import type { SimRun } from '../impl/sim/run.js';
 import type { Kernel } from '../impl/sim/kernel.js';
 import type { mm_struct } from '../impl/include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_SHARED } from '../impl/include/linux/mm_flags.js';
+import {
+  PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED, VM_UFFD_MISSING,
+} from '../impl/include/linux/mm_flags.js';
+import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
 import { initialState, type MmState } from '../model/state.js';
 import { describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
@@ -90,36 +93,70 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   return { status: 'ok' };
 }
 
-/** What user space would read at addr, from the kernel's state (no kernel code runs). */
-export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): number | 'unknown' {
-  const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
-  const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+/**
+ * What a user-space load at addr would return now, from the kernel's state (no kernel code runs):
+ * the page's value, SIGSEGV or SIGBUS, or 'unknown' where the kernel's answer depends on work
+ * still to happen (a fault that would wait for the userfaultfd monitor, a read in flight, a PTE
+ * state the observation does not decode). It follows the kernel's fault path in its order:
+ *
+ * - arch/x86/mm/fault.c access_error: a VMA with none of VM_READ|VM_WRITE|VM_EXEC (PROT_NONE)
+ *   gives SIGSEGV before any PTE is looked at, present or not;
+ * - a present PTE is read through (the MMU does not look at i_size or the page cache);
+ * - a swap PTE: the swap cache's folio is the newest copy, else the slot (do_swap_page);
+ * - pte_none, mm/memory.c do_pte_missing: an anonymous VMA maps the zero page (0), or waits in
+ *   handle_userfault when registered VM_UFFD_MISSING (do_anonymous_page);
+ * - pte_none in a VMA whose vm_ops has no ->fault (a VM_PFNMAP device, everything prefaulted by
+ *   ->mmap): SIGBUS (do_fault);
+ * - pte_none in a file VMA: mm/filemap.c filemap_fault checks i_size first — a page at or beyond
+ *   EOF is SIGBUS, whatever the page cache or the disk hold (i_size, not the length of the
+ *   backing store: pwrite past EOF extends it); then shmem's missing-mode userfaultfd (mm/shmem.c
+ *   shmem_get_folio_gfp: i_size check, then the page cache, then handle_userfault); then the
+ *   page cache's uptodate folio, else what the read from disk returns; a driver's ->fault returns
+ *   the device's page at vm_pgoff, SIGBUS beyond the device (impl/drivers/misc_device.ts).
+ */
+export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): ModelResult | 'unknown' {
   const vma = mm.mm_mt.ma_root.slots.find((v) => v.vm_start <= addr && addr < v.vm_end);
   if (!vma) return 'unknown';
+  if ((vma.vm_flags & VM_ACCESS_FLAGS) === 0) return SEGV;
+  const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
+  const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
   // A huge PMD (a THP of khugepaged) maps addr's page of the folio.
   const huge = pmd?.huge ?? null;
-  if (huge !== null && huge.folio.pages !== null) return huge.folio.pages[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!.data;
-  if (pte && pte.kind === 'present') return pte.folio.data;
+  if (huge !== null && huge.folio.pages !== null) return val(huge.folio.pages[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!.data);
+  if (pte && pte.kind === 'present') return val(pte.folio.data);
   if (pte && pte.kind === 'swap') {
     // The swap cache's folio is the newest copy; else the slot's contents.
     const si = kernel.fn.swp_swap_info(pte.entry);
     if (!si) return 'unknown';
     const cached = si.swap_cache.i_pages.get(pte.entry);
-    if (cached) return cached.uptodate ? cached.data : 'unknown';
-    return si.slots[pte.entry] ?? 'unknown';
+    if (cached) return cached.uptodate ? val(cached.data) : 'unknown';
+    const slot = si.slots[pte.entry];
+    return slot === undefined ? 'unknown' : val(slot);
   }
   if (pte && pte.kind !== 'none') return 'unknown';
-  if (vma.vm_userfaultfd_ctx) return 'unknown';
-  if (vma.vm_file) {
-    const idx = vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
-    const cached = vma.vm_file.f_mapping.i_pages.get(idx);
-    if (cached && cached.uptodate) return cached.data;
-    const disk = vma.vm_file.f_inode.disk;
-    return idx < disk.length ? disk[idx]! : 0;
+  const missing = (vma.vm_flags & VM_UFFD_MISSING) !== 0 && vma.vm_userfaultfd_ctx !== null;
+  if (!vma.vm_file) {
+    if (vma.vm_flags & VM_SHARED) return 'unknown';
+    return missing ? 'unknown' : val(0);
   }
-  if (vma.vm_flags & VM_SHARED) return 'unknown';
-  return 0;
+  if (vma.vm_ops && !vma.vm_ops.fault) return BUS;
+  const idx = vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
+  if (vma.vm_file.f_op !== null) {
+    // A device: its ->fault hands out the device's page at the offset (misc_dev_fault).
+    const page = sim_misc_dev_pages(vma.vm_file)[idx];
+    return page ? val(page.data) : BUS;
+  }
+  if (idx >= vma.vm_file.f_inode.i_size) return BUS;
+  const cached = vma.vm_file.f_mapping.i_pages.get(idx);
+  if (missing && !cached) return 'unknown';
+  if (cached && cached.uptodate) return val(cached.data);
+  const disk = vma.vm_file.f_inode.disk[idx];
+  return disk === undefined ? 'unknown' : val(disk);
 }
+
+const SEGV: ModelResult = Object.freeze({ kind: 'signal', sig: 'SIGSEGV' });
+const BUS: ModelResult = Object.freeze({ kind: 'signal', sig: 'SIGBUS' });
+const val = (value: number): ModelResult => ({ kind: 'value', value });
 
 /**
  * munmap, mprotect and madvise(MADV_DONTNEED) are not atomic to other threads: the kernel removes
@@ -239,7 +276,7 @@ function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): H
         const got = sim_observe(kernel, mm, a);
         if (got === 'unknown') continue;
         const t = afterSeq + 2 * out.length;
-        out.push({ id: firstId + out.length, task: FINAL_TASK, op: { op: 'load', pid: p.pid, addr: a }, result: { kind: 'value', value: got }, invoke: t, response: t + 1 });
+        out.push({ id: firstId + out.length, task: FINAL_TASK, op: { op: 'load', pid: p.pid, addr: a }, result: got, invoke: t, response: t + 1 });
       }
     }
   }

@@ -15,6 +15,7 @@ import { lockdepHooks } from '../impl/sync/lockdep.js';
 import type { RunReport, RunStatus } from './api.js';
 import { END_CHECKS, runStepChecks } from './invariants/index.js';
 import { judgeHistory } from './refinement.js';
+import type { CoverageCollector } from './coverage.js';
 
 sim_set_base_hooks(lockdepHooks);
 
@@ -28,9 +29,22 @@ export interface RunOptions {
   readonly strict?: boolean;
   /** Skip the history checks (linearizability, final state): for raw-throughput measurements. */
   readonly skipHistory?: boolean;
+  /** Record what the run reaches (functions, labels, lock pairs) into this collector (coverage.ts). */
+  readonly coverage?: CoverageCollector;
 }
 
-function stepHooks(): ExecutionHooks {
+function stepHooks(cov?: CoverageCollector): ExecutionHooks {
+  if (cov !== undefined) {
+    const plain = stepHooks();
+    const record = cov.hooks.afterStep!;
+    return {
+      ...plain,
+      afterStep(exec: Execution, t: TaskState): Violation | null {
+        record(exec, t);
+        return runStepChecks(exec.world as Kernel);
+      },
+    };
+  }
   return {
     afterStep(exec: Execution, _t: TaskState): Violation | null {
       return runStepChecks(exec.world as Kernel);
@@ -48,14 +62,16 @@ function stepHooks(): ExecutionHooks {
 
 export function runScenario(opts: RunOptions): RunReport {
   const scheduler = opts.scheduler ?? new ReplayScheduler(opts.schedule ?? 'v1:', opts.strict ?? true);
+  const cov = opts.coverage;
   const run = sim_run({
-    variant: opts.variant,
+    variant: cov !== undefined ? cov.wrap(opts.variant) : opts.variant,
     scenario: opts.scenario,
     scheduler,
     trace: opts.trace ?? false,
-    hooks: stepHooks(),
+    hooks: stepHooks(cov),
   });
   const { outcome, exec, kernel } = run;
+  cov?.endRun(exec);
   let status: RunStatus;
   let violation: ViolationRecord | undefined = outcome.violation;
   let error = outcome.error;

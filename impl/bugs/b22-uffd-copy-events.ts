@@ -80,17 +80,17 @@ function* mfill_atomic_4_17(ctx: userfaultfd_ctx, dst_start: number, value: numb
         break retry;
       }
     }
-    const unlock = (v: vm_area_struct): void => {
+    const unlock = function* (v: vm_area_struct): Task<void> {
       if (vma_locks) {
         up_read(ctx.map_changing_lock);
-        k.fn.uffd_mfill_unlock(v);
+        yield* k.fn.uffd_mfill_unlock(v);
       } else {
         k.fn.mmap_read_unlock(dst_mm);
       }
     };
     err = -EINVAL;
     if (WARN_ON_ONCE(k.fn.vma_is_anonymous(dst_vma) && (dst_vma.vm_flags & VM_SHARED) !== 0, 'mfill_atomic: shared anonymous vma without shmem')) {
-      unlock(dst_vma);
+      yield* unlock(dst_vma);
       break retry;
     }
     err = 0;
@@ -103,7 +103,7 @@ function* mfill_atomic_4_17(ctx: userfaultfd_ctx, dst_start: number, value: numb
       }
       err = yield* k.fn.mfill_atomic_pte_copy(dst_pmd, dst_vma, dst_addr, value, foliop);
       if (err === -ENOENT) {
-        unlock(dst_vma);
+        yield* unlock(dst_vma);
         VM_BUG_ON(!foliop.folio, 'mfill_atomic: -ENOENT without a folio');
         yield 'mfill_atomic:copy_from_user';
         kasan_check_write(foliop.folio!, 'mfill_atomic (copy_from_user)');
@@ -118,7 +118,7 @@ function* mfill_atomic_4_17(ctx: userfaultfd_ctx, dst_start: number, value: numb
       }
       if (err) break;
     }
-    unlock(dst_vma);
+    yield* unlock(dst_vma);
     break;
   }
   if (foliop.folio) k.fn.folio_put(foliop.folio);

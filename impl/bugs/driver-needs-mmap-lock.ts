@@ -18,15 +18,16 @@
 import { k } from '../sim/kernel.js';
 import { defineVariant } from '../sim/variant.js';
 import type { vm_fault } from '../include/linux/mm_types.js';
+import type { Task } from '../rt/task.js';
 import { FAULT_FLAG_VMA_LOCK, VM_FAULT_RETRY } from '../include/linux/mm_flags.js';
 
 /** vmf_can_call_fault trusting every driver's ->fault under the VMA lock. */
-function vmf_can_call_fault_any_driver(vmf: vm_fault): number {
+function* vmf_can_call_fault_any_driver(vmf: vm_fault): Task<number> {
   if (!(vmf.flags & FAULT_FLAG_VMA_LOCK)) return 0;
   // 6.7: `if (vma->vm_ops->map_pages) return 0;` — here any ->fault may run under the VMA lock.
   if (k.cfg.file_fault_under_vma_lock) return 0;
   // before 6.7 (as in memory.ts): drop the VMA lock and retry under mmap_lock.
-  if (k.cfg.vma_lock_released_by_handler) k.fn.vma_end_read(vmf.vma);
+  if (k.cfg.vma_lock_released_by_handler) yield* k.fn.vma_end_read(vmf.vma);
   return VM_FAULT_RETRY;
 }
 

@@ -119,7 +119,7 @@ function* filemap_fault_no_revalidate(vmf: vm_fault): Task<number> {
         need_find = true;
         continue;
       }
-      fpin = k.fn.maybe_unlock_mmap_for_io(vmf, fpin);
+      fpin = yield* k.fn.maybe_unlock_mmap_for_io(vmf, fpin);
       const error = yield* k.fn.filemap_read_folio(file, folio);
       if (fpin) return yield* filemap_fault_out_retry(folio, mapping, mapping_locked, fpin, ret);
       k.fn.folio_put(folio);

@@ -93,7 +93,7 @@ function* handle_userfault_holding_vma_lock(vmf: vm_fault, reason: number): Task
 
   if (ctx.released) {
     if (k.cfg.uffd_under_vma_lock) {
-      k.fn.release_fault_lock(vmf);
+      yield* k.fn.release_fault_lock(vmf);
       return ret;
     }
     return VM_FAULT_NOPAGE; // pre-6.x: "Don't return VM_FAULT_SIGBUS in this case"
@@ -121,7 +121,7 @@ function* handle_userfault_holding_vma_lock(vmf: vm_fault, reason: number): Task
   }
   set_current_state(TASK_RUNNING);
   // The design under test: drop the fault lock only once the monitor has resolved the fault.
-  k.fn.release_fault_lock(vmf);
+  yield* k.fn.release_fault_lock(vmf);
 
   if (uwq.queued) {
     yield* spin_lock_irq(ctx.wqh_lock);

@@ -14,7 +14,6 @@ import type { Task } from '../rt/task.js';
 import { step } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
 import { sim_next_id, type file } from '../include/linux/mm_types.js';
-import { refcount_inc } from '../sync/refcount.js';
 import { mutex } from '../sync/mutex.js';
 import type { mmu_notifier } from '../mm/mmu_notifier.js';
 
@@ -52,7 +51,7 @@ export function* kvm_create_vm(type: number): Task<kvm | number> {
   yield step('kvm_create_vm:kvm_arch_alloc_vm', mm);
   const id = sim_next_id();
   const vm: kvm = { name: `kvm#${id}`, mm, lock: new mutex(`kvm#${id}->lock`, 'kvm->lock'), mmu_notifier: { name: `kvm#${id}->mmu_notifier` } };
-  refcount_inc(mm.mm_count); // mmgrab(current->mm)
+  k.fn.mmgrab(mm); // mmgrab(current->mm)
   const r = yield* k.fn.kvm_init_mmu_notifier(vm);
   if (r) {
     k.fn.mmdrop(mm);

@@ -88,8 +88,8 @@ function sim_assert_fault_locked(vmf: vm_fault): void {
 }
 
 /** Drop the fault lock the way this file did in the configured era (see the header). */
-function sim_filemap_release_fault_lock(vmf: vm_fault): void {
-  if (k.cfg.file_fault_under_vma_lock) k.fn.release_fault_lock(vmf);
+function* sim_filemap_release_fault_lock(vmf: vm_fault): Task<void> {
+  if (k.cfg.file_fault_under_vma_lock) yield* k.fn.release_fault_lock(vmf);
   else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
 }
 
@@ -270,12 +270,12 @@ export function* folio_wait_writeback(f: folio): Task<void> {
  * maybe_unlock_mmap_for_io(vmf, fpin) (mm/internal.h): on a first try, pin the file and drop the
  * fault lock before starting or awaiting I/O; the caller must then return VM_FAULT_RETRY.
  */
-export function maybe_unlock_mmap_for_io(vmf: vm_fault, fpin: file | null): file | null {
+export function* maybe_unlock_mmap_for_io(vmf: vm_fault, fpin: file | null): Task<file | null> {
   if (fpin) return fpin;
   const flags = vmf.flags;
   if (fault_flag_allow_retry_first(flags) && !(flags & FAULT_FLAG_RETRY_NOWAIT)) {
     fpin = get_file(vmf.vma.vm_file!);
-    sim_filemap_release_fault_lock(vmf);
+    yield* sim_filemap_release_fault_lock(vmf);
   }
   return fpin;
 }
@@ -291,14 +291,14 @@ export function* __folio_lock_or_retry(f: folio, vmf: vm_fault): Task<number> {
   if (fault_flag_allow_retry_first(flags)) {
     // CAUTION! In this case, the mmap_lock/per-VMA lock is not released even though returning VM_FAULT_RETRY.
     if (flags & FAULT_FLAG_RETRY_NOWAIT) return VM_FAULT_RETRY;
-    if (k.cfg.vma_lock_released_by_handler) k.fn.release_fault_lock(vmf);
+    if (k.cfg.vma_lock_released_by_handler) yield* k.fn.release_fault_lock(vmf);
     else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
     yield* folio_wait_locked(f); // folio_wait_locked_killable with FAULT_FLAG_KILLABLE
     return VM_FAULT_RETRY;
   }
   if (flags & FAULT_FLAG_KILLABLE) {
     if ((yield* folio_lock_killable(f)) === -EINTR) {
-      if (k.cfg.vma_lock_released_by_handler) k.fn.release_fault_lock(vmf);
+      if (k.cfg.vma_lock_released_by_handler) yield* k.fn.release_fault_lock(vmf);
       else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
       return VM_FAULT_RETRY;
     }
@@ -323,10 +323,10 @@ export function* lock_folio_maybe_drop_mmap(vmf: vm_fault, f: folio, fpin: file 
   if (yield* folio_trylock(f)) return { locked: true, fpin };
   // NOTE! This will make us return with VM_FAULT_RETRY, but with the fault lock still held.
   if (vmf.flags & FAULT_FLAG_RETRY_NOWAIT) return { locked: false, fpin };
-  fpin = k.fn.maybe_unlock_mmap_for_io(vmf, fpin);
+  fpin = yield* k.fn.maybe_unlock_mmap_for_io(vmf, fpin);
   if (vmf.flags & FAULT_FLAG_KILLABLE) {
     if ((yield* folio_lock_killable(f)) === -EINTR) {
-      if (fpin === null) sim_filemap_release_fault_lock(vmf);
+      if (fpin === null) yield* sim_filemap_release_fault_lock(vmf);
       return { locked: false, fpin };
     }
   } else {
@@ -344,7 +344,7 @@ const RA_PAGES = 1;
  */
 export function* do_sync_mmap_readahead(vmf: vm_fault): Task<file | null> {
   const mapping = vmf.vma.vm_file!.f_mapping;
-  const fpin = k.fn.maybe_unlock_mmap_for_io(vmf, null);
+  const fpin = yield* k.fn.maybe_unlock_mmap_for_io(vmf, null);
   yield* k.fn.page_cache_ra_unbounded(mapping, vmf.pgoff, RA_PAGES);
   return fpin;
 }
@@ -435,7 +435,7 @@ export function* filemap_fault(vmf: vm_fault): Task<number> {
         continue;
       }
       // page_not_uptodate: re-read it once, synchronously, having dropped the fault lock.
-      fpin = k.fn.maybe_unlock_mmap_for_io(vmf, fpin);
+      fpin = yield* k.fn.maybe_unlock_mmap_for_io(vmf, fpin);
       const error = yield* k.fn.filemap_read_folio(file, folio);
       if (fpin) return yield* filemap_fault_out_retry(folio, mapping, mapping_locked, fpin, ret);
       k.fn.folio_put(folio);

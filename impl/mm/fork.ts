@@ -1,6 +1,17 @@
 /**
- * Kernel: kernel/fork.c — copy_mm → dup_mm → dup_mmap (moved to mm/mmap.c in 6.16), and the
- * process creation around it (copy_process: the pid, the task).
+ * Kernel: kernel/fork.c — copy_mm → dup_mm → dup_mmap (moved to mm/mmap.c in 6.16), the
+ * process creation around it (copy_process: the pid, the task), and the mm_struct's lifetime:
+ * allocate_mm / mm_init, mmget / mmget_not_zero / mmput (mm_users, the address space) and
+ * mmgrab / mmdrop / __mmdrop (mm_count, the struct itself).
+ *
+ * mm_struct lifetime: an mm is a KASAN object of the "mm_struct" cache (mm_cachep). The users
+ * (mm_users) collectively hold one mm_count reference; the last mmput runs __mmput → exit_mmap
+ * and then mmdrop; the last mmdrop frees the struct at once (__mmdrop → check_mm → free_mm: no
+ * RCU delay on x86 — only PREEMPT_RT's mmdrop_sched defers through call_rcu, not modelled). Anyone
+ * who keeps an mm pointer across a sleep without being one of its users holds mmgrab (a
+ * userfaultfd context, /proc readers, khugepaged's mm_slot, vma_start_read's recycled-VMA path);
+ * an access through any other pointer after the free is a KASAN use-after-free, reported where the
+ * simulation dereferences the mm (the mmap_lock wrappers, the VMA-lock rcuwait, mmget/mmgrab).
  *
  * dup_mmap in its fixed form (6.4.3+ / 6.5, fb49c455323f "fork: lock VMAs of the parent process
  * when forking"): mmap_write_lock_killable(oldmm), mmap_write_lock_nested(child,
@@ -26,7 +37,10 @@ import { Violation } from '../rt/task.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_DONTCOPY, VM_LOCKED, VM_WIPEONFORK } from '../include/linux/mm_flags.js';
 import { EINTR, ENOMEM, ESRCH } from '../include/linux/errno.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
-import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
+import { refcount_dec_and_test, refcount_inc, refcount_inc_not_zero } from '../sync/refcount.js';
+import { kasan_check_write, kmem_cache_alloc, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache } from '../sync/kasan.js';
+import type { Execution } from '../rt/execution.js';
+import { BUG_ON } from '../include/linux/mmdebug.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import type { userfaultfd_fork_ctx } from './userfaultfd.js';
 
@@ -164,14 +178,108 @@ function sim_mpol_put(vma: vm_area_struct): void {
   else refcount_dec_and_test(pol.refcnt);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The mm_struct's lifetime
+
+/** The pid the cache constructor builds the next fresh mm for (constructors take no arguments). */
+let allocPid = 0;
+
+/** mm_cachep: the slab cache of mm_structs (an ordinary cache: freed mms are never reused). */
+export const mm_cachep: kmem_cache<mm_struct> = kmem_cache_create<mm_struct>('mm_struct', () => new mm_struct(allocPid), 0, null, 1408);
+
+/**
+ * sim_mm_alloc_setup(pid, exec): a scenario's initial mm (the exec'd process's mm_alloc), built
+ * outside any task. mm_users 1, mm_count 1 (held by the users).
+ */
+export function sim_mm_alloc_setup(pid: number, exec?: Execution): mm_struct {
+  return sim_kasan_track(new mm_struct(pid), mm_cachep, 'mm_alloc', exec);
+}
+
+/**
+ * allocate_mm() + mm_init(mm, tsk): a fresh mm for the child (dup_mm's memcpy of the parent's
+ * fields is left out: the child's fields start empty and dup_mmap fills them). mm_users 1,
+ * mm_count 1. Not a scheduling point.
+ */
+export function* allocate_mm(pid: number): Task<mm_struct> {
+  allocPid = pid;
+  const mm = yield* kmem_cache_alloc(mm_cachep, 'dup_mm: allocate_mm');
+  allocPid = 0;
+  return mm;
+}
+
+/** mmgrab(mm): pin the struct (mm_count), not the address space. */
+export function mmgrab(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmgrab');
+  refcount_inc(mm.mm_count);
+}
+
+/**
+ * mmdrop(mm): drop an mm_count reference; the last one frees the struct (__mmdrop). Anything
+ * read through the pointer afterwards is a use-after-free.
+ */
+export function mmdrop(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmdrop');
+  if (refcount_dec_and_test(mm.mm_count)) k.fn.__mmdrop(mm);
+}
+
+/**
+ * check_mm(mm) (kernel/fork.c): "BUG: Bad rss-counter state" for a counter left non-zero,
+ * "non-zero pgtables_bytes on freeing mm" for a page table exit_mmap left behind.
+ */
+export function check_mm(mm: mm_struct): void {
+  for (const [type, n] of Object.entries(mm.rss_stat)) {
+    BUG_ON(n !== 0, `BUG: Bad rss-counter state mm:${mm.name} type:${type} val:${n}`);
+  }
+  for (const pmd of mm.pgd.values()) {
+    BUG_ON(pmd.table !== null && !pmd.table.freed, `BUG: non-zero pgtables_bytes on freeing mm: ${mm.name} still maps ${pmd.table?.name ?? ''}`);
+  }
+}
+
+/**
+ * __mmdrop(mm): the last mm_count reference is gone — free the page-table root (mm_free_pgd),
+ * the arch context (here: the simulated TLBs' record of the mm), check_mm, free_mm.
+ */
+export function __mmdrop(mm: mm_struct): void {
+  k.fn.check_mm(mm);
+  mm.pgd.clear(); // mm_free_pgd
+  k.fn.sim_tlb_destroy_context(mm); // destroy_context
+  kmem_cache_free(mm_cachep, mm, '__mmdrop: free_mm');
+}
+
+/** mmget(mm): a new user of the address space (the caller holds one already). */
+export function mmget(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmget');
+  refcount_inc(mm.mm_users);
+}
+
+/** mmget_not_zero(mm): a user of an address space that may be exiting (false: it is). */
+export function mmget_not_zero(mm: mm_struct): boolean {
+  kasan_check_write(mm, 'mmget_not_zero');
+  return refcount_inc_not_zero(mm.mm_users);
+}
+
+/**
+ * mmput(mm): drop an mm_users reference; the last one tears the address space down (__mmput →
+ * exit_mmap) and drops the users' mm_count reference (mmdrop), which frees the struct unless
+ * someone holds mmgrab. Might sleep.
+ */
+export function* mmput(mm: mm_struct): Task<void> {
+  yield 'mmput:atomic_dec_and_test';
+  kasan_check_write(mm, 'mmput');
+  if (!refcount_dec_and_test(mm.mm_users)) return;
+  // __mmput: uprobes, aio, ksm and khugepaged exits left out.
+  yield* k.fn.exit_mmap(mm);
+  k.fn.mmdrop(mm);
+}
+
 /**
  * dup_mm(tsk, oldmm): allocate the child's mm and copy the parent's address space into it.
  * Returns the new mm, or null (the half-built mm is released with mmput, which frees what
- * dup_mmap managed to copy).
+ * dup_mmap managed to copy, then the struct).
  */
 export function* dup_mm(pid: number, oldmm: mm_struct): Task<mm_struct | null> {
   yield 'dup_mm:allocate_mm';
-  const mm = new mm_struct(pid); // allocate_mm + memcpy + mm_init
+  const mm = yield* k.fn.allocate_mm(pid); // allocate_mm + memcpy + mm_init
   const err = yield* k.fn.dup_mmap(mm, oldmm);
   if (err) {
     yield* k.fn.mmput(mm); // free_pt

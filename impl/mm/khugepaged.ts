@@ -734,7 +734,7 @@ export function* sim_daemon_khugepaged(spec: { readonly rounds: number }): Task<
     if (c === 0) continue;
     const cand = cands[c - 1]!;
     // The mm_slot pins the mm (__khugepaged_enter: mmgrab) while khugepaged may look at it.
-    refcount_inc(cand.mm.mm_count); // mmgrab
+    k.fn.mmgrab(cand.mm);
     if (k.fn.vma_is_anonymous(cand.vma)) {
       yield* sim_user_op({ op: 'khugepaged_collapse', pid: cand.mm.pid, addr: cand.haddr });
     } else {

@@ -96,7 +96,7 @@ export function* try_vma_read_lock(madv: madvise_behavior): Task<boolean> {
   if (vma) {
     // Must span only a single VMA; uffd and remote processes are unsupported.
     if (madv.end > vma.vm_end || current_mm() !== mm || k.fn.userfaultfd_armed(vma)) {
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
     } else {
       madv.vma = vma;
       return true;
@@ -162,7 +162,7 @@ export function* madvise_walk_vmas(madv: madvise_behavior): Task<number> {
   // If VMA read lock is supported, apply madvise to a single VMA tentatively.
   if (madv.lock_mode === 'MADVISE_VMA_READ_LOCK' && (yield* k.fn.try_vma_read_lock(madv))) {
     const error = yield* k.fn.madvise_vma_behavior(madv);
-    k.fn.vma_end_read(madv.vma!);
+    yield* k.fn.vma_end_read(madv.vma!);
     return error;
   }
   const fp = yield* k.fn.find_vma_prev(mm, madv.start);

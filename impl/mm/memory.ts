@@ -99,8 +99,8 @@ function fput(f: file): void {
  * release_fault_lock(vmf): drop whichever lock the fault holds: the VMA read lock
  * (FAULT_FLAG_VMA_LOCK) or mmap_read_lock.
  */
-export function release_fault_lock(vmf: vm_fault): void {
-  if (vmf.flags & FAULT_FLAG_VMA_LOCK) k.fn.vma_end_read(vmf.vma);
+export function* release_fault_lock(vmf: vm_fault): Task<void> {
+  if (vmf.flags & FAULT_FLAG_VMA_LOCK) yield* k.fn.vma_end_read(vmf.vma);
   else k.fn.mmap_read_unlock(vmf.vma.vm_mm);
 }
 
@@ -115,8 +115,8 @@ export function assert_fault_locked(vmf: vm_fault): void {
  * retried under mmap_lock. 6.6+ it releases the VMA lock first (vma_end_read); 6.4 the arch code
  * releases it after handle_mm_fault returns.
  */
-function vma_lock_bail_out(vmf: vm_fault): number {
-  if (k.cfg.vma_lock_released_by_handler) k.fn.vma_end_read(vmf.vma);
+function* vma_lock_bail_out(vmf: vm_fault): Task<number> {
+  if (k.cfg.vma_lock_released_by_handler) yield* k.fn.vma_end_read(vmf.vma);
   return VM_FAULT_RETRY;
 }
 
@@ -135,13 +135,13 @@ export function check_stable_address_space(mm: mm_struct): number {
  * need the mmap_lock"), or — the driver_fault_opt_in proposal — when the driver declares
  * fault_safe_under_vma_lock. Otherwise the VMA lock is dropped (per era) and VM_FAULT_RETRY returned.
  */
-export function vmf_can_call_fault(vmf: vm_fault): number {
+export function* vmf_can_call_fault(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
   if (!(vmf.flags & FAULT_FLAG_VMA_LOCK)) return 0;
   if (k.cfg.file_fault_under_vma_lock && vma.vm_ops?.map_pages) return 0;
   // Design proposal (no kernel): a driver declares its ->fault safe under the VMA lock.
   if (k.cfg.driver_fault_opt_in && vma.vm_ops?.fault_safe_under_vma_lock) return 0;
-  return vma_lock_bail_out(vmf);
+  return yield* vma_lock_bail_out(vmf);
 }
 
 /**
@@ -175,13 +175,13 @@ export function* vmf_anon_prepare(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
   if (k.cfg.vma_lock_anon_vma_check === 'none') {
     const ret = yield* k.fn.__vmf_anon_prepare(vmf);
-    if (ret & VM_FAULT_RETRY) k.fn.vma_end_read(vma);
+    if (ret & VM_FAULT_RETRY) yield* k.fn.vma_end_read(vma);
     return ret;
   }
   if (!k.cfg.vma_lock_anon_only) {
     yield step('vmf_anon_prepare:vma->anon_vma', vma);
     if (vma.anon_vma !== null) return 0;
-    if (vmf.flags & FAULT_FLAG_VMA_LOCK) return vma_lock_bail_out(vmf);
+    if (vmf.flags & FAULT_FLAG_VMA_LOCK) return yield* vma_lock_bail_out(vmf);
     if (yield* k.fn.__anon_vma_prepare(vma)) return VM_FAULT_OOM;
     return 0;
   }
@@ -580,11 +580,11 @@ export function* do_read_fault(vmf: vm_fault): Task<number> {
   // ready to be mapped (cold cache or something).
   if (k.fn.should_fault_around(vmf)) {
     // ≤6.5 fault-around never ran under the VMA lock (unreachable there: file VMAs were refused).
-    if ((vmf.flags & FAULT_FLAG_VMA_LOCK) && !k.cfg.fault_around_under_vma_lock) return vma_lock_bail_out(vmf);
+    if ((vmf.flags & FAULT_FLAG_VMA_LOCK) && !k.cfg.fault_around_under_vma_lock) return yield* vma_lock_bail_out(vmf);
     ret = yield* k.fn.do_fault_around(vmf);
     if (ret) return ret;
   }
-  ret = k.fn.vmf_can_call_fault(vmf);
+  ret = yield* k.fn.vmf_can_call_fault(vmf);
   if (ret) return ret;
   ret = yield* k.fn.__do_fault(vmf);
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) return ret;
@@ -601,7 +601,7 @@ export function* do_read_fault(vmf: vm_fault): Task<number> {
  */
 export function* do_cow_fault(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
-  let ret = k.fn.vmf_can_call_fault(vmf);
+  let ret = yield* k.fn.vmf_can_call_fault(vmf);
   if (!ret) ret = yield* k.fn.vmf_anon_prepare(vmf);
   if (ret) return ret;
   const f = yield* k.fn.vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, vma, vmf.address);
@@ -633,7 +633,7 @@ export function* do_cow_fault(vmf: vm_fault): Task<number> {
  */
 export function* do_shared_fault(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
-  let ret = k.fn.vmf_can_call_fault(vmf);
+  let ret = yield* k.fn.vmf_can_call_fault(vmf);
   if (ret) return ret;
   ret = yield* k.fn.__do_fault(vmf);
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) return ret;
@@ -772,7 +772,7 @@ export function* fault_dirty_shared_page(vmf: vm_fault): Task<number> {
   const mapping = f.mapping;
   folio_unlock(f);
   if ((dirtied || page_mkwrite) && mapping !== null) {
-    const fpin = k.fn.maybe_unlock_mmap_for_io(vmf, null);
+    const fpin = yield* k.fn.maybe_unlock_mmap_for_io(vmf, null);
     yield step('balance_dirty_pages_ratelimited', mapping);
     if (fpin !== null) {
       fput(fpin);
@@ -985,7 +985,7 @@ export function* wp_pfn_shared(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
   if (vma.vm_ops?.pfn_mkwrite) {
     k.fn.pte_unmap_unlock(vmf.pte!);
-    let ret = k.fn.vmf_can_call_fault(vmf);
+    let ret = yield* k.fn.vmf_can_call_fault(vmf);
     if (ret) return ret;
     vmf.flags |= FAULT_FLAG_MKWRITE;
     ret = yield* vma.vm_ops.pfn_mkwrite(vmf);
@@ -1008,7 +1008,7 @@ export function* wp_page_shared(vmf: vm_fault, f: folio): Task<number> {
   k.fn.folio_get(f);
   if (vma.vm_ops?.page_mkwrite) {
     k.fn.pte_unmap_unlock(vmf.pte!);
-    let tmp = k.fn.vmf_can_call_fault(vmf);
+    let tmp = yield* k.fn.vmf_can_call_fault(vmf);
     if (tmp) {
       k.fn.folio_put(f);
       return tmp;

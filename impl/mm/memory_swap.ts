@@ -94,7 +94,7 @@ export function* do_swap_page(vmf: vm_fault): Task<number> {
 
   if (!k.cfg.swap_under_vma_lock && (vmf.flags & FAULT_FLAG_VMA_LOCK)) {
     // 6.4: swap faults are not handled under the VMA lock.
-    if (k.cfg.vma_lock_released_by_handler) k.fn.vma_end_read(vma);
+    if (k.cfg.vma_lock_released_by_handler) yield* k.fn.vma_end_read(vma);
     return VM_FAULT_RETRY;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Kernel: mm/mmap.c (ksys_mmap_pgoff, do_mmap, get_unmapped_area, mmap_region, __vm_munmap,
- * expand_stack, expand_downwards, exit_mmap), mm/util.c (vm_mmap_pgoff), kernel/fork.c (mmput),
- * kernel/exit.c (exit_mm), mm/shmem.c (shmem_zero_setup).
+ * expand_stack, expand_downwards, exit_mmap), mm/util.c (vm_mmap_pgoff), kernel/exit.c (exit_mm),
+ * mm/shmem.c (shmem_zero_setup). mmput/mmdrop live in impl/mm/fork.ts (kernel/fork.c).
  *
  * - mmap: ksys_mmap_pgoff → vm_mmap_pgoff (mmap_write_lock_killable) → do_mmap (flag checks,
  *   get_unmapped_area top-down from the fixed mmap_base, MAP_FIXED_NOREPLACE → -EEXIST) →
@@ -487,22 +487,6 @@ export function* exit_mmap(mm: mm_struct): Task<void> {
   yield* k.fn.vma_iter_clear(mm, 0, TASK_SIZE);
   mm.dead = true;
   k.fn.mmap_write_unlock(mm);
-}
-
-/**
- * mmput(mm) (kernel/fork.c): drop an mm_users reference; the last one tears the address space
- * down (__mmput → exit_mmap) and drops the mm_count reference (mmdrop).
- */
-export function* mmput(mm: mm_struct): Task<void> {
-  yield 'mmput:atomic_dec_and_test';
-  if (!refcount_dec_and_test(mm.mm_users)) return;
-  yield* k.fn.exit_mmap(mm);
-  k.fn.mmdrop(mm);
-}
-
-/** mmdrop(mm): drop an mm_count reference (the struct itself is not reused in the simulation). */
-export function mmdrop(mm: mm_struct): void {
-  refcount_dec_and_test(mm.mm_count);
 }
 
 /**

@@ -56,8 +56,7 @@ import {
 import { rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/wait.js';
 import { TASK_KILLABLE, TASK_UNINTERRUPTIBLE, sim_task_label } from '../sync/sched.js';
-import { kasan_check_read } from '../sync/kasan.js';
-import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
+import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
 
 /** Loosely typed access to kernel functions of other modules that may not exist yet. */
 type KernelCall = (...args: never[]) => Task<unknown>;
@@ -154,60 +153,83 @@ export function vma_end_write_all(mm: mm_struct): void {
 // ---------------------------------------------------------------------------------------------
 // mmap_lock wrappers (include/linux/mmap_lock.h)
 
+// Every wrapper touches the rwsem inside the mm_struct: KASAN checks the mm (a pointer kept
+// without mmget/mmgrab may outlive it: impl/mm/fork.ts). The check of a lock that waits is
+// repeated when the lock is granted (the waiter touches the rwsem again).
+
 /** mmap_read_lock(mm): down_read(&mm->mmap_lock). */
 export function* mmap_read_lock(mm: mm_struct): Task<void> {
+  kasan_check_write(mm, 'mmap_read_lock');
   yield* down_read(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_read_lock');
 }
 
 /** mmap_read_lock_killable(mm): 0, or -EINTR when SIGKILL arrives while waiting. */
 export function* mmap_read_lock_killable(mm: mm_struct): Task<number> {
-  return yield* down_read_killable(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_read_lock_killable');
+  const ret = yield* down_read_killable(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_read_lock_killable');
+  return ret;
 }
 
 /** mmap_read_trylock(mm): true when taken (never waits; fails behind a queued writer). */
 export function* mmap_read_trylock(mm: mm_struct): Task<boolean> {
-  return yield* down_read_trylock(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_read_trylock');
+  const ok = yield* down_read_trylock(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_read_trylock');
+  return ok;
 }
 
 /** mmap_read_unlock(mm): up_read(&mm->mmap_lock). */
 export function mmap_read_unlock(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmap_read_unlock');
   up_read(mm.mmap_lock);
 }
 
 /** mmap_write_lock(mm): down_write, then (6.13+) mm_lock_seqcount_begin — a new VMA-lock epoch. */
 export function* mmap_write_lock(mm: mm_struct): Task<void> {
+  kasan_check_write(mm, 'mmap_write_lock');
   yield* down_write(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_write_lock');
   k.fn.mm_lock_seqcount_begin(mm);
 }
 
 /** mmap_write_lock_nested(mm, subclass): down_write_nested (fork: the child's mm). */
 export function* mmap_write_lock_nested(mm: mm_struct, subclass: number): Task<void> {
+  kasan_check_write(mm, 'mmap_write_lock_nested');
   yield* down_write_nested(mm.mmap_lock, subclass);
+  kasan_check_write(mm, 'mmap_write_lock_nested');
   k.fn.mm_lock_seqcount_begin(mm);
 }
 
 /** mmap_write_lock_killable(mm): 0 (locked, new epoch), or -EINTR. */
 export function* mmap_write_lock_killable(mm: mm_struct): Task<number> {
+  kasan_check_write(mm, 'mmap_write_lock_killable');
   const ret = yield* down_write_killable(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_write_lock_killable');
   if (ret === 0) k.fn.mm_lock_seqcount_begin(mm);
   return ret;
 }
 
 /** mmap_write_trylock(mm): true when taken (only on an idle lock). */
 export function* mmap_write_trylock(mm: mm_struct): Task<boolean> {
+  kasan_check_write(mm, 'mmap_write_trylock');
   const ok = yield* down_write_trylock(mm.mmap_lock);
+  kasan_check_write(mm, 'mmap_write_trylock');
   if (ok) k.fn.mm_lock_seqcount_begin(mm);
   return ok;
 }
 
 /** mmap_write_unlock(mm): vma_end_write_all(mm); up_write(&mm->mmap_lock). */
 export function mmap_write_unlock(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmap_write_unlock');
   k.fn.vma_end_write_all(mm);
   up_write(mm.mmap_lock);
 }
 
 /** mmap_write_downgrade(mm): vma_end_write_all(mm); downgrade_write — W → R atomically. */
 export function mmap_write_downgrade(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmap_write_downgrade');
   k.fn.vma_end_write_all(mm);
   downgrade_write(mm.mmap_lock);
 }
@@ -305,23 +327,20 @@ function readers_excluded(refcnt: number): boolean {
 /**
  * vma_refcount_put(vma) (6.15+): drop a read reference; the last reader wakes a writer waiting
  * to exclude readers (rcuwait_wake_up(&mm->vma_writer_wait), mm read before the decrement since
- * the VMA may be freed after it).
+ * the VMA may be freed after it). The wake-up is a step of its own: between the decrement and it
+ * the writer may stop waiting, finish, and its mm be freed — the caller must keep `mm` alive
+ * (its own mm, or mmgrab for a recycled VMA of another mm: 9bbffee67ffd).
  */
-export function vma_refcount_put(vma: vm_area_struct): void {
+export function* vma_refcount_put(vma: vm_area_struct): Task<void> {
+  // Use a copy of vm_mm in case vma is freed after we drop vm_refcnt.
   const mm = vma.vm_mm;
   rwsem_release(vmlock_dep_map(vma), 'vma_refcount_put');
   const newcnt = k.fn.__vma_refcount_put_return(vma);
-  if (newcnt !== 0 && readers_excluded(newcnt)) rcuwait_wake_up(mm.vma_writer_wait);
-}
-
-/** mmgrab / mmdrop around the put of a recycled VMA (kernel/fork.c owns __mmdrop). */
-function mmgrab(mm: mm_struct): void {
-  refcount_inc(mm.mm_count);
-}
-function mmdrop(mm: mm_struct): void {
-  if (refcount_dec_and_test(mm.mm_count)) {
-    const drop = (k.fn as unknown as Record<string, ((mm: mm_struct) => void) | undefined>)['__mmdrop'];
-    drop?.(mm);
+  if (newcnt !== 0 && readers_excluded(newcnt)) {
+    // (Without a wake-up nothing after the decrement touches shared memory: no step needed.)
+    yield step('vma_refcount_put:rcuwait_wake_up', mm);
+    kasan_check_read(mm, 'rcuwait_wake_up (vma_refcount_put)');
+    rcuwait_wake_up(mm.vma_writer_wait);
   }
 }
 
@@ -383,22 +402,24 @@ export function* vma_start_read(mm: mm_struct, vma: vm_area_struct): Task<vm_are
   }
   transient_add(vma, 1);
   rwsem_acquire_read(vmlock_dep_map(vma), 0, true, 'vma_start_read');
+  // The reference is taken: from here a writer may start excluding readers before this reader
+  // drops it again (the step below). The vm_mm read is moved after that step, beside the seq
+  // read: with the reference held the VMA cannot be detached and recycled, so vm_mm is stable.
+  yield step('vma_start_read:mm_lock_seq', vma);
+  transient_add(vma, -1);
   if (vma.vm_mm !== mm) {
     // Recycled for another mm (SLAB_TYPESAFE_BY_RCU). That mm can be freed once vm_refcnt drops
     // and before rcuwait_wake_up(mm): pin it around the put (9bbffee67ffd).
     const other_mm = vma.vm_mm;
     rcu_read_unlock();
-    mmgrab(other_mm);
-    transient_add(vma, -1);
-    k.fn.vma_refcount_put(vma);
+    k.fn.mmgrab(other_mm);
+    yield* k.fn.vma_refcount_put(vma);
     k.fn.mmdrop(other_mm);
     return null;
   }
   // raw_read_seqcount(&mm->mm_lock_seq), ACQUIRE: pairs with vma_end_write_all.
-  yield step('vma_start_read:mm_lock_seq', vma);
-  transient_add(vma, -1);
   if (vma.vm_lock_seq === mm.mm_lock_seq) {
-    k.fn.vma_refcount_put(vma);
+    yield* k.fn.vma_refcount_put(vma);
     rcu_read_unlock();
     return null;
   }
@@ -407,9 +428,11 @@ export function* vma_start_read(mm: mm_struct, vma: vm_area_struct): Task<vm_are
 
 /**
  * vma_end_read(vma): drop a VMA read lock. 6.4–6.14: rcu_read_lock(); up_read(); rcu_read_unlock()
- * — RCU keeps the VMA alive until up_read finished touching it. 6.15+: vma_refcount_put.
+ * — RCU keeps the VMA alive until up_read finished touching it (the simulated up_read hands the
+ * lock to a waiting writer in the same step: no window inside it). 6.15+: vma_refcount_put, whose
+ * wake-up of a waiting writer is a step of its own.
  */
-export function vma_end_read(vma: vm_area_struct): void {
+export function* vma_end_read(vma: vm_area_struct): Task<void> {
   if (!k.cfg.per_vma_lock) return;
   if (k.cfg.vma_lock_impl === 'rwsem') {
     rcu_read_lock();
@@ -418,7 +441,7 @@ export function vma_end_read(vma: vm_area_struct): void {
     rcu_read_unlock();
     return;
   }
-  k.fn.vma_refcount_put(vma);
+  yield* k.fn.vma_refcount_put(vma);
 }
 
 /**
@@ -718,22 +741,22 @@ function* lock_vma_under_rcu_rwsem(mm: mm_struct, address: number): Task<vm_area
     // 657b5146955e: this check must happen after vma_start_read(); otherwise a concurrent
     // mremap() with MREMAP_DONTUNMAP could dissociate the VMA from its anon_vma.
     if (cfg.vma_lock_anon_vma_check === 'after-lock' && k.fn.vma_is_anonymous(vma) && vma.anon_vma === null) {
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
       break;
     }
     // 6.4/6.5: the userfault handler may drop mmap_lock: fall back.
     if (cfg.vma_lock_refuse_uffd && k.fn.userfaultfd_armed(vma)) {
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
       break;
     }
     // Check since vm_start/vm_end might change before we lock the VMA.
     if (address < vma.vm_start || address >= vma.vm_end) {
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
       break;
     }
     // Check if the VMA got isolated after we found it.
     if (vma.detached) {
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
       count_vm_vma_lock_event('VMA_LOCK_MISS');
       continue; // the area was replaced with another one
     }
@@ -768,7 +791,7 @@ function* lock_vma_under_rcu_refcount(mm: mm_struct, address: number): Task<vm_a
     rcu_read_unlock();
     // Check if the vma we locked is the right one.
     if (address < vma.vm_start || address >= vma.vm_end) {
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
       break;
     }
     return vma;

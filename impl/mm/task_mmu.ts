@@ -184,7 +184,7 @@ export function* lock_next_vma(mm: mm_struct, vmi: vma_iterator, from_addr: numb
       // seen after locking (vma->detached).
       if (vma === null || typeof vma === 'number') rcu_read_unlock();
       else if (vma.detached) {
-        k.fn.vma_end_read(vma);
+        yield* k.fn.vma_end_read(vma);
         vma = -EAGAIN;
       }
     }
@@ -202,7 +202,7 @@ export function* lock_next_vma(mm: mm_struct, vmi: vma_iterator, from_addr: numb
     // Verify the vma is not behind the last search position.
     if (from_addr >= vma.vm_end) {
       rcu_read_unlock();
-      k.fn.vma_end_read(vma);
+      yield* k.fn.vma_end_read(vma);
       break; // fallback_unlock
     }
     // vma can be ahead of the last search position but we need to verify it was not shrunk
@@ -214,7 +214,7 @@ export function* lock_next_vma(mm: mm_struct, vmi: vma_iterator, from_addr: numb
         vmi.index = from_addr;
         if (vma !== (yield* k.fn.sim_vma_next_rcu(mm, vmi))) {
           rcu_read_unlock();
-          k.fn.vma_end_read(vma);
+          yield* k.fn.vma_end_read(vma);
           break; // fallback_unlock
         }
       }
@@ -251,7 +251,7 @@ export function* sim_show_maps_vma_locked(mm: mm_struct): Task<MapsLine[] | numb
         vma = yield* vma_next_locked(mm, vmi);
       } else {
         if (locked_vma) { // unlock_ctx_vma
-          k.fn.vma_end_read(locked_vma);
+          yield* k.fn.vma_end_read(locked_vma);
           locked_vma = null;
         }
         vma = yield* k.fn.lock_next_vma(mm, vmi, pos);
@@ -280,7 +280,7 @@ export function* sim_show_maps_vma_locked(mm: mm_struct): Task<MapsLine[] | numb
   if (mmap_locked) {
     k.fn.mmap_read_unlock(mm);
   } else {
-    if (locked_vma) k.fn.vma_end_read(locked_vma);
+    if (locked_vma) yield* k.fn.vma_end_read(locked_vma);
     rcu_read_unlock();
   }
   return err ? err : lines;

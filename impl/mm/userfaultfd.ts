@@ -201,7 +201,7 @@ export function sim_new_userfaultfd(pid: number): userfaultfd_ctx | null {
   if (have) return have;
   const ctx = sim_kasan_track(new userfaultfd_ctx(p.mm, SIM_UFFD_FEATURES), userfaultfd_ctx_cachep, 'new_userfaultfd');
   refcount_set(ctx.refcount, 1);
-  // mmgrab(ctx->mm)
+  k.fn.mmgrab(ctx.mm); // the context pins the mm_struct (not the address space)
   p.uffds.push(ctx);
   return ctx;
 }
@@ -237,7 +237,7 @@ export function userfaultfd_ctx_put(ctx: userfaultfd_ctx): void {
     VM_WARN_ON_ONCE(waitqueue_active(ctx.fault_pending_wqh), 'userfaultfd_ctx_put: fault_pending_wqh active');
     VM_WARN_ON_ONCE(waitqueue_active(ctx.fault_wqh), 'userfaultfd_ctx_put: fault_wqh active');
     VM_WARN_ON_ONCE(waitqueue_active(ctx.event_wqh), 'userfaultfd_ctx_put: event_wqh active');
-    // mmdrop(ctx->mm)
+    k.fn.mmdrop(ctx.mm);
     kmem_cache_free(userfaultfd_ctx_cachep, ctx, 'userfaultfd_ctx_put');
   }
 }
@@ -348,7 +348,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
 
   if (ctx.released) {
     if (k.cfg.uffd_under_vma_lock) {
-      k.fn.release_fault_lock(vmf);
+      yield* k.fn.release_fault_lock(vmf);
       return ret;
     }
     return VM_FAULT_NOPAGE; // pre-6.x: "Don't return VM_FAULT_SIGBUS in this case"
@@ -368,7 +368,7 @@ export function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   spin_unlock_irq(ctx.wqh_lock);
 
   const must_wait = yield* k.fn.userfaultfd_must_wait(ctx, vmf, reason);
-  k.fn.release_fault_lock(vmf);
+  yield* k.fn.release_fault_lock(vmf);
 
   if (must_wait && !ctx.released) {
     wake_up_poll(ctx.fd_wqh);
@@ -490,7 +490,7 @@ export function* dup_userfaultfd(vma: vm_area_struct, fcs: userfaultfd_fork_ctx[
     if (k.faultInjection && (yield* choose(2, 'dup_userfaultfd:kmalloc_fail')) === 1) return -ENOMEM;
     ctx = sim_kasan_track(new userfaultfd_ctx(vma.vm_mm, octx.features), userfaultfd_ctx_cachep, 'dup_userfaultfd');
     refcount_set(ctx.refcount, 1);
-    // mmgrab(ctx->mm)
+    k.fn.mmgrab(ctx.mm);
     k.fn.userfaultfd_ctx_get(octx);
     yield* mmap_changing_inc(octx);
     fcs.push({ orig: octx, new: ctx });
@@ -826,7 +826,7 @@ export function* uffd_lock_vma(mm: mm_struct, address: number): Task<vm_area_str
   let vma: vm_area_struct | number | null = yield* k.fn.lock_vma_under_rcu(mm, address);
   if (vma) {
     // We know we're going to need to use anon_vma, so check that early.
-    if (!(vma.vm_flags & VM_SHARED) && !vma.anon_vma) k.fn.vma_end_read(vma);
+    if (!(vma.vm_flags & VM_SHARED) && !vma.anon_vma) yield* k.fn.vma_end_read(vma);
     else return vma;
   }
   yield* k.fn.mmap_read_lock(mm);
@@ -852,7 +852,7 @@ export function* uffd_mfill_lock(dst_mm: mm_struct, dst_start: number, len: numb
   if (k.fn.sim_uffd_ops_vma_lock()) {
     const dst_vma = yield* k.fn.uffd_lock_vma(dst_mm, dst_start);
     if (typeof dst_vma === 'number' || validate_dst_vma(dst_vma, dst_start + len)) return dst_vma;
-    k.fn.vma_end_read(dst_vma);
+    yield* k.fn.vma_end_read(dst_vma);
     return -ENOENT;
   }
   yield* k.fn.mmap_read_lock(dst_mm);
@@ -863,8 +863,8 @@ export function* uffd_mfill_lock(dst_mm: mm_struct, dst_start: number, len: numb
 }
 
 /** uffd_mfill_unlock(vma). */
-export function uffd_mfill_unlock(vma: vm_area_struct): void {
-  if (k.fn.sim_uffd_ops_vma_lock()) k.fn.vma_end_read(vma);
+export function* uffd_mfill_unlock(vma: vm_area_struct): Task<void> {
+  if (k.fn.sim_uffd_ops_vma_lock()) yield* k.fn.vma_end_read(vma);
   else k.fn.mmap_read_unlock(vma.vm_mm);
 }
 
@@ -1007,7 +1007,7 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
       yield 'mfill_atomic:atomic_read(mmap_changing)';
       if (ctx.mmap_changing) {
         up_read(ctx.map_changing_lock);
-        k.fn.uffd_mfill_unlock(dst_vma);
+        yield* k.fn.uffd_mfill_unlock(dst_vma);
         break retry;
       }
     } else {
@@ -1034,17 +1034,17 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
         break retry;
       }
     }
-    const unlock = (v: vm_area_struct): void => {
+    const unlock = function* (v: vm_area_struct): Task<void> {
       if (vma_locks) {
         up_read(ctx.map_changing_lock);
-        k.fn.uffd_mfill_unlock(v);
+        yield* k.fn.uffd_mfill_unlock(v);
       } else {
         k.fn.mmap_read_unlock(dst_mm);
       }
     };
     err = -EINVAL;
     if (WARN_ON_ONCE(k.fn.vma_is_anonymous(dst_vma) && (dst_vma.vm_flags & VM_SHARED) !== 0, 'mfill_atomic: shared anonymous vma without shmem')) {
-      unlock(dst_vma);
+      yield* unlock(dst_vma);
       break retry;
     }
     err = 0;
@@ -1062,7 +1062,7 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
       }
       err = yield* k.fn.mfill_atomic_pte_copy(dst_pmd, dst_vma, dst_addr, value, foliop);
       if (err === -ENOENT) {
-        unlock(dst_vma);
+        yield* unlock(dst_vma);
         VM_BUG_ON(!foliop.folio, 'mfill_atomic: -ENOENT without a folio');
         yield 'mfill_atomic:copy_from_user';
         kasan_check_write(foliop.folio!, 'mfill_atomic (copy_from_user)');
@@ -1077,7 +1077,7 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
       }
       if (err) break;
     }
-    unlock(dst_vma);
+    yield* unlock(dst_vma);
     break;
   }
   if (foliop.folio) k.fn.folio_put(foliop.folio);
@@ -1376,13 +1376,13 @@ export function* uffd_move_lock(mm: mm_struct, dst_start: number, src_start: num
   const src = yield* k.fn.lock_vma_under_rcu(mm, src_start);
   if (src) return { dst, src };
   // Undo any locking and retry in mmap_lock critical section
-  k.fn.vma_end_read(dst);
+  yield* k.fn.vma_end_read(dst);
   yield* k.fn.mmap_read_lock(mm);
   let r = yield* find_vmas_mm_locked(mm, dst_start, src_start);
   if (typeof r !== 'number') {
     if (!k.fn.vma_start_read_locked(r.dst)) r = -EAGAIN;
     else if (r.dst !== r.src && !k.fn.vma_start_read_locked(r.src)) {
-      k.fn.vma_end_read(r.dst);
+      yield* k.fn.vma_end_read(r.dst);
       r = -EAGAIN;
     }
   }
@@ -1403,14 +1403,14 @@ function* find_vmas_mm_locked(mm: mm_struct, dst_start: number, src_start: numbe
 }
 
 /** uffd_move_unlock(dst_vma, src_vma). */
-export function uffd_move_unlock(dst_vma: vm_area_struct, src_vma: vm_area_struct): void {
+export function* uffd_move_unlock(dst_vma: vm_area_struct, src_vma: vm_area_struct): Task<void> {
   if (!k.fn.sim_uffd_ops_vma_lock()) {
     k.fn.mmap_assert_locked(src_vma.vm_mm);
     k.fn.mmap_read_unlock(dst_vma.vm_mm);
     return;
   }
-  k.fn.vma_end_read(src_vma);
-  if (src_vma !== dst_vma) k.fn.vma_end_read(dst_vma);
+  yield* k.fn.vma_end_read(src_vma);
+  if (src_vma !== dst_vma) yield* k.fn.vma_end_read(dst_vma);
 }
 
 /**
@@ -1494,7 +1494,7 @@ export function* move_pages(ctx: userfaultfd_ctx, dst_start: number, src_start: 
     }
   }
   if (vma_locks) up_read(ctx.map_changing_lock);
-  k.fn.uffd_move_unlock(dst_vma, src_vma);
+  yield* k.fn.uffd_move_unlock(dst_vma, src_vma);
   VM_WARN_ON_ONCE(moved < 0 || err > 0 || (!moved && !err), 'move_pages: bad result');
   return moved ? moved : err;
 }

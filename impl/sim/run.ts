@@ -9,7 +9,8 @@ import { Kernel, sim_set_kernel } from './kernel.js';
 import type { ScenarioSpec, SetupAction, DaemonSpec } from './scenario.js';
 import type { Variant } from './variant.js';
 import { sim_user_thread, sim_do_user_op, type HistoryEntry } from './user.js';
-import { address_space, file, inode, mm_struct, sim_reset_ids } from '../include/linux/mm_types.js';
+import { address_space, file, inode, sim_reset_ids } from '../include/linux/mm_types.js';
+import { sim_mm_alloc_setup } from '../mm/fork.js';
 
 export interface SimOptions {
   readonly variant: Variant;
@@ -88,7 +89,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     kernel.files.set(f.name, new file(ino, new address_space(ino)));
   }
   for (const p of sc.processes) {
-    kernel.procs.set(p.pid, { pid: p.pid, mm: new mm_struct(p.pid), uffds: [], exited: false });
+    kernel.procs.set(p.pid, { pid: p.pid, mm: sim_mm_alloc_setup(p.pid, exec), uffds: [], exited: false });
     kernel.nextPid = Math.max(kernel.nextPid, p.pid + 1);
   }
 

@@ -137,6 +137,20 @@ export function sim_lockdep_set_enabled(exec: Execution, enabled: boolean): void
   runOf(exec).enabled = enabled;
 }
 
+/**
+ * The lock-order dependencies a run recorded (class held → class acquired while holding it, the
+ * edges of its lock-order graph), as class names. Read-only; for coverage (properties/coverage.ts).
+ */
+export function sim_lockdep_dependencies(exec: Execution): [string, string][] {
+  const r = exec.slots[RUN] as lockdep_run | undefined;
+  const out: [string, string][] = [];
+  if (r === undefined) return out;
+  r.adj.forEach((to, from) => {
+    if (to !== undefined) for (const t of to) out.push([className(from), className(t)]);
+  });
+  return out;
+}
+
 export function sim_lockdep_enabled(exec?: Execution): boolean {
   const e = exec ?? (inTask() ? currentExecution() : undefined);
   return e === undefined ? false : runOf(e).enabled;

@@ -26,7 +26,7 @@ beforeAll(() => {
   writeTemp(dir, 'leak.mts', `import { defineVariant } from '${VARIANT_MODULE}';
 export default defineVariant({
   name: 'leak-vma-read-lock', base: 'v6.6', description: 'vma_end_read forgets to release the VMA read lock',
-  overrides: { vma_end_read: function () {} } as never,
+  overrides: { vma_end_read: function* () {} } as never,
 });
 `);
   writeTemp(dir, 'fixed.mts', `import { defineVariant } from '${VARIANT_MODULE}';

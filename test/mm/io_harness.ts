@@ -67,7 +67,7 @@ export class ScriptScheduler implements Scheduler {
     // The phase's task is blocked: let the others run (never the default if it is itself).
     return dflt;
   }
-  choose(): number {
+  choose(_n: number, _step: number, _task: number, _label: string): number {
     return 0;
   }
   get finished(): boolean {

@@ -135,7 +135,7 @@ describe('assertions on the fault path', () => {
       expect(locked).toBe(vma);
       const ret = yield* k.fn.handle_mm_fault(vma, BASE, FAULT_FLAG_WRITE | FAULT_FLAG_VMA_LOCK | FAULT_FLAG_ALLOW_RETRY, null);
       w.out.set('ret', ret);
-      if (!(ret & VM_FAULT_RETRY) || !k.cfg.vma_lock_released_by_handler) k.fn.vma_end_read(vma);
+      if (!(ret & VM_FAULT_RETRY) || !k.cfg.vma_lock_released_by_handler) yield* k.fn.vma_end_read(vma);
     };
     const r64 = runFault({ gen: 'v6.4', setup: noAnonVma, tasks: [{ name: 'K', body: faultUnderVmaLock }] });
     expect(r64.outcome.status).toBe('violation');

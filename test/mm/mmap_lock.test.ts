@@ -41,7 +41,7 @@ function lookup(addr: number, hold = 0) {
     if (v) {
       w.out.set('state', sim_vma_lock_state(v));
       for (let i = 0; i < hold; i++) yield `reader: work ${i}`;
-      k.fn.vma_end_read(v);
+      yield* k.fn.vma_end_read(v);
       w.out.set('after', sim_vma_lock_state(v));
     }
   };
@@ -121,7 +121,7 @@ describe('lock_vma_under_rcu', () => {
             w.out.set('got', v);
             if (v) {
               w.out.set('anon_vma', v.anon_vma);
-              k.fn.vma_end_read(v);
+              yield* k.fn.vma_end_read(v);
             }
           }],
           ['writer', function* (w) {
@@ -173,7 +173,7 @@ describe('vma_start_read', () => {
             yield* w.wait('unlocked');
             const v = yield* k.fn.lock_vma_under_rcu(w.mm(), 0x10000);
             w.out.set('second', v);
-            if (v) k.fn.vma_end_read(v);
+            if (v) yield* k.fn.vma_end_read(v);
           }],
         ],
       };
@@ -333,7 +333,7 @@ describe('vma_end_write_all', () => {
             yield* w.wait('downgraded');
             const v = yield* k.fn.lock_vma_under_rcu(w.mm(), 0x10000);
             w.out.set('got', v);
-            if (v) k.fn.vma_end_read(v);
+            if (v) yield* k.fn.vma_end_read(v);
             w.set('read');
           }],
         ],
@@ -374,7 +374,7 @@ describe('vma_start_write', () => {
             const writer = w.exec.tasks[w.tid('writer')]!;
             yield* waitUntil('reader: until the writer sleeps', () => writer.block !== null && w.mm().mmap_lock.owner === writer.id);
             w.out.set('released', currentExecution().step);
-            k.fn.vma_end_read(v);
+            yield* k.fn.vma_end_read(v);
           }],
           ['writer', function* (w) {
             yield* w.wait('readlocked');
@@ -403,7 +403,7 @@ describe('vma_start_write', () => {
             send_sig_kill(writer.id);
             yield* w.wait('killed');
             w.out.set('refcnt', w.vma('A').vm_refcnt);
-            k.fn.vma_end_read(v);
+            yield* k.fn.vma_end_read(v);
           }],
           ['writer', function* (w) {
             yield* w.wait('readlocked');
@@ -511,7 +511,7 @@ describe('vma_start_read_locked', () => {
           w.out.set('r', k.fn.vma_start_read_locked(w.vma('A')));
           k.fn.mmap_read_unlock(w.mm());
           w.out.set('readers', sim_vma_lock_state(w.vma('A')).readers);
-          k.fn.vma_end_read(w.vma('A'));
+          yield* k.fn.vma_end_read(w.vma('A'));
         }]],
       });
       expect(ok.outcome.status, g).toBe('ok');
@@ -577,7 +577,7 @@ describe('vma_start_read (6.15 SLAB_TYPESAFE_BY_RCU)', () => {
         vma.vm_refcnt = old + 1;
         rwsem_acquire_read(sim_vmlock_dep_map(vma), 0, true, 'vma_start_read');
         yield step('vma_start_read:mm_lock_seq', vma);
-        if (vma.vm_lock_seq === mm.mm_lock_seq) { k.fn.vma_refcount_put(vma); rcu_read_unlock(); return null; }
+        if (vma.vm_lock_seq === mm.mm_lock_seq) { yield* k.fn.vma_refcount_put(vma); rcu_read_unlock(); return null; }
         return vma;
       },
     },

@@ -128,7 +128,7 @@ describe('vm_area_free', () => {
       tasks: [
         ['fault', function* (w) {
           const v = yield* k.fn.lock_vma_under_rcu(w.mm(), 0x10000);
-          if (v) k.fn.vma_end_read(v);
+          if (v) yield* k.fn.vma_end_read(v);
         }],
         ['munmap', function* (w) { yield* sim_test_unmap(w.mm(), w.vma('A')); }],
       ],
@@ -156,7 +156,7 @@ describe('vm_area_free', () => {
           const v = (yield* k.fn.lock_vma_under_rcu(w.mm(), 0x10000))!;
           w.set('locked');
           yield* w.wait('never');
-          k.fn.vma_end_read(v);
+          yield* k.fn.vma_end_read(v);
         }],
         ['broken_munmap', function* (w) {
           yield* w.wait('locked');

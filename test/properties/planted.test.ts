@@ -62,7 +62,7 @@ function program(tasks: (() => Task<unknown>)[], lockdep = true, maxSteps?: numb
 
 const CASES: Record<string, () => string | undefined> = {
   // vma_end_read forgets up_read: the VMA read lock is still held when the thread returns.
-  lockdep: () => plant('v6.6', { vma_end_read: () => {} }, scenario([store(1, 0, 5)], [anon(1, 0, 2), store(1, 1, 1)])),
+  lockdep: () => plant('v6.6', { vma_end_read: function* () {} }, scenario([store(1, 0, 5)], [anon(1, 0, 2), store(1, 1, 1)])),
   might_sleep: () => program([function* () { rcu_read_lock(); yield* down_read(new rw_semaphore('sem')); }]),
   // remove_vma frees the VMA twice.
   kasan: () => plant('v6.6', { remove_vma: function* (vma) { yield* remove_vma(vma); yield* remove_vma(vma); } }, scenario([munmap(1, 0, 2)])),

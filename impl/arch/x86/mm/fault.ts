@@ -106,11 +106,11 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
       if (k.fn.access_error(error_code, vma)) {
         if (access_error_under_vma_lock_is_fatal()) {
           // bad_area_access_error(regs, error_code, address, NULL, vma): releases the VMA lock.
-          k.fn.vma_end_read(vma);
+          yield* k.fn.vma_end_read(vma);
           count_vm_vma_lock_event('VMA_LOCK_SUCCESS');
           return SIGSEGV;
         }
-        k.fn.vma_end_read(vma);
+        yield* k.fn.vma_end_read(vma);
         lock_mmap = true;
       }
     }
@@ -118,9 +118,9 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
       fault = yield* k.fn.handle_mm_fault(vma, address, flags | FAULT_FLAG_VMA_LOCK, regs);
       if (!k.cfg.vma_lock_released_by_handler) {
         // 6.4: handlers never release the VMA lock.
-        k.fn.vma_end_read(vma);
+        yield* k.fn.vma_end_read(vma);
       } else if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED))) {
-        k.fn.vma_end_read(vma);
+        yield* k.fn.vma_end_read(vma);
       }
       if (!(fault & VM_FAULT_RETRY)) {
         count_vm_vma_lock_event('VMA_LOCK_SUCCESS');

@@ -55,6 +55,15 @@ export function flush_tlb_page(vma: vm_area_struct, addr: number): void {
   k.fn.flush_tlb_mm_range(vma.vm_mm, addr, addr + 1);
 }
 
+/**
+ * destroy_context(mm) (the simulated TLBs' part): forget every thread's entries of an mm being
+ * freed (__mmdrop). exit_mmap's full flush has already dropped them; this only lets the TLB
+ * state hold no reference to a freed mm.
+ */
+export function sim_tlb_destroy_context(mm: mm_struct): void {
+  for (const per of tlbs().values()) per.delete(mm);
+}
+
 /** The number of cached translations of mm across all threads (for tests). */
 export function sim_tlb_entries(mm: mm_struct): number {
   let n = 0;

@@ -157,7 +157,7 @@ function retryOnce(base: string, correct: boolean) {
         const st = k.state('test:retry_once', () => ({ n: 0 }));
         if ((vmf.flags & FAULT_FLAG_VMA_LOCK) && st.n++ === 0) {
           const release = correct ? k.cfg.vma_lock_released_by_handler : !k.cfg.vma_lock_released_by_handler;
-          if (release) k.fn.vma_end_read(vmf.vma);
+          if (release) yield* k.fn.vma_end_read(vmf.vma);
           return VM_FAULT_RETRY;
         }
         return yield* do_anonymous_page(vmf);
@@ -199,7 +199,7 @@ describe('do_user_addr_fault: VM_FAULT_RETRY under the VMA lock', () => {
         body: function* (w) {
           const vma = yield* k.fn.lock_vma_under_rcu(w.mm(), BASE);
           const ret = yield* k.fn.handle_mm_fault(vma!, BASE, FAULT_FLAG_VMA_LOCK | FAULT_FLAG_RETRY_NOWAIT | FAULT_FLAG_ALLOW_RETRY, null);
-          k.fn.vma_end_read(vma!);
+          yield* k.fn.vma_end_read(vma!);
           w.out.set('ret', ret);
         },
       }],
