@@ -118,6 +118,16 @@ export function secondsFlag(p: Parsed, cmd: string, name: string): number | unde
   return Number(v);
 }
 
+/** A share between 0 and 1 (decimals allowed); 0 when absent. */
+export function shareFlag(p: Parsed, cmd: string, name: string): number {
+  const v = str(p, name);
+  if (v === undefined) return 0;
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || !(Number(v) >= 0 && Number(v) <= 1)) {
+    throw new UsageError(`${cmd}: --${name} must be a share between 0 and 1, not "${clip(v)}"`);
+  }
+  return Number(v);
+}
+
 /** One of a fixed set of names. */
 export function choiceFlag<T extends string>(p: Parsed, cmd: string, name: string, values: readonly T[], dflt: T): T {
   const v = str(p, name);

@@ -1,13 +1,14 @@
 /**
  * faultline check --config C [--mutant M | --variant FILE] [--scenario S]
- *   [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+ *   [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC]
+ *   [--fault-injection P] [--out DIR] [--json]
  *
  * Exit 0: no violation; 1: a violation (its counterexample written to DIR); 2: bad usage or input.
  */
 import { basename, join, resolve } from 'node:path';
 import type { CampaignSpec, FoundViolation, StrategyName } from '../properties/api.js';
 import { makeCounterexample, writeCounterexample, type Counterexample } from '../properties/counterexample.js';
-import { bool, choiceFlag, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
+import { bool, choiceFlag, intFlag, parseArgs, secondsFlag, shareFlag, str, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
 import { EXIT_OK, EXIT_VIOLATION, shellQuote, type CliIO } from './io.js';
 import { Progress } from './progress.js';
@@ -30,17 +31,21 @@ export const CHECK_SPEC: CommandSpec = {
     runs: { type: 'string', value: 'N' },
     seed: { type: 'string', value: 'S' },
     'time-limit': { type: 'string', value: 'SEC' },
+    'fault-injection': { type: 'string', value: 'P' },
     out: { type: 'string', value: 'DIR' },
     json: { type: 'boolean' },
   },
 };
 
 export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --variant FILE] [--scenario S]
-         [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+         [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC]
+         [--fault-injection P] [--out DIR] [--json]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
   a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
   the strategy (default portfolio), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
+  --fault-injection P runs a share P (0..1) of the scenarios with allocation failures and I/O
+  errors injected at the kernel's failure points (default 0).
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).
   Exit 0: no violation, 1: a violation was found, 2: bad usage or input.`;
 
@@ -67,6 +72,8 @@ export interface CheckJson {
   readonly violations: readonly CheckViolationJson[];
   /** Executions whose verdict is unknown (e.g. the linearizability budget ran out): never a pass. */
   readonly unknown: number;
+  /** Executions in which at least one failure was injected (--fault-injection). */
+  readonly injected: number;
 }
 
 export interface CheckRun {
@@ -75,6 +82,8 @@ export interface CheckRun {
   readonly runs: number;
   readonly seed: number;
   readonly timeLimitSec?: number;
+  /** The share of scenarios run with fault injection (CampaignSpec.faultInjection). */
+  readonly faultInjection?: number;
   /** As given (relative to io.cwd, or absolute). */
   readonly out: string;
   readonly createdBy: string;
@@ -116,6 +125,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
   const deadline = c.timeLimitSec !== undefined ? t0 + c.timeLimitSec * 1000 : undefined;
   let executions = 0;
   let unknown = 0;
+  let injected = 0;
   const violations: CheckViolationJson[] = [];
   const fams = c.target.families;
   for (let i = 0; i < fams.length; i++) {
@@ -133,12 +143,14 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
       runs: c.runs,
       seed: c.seed,
       ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
+      ...(c.faultInjection ? { faultInjection: c.faultInjection } : {}),
       stopAtFirst: true,
       ...(c.coverage !== undefined ? { coverage: c.coverage } : {}),
       ...(c.onProgress ? { onProgress: (n: number) => c.onProgress!(n, fam.name, i) } : {}),
     });
     executions += res.executions;
     unknown += res.unknown;
+    injected += res.injectedRuns ?? 0;
     for (const fv of res.violations) {
       const cx = counterexampleOf(c.target, fv, c.createdBy, c.out);
       const written = await writeCounterexample(resolve(io.cwd, c.out), cx);
@@ -163,6 +175,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
     elapsedMs: Date.now() - t0,
     violations,
     unknown,
+    injected,
   };
 }
 
@@ -180,6 +193,7 @@ export async function checkCommand(argv: readonly string[], io: CliIO, backend: 
   const runs = intFlag(p, 'check', 'runs', DEFAULT_RUNS, 1);
   const seed = intFlag(p, 'check', 'seed', DEFAULT_SEED, 0, 0xffffffff);
   const timeLimitSec = secondsFlag(p, 'check', 'time-limit');
+  const faultInjection = shareFlag(p, 'check', 'fault-injection');
   const out = str(p, 'out') ?? DEFAULT_OUT;
   const json = bool(p, 'json');
   const target = await resolveTarget('check', backend, io, {
@@ -188,12 +202,13 @@ export async function checkCommand(argv: readonly string[], io: CliIO, backend: 
 
   const what = target.mutant ? `mutant ${target.mutant} on ${target.config}` : target.variantName ? `variant ${target.variantName} on ${target.config}` : target.config;
   const scen = target.families.length === 1 ? target.families[0]!.name : `${target.families.length} scenario families`;
-  if (!json) io.stdout(`faultline check: ${what}, ${scen}, strategy ${strategy}, ${runs} runs, seed ${seed}${timeLimitSec !== undefined ? `, time limit ${timeLimitSec}s` : ''}\n`);
+  if (!json) io.stdout(`faultline check: ${what}, ${scen}, strategy ${strategy}, ${runs} runs, seed ${seed}${timeLimitSec !== undefined ? `, time limit ${timeLimitSec}s` : ''}${faultInjection > 0 ? `, fault injection in ${faultInjection * 100}% of scenarios` : ''}\n`);
   const progress = new Progress(io);
   const nf = target.families.length;
   const result = await runCheck(backend, io, {
     target, strategy, runs, seed, out, createdBy: createdBy('check', strategy, seed),
     ...(timeLimitSec !== undefined ? { timeLimitSec } : {}),
+    ...(faultInjection > 0 ? { faultInjection } : {}),
     onProgress: (n, fam, i) => progress.update(i * runs + n, nf * runs, `${fam} ${n}/${runs}`),
     onViolation: (fv, cx, file) => {
       if (json) return;
@@ -212,8 +227,9 @@ export async function checkCommand(argv: readonly string[], io: CliIO, backend: 
   } else {
     const secs = (result.elapsedMs / 1000).toFixed(1);
     if (result.unknown > 0) io.stdout(`warning: ${result.unknown} execution(s) ended with an unknown verdict (not a pass)\n`);
+    const inj = faultInjection > 0 ? `, ${result.injected} with injected failures` : '';
     io.stdout(result.violations.length === 0
-      ? `no violation in ${result.executions} executions (${secs}s)\n`
+      ? `no violation in ${result.executions} executions${inj} (${secs}s)\n`
       : `\n${result.violations.length} violation(s) found in ${result.executions} executions (${secs}s)\n`);
   }
   return result.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;

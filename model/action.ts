@@ -14,12 +14,26 @@ export interface Blocked {
 
 export type Outcome = { readonly state: MmState; readonly result: ModelResult } | Blocked;
 
-export type Verdict = { readonly ok: true; readonly state: MmState } | { readonly ok: false; readonly why: string };
+/**
+ * The model allows the result: the state after it, and `also` other states the call may have left
+ * (a failure's partial effects: the observed result does not say how far the kernel got).
+ */
+export type Verdict =
+  | { readonly ok: true; readonly state: MmState; readonly also?: readonly MmState[] }
+  | { readonly ok: false; readonly why: string };
 
 export interface Action<O extends ModelOp> {
   apply(s: MmState, op: O): Outcome;
   /** Omitted when the result is determined by the state (then check = apply + compare). */
   check?(s: MmState, op: O, r: ModelResult): Verdict;
+  /**
+   * The failure contract, consulted when allocations and reads may fail (s.mayFail): the states
+   * the call may leave when it returns r because the kernel could not allocate memory or read a
+   * page — beyond what `check` allows for r (an error the call cannot otherwise return, or a
+   * partial effect of an otherwise normal result). Empty: r is no such result. Each action's file
+   * says which kernel code its contract follows.
+   */
+  onFailure?(s: MmState, op: O, r: ModelResult): readonly MmState[];
 }
 
 export const blocked = (why: string): Blocked => ({ blocked: why });

@@ -104,17 +104,33 @@ export function apply(state: MmState, op: ModelOp): { state: MmState; result: Mo
   return { state: o.state, result: o.result };
 }
 
-/** Is `result` a result the kernel may return for op in state, and if so the state after. */
+/**
+ * Is `result` a result the kernel may return for op in state, and if so the state after — and in
+ * `also` the other states it may leave (the partial effects of a failure when state.mayFail: see
+ * Action.onFailure). Every state listed is allowed; the history checker tries each.
+ */
 export function check(
   state: MmState,
   op: ModelOp,
   result: ModelResult,
-): { ok: true; state: MmState } | { ok: false; why: string } {
+): { ok: true; state: MmState; also?: readonly MmState[] } | { ok: false; why: string } {
   const a = actionFor(op);
-  if (a.check) {
-    const v = a.check(state, op, result);
-    return v.ok ? { ok: true, state: v.state } : { ok: false, why: v.why };
-  }
+  const v = checkNormal(a, state, op, result);
+  const failed = state.mayFail && a.onFailure ? a.onFailure(state, op, result) : [];
+  if (failed.length === 0) return v;
+  const states = v.ok ? [v.state, ...(v.also ?? []), ...failed] : [...failed];
+  const seen = new Set<string>();
+  const distinct = states.filter((st) => {
+    const f = fingerprint(st);
+    if (seen.has(f)) return false;
+    seen.add(f);
+    return true;
+  });
+  return distinct.length === 1 ? { ok: true, state: distinct[0]! } : { ok: true, state: distinct[0]!, also: distinct.slice(1) };
+}
+
+function checkNormal(a: Action<ModelOp>, state: MmState, op: ModelOp, result: ModelResult): Verdict {
+  if (a.check) return a.check(state, op, result);
   const o = a.apply(state, op);
   if ('blocked' in o) return { ok: false, why: `not enabled: ${o.blocked}` };
   if (resultsEqual(o.result, result)) return { ok: true, state: o.state };

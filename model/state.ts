@@ -6,7 +6,7 @@
  * page-cache eviction, khugepaged collapse, swapoff and RCU callbacks are stutter steps — they
  * change nothing here (only smaps Rss, which the model allows to be anything in a range).
  */
-import { freeze, type Immutable } from 'immer';
+import { freeze, produce, type Immutable } from 'immer';
 import { PAGE_SIZE, type MemPolicy, type Prot, type UffdEvent, type UffdMode } from './ops.js';
 
 export { PAGE_SIZE };
@@ -108,6 +108,13 @@ export interface MmStateData {
   nextPid: number;
   nextAnonVma: number;
   nextShmem: number;
+  /**
+   * The kernel may fail allocations and reads (the scenario runs with fault injection, as under
+   * memory pressure or a failing disk): each action's failure contract (Action.onFailure) applies —
+   * the errors the kernel may then return and the partial effects it may leave. Without it the
+   * model demands the success of every call that only an allocation or a read could fail.
+   */
+  mayFail: boolean;
 }
 
 export type Vma = Immutable<VmaData>;
@@ -145,6 +152,8 @@ export interface FileSpec {
 export interface InitialSpec {
   processes?: ReadonlyArray<{ pid: number; vmas?: readonly VmaSpec[] }>;
   files?: Record<string, FileSpec>;
+  /** MmStateData.mayFail (default false). */
+  mayFail?: boolean;
 }
 
 export function parseProt(p: Prot | string): Prot {
@@ -201,7 +210,15 @@ export function initialState(spec: InitialSpec = {}): MmState {
   for (const p of Object.values(processes)) {
     if (p.vmas.some((v) => v.uffd !== null)) uffd[p.pid] = { events: [], unsettled: 0 };
   }
-  return freeze({ processes, files, uffd, nextPid, nextAnonVma, nextShmem: 1 }, true);
+  return freeze({ processes, files, uffd, nextPid, nextAnonVma, nextShmem: 1, mayFail: spec.mayFail ?? false }, true);
+}
+
+/** The state with mayFail set (a scenario's fault injection starts after its setup). */
+export function withMayFail(s: MmState, mayFail: boolean): MmState {
+  if (s.mayFail === mayFail) return s;
+  return produce(s, (d) => {
+    (d as MmStateData).mayFail = mayFail;
+  });
 }
 
 // --- queries ---

@@ -59,6 +59,12 @@ export interface CampaignSpec {
    * found, untraced (bench/time_to_bug.ts measures finding, not shrinking).
    */
   readonly shrink?: boolean;
+  /**
+   * The share (0..1) of the family's scenarios run with fault injection on (scenario.faultInjection:
+   * the scheduler may fail allocations and reads at the kernel's failure points), chosen per
+   * scenario from the seed and its index (campaign.ts faultInjectionFor). Default 0.
+   */
+  readonly faultInjection?: number;
   readonly onProgress?: (executions: number) => void;
   /** Record what the campaign's runs reach (properties/coverage.ts). */
   readonly coverage?: import('./coverage.js').CoverageCollector;
@@ -83,4 +89,6 @@ export interface CampaignResult {
   readonly complete?: boolean;
   /** Runs that ended 'unknown' (e.g. the linearizability budget ran out): never a pass. */
   readonly unknown: number;
+  /** Runs in which at least one failure was injected (CampaignSpec.faultInjection). */
+  readonly injectedRuns?: number;
 }

@@ -96,8 +96,25 @@ function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: num
   };
 }
 
+/**
+ * Whether the campaign's scenario number sIdx runs with fault injection (allocation failures and
+ * I/O errors the scheduler may choose, scenario.faultInjection): a share spec.faultInjection of the
+ * scenarios, decided by the seed and the index alone (so a campaign repeats exactly). A family
+ * that switches it on itself keeps it on.
+ */
+export function faultInjectionFor(spec: Pick<CampaignSpec, 'seed' | 'faultInjection'>, sIdx: number): boolean {
+  const share = spec.faultInjection ?? 0;
+  return share > 0 && mixSeed(spec.seed ^ 0x6a09e667, sIdx) < share * 2 ** 32;
+}
+
 export function runCampaign(spec: CampaignSpec): CampaignResult {
-  const family = familyOrThrow(spec.family);
+  const fam = familyOrThrow(spec.family);
+  const family = {
+    generate(seed: number, sIdx: number): ScenarioSpec {
+      const sc = fam.generate(seed);
+      return !sc.faultInjection && faultInjectionFor(spec, sIdx) ? { ...sc, faultInjection: true } : sc;
+    },
+  };
   const t0 = performance.now();
   const deadline = spec.timeLimitMs !== undefined ? t0 + spec.timeLimitMs : Infinity;
   const stopAtFirst = spec.stopAtFirst ?? true;
@@ -105,6 +122,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   const seen = new Set<string>();
   let executions = 0;
   let unknown = 0;
+  let injectedRuns = 0;
   let complete: boolean | undefined;
   let k = 64;
   // Coverage of the campaign's own runs (not of shrinking and replays).
@@ -115,6 +133,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     spec.onProgress?.(executions);
     if (r.steps > k) k = r.steps;
     if (r.status === 'unknown') unknown++;
+    if ((r.stats.injected_failures ?? 0) > 0) injectedRuns++;
     if (r.status === 'crash' || r.status === 'bad-schedule') {
       throw new Error(`internal error in scenario ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status}`);
     }
@@ -130,7 +149,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     complete = true;
     let go = true;
     for (let sIdx = 0; go; sIdx++) {
-      const scenario = family.generate(mixSeed(spec.seed, sIdx));
+      const scenario = family.generate(mixSeed(spec.seed, sIdx), sIdx);
       const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
       for (let s = dfs.next(); s && go; s = dfs.next()) {
         const r = runScenario({ variant: spec.variant, scenario, scheduler: s, ...cov });
@@ -141,12 +160,12 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       if (executions >= spec.runs || performance.now() >= deadline) go = false;
     }
   } else {
-    let scenario = family.generate(mixSeed(spec.seed, 0));
+    let scenario = family.generate(mixSeed(spec.seed, 0), 0);
     for (let i = 0; ; i++) {
-      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO));
+      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO), i / SCHEDULES_PER_SCENARIO);
       const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov });
       if (!onResult(scenario, r)) break;
     }
   }
-  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown };
+  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown, injectedRuns };
 }

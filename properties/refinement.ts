@@ -13,10 +13,10 @@ import {
   PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED, VM_UFFD_MISSING,
 } from '../impl/include/linux/mm_flags.js';
 import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
-import { initialState, type MmState } from '../model/state.js';
-import { describeCall, describeResult, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import { initialState, withMayFail, type MmState } from '../model/state.js';
+import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
-import { internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
+import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
 export type HistoryVerdict =
   | { readonly status: 'ok' }
@@ -31,7 +31,7 @@ function record(v: Violation, step: number): ViolationRecord {
 }
 
 /** The model state after the scenario's setup, replaying the kernel's own setup results. */
-export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): MmState | string {
+export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: Kernel }, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): MmState | string {
   const n = modelInitialNode(run, scenario);
   return typeof n === 'string' ? n : n.state;
 }
@@ -40,7 +40,7 @@ export function modelInitialState(run: Pick<SimRun, 'setupHistory'> & { kernel: 
  * modelInitialState as a canonical node: the empty state is built once per (processes, files), and
  * the setup operations are replayed through the model's transition cache (model_cache.ts).
  */
-function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[] }): ModelNode | string {
+function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?: readonly { name: string; pages: readonly number[] }[]; processes: readonly { pid: number }[]; faultInjection?: boolean }): ModelNode | string {
   const pids = scenario.processes.map((p) => p.pid);
   const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
   let node = internRoot(JSON.stringify([pids, fileList]), () => {
@@ -51,9 +51,12 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
   for (const { op, result } of run.setupHistory) {
     const next = transition(node, opKey(op, result), op, result);
     if (typeof next === 'string') return `setup ${describeCall(op, result)}: ${next}`;
-    node = next;
+    if (Array.isArray(next)) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
+    node = next as ModelNode;
   }
-  return node;
+  // Fault injection starts when the setup is done (impl/sim/run.ts): from here the failure
+  // contracts of the model's actions apply.
+  return scenario.faultInjection ? intern(withMayFail(node.state, true)) : node;
 }
 
 export function judgeHistory(run: SimRun): HistoryVerdict {
@@ -62,9 +65,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = settleOps(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffdPids(init, run.history))));
+  })), uffdPids(init, run.history)))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -74,11 +77,24 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const res = checkLinearizability(init, [...history, ...finals], { maxSteps: LINEARIZABILITY_BUDGET });
   if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
   if (res.verdict === 'illegal' && res.culprit.task === FINAL_TASK) {
+    // The final observations happen after the run, not at a step of it: say so, and show the
+    // longest explanation of the history the model found (its own operations, by name).
+    const byId = new Map([...history, ...finals].map((h) => [h.id, h] as const));
+    const longest = res.longest.map((id) => byId.get(id)).filter((h): h is HistoryOp => h !== undefined && h.task !== FINAL_TASK);
+    const op = res.culprit.op;
+    const what = op.op === 'load' ? `a load of ${hex(op.addr)} by P${op.pid}` : describeOp(op);
     return {
       status: 'violation',
       violation: record(new Violation('final-state',
-        `after the run ${describeCall(res.culprit.op, res.culprit.result)} (the kernel's page), but no linearization of the history leaves that: ${res.explanation}`,
-        ['a lost write or stale data: the kernel\'s final memory differs from every state the model allows after this history']), endStep),
+        `after the run, ${what} would return ${describeResult(res.culprit.result!)} (read from the kernel's final state), but no linearization of the history leaves that` +
+          (res.reasons.length ? `: the model says ${res.reasons.join(' | ')}` : ''),
+        [
+          'a lost write or stale data: the kernel\'s final memory differs from every state the model allows after this history',
+          longest.length === history.length
+            ? 'the model linearized the whole history (in this order):'
+            : `the model's longest linearization of the history (${longest.length} of ${history.length} operations):`,
+          ...longest.map((h) => `  ${describeCall(h.op, h.result)}`),
+        ]), endStep),
     };
   }
   if (res.verdict === 'illegal') {
@@ -148,7 +164,9 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): ModelR
   }
   if (idx >= vma.vm_file.f_inode.i_size) return BUS;
   const cached = vma.vm_file.f_mapping.i_pages.get(idx);
-  if (missing && !cached) return 'unknown';
+  // shmem: a page the object does not have (not cached, not swapped out) waits for the monitor.
+  const has = vma.vm_file.f_inode.sim_shmem_present?.has(idx) ?? cached !== undefined;
+  if (missing && !has) return 'unknown';
   if (cached && cached.uptodate) return val(cached.data);
   const disk = vma.vm_file.f_inode.disk[idx];
   return disk === undefined ? 'unknown' : val(disk);
@@ -260,6 +278,22 @@ function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
       if (ro.op === 'mprotect' && (op.op === 'load' ? ro.prot.read : ro.prot.write)) return false;
       return overlaps(h, r);
     });
+  });
+}
+
+/**
+ * A fork that fails (-ENOMEM under fault injection) raised its process's ctx->mmap_changing in
+ * dup_userfaultfd and dropped it again in dup_userfaultfd_fail with no event (kernel/fork.c
+ * dup_mmap; model/actions/fork.ts): a UFFDIO_COPY / UFFDIO_MOVE of that process meanwhile may get
+ * -EAGAIN, which changes nothing and which no atomic fork can explain. Such an -EAGAIN overlapping
+ * a failed fork constrains nothing: it is left out of the search.
+ */
+function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
+  const failed = history.filter((h) => h.op.op === 'fork' && h.result?.kind === 'errno');
+  if (failed.length === 0) return history;
+  return history.filter((h) => {
+    if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
+    return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
   });
 }
 

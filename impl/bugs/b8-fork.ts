@@ -38,7 +38,7 @@ function* dup_mmap_6_4_0(mm: mm_struct, oldmm: mm_struct): Task<number> {
     // while its VMAs are copied. (fb49c455323f added it.)
     if (mpnt.vm_flags & VM_DONTCOPY) continue;
     const tmp = yield* k.fn.vm_area_dup(mpnt);
-    retval = k.fn.vma_dup_policy(mpnt, tmp);
+    retval = yield* k.fn.vma_dup_policy(mpnt, tmp);
     if (retval) {
       k.fn.vm_area_free(tmp);
       retval = -ENOMEM;

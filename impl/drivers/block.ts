@@ -31,6 +31,7 @@ import { VM_BUG_ON } from '../include/linux/mmdebug.js';
 import { folio_lock_class, folio_test_locked, folio_unlock } from '../sync/bitlock.js';
 import { sim_lockdep_release } from '../sync/lockdep.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 /** Where a bio's data lives on the device. */
 export type sim_bio_target =
@@ -55,8 +56,6 @@ export interface bio {
 export interface sim_blkdev {
   readonly inflight: bio[];
   daemon: number;
-  /** Let the scheduler fail reads (scenario.faultInjection). */
-  faultInjection: boolean;
   nextBio: number;
   completed: number;
 }
@@ -66,7 +65,7 @@ const BLK_STS_IOERR = 10;
 
 /** This run's block device. */
 export function sim_blkdev_state(): sim_blkdev {
-  return k.state<sim_blkdev>('blkdev', () => ({ inflight: [], daemon: -1, faultInjection: false, nextBio: 1, completed: 0 }));
+  return k.state<sim_blkdev>('blkdev', () => ({ inflight: [], daemon: -1, nextBio: 1, completed: 0 }));
 }
 
 function bio_alloc(op: bio['op'], f: folio, target: sim_bio_target, end_io: (b: bio) => void): bio {
@@ -76,9 +75,9 @@ function bio_alloc(op: bio['op'], f: folio, target: sim_bio_target, end_io: (b: 
 
 /** The DMA: move the data between the folio's memory and the device. */
 function* sim_bio_transfer(b: bio): Task<void> {
-  const st = k.fn.sim_blkdev_state();
   if (b.op === 'REQ_OP_READ') {
-    if (st.faultInjection && (yield* choose(2, 'bio:ioerr')) === 1) {
+    // Reads may fail once the scenario's setup is done (k.faultInjection).
+    if (yield* should_fail('bio:ioerr')) {
       b.bi_status = BLK_STS_IOERR;
       return;
     }
@@ -273,7 +272,6 @@ export function* swap_writepage(f: folio): Task<number> {
  */
 export function* sim_kernel_init(scenario: ScenarioSpec): Task<void> {
   const st = k.fn.sim_blkdev_state();
-  st.faultInjection = scenario.faultInjection ?? false;
   if (st.daemon < 0) st.daemon = k.exec.spawn('kblockd', sim_blk_complete_daemon, { daemon: true });
   if ((scenario.swapSlots ?? 0) > 0) k.fn.sim_swapon(scenario.swapSlots!, k.cfg.swap_synchronous_io);
   yield 'sim_kernel_init';

@@ -131,6 +131,7 @@ export function* filemap_add_folio(mapping: address_space, f: folio, index: numb
     return -EEXIST;
   }
   mapping.i_pages.set(index, f);
+  mapping.host.sim_shmem_present?.add(index);
   f.lru = true; // folio_add_lru: reclaim can find it
   spin_unlock(mapping.i_pages_lock);
   return 0;

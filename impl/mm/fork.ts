@@ -62,7 +62,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
     yield* k.fn.vma_start_write(mpnt);
     if (mpnt.vm_flags & VM_DONTCOPY) continue;
     const tmp = yield* k.fn.vm_area_dup(mpnt);
-    retval = k.fn.vma_dup_policy(mpnt, tmp);
+    retval = yield* k.fn.vma_dup_policy(mpnt, tmp);
     if (retval) {
       k.fn.vm_area_free(tmp);
       retval = -ENOMEM;

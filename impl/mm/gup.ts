@@ -329,6 +329,8 @@ export function* follow_page_mask(vma: vm_area_struct, address: number, flags: n
   if (!pmd || k.fn.pmd_none(pmd)) return no_page_table(vma, flags);
   const pmdval = k.fn.pmdp_get(pmd);
   if (pmdval.kind === 'huge' && !pmdval.present) return no_page_table(vma, flags);
+  // pmd_protnone && !gup_can_follow_protnone: no NUMA hinting here, so only a PROT_NONE VMA.
+  if (pmdval.kind === 'huge' && pmdval.protnone) return no_page_table(vma, flags);
   if (pmdval.kind !== 'huge') return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
   const ptl = yield* k.fn.pmd_lock(mm, pmd);
   const now = k.fn.pmdp_get(pmd);
@@ -632,9 +634,12 @@ export function try_grab_folio_fast(f: folio, refs: number, flags: number): foli
   return f;
 }
 
-/** pte_access_permitted(pte, write): present, and writable if a write is wanted. */
+/**
+ * pte_access_permitted(pte, write): present to the hardware (not _PAGE_PROTNONE:
+ * gup_fast_pte_range leaves PROT_NONE entries to the slow path), and writable if a write is wanted.
+ */
 function pte_access_permitted(pte: pte_t, write: boolean): boolean {
-  return pte.kind === 'present' && (!write || pte.write);
+  return pte.kind === 'present' && !pte.protnone && (!write || pte.write);
 }
 
 /**
@@ -679,7 +684,8 @@ export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number,
  * then the entry re-read — changed (zapped, split, moved) means drop them and stop.
  */
 export function* gup_fast_pmd_leaf(orig: pmd_huge_t, pmdp: pmd_t, addr: number, end: number, flags: number, pages: folio[]): Task<boolean> {
-  if (!orig.present || ((flags & FOLL_WRITE) && !orig.write)) return false; // pmd_access_permitted
+  // pmd_access_permitted; pmd_protnone (a PROT_NONE VMA): see gup_fast_pte_range.
+  if (!orig.present || orig.protnone || ((flags & FOLL_WRITE) && !orig.write)) return false;
   const got: folio[] = [];
   for (let a = addr; a < end; a += PAGE_SIZE) {
     const page = k.fn.folio_page(orig.folio, Math.floor((a % PMD_SIZE) / PAGE_SIZE));

@@ -28,7 +28,8 @@
  *  - THP faults (do_huge_pmd_anonymous_page: a fault on an empty PMD behaves as if the huge page
  *    allocation failed, VM_FAULT_FALLBACK), the huge zero page, file/shmem/DAX PMD mappings
  *    (do_set_pmd, file THPs in the page cache), PUD mappings, hugetlb, THP swap and migration
- *    entries (is_swap_pmd), NUMA hinting (pmd_protnone), soft-dirty, uffd-wp on huge PMDs,
+ *    entries (is_swap_pmd), NUMA hinting (do_huge_pmd_numa_page: a protnone entry exists only in a
+ *    PROT_NONE VMA, which access_error refuses first), soft-dirty, uffd-wp on huge PMDs,
  *    split_huge_page of a folio outside a PMD split, reclaim of THPs (vmscan finds no PTE to
  *    unmap behind a huge PMD and skips it: the kernel would split the folio first), mTHP.
  *  - mmu notifiers (no callbacks are simulated).
@@ -37,8 +38,8 @@ import { step, type Task } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
 import { folio_test_anon, type folio, type mm_struct, type pmd_huge_t, type pmd_t, type pte_t, type vm_area_struct, type vm_fault } from '../include/linux/mm_types.js';
 import {
-  FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE, PMD_SIZE, VM_FAULT_FALLBACK, VM_SHARED,
-  VM_WRITE,
+  FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE, PMD_SIZE, VM_ACCESS_FLAGS, VM_FAULT_FALLBACK,
+  VM_SHARED, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { BUG_ON, VM_BUG_ON, VM_BUG_ON_VMA, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { spin_lock, spin_lock_nested, spin_unlock, type spinlock_t } from '../sync/spinlock.js';
@@ -309,17 +310,19 @@ export function* change_huge_pmd(tlb: mmu_gather, vma: vm_area_struct, pmd: pmd_
     spin_unlock(ptl);
     return 1;
   }
-  // pmd_modify(oldpmd, newprot)
-  let entry: pmd_huge_t = { ...oldpmd, write: (vma.vm_page_prot & VM_WRITE) !== 0 };
+  // pmd_modify(oldpmd, newprot): the write bit and PROT_NONE (_PAGE_PROTNONE) from vm_page_prot.
+  let entry: pmd_huge_t = {
+    ...oldpmd, write: (vma.vm_page_prot & VM_WRITE) !== 0, protnone: (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0,
+  };
   if (try_change_writable && !entry.write && (vma.vm_flags & VM_WRITE) && k.fn.can_change_pmd_writable(vma, addr, entry)) {
     entry = { ...entry, write: true };
   }
   let ret = 1;
-  if (entry.write !== oldpmd.write) {
+  if (entry.write !== oldpmd.write || (entry.protnone ?? false) !== (oldpmd.protnone ?? false)) {
     pmd.huge = null; // pmdp_invalidate_ad: the old entry is replaced, not modified in place
     k.fn.set_pmd_at(vma.vm_mm, addr, pmd, entry);
     // huge_pmd_needs_flush → tlb_flush_pmd_range(tlb, addr, HPAGE_PMD_SIZE)
-    if (oldpmd.write && !entry.write) k.fn.tlb_remove_pmd_tlb_entry(tlb, pmd, addr);
+    if ((oldpmd.write && !entry.write) || (entry.protnone && !oldpmd.protnone)) k.fn.tlb_remove_pmd_tlb_entry(tlb, pmd, addr);
     ret = HPAGE_PMD_NR;
   }
   spin_unlock(ptl);

@@ -15,7 +15,7 @@
  * (vm_ops->set_policy / get_policy), MPOL_MF_MOVE page migration (queue_pages_range only checks
  * for holes), mpol_rebind_mm, set_mempolicy_home_node, MPOL_F_* mode flags.
  */
-import { choose, type Task } from '../rt/task.js';
+import type { Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
 import { mempolicy, type mm_struct, type vm_area_struct } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, TASK_SIZE } from '../include/linux/mm_flags.js';
@@ -23,6 +23,7 @@ import { EFAULT, EINVAL, ENOMEM, ESRCH } from '../include/linux/errno.js';
 import { kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache } from '../sync/kasan.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
 import type { GetMempolicyOp, MbindOp, ModelResult } from '../../model/ops.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 /** policy_cache (kmem_cache "numa_policy"). */
 export const policy_cache: kmem_cache<mempolicy> = kmem_cache_create<mempolicy>('numa_policy', () => new mempolicy('default'), 0, null, 24);
@@ -44,7 +45,7 @@ export function sim_mpol_valid(policy: string): boolean {
 export function* mpol_new(policy: string): Task<mempolicy | null | number> {
   if (!k.fn.sim_mpol_valid(policy)) return -EINVAL;
   if (policy === 'default') return null;
-  if (k.faultInjection && (yield* choose(2, 'mpol_new:kmem_cache_alloc_fail')) === 1) return -ENOMEM;
+  if (yield* should_fail('mpol_new:kmem_cache_alloc_fail')) return -ENOMEM;
   return sim_kasan_track(new mempolicy(policy), policy_cache, 'mpol_new');
 }
 
@@ -73,7 +74,7 @@ export function mpol_put(pol: mempolicy | null): void {
 export function* mpol_dup(pol: mempolicy | null): Task<mempolicy | null | number> {
   if (!pol) return null;
   kasan_check_read(pol, 'mpol_dup');
-  if (k.faultInjection && (yield* choose(2, 'mpol_dup:kmem_cache_alloc_fail')) === 1) return -ENOMEM;
+  if (yield* should_fail('mpol_dup:kmem_cache_alloc_fail')) return -ENOMEM;
   return sim_kasan_track(new mempolicy(pol.mode), policy_cache, 'mpol_dup');
 }
 

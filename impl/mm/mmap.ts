@@ -28,12 +28,13 @@ import { step, type Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
 import { current } from '../rt/execution.js';
 import {
-  address_space, file, inode, type mm_struct, type vm_area_struct,
+  address_space, file, inode, type mm_struct, type vm_area_struct, type vm_fault, type vm_operations_struct,
 } from '../include/linux/mm_types.js';
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_BASE, MMAP_MIN_ADDR,
   PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, STACK_GUARD_GAP, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
-  VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE,
+  VM_EXEC, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
+  VM_UFFD_MISSING, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from '../include/linux/errno.js';
 import { BUG_ON } from '../include/linux/mmdebug.js';
@@ -170,11 +171,38 @@ function accountable_mapping(vm_flags: number): boolean {
 export function shmem_zero_setup(vma: vm_area_struct): number {
   const size = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
   const ino = new inode(SHMEM_ZERO_NAME, new Array<number>(size).fill(0));
+  ino.sim_shmem_present = new Set();
   const f = new file(ino, new address_space(ino));
   vma.vm_file = f;
-  vma.vm_ops = generic_file_vm_ops;
+  vma.vm_ops = shmem_vm_ops;
   return 0;
 }
+
+/**
+ * shmem_fault(vmf) (mm/shmem.c) — ->fault of shared anonymous memory. shmem_get_folio_gfp: a page
+ * at or beyond i_size → VM_FAULT_SIGBUS; a page the object does not have (neither in the page
+ * cache nor swapped out) in a VM_UFFD_MISSING VMA → handle_userfault(vmf, VM_UFFD_MISSING), which
+ * waits for the monitor; otherwise the page, here through filemap_fault over the object's
+ * zero-filled backing store (shmem's own swap-in and allocation are left out).
+ * Locks: the fault lock, as filemap_fault (released on VM_FAULT_RETRY).
+ */
+export function* shmem_fault(vmf: vm_fault): Task<number> {
+  const vma = vmf.vma;
+  const inode = vma.vm_file!.f_mapping.host;
+  yield 'shmem_fault:i_size_read';
+  if (vmf.pgoff >= inode.i_size) return VM_FAULT_SIGBUS;
+  if (!(inode.sim_shmem_present?.has(vmf.pgoff) ?? true) && vma.vm_flags & VM_UFFD_MISSING) {
+    return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
+  }
+  return yield* k.fn.filemap_fault(vmf);
+}
+
+/** shmem_vm_ops (anonymous shared memory): shmem_fault, fault-around and mkwrite as files. */
+const shmem_vm_ops: vm_operations_struct = {
+  ...generic_file_vm_ops,
+  name: 'shmem_vm_ops',
+  fault: (vmf) => k.fn.shmem_fault(vmf),
+};
 
 /**
  * mmap_region(file, addr, len, vm_flags, pgoff): map [addr, addr+len), replacing what is there.

@@ -11,9 +11,8 @@
  * THP) covered whole is changed in place (change_huge_pmd), one covered in part is split first.
  *
  * Left out: protection keys (pkey must be -1), PROT_GROWSUP (no VM_GROWSUP on x86), NUMA hinting
- * (prot_numa), uffd-wp, PROT_NONE page protection in PTEs (pte_t has no protnone state: a
- * PROT_NONE VMA keeps its PTEs readable to the simulated MMU; the fault path's access_error still
- * refuses it), VM_LOCKED populate, arch_validate_prot.
+ * (prot_numa), uffd-wp, VM_LOCKED populate, arch_validate_prot. PROT_NONE entries keep their
+ * page and become _PAGE_PROTNONE (pte_t.protnone): the MMU faults on them, access_error refuses.
  */
 import type { Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
@@ -67,6 +66,9 @@ function* change_pte_range(
     if (cp_flags & MM_CP_TRY_CHANGE_WRITABLE && !k.fn.pte_write(ptent) && can_change_pte_writable(vma, oldpte)) {
       ptent = k.fn.pte_mkwrite(ptent, vma);
     }
+    // pte_modify: PROT_NONE (_PAGE_PROTNONE) follows the new vm_page_prot as well.
+    const protnone = (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+    if (ptent.kind === 'present' && (ptent.protnone ?? false) !== protnone) ptent = { ...ptent, protnone };
     if (k.fn.pte_same(ptent, oldpte)) continue;
     k.fn.set_pte_at(vma.vm_mm, addr, table, ptent);
     k.fn.tlb_remove_tlb_entry(tlb, addr); // tlb_flush_pte_range

@@ -235,7 +235,7 @@ export function* copy_vma(vma: vm_area_struct, addr: number, len: number, pgoff:
   new_vma.vm_start = addr;
   new_vma.vm_end = addr + len;
   new_vma.vm_pgoff = pgoff;
-  if (k.fn.vma_dup_policy(vma, new_vma)) {
+  if (yield* k.fn.vma_dup_policy(vma, new_vma)) {
     k.fn.vm_area_free(new_vma);
     return null;
   }

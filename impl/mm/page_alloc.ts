@@ -21,13 +21,14 @@
  * other large-folio orders (mTHP), the LRU lists themselves (folio->lru is a flag reclaim reads).
  */
 import { k } from '../sim/kernel.js';
-import { choose, step, type Task } from '../rt/task.js';
+import { step, type Task } from '../rt/task.js';
 import { kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache } from '../sync/kasan.js';
 import { refcount_add, refcount_dec_and_test, refcount_inc, refcount_inc_not_zero, refcount_read, refcount_set } from '../sync/refcount.js';
 import { folio, type mempolicy, type vm_area_struct } from '../include/linux/mm_types.js';
 import { VM_BUG_ON } from '../include/linux/mmdebug.js';
 import { HPAGE_PMD_ORDER } from '../include/linux/mm_flags.js';
 import { Violation } from '../rt/task.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 /** gfp_t: only what the simulation distinguishes. */
 export const GFP_KERNEL = 0x1;
@@ -47,7 +48,7 @@ export const folio_cachep: kmem_cache<folio> = kmem_cache_create('folio', () => 
 export function* folio_alloc(gfp: number = GFP_KERNEL, order = 0): Task<folio | null> {
   void gfp;
   VM_BUG_ON(order !== 0 && order !== HPAGE_PMD_ORDER, `folio_alloc: order ${order} (only PMD-sized large folios are modelled)`);
-  if (k.faultInjection && (yield* choose(2, 'folio_alloc:fail')) === 1) return null;
+  if (yield* should_fail('folio_alloc:fail')) return null;
   const head = sim_kasan_track(new folio(), folio_cachep, 'folio_alloc');
   if (order === 0) return head;
   const pages: folio[] = [head];
@@ -61,12 +62,12 @@ export function* folio_alloc(gfp: number = GFP_KERNEL, order = 0): Task<folio | 
   return head;
 }
 
-/** k.fn.page_folio(page): the folio a page belongs to (its head for a tail page of a large folio). */
+/** page_folio(page): the folio a page belongs to (its head for a tail page of a large folio). */
 export function page_folio(page: folio): folio {
   return page.compound_head ?? page;
 }
 
-/** k.fn.folio_test_large(folio). */
+/** folio_test_large(folio). */
 export function folio_test_large(f: folio): boolean {
   return k.fn.page_folio(f).pages !== null;
 }

@@ -35,13 +35,13 @@ import { rcu_read_lock, rcu_read_unlock, call_rcu } from '../sync/rcu.js';
 import {
   kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache,
 } from '../sync/kasan.js';
-import { choose } from '../rt/task.js';
 import {
   __pmd_none, __pte_none, folio_test_anon, pmd_ptdesc, pmd_t, pte_table, type folio, type mm_struct, type pmd_huge_t,
   type pmdval_t, type pte_t, type swp_entry_t, type vm_area_struct,
 } from '../include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_WRITE } from '../include/linux/mm_flags.js';
+import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_WRITE } from '../include/linux/mm_flags.js';
 import { BUG_ON, VM_BUG_ON } from '../include/linux/mmdebug.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 import type { spinlock_t } from '../sync/spinlock.js';
 import { lockdep_assert_held } from '../sync/lockdep.js';
 
@@ -112,7 +112,7 @@ export function pmd_same(a: pmdval_t, b: pmdval_t): boolean {
       return b.kind === 'table' && a.table === b.table;
     case 'huge':
       return b.kind === 'huge' && a.folio === b.folio && a.write === b.write && a.dirty === b.dirty &&
-        a.young === b.young && a.present === b.present;
+        a.young === b.young && a.present === b.present && (a.protnone ?? false) === (b.protnone ?? false);
   }
 }
 
@@ -160,10 +160,11 @@ export function pmd_clear(pmd: pmd_t): void {
 
 /** set_pmd_at(mm, addr, pmdp, pmd): store a huge entry (the PMD lock held). */
 export function set_pmd_at(mm: mm_struct, addr: number, pmd: pmd_t, val: pmd_huge_t): void {
-  void mm;
-  void addr;
   VM_BUG_ON(pmd.table !== null, `set_pmd_at: ${pmd.name} maps a PTE table (set_pmd_at is for huge entries, pmd_populate for tables)`);
   kasan_check_read(val.folio, 'set_pmd_at');
+  // As set_pte_at: the PROT_NONE state mk_huge_pmd(page, vma->vm_page_prot) would give.
+  const protnone = sim_vma_protnone(mm, addr);
+  if (protnone !== (val.protnone ?? false)) val = { ...val, protnone };
   pmd.huge = val;
 }
 
@@ -243,7 +244,7 @@ export const pte_cachep: kmem_cache<pte_table> = kmem_cache_create('pgtable', ()
  */
 export function* pte_alloc_one(mm: mm_struct): Task<pte_table | null> {
   void mm;
-  if (k.faultInjection && (yield* choose(2, 'pte_alloc_one:fail')) === 1) return null;
+  if (yield* should_fail('pte_alloc_one:fail')) return null;
   return sim_kasan_track(new pte_table(), pte_cachep, 'pte_alloc_one');
 }
 
@@ -354,10 +355,25 @@ export function* ptep_get_lockless(table: pte_table, addr: number): Task<pte_t> 
 
 /** set_pte_at(mm, addr, ptep, pte): store an entry (the caller yields before it; under the PTL). */
 export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: pte_t): void {
-  void mm;
   kasan_check_write(table, 'set_pte_at');
+  if (pte.kind === 'present') {
+    // pte_t keeps no protection bits but the write bit: the PROT_NONE state every caller's
+    // mk_pte(page, vma->vm_page_prot) would give is taken from the VMA's vm_page_prot here (the
+    // caller holds the lock that keeps it stable).
+    const protnone = sim_vma_protnone(mm, addr);
+    if (protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
+  }
   table.entries[k.fn.pte_index(addr)] = pte;
 }
+
+/** Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE. */
+function sim_vma_protnone(mm: mm_struct, addr: number): boolean {
+  for (const v of mm.mm_mt.ma_root.slots) {
+    if (v.vm_start <= addr && addr < v.vm_end) return (v.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+  }
+  return false;
+}
+
 
 /** set_ptes(mm, addr, ptep, pte, nr) with nr == 1 (no large folios). */
 export function set_ptes(mm: mm_struct, addr: number, table: pte_table, pte: pte_t, nr: number): void {
@@ -429,7 +445,7 @@ export function pte_same(a: pte_t, b: pte_t): boolean {
       return b.kind === 'none';
     case 'present':
       return b.kind === 'present' && a.folio === b.folio && a.write === b.write && a.dirty === b.dirty &&
-        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp;
+        a.young === b.young && a.special === b.special && a.uffd_wp === b.uffd_wp && (a.protnone ?? false) === (b.protnone ?? false);
     case 'swap':
       return b.kind === 'swap' && a.entry === b.entry && a.exclusive === b.exclusive && a.uffd_wp === b.uffd_wp;
     case 'marker':

@@ -28,7 +28,7 @@ import { k } from '../sim/kernel.js';
 import { step, type Task } from '../rt/task.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_write, rwsem_is_locked, up_read, up_write } from '../sync/rwsem.js';
-import { kasan_check_read, kasan_check_write, kmem_cache_alloc, kmem_cache_alloc_may_fail, kmem_cache_create, kmem_cache_free, type kmem_cache } from '../sync/kasan.js';
+import { kasan_check_read, kasan_check_write, kmem_cache_alloc, kmem_cache_create, kmem_cache_free, type kmem_cache } from '../sync/kasan.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
 import { folio_test_locked } from '../sync/bitlock.js';
 import { might_sleep } from '../sync/lockdep.js';
@@ -38,6 +38,7 @@ import {
 } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, VM_ACCESS_FLAGS } from '../include/linux/mm_flags.js';
 import { BUG_ON, VM_BUG_ON, VM_BUG_ON_VMA, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 /** A kernel function another engineer's module may or may not provide yet. */
 function optional<F>(name: string): F | undefined {
@@ -54,14 +55,13 @@ export const anon_vma_cachep: kmem_cache<anon_vma> = kmem_cache_create('anon_vma
  * is built when it is linked (anon_vma_chain's fields are fixed at construction).
  */
 function* anon_vma_chain_alloc(): Task<boolean> {
-  if (k.faultInjection && (yield* kmem_cache_alloc_may_fail(avc_cachep, 'anon_vma_chain_alloc')) === null) return false;
-  return true;
+  return !(yield* should_fail('anon_vma_chain:alloc_fail'));
 }
 const avc_cachep = kmem_cache_create('anon_vma_chain', () => ({}), 0, null, 48);
 
 /** anon_vma_alloc(): refcount 1, its own root and parent. */
 function* anon_vma_alloc(): Task<anon_vma | null> {
-  if (k.faultInjection) return yield* kmem_cache_alloc_may_fail(anon_vma_cachep, 'anon_vma_alloc');
+  if (yield* should_fail('anon_vma:alloc_fail')) return null;
   return yield* kmem_cache_alloc(anon_vma_cachep, 'anon_vma_alloc');
 }
 

@@ -57,6 +57,7 @@ import { folio_lock, folio_trylock, folio_unlock } from '../sync/bitlock.js';
 import type { DaemonSpec } from '../sim/scenario.js';
 import { sim_user_op } from '../sim/user.js';
 import type { ModelResult, UffdEvent, UffdReadEventOp, UffdRegisterOp, UffdUnregisterOp, UffdioCopyOp, UffdioMoveOp } from '../../model/ops.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 // ---------------------------------------------------------------------------------------------
 // include/uapi/linux/userfaultfd.h
@@ -487,7 +488,7 @@ export function* dup_userfaultfd(vma: vm_area_struct, fcs: userfaultfd_fork_ctx[
     }
   }
   if (!ctx) {
-    if (k.faultInjection && (yield* choose(2, 'dup_userfaultfd:kmalloc_fail')) === 1) return -ENOMEM;
+    if (yield* should_fail('dup_userfaultfd:kmalloc_fail')) return -ENOMEM;
     ctx = sim_kasan_track(new userfaultfd_ctx(vma.vm_mm, octx.features), userfaultfd_ctx_cachep, 'dup_userfaultfd');
     refcount_set(ctx.refcount, 1);
     k.fn.mmgrab(ctx.mm);
@@ -590,7 +591,7 @@ export function* userfaultfd_unmap_prep(vma: vm_area_struct, start: number, end:
   const ctx = vma.vm_userfaultfd_ctx;
   if (!ctx || !(ctx.features & UFFD_FEATURE_EVENT_UNMAP) || list.some((u) => u.ctx === ctx && u.start === start && u.end === end)) return 0;
   kasan_check_read(ctx, 'userfaultfd_unmap_prep');
-  if (k.faultInjection && (yield* choose(2, 'userfaultfd_unmap_prep:kzalloc_fail')) === 1) return -ENOMEM;
+  if (yield* should_fail('userfaultfd_unmap_prep:kzalloc_fail')) return -ENOMEM;
   k.fn.userfaultfd_ctx_get(ctx);
   yield* mmap_changing_inc(ctx);
   list.push({ ctx, start, end });
@@ -955,7 +956,8 @@ function* shmem_mfill_add_to_cache(dst_vma: vm_area_struct, dst_addr: number, f:
   if (pgoff >= mapping.host.i_size) return -EFAULT;
   yield* folio_lock(f);
   yield* spin_lock(mapping.i_pages_lock);
-  if (mapping.i_pages.has(pgoff)) {
+  // The slot holds a folio, or a swap entry (the page was swapped out): -EEXIST.
+  if (mapping.i_pages.has(pgoff) || mapping.host.sim_shmem_present?.has(pgoff)) {
     spin_unlock(mapping.i_pages_lock);
     folio_unlock(f);
     return -EEXIST;
@@ -965,6 +967,7 @@ function* shmem_mfill_add_to_cache(dst_vma: vm_area_struct, dst_addr: number, f:
   f.swapbacked = true;
   k.fn.folio_get(f);
   mapping.i_pages.set(pgoff, f);
+  mapping.host.sim_shmem_present?.add(pgoff);
   spin_unlock(mapping.i_pages_lock);
   return 0;
 }
@@ -974,6 +977,7 @@ function shmem_mfill_remove_from_cache(dst_vma: vm_area_struct, dst_addr: number
   const pgoff = linear_page_index(dst_vma, dst_addr);
   if (mapping.i_pages.get(pgoff) === f) {
     mapping.i_pages.delete(pgoff);
+    mapping.host.sim_shmem_present?.delete(pgoff);
     f.mapping = null;
     folio_unlock(f);
     k.fn.folio_put(f);
@@ -1589,7 +1593,8 @@ export function* sim_sys_uffd_read_event(op: UffdReadEventOp): Task<ModelResult>
  * operations, recorded in the history like a user thread's (sim_user_op), so the model judges
  * them and the faults they resolve. Like a real non-cooperative monitor it wakes the faults of a
  * range that went away or changed (UFFD_EVENT_UNMAP / REMOVE / REMAP: UFFDIO_WAKE), and of a
- * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own). It
+ * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own), and
+ * retries a copy that got -ENOMEM (nothing was copied; the fault still waits). It
  * stops after spec.count faults (a daemon: the run ends when the user threads are done).
  */
 export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
@@ -1634,6 +1639,9 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
     const dst = address - (address % PAGE_SIZE);
     for (;;) {
       const r = yield* sim_user_op({ op: 'uffdio_copy', pid, dst, value });
+      // -ENOMEM (fault injection: the kernel could not allocate the page or a page table):
+      // nothing was copied and the fault still waits — a monitor tries again.
+      if (r.kind === 'errno' && r.errno === -ENOMEM) continue;
       if (r.kind !== 'errno' || r.errno !== -EAGAIN) {
         if (r.kind === 'errno') yield* uffdio_wake(dst, PAGE_SIZE);
         break;

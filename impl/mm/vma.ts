@@ -32,6 +32,7 @@ import { VM_BUG_ON_VMA, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
 import { FIRST_USER_ADDRESS, USER_PGTABLES_CEILING } from './memory_unmap.js';
+import { should_fail } from '../include/linux/fault_inject.js';
 
 const PAGE_ALIGN = (x: number): number => Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
 const vma_pages = (v: vm_area_struct): number => (v.vm_end - v.vm_start) / PAGE_SIZE;
@@ -78,9 +79,14 @@ function mpol_equal(a: mempolicy | null, b: mempolicy | null): boolean {
   return a.mode === b.mode;
 }
 
-/** vma_dup_policy(src, dst): the new VMA shares src's policy (mpol_dup takes a reference). */
-export function vma_dup_policy(src: vm_area_struct, dst: vm_area_struct): number {
+/**
+ * vma_dup_policy(src, dst) (mm/mempolicy.c): the new VMA gets src's policy. The kernel's mpol_dup
+ * allocates a copy, and fails with -ENOMEM when it cannot (a fault-injection point here); the
+ * copy is the same object with one more reference here (mpol_equal compares modes either way).
+ */
+export function* vma_dup_policy(src: vm_area_struct, dst: vm_area_struct): Task<number> {
   const pol = src.vm_policy;
+  if (pol && (yield* should_fail('mpol_dup:kmem_cache_alloc_fail'))) return -ENOMEM;
   if (pol) refcount_inc(pol.refcnt);
   dst.vm_policy = pol;
   return 0;
@@ -278,7 +284,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     nv.vm_start = addr;
     nv.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT;
   }
-  let err = k.fn.vma_dup_policy(vma, nv);
+  let err = yield* k.fn.vma_dup_policy(vma, nv);
   if (err) {
     yield* vm_area_free_any(nv);
     return err;

@@ -44,6 +44,8 @@ export interface SimStats {
   vma_lock_faults: number;
   /** Retries (VM_FAULT_RETRY) seen by the arch fault handler. */
   fault_retries: number;
+  /** Failures injected (impl/include/linux/fault_inject.ts should_fail), when any. */
+  injected_failures?: number;
 }
 
 export class Kernel {
@@ -67,8 +69,13 @@ export class Kernel {
   };
   /** The scenario this kernel runs (set by sim_prepare). */
   scenario: ScenarioSpec = { name: '', family: '', processes: [], threads: [] };
-  /** Let allocations fail (scenario.faultInjection): -ENOMEM paths, decided by the scheduler. */
+  /**
+   * Let allocations and reads fail (scenario.faultInjection, from the end of the setup): -ENOMEM,
+   * VM_FAULT_OOM and I/O-error paths, decided by the scheduler (impl/include/linux/fault_inject.ts).
+   */
   faultInjection = false;
+  /** Failures still allowed in this run (fault_inject.ts FAULT_INJECTION_TIMES). */
+  faultInjectionLeft = 0;
   /** Free-form state of the swap device, block device, etc., owned by their modules. */
   readonly ext = new Map<string, unknown>();
 

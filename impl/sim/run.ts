@@ -2,6 +2,7 @@
  * Running a scenario on a kernel variant under a scheduler: build the Execution, the Kernel, the
  * setup task, the user threads and the daemons; run; return the outcome and the history.
  */
+import { FAULT_INJECTION_TIMES } from '../include/linux/fault_inject.js';
 import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
 import type { Scheduler } from '../rt/scheduler.js';
 import { block, type Task, type Violation } from '../rt/task.js';
@@ -76,7 +77,8 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
   exec.world = kernel;
   kernel.scenario = opts.scenario;
-  kernel.faultInjection = opts.scenario.faultInjection ?? false;
+  // Fault injection starts when the setup is done: the setup builds the scenario's starting state.
+  kernel.faultInjection = false;
   const history: HistoryEntry[] = kernel.history;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
@@ -135,6 +137,8 @@ function* sim_setup_task(
   for (const a of sc.kernelSetup ?? []) yield* runSetupAction(kernel, a);
   if (opts.setup) yield* opts.setup(kernel);
   kernel.threads.delete(state.setupTid);
+  kernel.faultInjection = sc.faultInjection ?? false;
+  kernel.faultInjectionLeft = FAULT_INJECTION_TIMES;
   state.setupDone = true;
 }
 

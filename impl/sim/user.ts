@@ -161,14 +161,15 @@ export function* sim_user_access(addr: number, write: boolean, value: number): T
     const hit = k.fn.sim_tlb_lookup(tid, mm, page);
     if (hit && (!write || hit.write)) return access(hit.folio, write, value, write ? 'user store (through a TLB entry)' : 'user load (through a TLB entry)');
     const pte = sim_mmu_walk(mm, addr);
-    if (pte && pte.kind === 'present' && (!write || pte.write)) {
+    // A _PAGE_PROTNONE entry (PROT_NONE VMA) is not present to the MMU.
+    if (pte && pte.kind === 'present' && !pte.protnone && (!write || pte.write)) {
       k.fn.sim_tlb_fill(tid, mm, page, { folio: pte.folio, write: pte.write });
       return access(pte.folio, write, value, write ? 'user store (through a PTE)' : 'user load (through a PTE)');
     }
     if (tries >= MAX_FAULT_RETRIES) {
       throw new Violation('fault-livelock', `a ${write ? 'store' : 'load'} at 0x${addr.toString(16)} faulted ${tries} times without making progress`);
     }
-    const present = pte !== null && pte.kind === 'present';
+    const present = pte !== null && pte.kind === 'present' && !pte.protnone;
     const error_code = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (present ? X86_PF_PROT : 0);
     const sig = yield* call<number>('do_user_addr_fault', { user: true }, error_code, addr);
     if (sig === SIGSEGV) return { kind: 'signal', sig: 'SIGSEGV' };
@@ -198,7 +199,7 @@ export function sim_mmu_walk(mm: mm_struct, addr: number): pte_t | null {
     if (!huge.present) return null;
     kasan_check_read(huge.folio, 'page-table walk (MMU, huge PMD)');
     const page = huge.folio.pages![Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!;
-    return { kind: 'present', folio: page, write: huge.write, dirty: huge.dirty, young: huge.young, special: false, uffd_wp: false };
+    return { kind: 'present', folio: page, write: huge.write, dirty: huge.dirty, young: huge.young, special: false, uffd_wp: false, protnone: huge.protnone ?? false };
   }
   const table = pmd?.table ?? null;
   if (!table) return null;

@@ -5,10 +5,22 @@
  * beyond EOF → SIGBUS. A missing page of a missing-mode uffd range is not enabled: the fault
  * waits in handle_userfault until UFFDIO_COPY/MOVE fills it. Reading a fresh anonymous page maps
  * the zero page (do_anonymous_page); reading shmem allocates its page (shmem_fault).
+ *
+ * Failure contract (state.mayFail):
+ * - A fault that runs out of memory ends in VM_FAULT_OOM; arch/x86/mm/fault.c do_user_addr_fault
+ *   then calls pagefault_out_of_memory() and returns, and the CPU re-executes the access: user
+ *   space sees nothing but the eventual result (the OOM killer, which may SIGKILL the task
+ *   instead, is not modelled). So no new result.
+ * - A fault that must read the page from a file or from swap and gets a read error ends in
+ *   VM_FAULT_SIGBUS (mm/filemap.c filemap_fault, page_not_uptodate after its one re-read;
+ *   mm/memory.c do_swap_page, the folio not uptodate after swap_read_folio) → SIGBUS (do_sigbus),
+ *   with no effect. Only where a read can be needed (failure.ts faultMayRead): a file or shmem
+ *   page read through the mapping, or a private page with contents, which may be on swap.
  */
 import { ESRCH, errno, signal, value, type LoadOp } from '../ops.js';
 import { blocked, transition, type Action } from '../action.js';
-import { ZERO_PAGE, pageOf } from '../state.js';
+import { faultMayRead } from '../failure.js';
+import { ZERO_PAGE, findVma, pageOf, type MmState } from '../state.js';
 import { vmaForUserFault, viewPage, waitsForUffd } from '../memory.js';
 
 export const load: Action<LoadOp> = {
@@ -28,4 +40,14 @@ export const load: Action<LoadOp> = {
       return value(view.value);
     });
   },
+  onFailure(s, op, r) {
+    return r.kind === 'signal' && r.sig === 'SIGBUS' && readsPage(s, op.pid, op.addr) ? [s] : [];
+  },
 };
+
+/** Whether a user fault at addr may read its page from a file or swap (failure.ts faultMayRead). */
+export function readsPage(s: MmState, pid: number, addr: number): boolean {
+  const proc = s.processes[pid];
+  const v = proc ? findVma(proc.vmas, addr) : undefined;
+  return v !== undefined && (v.prot.read || v.prot.write || v.prot.exec) && faultMayRead(s, v, pageOf(addr));
+}

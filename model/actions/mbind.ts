@@ -4,11 +4,19 @@
  * before anything changes (queue_pages_range runs first).
  *
  * Deviation: shmem's shared policy (vm_ops->set_policy) is kept per VMA here.
+ *
+ * Failure contract (state.mayFail): -ENOMEM. do_mbind allocates the policy first (mpol_new →
+ * -ENOMEM, nothing changed); then, under mmap_write_lock, mbind_range per VMA: vma_modify_policy
+ * (the merge, or split_vma at the range's start / end) and vma_replace_policy, whose mpol_dup
+ * fails after both splits. The loop breaks at the failing VMA: the VMAs before have the policy,
+ * that one is unchanged but maybe split at start, or at start and end (failure.ts
+ * walkFailureStates).
  */
 import { EFAULT, EINVAL, ESRCH, OK, errno, type MbindOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../state.js';
 import { isolate, mergeAround, rangeFullyMapped } from '../vma.js';
+import { isENOMEM, walkFailureStates } from '../failure.js';
 
 const POLICY = /^(default|local|interleave(:\d+(,\d+)*)?|weighted_interleave(:\d+(,\d+)*)?|bind:\d+(,\d+)*|preferred(:\d+)?|preferred_many:\d+(,\d+)*)$/;
 
@@ -30,6 +38,16 @@ export const mbind: Action<MbindOp> = {
       for (let k = i; k < j; k++) vmas[k]!.policy = op.policy === 'local' ? 'local' : op.policy;
       mergeAround(vmas, op.addr, end);
       return OK;
+    });
+  },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    const len = pageAlignUp(op.len);
+    if (!proc || !isENOMEM(r) || op.addr % PAGE_SIZE !== 0 || !isValidPolicy(op.policy) || op.len < 0 || len === 0) return [];
+    const end = op.addr + len;
+    if (end > TASK_SIZE || !rangeFullyMapped(proc.vmas, op.addr, end)) return [];
+    return walkFailureStates(s, op.pid, op.addr, end, end, true, (v) => {
+      v.policy = op.policy;
     });
   },
 };

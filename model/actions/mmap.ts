@@ -4,11 +4,22 @@
  * MAP_FIXED_NOREPLACE fails with -EEXIST instead; without them the kernel picks an address
  * (the hint if free, else any free range ≥ mmap_min_addr: the model accepts any, canonically the
  * top-down choice). The new VMA merges with compatible neighbours (vma_merge_new_range).
+ *
+ * Failure contract (state.mayFail): -ENOMEM (vm_area_alloc, vma_iter_prealloc, the merge's
+ * anon_vma_clone, a driver's ->mmap such as remap_pfn_range's page tables, shmem's inode). Without
+ * MAP_FIXED nothing changed. With MAP_FIXED over existing VMAs, mm/mmap.c mmap_region first unmaps
+ * the range: if that munmap fails, its partial effects (failure.ts failedMunmapStates); 6.3–6.11
+ * run it to completion before allocating the new VMA, so a later failure leaves a hole where the
+ * old mapping was, its UFFD_EVENT_UNMAP delivered; 6.12+ (__mmap_region) gathers the old VMAs and
+ * puts them back on failure (vms_abort_munmap_vmas) — unless their PTEs were already cleared for a
+ * ->mmap hook (vms_clean_up_area), which leaves the hole again. Accepted: unchanged, split, or the
+ * hole.
  */
 import { ENOMEM, EBADF, EEXIST, EINVAL, EPERM, ESRCH, errno, addrResult, resultsEqual, describeResult, type MmapOp, type ModelResult } from '../ops.js';
 import { transition, type Action, type Outcome, type Verdict } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, MMAP_MIN_ADDR, pageAlignUp, type MmState, type MmStateData, type VmaData } from '../state.js';
 import { chooseAddr, insertVma, mergeAround, placeable, rangeFree, unmapRange } from '../vma.js';
+import { failedMunmapStates, isENOMEM, unmapped } from '../failure.js';
 
 function validate(s: MmState, op: MmapOp): number | null {
   if (!s.processes[op.pid]) return ESRCH;
@@ -99,5 +110,11 @@ export const mmap: Action<MmapOp> = {
     }
     const o = mapAt(s, op, r.addr);
     return 'blocked' in o ? { ok: false, why: o.blocked } : { ok: true, state: o.state };
+  },
+  onFailure(s, op, r) {
+    if (!isENOMEM(r) || validate(s, op) !== null) return [];
+    if (!(op.flags.fixed || op.flags.noreplace === true)) return [s];
+    const end = op.addr + pageAlignUp(op.len);
+    return [...failedMunmapStates(s, op.pid, op.addr, end), unmapped(s, op.pid, op.addr, end)];
   },
 };

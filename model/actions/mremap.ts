@@ -7,11 +7,32 @@
  * anon_vma. A registered VMA that moves queues UFFD_EVENT_REMAP (then UNMAP for unmapped parts).
  *
  * Deviation: old_len == 0 (duplicating a shared mapping) is answered -EINVAL.
+ *
+ * Failure contract (state.mayFail), mm/mremap.c:
+ * - Shrinking: do_vmi_munmap of the tail fails → -ENOMEM with its partial effects (failure.ts
+ *   failedMunmapStates). Growing in place: the expansion (vma_merge / vma_merge_extend: the
+ *   tree's preallocation, dup_anon_vma) fails → -ENOMEM, unchanged (no fallback to a move).
+ * - Moving (move_vma, mremap_to): MREMAP_FIXED first unmaps the target and then a shrunk source's
+ *   tail, each of which may fail with its partial effects or leave the range unmapped before a
+ *   later step fails. copy_vma fails (vm_area_dup, vma_dup_policy, anon_vma_clone, vma_link) →
+ *   -ENOMEM. move_page_tables stops short (a page table for the destination) → the entries moved
+ *   so far are moved back and the *new* range is unmapped instead ("proceed to unmap new area
+ *   instead of old"): -ENOMEM, the old range as it was; that unmap raises UFFD_EVENT_UNMAP for the
+ *   new range when the VMA was registered (its copy carries the context), and if it fails in turn
+ *   the new VMA stays, empty. Loosely: that leftover is accepted only where the kernel's canonical
+ *   choice (or MREMAP_FIXED) put it.
+ * - The move succeeded but the unmap of the old range failed ("OOM: unable to split vma, just get
+ *   accounts right"): mremap still returns the new address, and the old range stays mapped — empty
+ *   (its PTEs moved away: anonymous memory reads 0, private file pages the file), still
+ *   registered, no UFFD_EVENT_UNMAP for it (or one, if the failing step came after
+ *   userfaultfd_unmap_prep), its VMA maybe split at the range's ends. Not with MREMAP_DONTUNMAP,
+ *   which does not unmap.
  */
 import { EFAULT, EINVAL, ENOMEM, ESRCH, addrResult, describeResult, errno, resultsEqual, type MremapOp, type ModelResult } from '../ops.js';
 import { transition, type Action, type Outcome, type Verdict } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, findVma, pageAlignUp, type MmState, type MmStateData, type ProcessData, type VmaData } from '../state.js';
 import { carve, cloneVma, insertVma, isolate, mergeAround, placeable, rangeFree, topDown, unmapRange, queueEvent } from '../vma.js';
+import { derive, failedMunmapStates, isENOMEM, unmapped } from '../failure.js';
 
 type Plan =
   | { kind: 'error'; errno: number }
@@ -53,8 +74,18 @@ function plan(s: MmState, op: MremapOp): Plan {
   return { kind: 'error', errno: ENOMEM };
 }
 
+/**
+ * How the old range ended when its unmap failed after a successful move (failure contract): its
+ * VMA unsplit ('whole'), split only at the range's start ('start'), or at both ends ('both');
+ * with or without UFFD_EVENT_UNMAP queued.
+ */
+interface OldStays {
+  readonly split: 'whole' | 'start' | 'both';
+  readonly unmapEvent: boolean;
+}
+
 /** The range the VMA lands in must be placeable (unless fixed): the space left after unmaps. */
-function moveTo(s: MmState, op: MremapOp, target: number | null): Outcome {
+function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays): Outcome {
   const oldLen = pageAlignUp(op.oldLen);
   const newLen = pageAlignUp(op.newLen);
   return transition(s, (d: MmStateData) => {
@@ -73,6 +104,9 @@ function moveTo(s: MmState, op: MremapOp, target: number | null): Outcome {
     }
     const to = target ?? topDown(proc.vmas, newLen);
     if (to === null) return errno(ENOMEM);
+    const inside = (a: number) => proc.vmas.some((v) => v.start < a && a < v.end);
+    const splitLo = inside(op.oldAddr);
+    const splitHi = inside(op.oldAddr + len);
     const [i, j] = isolate(proc.vmas, op.oldAddr, op.oldAddr + len);
     const piece = proc.vmas[i]!;
     if (j - i !== 1) throw new Error('mremap: old range not within one VMA');
@@ -85,12 +119,21 @@ function moveTo(s: MmState, op: MremapOp, target: number | null): Outcome {
     if (op.flags.dontunmap) {
       piece.pages = {};
       piece.anonVma = null;
+    } else if (oldStays) {
+      // Its PTEs moved away, the VMA left in place (its unmap failed).
+      piece.pages = {};
+      if (registered && oldStays.unmapEvent) queueEvent(d, op.pid, { type: 'unmap', start: op.oldAddr, end: op.oldAddr + len });
     } else {
       carve(proc.vmas, op.oldAddr, op.oldAddr + len);
       if (registered) queueEvent(d, op.pid, { type: 'unmap', start: op.oldAddr, end: op.oldAddr + len });
     }
     insertVma(proc.vmas, moved);
     if (!moved.driver) mergeAround(proc.vmas, to, to + newLen);
+    if (oldStays) {
+      // Undo the model's isolate where the kernel did not split.
+      if (oldStays.split !== 'both' && splitHi) mergeAround(proc.vmas, op.oldAddr + len, op.oldAddr + len);
+      if (oldStays.split === 'whole' && splitLo) mergeAround(proc.vmas, op.oldAddr, op.oldAddr);
+    }
     if (registered && ctx) ctx.events.splice(mark, 0, { type: 'remap', from: op.oldAddr, to, len });
     return addrResult(to);
   });
@@ -137,4 +180,69 @@ export const mremap: Action<MremapOp> = {
     const o = moveTo(s, op, r.addr);
     return 'blocked' in o ? { ok: false, why: o.blocked } : { ok: true, state: o.state };
   },
+  onFailure(s, op, r) {
+    const p = plan(s, op);
+    const oldLen = pageAlignUp(op.oldLen);
+    const newLen = pageAlignUp(op.newLen);
+    switch (p.kind) {
+      case 'error':
+        return [];
+      case 'shrink':
+        return isENOMEM(r) && oldLen > newLen ? failedMunmapStates(s, op.pid, op.oldAddr + newLen, op.oldAddr + oldLen) : [];
+      case 'grow':
+        return isENOMEM(r) ? [s] : [];
+      case 'move':
+        if (isENOMEM(r)) return failedMoveStates(s, op, p.fixedAt);
+        if (r.kind === 'addr' && !op.flags.dontunmap) return oldStaysStates(s, op, r.addr);
+        return [];
+    }
+  },
 };
+
+/** A successful move whose unmap of the old range failed (see the header). */
+function oldStaysStates(s: MmState, op: MremapOp, to: number): MmState[] {
+  if (!mremap.check!(s, op, addrResult(to)).ok) return [];
+  const out: MmState[] = [];
+  for (const split of ['whole', 'start', 'both'] as const) {
+    for (const unmapEvent of [false, true]) {
+      const o = moveTo(s, op, op.flags.fixed ? op.newAddr! : to, { split, unmapEvent });
+      if (!('blocked' in o) && resultsEqual(o.result, addrResult(to))) out.push(o.state);
+    }
+  }
+  return out;
+}
+
+/** mremap's move returning -ENOMEM (see the header). */
+function failedMoveStates(s: MmState, op: MremapOp, fixedAt: number | null): MmState[] {
+  const oldLen = pageAlignUp(op.oldLen);
+  const newLen = pageAlignUp(op.newLen);
+  const out: MmState[] = [];
+  // The states once the preliminary unmaps are done, from which copy_vma / the move may fail.
+  let bases: MmState[] = [s];
+  if (op.flags.fixed && fixedAt !== null) {
+    out.push(...failedMunmapStates(s, op.pid, fixedAt, fixedAt + newLen));
+    const t = unmapped(s, op.pid, fixedAt, fixedAt + newLen);
+    bases = [t];
+    if (oldLen > newLen) {
+      out.push(...failedMunmapStates(t, op.pid, op.oldAddr + newLen, op.oldAddr + oldLen));
+      bases = [unmapped(t, op.pid, op.oldAddr + newLen, op.oldAddr + oldLen)];
+    }
+  }
+  for (const b of bases) {
+    out.push(b); // copy_vma failed, or the move was undone and the new range unmapped
+    const proc = b.processes[op.pid]!;
+    const to = fixedAt ?? topDown(proc.vmas as VmaData[], newLen);
+    const piece = findVma(proc.vmas, op.oldAddr);
+    if (to === null || !piece) continue;
+    if (piece.uffd !== null) out.push(derive(b, (d) => queueEvent(d, op.pid, { type: 'unmap', start: to, end: to + newLen })));
+    // The unmap of the new range failed: the new VMA stays, empty.
+    out.push(derive(b, (d) => {
+      const vmas = d.processes[op.pid]!.vmas;
+      const src = findVma(vmas, op.oldAddr)!;
+      const pgoff = src.file === null && src.anonVma === null ? to / PAGE_SIZE : src.pgoff + (op.oldAddr - src.start) / PAGE_SIZE;
+      insertVma(vmas, cloneVma(src, { start: to, end: to + newLen, pgoff, pages: {} }));
+      if (!src.driver) mergeAround(vmas, to, to + newLen);
+    }));
+  }
+  return out;
+}

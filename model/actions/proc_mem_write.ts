@@ -7,9 +7,17 @@
  * too: mem_rw → access_remote_vm → get_user_pages_remote(..., locked = NULL) faults without
  * FAULT_FLAG_ALLOW_RETRY, so handle_userfault returns VM_FAULT_SIGBUS (fs/userfaultfd.c: "Check
  * that we can return VM_FAULT_RETRY"), GUP -EFAULT, and mem_rw -EIO when nothing was copied.
+ *
+ * Failure contract (state.mayFail): mem_rw's buffer (__get_free_page) fails → -ENOMEM, nothing
+ * done. GUP's fault (mm/gup.c faultin_page → handle_mm_fault) ending in VM_FAULT_OOM gives -ENOMEM
+ * and VM_FAULT_SIGBUS (a read error) -EFAULT (vm_fault_to_errno); __access_remote_vm then copies
+ * nothing and mem_rw returns -EIO. The write fault may have prepared the VMA's anon_vma before
+ * its allocation failed (do_anonymous_page / do_cow_fault / wp_page_copy call anon_vma_prepare
+ * first): -EIO leaves that, nothing else.
  */
 import { EIO, ESRCH, OK, errno, type ProcMemWriteOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
+import { isENOMEM, maybeAnonVma } from '../failure.js';
 import { findVma, pageOf } from '../state.js';
 import { direct, viewPage, waitsForUffd } from '../memory.js';
 import { anonVmaPrepare } from '../vma.js';
@@ -34,5 +42,11 @@ export const proc_mem_write: Action<ProcMemWriteOp> = {
       }
       return OK;
     });
+  },
+  onFailure(s, op, r) {
+    if (!s.processes[op.target]) return [];
+    if (isENOMEM(r)) return [s];
+    if (r.kind !== 'errno' || r.errno !== EIO) return [];
+    return maybeAnonVma(s, op.target, op.addr);
   },
 };

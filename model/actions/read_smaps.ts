@@ -5,9 +5,13 @@
  * touched. Allowed: a multiple of PAGE_SIZE between 0 and the pages that could be mapped —
  * private non-zero-page copies, plus file pages below EOF for file/shmem/driver VMAs.
  * Canonically (apply) that maximum.
+ *
+ * Failure contract (state.mayFail): as read_maps — the seq_file allocations at open or first
+ * read: -ENOMEM, nothing read (not injected by the simulation).
  */
 import { ESRCH, describeResult, errno, mapsLineString, type ModelResult, type ReadSmapsOp, type SmapsEntry } from '../ops.js';
 import type { Action, Verdict } from '../action.js';
+import { isENOMEM } from '../failure.js';
 import { PAGE_SIZE, ZERO_PAGE, filePageIndex, type MmState, type Vma } from '../state.js';
 import { mapsLine } from './read_maps.js';
 
@@ -55,5 +59,8 @@ export const read_smaps: Action<ReadSmapsOp> = {
       }
     }
     return { ok: true, state: s };
+  },
+  onFailure(s, op, r) {
+    return s.processes[op.target] && isENOMEM(r) ? [s] : [];
   },
 };

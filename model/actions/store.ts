@@ -4,9 +4,17 @@
  * SIGSEGV; a file page beyond EOF → SIGBUS; a missing page of a missing-mode uffd range waits
  * (not enabled). Private mappings get the process's own copy (COW); shared ones write the
  * file/shmem page every mapper sees; a driver mapping writes the device page.
+ *
+ * Failure contract (state.mayFail), as for load: VM_FAULT_OOM is retried by the CPU (invisible);
+ * a read error while the fault reads the page in gives SIGBUS (filemap_fault, do_swap_page). A
+ * store to a private file page not yet copied goes through mm/memory.c do_cow_fault, which calls
+ * anon_vma_prepare before it reads the file page (__do_fault), so that SIGBUS may leave the VMA
+ * with its anon_vma (it decides later merges); nothing else changes.
  */
 import { ESRCH, OK, errno, signal, type StoreOp } from '../ops.js';
 import { blocked, transition, type Action } from '../action.js';
+import { maybeAnonVma } from '../failure.js';
+import { readsPage } from './load.js';
 import { pageOf } from '../state.js';
 import { direct, vmaForUserFault, viewPage, waitsForUffd } from '../memory.js';
 import { anonVmaPrepare } from '../vma.js';
@@ -30,5 +38,9 @@ export const store: Action<StoreOp> = {
       }
       return OK;
     });
+  },
+  onFailure(s, op, r) {
+    if (r.kind !== 'signal' || r.sig !== 'SIGBUS' || !readsPage(s, op.pid, op.addr)) return [];
+    return maybeAnonVma(s, op.pid, op.addr);
   },
 };

@@ -12,9 +12,15 @@
  * task sees the page in userfaultfd_must_wait and leaves, its message still readable meanwhile;
  * munmap, mremap and UFFDIO_UNREGISTER dequeue nothing either. So the page may be present, or
  * the address no longer registered or mapped, by the time the monitor reads it.
+ *
+ * Failure contract (state.mayFail): reading a UFFD_EVENT_FORK message installs a new file for the
+ * child's context (resolve_userfault_fork → anon_inode_create_getfd: -ENOMEM, or -EMFILE); on
+ * failure userfaultfd_ctx_read puts the event back at its place in event_wqh and returns the
+ * error: nothing read, nothing changed. (The simulation injects no failure there.)
  */
 import { EAGAIN, EBADF, ESRCH, describeResult, errno, resultsEqual, type ModelResult, type UffdReadEventOp } from '../ops.js';
 import { transition, type Action, type Verdict } from '../action.js';
+import { isENOMEM } from '../failure.js';
 
 export const uffd_read_event: Action<UffdReadEventOp> = {
   apply(s, op) {
@@ -41,5 +47,8 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     if (r.kind === 'errno' && r.errno === EAGAIN && (s.uffd[op.pid]?.events.length ?? 0) > 0) return { ok: true, state: s };
     if (r.kind === 'event' && r.event.type === 'pagefault' && s.processes[op.pid] && s.uffd[op.pid]) return { ok: true, state: s };
     return { ok: false, why: `the next uffd message is ${describeResult(canon.result)}` };
+  },
+  onFailure(s, op, r) {
+    return isENOMEM(r) && s.uffd[op.pid]?.events[0]?.type === 'fork' ? [s] : [];
   },
 };

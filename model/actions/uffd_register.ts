@@ -3,10 +3,17 @@
  * must be able to userfault (else -EINVAL, nothing changes); holes are allowed; no VMA at all →
  * -ENOMEM. The intersecting VMAs are split at the range ends, get the mode, and merge with
  * compatible neighbours. The process's context is created on first use.
+ *
+ * Failure contract (state.mayFail): -ENOMEM part-way. After checking every VMA, userfaultfd_register
+ * changes them in turn: vma_modify_flags_uffd (mm/vma.c vma_modify: the merge, or split_vma at
+ * the range's start / end) fails and the loop breaks; the VMAs before are registered, the one it
+ * failed on is unchanged, maybe split at start (failure.ts walkFailureStates). The context exists
+ * (the userfaultfd was opened before the ioctl).
  */
 import { EINVAL, ESRCH, OK, errno, type UffdRegisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { isolate, mergeAround } from '../vma.js';
+import { derive, isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
 
 export const uffd_register: Action<UffdRegisterOp> = {
@@ -26,6 +33,18 @@ export const uffd_register: Action<UffdRegisterOp> = {
       for (let k = i; k < j; k++) vmas[k]!.uffd = op.mode;
       mergeAround(vmas, op.addr, end);
       return OK;
+    });
+  },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    if (!proc || !isENOMEM(r) || validateRange(op.addr, op.len) !== null) return [];
+    const hit = intersecting(proc.vmas, op.addr, op.addr + op.len);
+    if (typeof hit === 'number' || !hit.every((v) => canUserfault(v, s.files, op.mode))) return [];
+    const withCtx = derive(s, (d) => {
+      d.uffd[op.pid] ??= { events: [], unsettled: 0 };
+    });
+    return walkFailureStates(withCtx, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => {
+      v.uffd = op.mode;
     });
   },
 };

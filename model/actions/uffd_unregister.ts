@@ -2,10 +2,15 @@
  * UFFDIO_UNREGISTER — fs/userfaultfd.c: userfaultfd_unregister. Like register: split at the
  * range ends, clear the registration, merge; no VMA → -ENOMEM. Faults waiting in the range are
  * woken and retry without userfaultfd (in the model: the op becomes enabled again).
+ *
+ * Failure contract (state.mayFail): as uffd_register's — userfaultfd_unregister's loop breaks at
+ * the VMA whose vma_modify_flags_uffd failed: -ENOMEM, the VMAs before unregistered, that one
+ * unchanged, maybe split at start (failure.ts walkFailureStates).
  */
 import { EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { isolate, mergeAround } from '../vma.js';
+import { isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
 
 export const uffd_unregister: Action<UffdUnregisterOp> = {
@@ -24,6 +29,15 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
       for (let k = i; k < j; k++) vmas[k]!.uffd = null;
       mergeAround(vmas, op.addr, end);
       return OK;
+    });
+  },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    if (!proc || !isENOMEM(r) || validateRange(op.addr, op.len) !== null) return [];
+    const hit = intersecting(proc.vmas, op.addr, op.addr + op.len);
+    if (typeof hit === 'number' || !hit.every((v) => canUserfault(v, s.files, null))) return [];
+    return walkFailureStates(s, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => {
+      v.uffd = null;
     });
   },
 };

@@ -6,12 +6,23 @@
  * page-cache page); else the page is installed and faults waiting for it complete. No context →
  * -EBADF. After an event was read but before its raising syscall returned (unsettled) the kernel
  * may still see mmap_changing raised: -EAGAIN (no change) is allowed there too.
+ *
+ * Failure contract (state.mayFail): -ENOMEM, nothing copied, whenever a VMA contains dst.
+ * mm/userfaultfd.c mfill_atomic: anon_vma_prepare(dst_vma) (private) → -ENOMEM; mm_alloc_pmd /
+ * __pte_alloc → -ENOMEM; mfill_atomic_pte_copy allocates the folio (vma_alloc_folio → -ENOMEM)
+ * before mfill_atomic_install_pte looks at the PTE, so even a page already there may give -ENOMEM
+ * rather than -EEXIST (shmem_mfill_atomic_pte likewise allocates before its i_size check). Before
+ * 6.8 these come after the mmap_changing and registration checks; 6.8+ (uffd_mfill_lock →
+ * uffd_lock_vma → find_vma_and_prepare_anon) prepares the anon_vma of whatever VMA is at dst
+ * before both — so loosely, -ENOMEM is accepted with events pending and on unregistered VMAs. The
+ * anon_vma prepared before a later allocation failed stays (decides later merges).
  */
 import { EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENOENT, ESRCH, OK, describeResult, errno, resultsEqual, type ModelResult, type UffdioCopyOp } from '../ops.js';
 import { transition, type Action, type Verdict } from '../action.js';
 import { PAGE_SIZE, findVma, pageOf } from '../state.js';
 import { viewPage } from '../memory.js';
 import { anonVmaPrepare } from '../vma.js';
+import { isENOMEM, maybeAnonVma } from '../failure.js';
 
 export const uffdio_copy: Action<UffdioCopyOp> = {
   apply(s, op) {
@@ -52,5 +63,10 @@ export const uffdio_copy: Action<UffdioCopyOp> = {
       if (!v || v.uffd === null) return { ok: true, state: s };
     }
     return { ok: false, why: `UFFDIO_COPY must return ${describeResult(canon.result)}` };
+  },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    if (!proc || !s.uffd[op.pid] || !isENOMEM(r) || !findVma(proc.vmas, op.dst)) return [];
+    return maybeAnonVma(s, op.pid, op.dst);
   },
 };

@@ -11,11 +11,18 @@
  * Deviation: the kernel refuses (-EBUSY) to move a page still COW-shared with a forked child
  * (not PageAnonExclusive); the model does not track exclusivity, so the check accepts -EBUSY
  * (with no change) wherever it would accept a successful move.
+ *
+ * Failure contract (state.mayFail): -ENOMEM, nothing moved, when VMAs contain src and dst.
+ * mm/userfaultfd.c move_pages → uffd_move_lock → uffd_lock_vma / find_vma_and_prepare_anon:
+ * anon_vma_prepare of dst's and then src's VMA (either → -ENOMEM, before the mmap_changing check);
+ * then per page mm_alloc_pmd / __pte_alloc for dst → -ENOMEM. The anon_vmas prepared before the
+ * failing allocation stay.
  */
 import { EAGAIN, EBADF, EBUSY, EEXIST, EINVAL, ENOENT, ESRCH, OK, errno, resultsEqual, describeResult, type ModelResult, type UffdioMoveOp } from '../ops.js';
 import { transition, type Action, type Verdict } from '../action.js';
 import { PAGE_SIZE, findVma, pageOf } from '../state.js';
 import { anonVmaPrepare } from '../vma.js';
+import { isENOMEM, maybeAnonVma } from '../failure.js';
 
 export const uffdio_move: Action<UffdioMoveOp> = {
   apply(s, op) {
@@ -55,5 +62,11 @@ export const uffdio_move: Action<UffdioMoveOp> = {
       if (sv && sv.pages[pageOf(op.src)] === undefined) return { ok: true, state: s };
     }
     return { ok: false, why: `UFFDIO_MOVE must return ${describeResult(canon.result)}` };
+  },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    if (!proc || !s.uffd[op.pid] || !isENOMEM(r)) return [];
+    if (!findVma(proc.vmas, op.src) || !findVma(proc.vmas, op.dst)) return [];
+    return maybeAnonVma(s, op.pid, op.dst).flatMap((st) => maybeAnonVma(st, op.pid, op.src));
   },
 };

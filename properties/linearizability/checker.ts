@@ -35,6 +35,10 @@ export type LinearizabilityResult =
       /** The op whose result no order can produce. */
       culprit: HistoryOp;
       explanation: string;
+      /** The model's reasons for refusing the culprit's result. */
+      reasons: string[];
+      /** The longest partial linearization found (op ids, in order). */
+      longest: number[];
       steps: number;
     }
   | { verdict: 'unknown'; reason: string; steps: number };
@@ -103,7 +107,13 @@ function search(initial: MmState, ops: readonly HistoryOp[], budget: Budget): Se
       words[i >> 5]! |= 1 << (i & 31);
       path.push(h.id);
       if (path.length > longest.length) longest = [...path];
-      if (dfs(next, completed + (h.result !== undefined ? 1 : 0))) return true;
+      const c = completed + (h.result !== undefined ? 1 : 0);
+      // Several next states (a failure's possible partial effects): each is a branch.
+      if (isNode(next)) {
+        if (dfs(next, c)) return true;
+      } else {
+        for (const alt of next) if (dfs(alt, c)) return true;
+      }
       path.pop();
       words[i >> 5]! &= ~(1 << (i & 31));
       done[i] = 0;
@@ -114,6 +124,8 @@ function search(initial: MmState, ops: readonly HistoryOp[], budget: Budget): Se
   const ok = dfs(intern(initial), 0);
   return { ok, order: ok ? [...path] : [], refusals, longest };
 }
+
+const isNode = (e: ModelNode | readonly ModelNode[]): e is ModelNode => !Array.isArray(e);
 
 /** Merge per-partition orders into one respecting real time (exists by locality). */
 function mergeOrders(orders: readonly number[][], byId: ReadonlyMap<number, HistoryOp>): number[] {
@@ -255,5 +267,5 @@ export function checkLinearizability(
       ? `; the model says: ${reasons.join(' | ')}`
       : '; it can never be ordered (an op that must precede it cannot be linearized or is blocked)') +
     `. Longest partial linearization: ${partial || '(none)'}.`;
-  return { verdict: 'illegal', prefix, culprit, explanation, steps: budget.used };
+  return { verdict: 'illegal', prefix, culprit, explanation, reasons, longest: [...r.longest], steps: budget.used };
 }

@@ -25,8 +25,11 @@ export interface ModelNode {
   readonly edges: Map<string, Edge>;
 }
 
-/** A cached answer: the canonical next state, or why the model refused (or blocked). */
-export type Edge = ModelNode | string;
+/**
+ * A cached answer: the canonical next state, the next states (a failure that may have left one of
+ * several partial effects: Action.onFailure), or why the model refused (or blocked).
+ */
+export type Edge = ModelNode | readonly ModelNode[] | string;
 
 /** Drop the caches once they hold this many states. */
 export const MAX_NODES = 50_000;
@@ -98,8 +101,8 @@ export function opKey(op: ModelOp, result: ModelResult | undefined): string {
 
 /**
  * check(state, op, result) — or, for a pending op (result undefined), the canonical step(state, op)
- * — through the cache: the next node, or a string (the model's refusal; for a pending op, why it
- * is blocked).
+ * — through the cache: the next node (or nodes: each is allowed), or a string (the model's refusal;
+ * for a pending op, why it is blocked).
  */
 export function transition(from: ModelNode, key: string, op: ModelOp, result: ModelResult | undefined): Edge {
   const hit = from.edges.get(key);
@@ -107,7 +110,7 @@ export function transition(from: ModelNode, key: string, op: ModelOp, result: Mo
   let e: Edge;
   if (result !== undefined) {
     const c = check(from.state, op, result);
-    e = c.ok ? intern(c.state) : c.why;
+    e = !c.ok ? c.why : c.also === undefined ? intern(c.state) : [intern(c.state), ...c.also.map(intern)];
   } else {
     const o = step(from.state, op);
     e = 'blocked' in o ? o.blocked : intern(o.state);

@@ -67,6 +67,10 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['non-numeric --time-limit', () => ['check', '--config', 'v6.6', '--time-limit', 'soon'], /--time-limit must be a positive number of seconds/],
     ['negative --time-limit', () => ['check', '--config', 'v6.6', '--time-limit', '-3'], /--time-limit/],
     ['zero --time-limit', () => ['check', '--config', 'v6.6', '--time-limit', '0'], /--time-limit/],
+    ['--fault-injection above 1', () => ['check', '--config', 'v6.6', '--fault-injection', '1.5'], /--fault-injection must be a share between 0 and 1, not "1.5"/],
+    ['negative --fault-injection', () => ['check', '--config', 'v6.6', '--fault-injection', '-0.1'], /--fault-injection must be a share/],
+    ['non-numeric --fault-injection', () => ['check', '--config', 'v6.6', '--fault-injection', 'some'], /--fault-injection must be a share/],
+    ['percent --fault-injection', () => ['check', '--config', 'v6.6', '--fault-injection', '30%'], /--fault-injection must be a share/],
     ['unknown configuration', () => ['check', '--config', 'v5.10'], /unknown configuration "v5.10" \(one of v6.3, /],
     ['unknown mutant', () => ['check', '--mutant', 'b99-nope'], /unknown mutant "b99-nope"/],
     ['unknown scenario', () => ['check', '--config', 'v6.6', '--scenario', 'nope'], /unknown scenario "nope" \(one of fam-a, fam-b\)/],
@@ -196,6 +200,17 @@ describe('check', () => {
     expect(b.campaigns.map((c) => c.family)).toEqual(['fam-a', 'fam-b']);
     expect(b.campaigns.every((c) => c.strategy === 'portfolio' && c.seed === 1)).toBe(true);
     expect(r.out).toMatch(/no violation in 10 executions/);
+  });
+
+  it('--fault-injection P reaches every family\'s campaign; without it, none', async () => {
+    const b = fakeBackend();
+    const r = await run(['check', '--config', 'v6.3', '--runs', '5', '--fault-injection', '0.25'], { cwd: dir, backend: b });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/fault injection in 25% of scenarios/);
+    expect(b.campaigns.map((c) => c.faultInjection)).toEqual([0.25, 0.25]);
+    const b2 = fakeBackend();
+    await run(['check', '--config', 'v6.3', '--runs', '5'], { cwd: dir, backend: b2 });
+    expect(b2.campaigns.map((c) => c.faultInjection)).toEqual([undefined, undefined]);
   });
 
   it('a time limit is shared among the families', async () => {

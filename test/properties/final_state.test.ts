@@ -92,6 +92,21 @@ describe('final-state: correct kernels pass, a wrong final memory is caught', ()
     expect(verdict(sc)).toBe('pass');
     expect(verdict(sc, { do_mprotect_pkey: function* () { yield 'do_mprotect_pkey'; return 0; } })).toBe('final-state');
   });
+  it('the message places the observation after the run (no step, no pseudo-task) and shows the model\'s linearization', () => {
+    const variant = defineVariant({ name: 'planted', base: 'v6.6', description: 'planted', overrides: { do_mprotect_pkey: function* () { yield 'do_mprotect_pkey'; return 0; } } });
+    const r = runScenario({ variant, scenario: scenario([anon(1, 0, 2)], [store(1, 0, 5), mprotect(1, 0, 2, NONE)]) });
+    expect(r.violation?.property).toBe('final-state');
+    expect(r.violation!.message).toMatch(/^after the run, a load of 0x10000000 by P1 would return 5 \(read from the kernel's final state\), but no linearization of the history leaves that: the model says the model returns SIGSEGV$/);
+    expect(r.violation!.message).not.toMatch(/T-2|step/);
+    expect(r.violation!.report).toEqual([
+      expect.stringMatching(/^a lost write or stale data/),
+      'the model linearized the whole history (in this order):',
+      '  P1 store(0x10000000, 5) = ok',
+      // mprotect is judged page by page (refinement.ts perPage)
+      '  P1 mprotect(0x10000000, 4K, ---) = ok',
+      '  P1 mprotect(0x10001000, 4K, ---) = ok',
+    ]);
+  });
   it('a uffd missing-mode range with missing pages passes (they are not observed)', () => {
     expect(verdict(scenario([anon(1, 0, 2), store(1, 0, 3), uffdRegister(1, 0, 2)], [load(1, 0)]))).toBe('pass');
   });

@@ -45,6 +45,12 @@ export type pte_t =
       /** pte_special: a driver PFN mapping (VM_PFNMAP), not refcounted. */
       readonly special: boolean;
       readonly uffd_wp: boolean;
+      /**
+       * _PAGE_PROTNONE: the entry of a VMA whose vm_page_prot grants no access (PROT_NONE):
+       * pte_present() is true, but the MMU sees it not present and faults (set by set_pte_at
+       * and change_pte_range from the VMA's vm_page_prot; absent = false).
+       */
+      readonly protnone?: boolean;
     }
   | { readonly kind: 'swap'; readonly entry: swp_entry_t; readonly exclusive: boolean; readonly uffd_wp: boolean }
   | { readonly kind: 'marker'; readonly marker: 'uffd_wp' | 'guard' | 'poison' }
@@ -87,6 +93,8 @@ export interface pmd_huge_t {
   readonly young: boolean;
   /** pmd_present: false between pmdp_invalidate and the end of a split (still pmd_trans_huge). */
   readonly present: boolean;
+  /** _PAGE_PROTNONE: the VMA's vm_page_prot has no access (PROT_NONE): the MMU faults on it. */
+  readonly protnone?: boolean;
 }
 
 /** The value of a PMD entry, as pmdp_get_lockless() reads it: none, a PTE table, or huge. */
@@ -223,6 +231,13 @@ export class inode {
   i_size: number;
   /** The backing store: the file's contents per page (what a read from disk returns). */
   readonly disk: number[];
+  /**
+   * shmem only (null for other files): the pages the object has — in the page cache or swapped
+   * out (its xarray holds a folio or a swap entry). A missing-mode userfault fires only for the
+   * others (shmem_get_folio_gfp), and UFFDIO_COPY gives -EEXIST on these
+   * (shmem_add_to_page_cache). Pages are never taken away (no hole punch here).
+   */
+  sim_shmem_present: Set<number> | null = null;
   readonly i_rwsem: rw_semaphore;
   constructor(name: string, pages: number[]) {
     this.name = name;
