@@ -567,7 +567,7 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
         }
         const err = yield* k.fn.filemap_add_folio(mapping, f, index, GFP_HIGHUSER_MOVABLE); // locked
         if (err) {
-          folio_unlock(f);
+          // (filemap_add_folio unlocked it again on failure)
           k.fn.folio_put(f);
           if (err === -EEXIST) {
             index--; // another task cached it first: look again
