@@ -6,13 +6,11 @@
 import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from '../properties/api.js';
 import type { Scheduler } from '../impl/rt/scheduler.js';
 import type { ScenarioSpec } from '../impl/sim/scenario.js';
+import type { Family } from '../properties/scenarios/family.js';
 import type { Variant } from '../impl/sim/variant.js';
 
-export interface FamilyInfo {
-  readonly name: string;
-  readonly description: string;
-  generate(seed: number): ScenarioSpec;
-}
+/** A scenario family (properties/scenarios/family.ts): `--scenario NAME[:OPTION=VALUE,…]`. */
+export type FamilyInfo = Family;
 
 export interface PropertyInfo {
   readonly name: string;

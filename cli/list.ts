@@ -49,8 +49,10 @@ export async function listCommand(argv: readonly string[], io: CliIO, backend: B
     }
     case 'scenarios': {
       const fams = [...(await backend.families()).values()];
-      const data = fams.map((f) => ({ name: f.name, description: f.description }));
-      emit(data, [['NAME', 'DESCRIPTION'], ...data.map((f) => [f.name, firstSentence(f.description, 120)])]);
+      const data = fams.map((f) => ({ name: f.name, description: f.description, options: (f.options ?? []).map((o) => ({ name: o.name, values: o.values, description: o.description })) }));
+      // An option is chosen as --scenario NAME:OPTION=VALUE (the first value is the default).
+      const opts = (f: (typeof data)[number]) => f.options.map((o) => ` [${f.name}:${o.name}=${o.values.join('|')}]`).join('');
+      emit(data, [['NAME', 'DESCRIPTION'], ...data.map((f) => [f.name, firstSentence(f.description, 120) + opts(f)])]);
       break;
     }
     case 'properties': {

@@ -6,6 +6,7 @@
  *   faultline list configs|mutants|scenarios|properties [--json]
  *   faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy …] [--runs N] …
  *   faultline replay FILE [--json] [--html OUT]
+ *   faultline repro FILE --c OUT.c [--iterations N] [--timeout-ms T] [--stop-at-first]
  *   faultline explore --config C [--mutant M | --variant FILE] --scenario S [--preemptions K] [--json]
  *   faultline coverage [--config C] [--scenario S] [--runs N] [--seed N] [--json]
  *   faultline verify
@@ -21,6 +22,7 @@ import { exploreCommand, EXPLORE_USAGE } from './explore.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, oneLine, UsageError, type CliIO } from './io.js';
 import { listCommand, LIST_USAGE } from './list.js';
 import { replayCommandMain, REPLAY_USAGE } from './replay.js';
+import { reproCommand, REPRO_USAGE } from './repro.js';
 import { verifyCommand, verifyWorker, VERIFY_USAGE } from './verify.js';
 import { version } from './version.js';
 
@@ -34,6 +36,7 @@ usage:
   faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy random|pct|dfs|portfolio]
                   [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
   faultline replay FILE [--json] [--html OUT] [--compact]
+  faultline repro FILE --c OUT.c [--iterations N] [--timeout-ms T] [--stop-at-first]
   faultline explore --config C [--mutant M | --variant FILE] --scenario S [--preemptions K] [--json]
   faultline coverage [--config C] [--scenario S] [--strategy …] [--runs N] [--seed N] [--json]
   faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
@@ -42,7 +45,7 @@ usage:
 exit codes: 0 no violation, 1 violation found (replay: reproduced), 2 bad usage or input, 3 internal error`;
 
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
-  list: LIST_USAGE, check: CHECK_USAGE, replay: REPLAY_USAGE, explore: EXPLORE_USAGE, coverage: COVERAGE_USAGE, verify: VERIFY_USAGE,
+  list: LIST_USAGE, check: CHECK_USAGE, replay: REPLAY_USAGE, repro: REPRO_USAGE, explore: EXPLORE_USAGE, coverage: COVERAGE_USAGE, verify: VERIFY_USAGE,
 };
 
 export interface MainOptions extends Partial<CliIO> {
@@ -79,7 +82,7 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
-      throw new UsageError('missing command (one of list, check, replay, explore, coverage, verify; see faultline help)');
+      throw new UsageError('missing command (one of list, check, replay, repro, explore, coverage, verify; see faultline help)');
     case 'help':
     case '--help':
     case '-h': {
@@ -98,6 +101,8 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
       return checkCommand(rest, io, backend);
     case 'replay':
       return replayCommandMain(rest, io, backend);
+    case 'repro':
+      return reproCommand(rest, io, backend);
     case 'explore':
       return exploreCommand(rest, io, backend);
     case 'coverage':
@@ -107,8 +112,8 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
     case '__verify-worker':
       return verifyWorker(io, backend);
     default:
-      if (cmd.startsWith('-')) throw new UsageError(`unknown option ${cmd} (a command comes first: list, check, replay, explore, coverage, verify)`);
-      throw new UsageError(`unknown command "${cmd.length > 40 ? cmd.slice(0, 37) + '...' : cmd}" (one of list, check, replay, explore, coverage, verify; see faultline help)`);
+      if (cmd.startsWith('-')) throw new UsageError(`unknown option ${cmd} (a command comes first: list, check, replay, repro, explore, coverage, verify)`);
+      throw new UsageError(`unknown command "${cmd.length > 40 ? cmd.slice(0, 37) + '...' : cmd}" (one of list, check, replay, repro, explore, coverage, verify; see faultline help)`);
   }
 }
 

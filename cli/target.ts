@@ -5,6 +5,7 @@ import { configNameOf, configNames, findConfig } from '../properties/configs.js'
 import { defineVariant, generationVariant, VariantError, type Variant } from '../impl/sim/variant.js';
 import type { Backend, FamilyInfo } from './backend.js';
 import { oneLine, UsageError, type CliIO } from './io.js';
+import { bindFamily } from '../properties/scenarios/family.js';
 
 export interface Target {
   readonly variant: Variant;
@@ -81,9 +82,8 @@ export async function resolveTarget(cmd: string, backend: Backend, io: CliIO, f:
   }
   if (scenarioRequired && f.scenario === undefined) throw new UsageError(`${cmd}: missing --scenario S (see faultline list scenarios)`);
   const families = await backend.families();
-  if (f.scenario !== undefined && !families.has(f.scenario)) {
-    throw new UsageError(`${cmd}: unknown scenario "${f.scenario}" (one of ${[...families.keys()].join(', ')})`);
-  }
+  const bound = f.scenario !== undefined ? bindFamily(f.scenario, families) : undefined;
+  if (typeof bound === 'string') throw new UsageError(`${cmd}: ${bound}`);
   let variant: Variant;
   let mutant: string | undefined;
   let variantFile: string | undefined;
@@ -101,7 +101,7 @@ export async function resolveTarget(cmd: string, backend: Backend, io: CliIO, f:
     variant = findConfig(f.config!)!;
   }
   let fams: FamilyInfo[];
-  if (f.scenario !== undefined) fams = [families.get(f.scenario)!];
+  if (bound !== undefined) fams = [bound];
   else if (variant.scenario !== undefined && families.has(variant.scenario)) fams = [families.get(variant.scenario)!];
   else fams = [...families.values()];
   return {

@@ -25,6 +25,7 @@ import { EXIT_INTERNAL, EXIT_OK, EXIT_VIOLATION, oneLine, UsageError, type CliIO
 import { Progress } from './progress.js';
 import { counterexampleVariant, headerLines } from './replay.js';
 import { checkConfig, resolveTarget } from './target.js';
+import { bindFamily } from '../properties/scenarios/family.js';
 import { version } from './version.js';
 
 export const DEFAULT_BUDGET_SEC = 120;
@@ -218,9 +219,8 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   if (onlyConfig !== undefined) checkConfig('verify', onlyConfig);
   const families = await backend.families();
   const onlyScenario = str(p, 'scenario');
-  if (onlyScenario !== undefined && !families.has(onlyScenario)) {
-    throw new UsageError(`verify: unknown scenario "${onlyScenario}" (one of ${[...families.keys()].join(', ')})`);
-  }
+  const bound = onlyScenario !== undefined ? bindFamily(onlyScenario, families) : undefined;
+  if (typeof bound === 'string') throw new UsageError(`verify: ${bound}`);
   // Generations must pass; design proposals are checked the same way, their violations are findings.
   const configs = onlyConfig !== undefined ? [onlyConfig] : CONFIGURATIONS.map((c) => c.name);
   const scenarios = onlyScenario !== undefined ? [onlyScenario] : [...families.keys()];

@@ -12,6 +12,7 @@ import type { ScenarioSpec } from '../impl/sim/scenario.js';
 import type { CampaignResult, CampaignSpec, FoundViolation, RunReport } from './api.js';
 import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
+import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
@@ -19,9 +20,10 @@ import { configNames, findConfig } from './configs.js';
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
 
-export function familyOrThrow(name: string) {
-  const f = FAMILIES.get(name);
-  if (!f) throw new VariantError(`unknown scenario family "${name}" (one of ${[...FAMILIES.keys()].join(', ')})`);
+/** A family by name, or by `NAME:OPTION=VALUE,…` with its options bound (scenarios/family.ts). */
+export function familyOrThrow(name: string): Family {
+  const f = bindFamily(name, FAMILIES);
+  if (typeof f === 'string') throw new VariantError(f);
   return f;
 }
 

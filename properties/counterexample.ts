@@ -21,7 +21,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configNames, findConfig } from './configs.js';
 import { decodeSchedule, ScheduleError } from '../impl/rt/schedule.js';
-import type { ScenarioSpec } from '../impl/sim/scenario.js';
+import { UFFD_MONITORS, type ScenarioSpec } from '../impl/sim/scenario.js';
 
 export const COUNTEREXAMPLE_FORMAT = 'faultline-counterexample';
 export const COUNTEREXAMPLE_VERSION = 1;
@@ -454,10 +454,11 @@ class Checker {
         });
         break;
       case 'uffd_handler':
-        this.noExtraKeys(d, q, ['kind', 'pid', 'count', 'value']);
+        this.noExtraKeys(d, q, ['kind', 'pid', 'count', 'value', 'monitor']);
         this.int(d, 'pid', q, 1);
         this.int(d, 'count', q, 0);
         this.int(d, 'value', q, 0);
+        if (d['monitor'] !== undefined) this.oneOf(d, 'monitor', q, UFFD_MONITORS);
         break;
       case 'khugepaged':
         this.noExtraKeys(d, q, ['kind', 'rounds']);

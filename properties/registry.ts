@@ -54,6 +54,7 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   { name: 'vma-tree-well-formed', kind: 'step', description: 'the published VMA tree is sorted, non-overlapping, page aligned, and holds only its own mm\'s VMAs', kernelRef: 'I12; model NoOverlappingVmas' },
   { name: 'pte-outside-vma', kind: 'step', description: 'every PTE lies inside a VMA of its mm at the right file offset (judged while mmap_lock is free)', kernelRef: 'I10' },
   { name: 'rmap-incomplete', kind: 'end', description: 'every mapped anon folio is reachable through its VMA\'s anon_vma chain, every file page through i_mmap', kernelRef: 'I10, I17' },
+  { name: 'uffd-lost-wakeup', kind: 'end', description: 'when no task can run, no fault sleeps in handle_userfault on a range that is no longer registered with its userfaultfd (nothing will wake it)', kernelRef: 'liveness; fs/userfaultfd.c userfaultfd_unregister ("so they will not hang")' },
   { name: 'leak', kind: 'end', description: 'no lock held and every counter back to zero at the end (mmap_lock free, ctx->mmap_changing 0, swap device users 0, mapcounts match PTEs)', kernelRef: 'I18; liveness' },
   { name: 'linearizability', kind: 'history', description: 'the history of user-visible operations is linearizable against model/ (unknown is reported, never a pass)', kernelRef: 'refinement' },
   { name: 'final-state', kind: 'history', description: 'after the run, what user space could observe (maps, every page\'s value) equals the model state after the linearization', kernelRef: 'refinement (lost writes, stale data: I14, I16)' },

@@ -15,6 +15,7 @@ import { lockdepHooks } from '../impl/sync/lockdep.js';
 import type { RunReport, RunStatus } from './api.js';
 import { END_CHECKS, runStepChecks } from './invariants/index.js';
 import { judgeHistory } from './refinement.js';
+import { judgeQuiescence } from './liveness.js';
 import type { CoverageCollector } from './coverage.js';
 
 sim_set_base_hooks(lockdepHooks);
@@ -77,7 +78,12 @@ export function runScenario(opts: RunOptions): RunReport {
   let error = outcome.error;
   switch (outcome.status) {
     case 'ok': status = 'pass'; break;
-    case 'violation': status = 'violation'; break;
+    case 'violation':
+      status = 'violation';
+      // No task can run: a fault asleep on a range that is no longer registered is the more
+      // precise property (liveness.ts).
+      if (violation?.property === 'deadlock') violation = judgeQuiescence(kernel, exec, violation) ?? violation;
+      break;
     case 'crash': status = 'crash'; break;
     case 'bad-schedule': status = 'bad-schedule'; break;
   }

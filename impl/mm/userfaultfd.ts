@@ -1528,12 +1528,33 @@ function errOrOk(r: number): ModelResult {
   return r < 0 ? { kind: 'errno', errno: r } : { kind: 'ok' };
 }
 
+/**
+ * What the program knows it has unregistered: per process, the ranges [start, end) of its
+ * UFFDIO_UNREGISTERs that returned 0, minus what it registered again since. User-space knowledge
+ * (a monitor that relies on the unregister contract consults it), recorded when the ioctl returns.
+ */
+function sim_uffd_unregistered(): Map<number, [number, number][]> {
+  return k.state('uffd_unregistered', () => new Map<number, [number, number][]>());
+}
+
+/** [start, end) minus [a, b). */
+function sim_range_minus(r: [number, number], a: number, b: number): [number, number][] {
+  if (b <= r[0] || a >= r[1]) return [r];
+  const out: [number, number][] = [];
+  if (r[0] < a) out.push([r[0], a]);
+  if (b < r[1]) out.push([b, r[1]]);
+  return out;
+}
+
 /** UFFDIO_REGISTER on the process's userfaultfd (opened on first use). */
 export function* sim_sys_uffd_register(op: UffdRegisterOp): Task<ModelResult> {
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
   const ctx = k.fn.sim_new_userfaultfd(op.pid)!;
   const mode = op.mode === 'missing' ? UFFDIO_REGISTER_MODE_MISSING : UFFDIO_REGISTER_MODE_WP;
-  return errOrOk(yield* k.fn.userfaultfd_register(ctx, op.addr, op.len, mode));
+  const r = yield* k.fn.userfaultfd_register(ctx, op.addr, op.len, mode);
+  const known = sim_uffd_unregistered().get(op.pid);
+  if (r === 0 && known) sim_uffd_unregistered().set(op.pid, known.flatMap((x) => sim_range_minus(x, op.addr, op.addr + op.len)));
+  return errOrOk(r);
 }
 
 /** UFFDIO_UNREGISTER. */
@@ -1541,7 +1562,12 @@ export function* sim_sys_uffd_unregister(op: UffdUnregisterOp): Task<ModelResult
   if (!k.procs.get(op.pid)?.mm) return { kind: 'errno', errno: -ESRCH };
   const ctx = k.fn.sim_uffd_ctx(op.pid);
   if (!ctx) return { kind: 'errno', errno: -EBADF };
-  return errOrOk(yield* k.fn.userfaultfd_unregister(ctx, op.addr, op.len));
+  const r = yield* k.fn.userfaultfd_unregister(ctx, op.addr, op.len);
+  if (r === 0) {
+    const m = sim_uffd_unregistered();
+    m.set(op.pid, [...(m.get(op.pid) ?? []), [op.addr, op.addr + op.len]]);
+  }
+  return errOrOk(r);
 }
 
 /** UFFDIO_COPY of one page. */
@@ -1596,6 +1622,13 @@ export function* sim_sys_uffd_read_event(op: UffdReadEventOp): Task<ModelResult>
  * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own), and
  * retries a copy that got -ENOMEM (nothing was copied; the fault still waits). It
  * stops after spec.count faults (a daemon: the run ends when the user threads are done).
+ *
+ * spec.monitor 'contract' is a monitor that relies on the documented contract of
+ * UFFDIO_UNREGISTER ("wake any concurrent pending userfault while we unregister, so they will not
+ * hang permanently and it avoids userland to call UFFDIO_WAKE explicitly", fs/userfaultfd.c): a
+ * copy that fails with -ENOENT on a page of a range its process has unregistered (and not
+ * registered again) is not followed by UFFDIO_WAKE. Everything else is as the default
+ * ('defensive') monitor does.
  */
 export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
   if (spec.kind !== 'uffd_handler') return;
@@ -1605,6 +1638,10 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
   const monitors = k.state('uffd_monitors', () => new Map<number, number[]>());
   monitors.set(pid, [...(monitors.get(pid) ?? []), tid]);
   const faults: number[] = [];
+  const trusts_unregister = spec.monitor === 'contract';
+  /** The page at addr lies in a range this process unregistered (what the program knows). */
+  const unregistered = (addr: number): boolean =>
+    (sim_uffd_unregistered().get(pid) ?? []).some(([a, b]) => a <= addr && addr < b);
   /** UFFDIO_WAKE(range): validate_range, then wake_userfault (not a model operation: no state). */
   function* uffdio_wake(start: number, len: number): Task<void> {
     const ctx = k.fn.sim_uffd_ctx(pid);
@@ -1643,7 +1680,7 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
       // nothing was copied and the fault still waits — a monitor tries again.
       if (r.kind === 'errno' && r.errno === -ENOMEM) continue;
       if (r.kind !== 'errno' || r.errno !== -EAGAIN) {
-        if (r.kind === 'errno') yield* uffdio_wake(dst, PAGE_SIZE);
+        if (r.kind === 'errno' && !(trusts_unregister && r.errno === -ENOENT && unregistered(dst))) yield* uffdio_wake(dst, PAGE_SIZE);
         break;
       }
       // Read the pending non-cooperative events, then retry — after a back-off: a real monitor

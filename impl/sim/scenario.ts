@@ -17,11 +17,20 @@ export type SetupAction =
   /** Read one page of a file into the page cache (it is then uptodate). */
   | { readonly do: 'cache'; readonly file: string; readonly page: number };
 
+/** How a simulated userfaultfd monitor treats a failed UFFDIO_COPY (see DaemonSpec 'uffd_handler'). */
+export type UffdMonitor = 'defensive' | 'contract';
+export const UFFD_MONITORS: readonly UffdMonitor[] = ['defensive', 'contract'];
+
 export type DaemonSpec =
   /** kswapd-like reclaim: `rounds` passes, each reclaiming one page chosen by the scheduler among `targets`. */
   | { readonly kind: 'reclaim'; readonly rounds: number; readonly targets: readonly { readonly pid: number; readonly addr: number }[] }
-  /** The userfaultfd handler thread of `pid`: resolves `count` faults with UFFDIO_COPY of `value`. */
-  | { readonly kind: 'uffd_handler'; readonly pid: number; readonly count: number; readonly value: number }
+  /**
+   * The userfaultfd handler thread of `pid`: resolves `count` faults with UFFDIO_COPY of `value`.
+   * `monitor` is how it treats a copy that failed: 'defensive' (the default) UFFDIO_WAKEs the page
+   * after any failed copy; 'contract' relies on the documented UFFDIO_UNREGISTER contract and does
+   * not UFFDIO_WAKE a page of a range its process has unregistered (the copy fails -ENOENT there).
+   */
+  | { readonly kind: 'uffd_handler'; readonly pid: number; readonly count: number; readonly value: number; readonly monitor?: UffdMonitor }
   /** khugepaged: `rounds` collapse attempts over the ranges. */
   | { readonly kind: 'khugepaged'; readonly rounds: number }
   /** swapoff of the swap device. */

@@ -2,7 +2,7 @@
  * Scenario families about userfaultfd: missing faults resolved by a monitor while the range changes.
  */
 import type { ModelOp } from '../../model/ops.js';
-import type { Family } from './family.js';
+import { optionValue, type Family } from './family.js';
 import { PAGE, Src, anon, fork, load, madvise, mremapTo, munmap, page, store, uffdRegister } from './build.js';
 
 /** The value the monitor fills missing pages with. */
@@ -15,11 +15,24 @@ const UFFD_VALUE = 77;
  * faulting threads while another thread changes the registered range — munmap, mremap to a free
  * place (with MREMAP_DONTUNMAP the old range stays registered, empty), fork, madvise(MADV_DONTNEED) — raising a non-cooperative event (mmap_changing) the
  * monitor has to read first (I18, B22), or (un)registers it under the faults (B26).
+ *
+ * Option `monitor` (`--scenario uffd:monitor=contract`): how the monitor treats a failed
+ * UFFDIO_COPY. 'defensive' (the default) wakes the page after any failure; 'contract' relies on
+ * UFFDIO_UNREGISTER's documented wake and does not UFFDIO_WAKE a page of a range its process has
+ * unregistered — as a monitor written to the documentation may (impl/mm/userfaultfd.ts,
+ * sim_daemon_uffd_handler). The option changes only the daemon's `monitor` field: the same seed
+ * draws the same operations either way, and a counterexample carries the field and replays.
  */
 const uffd: Family = {
   name: 'uffd',
   description: 'missing userfaults resolved by a monitor while another thread unmaps, moves, forks, madvises or unregisters the range',
-  generate(seed) {
+  options: [{
+    name: 'monitor',
+    values: ['defensive', 'contract'],
+    description: 'defensive: UFFDIO_WAKE after any failed UFFDIO_COPY; contract: no UFFDIO_WAKE of a range the process unregistered (relies on UFFDIO_UNREGISTER waking it)',
+  }],
+  generate(seed, options) {
+    const monitor = optionValue(uffd, options, 'monitor');
     const s = new Src(seed);
     const i = s.int(1, 3);
     const faulter: ModelOp[] = [s.bool(0.6) ? load(1, i) : store(1, i, 40 + s.int(0, 9))];
@@ -43,7 +56,7 @@ const uffd: Family = {
       family: 'uffd',
       processes: [{ pid: 1, setup: [anon(1, 0, 4), store(1, 0, 1), uffdRegister(1, 0, 4)] }],
       threads,
-      daemons: [{ kind: 'uffd_handler', pid: 1, count: 8, value: UFFD_VALUE }],
+      daemons: [{ kind: 'uffd_handler', pid: 1, count: 8, value: UFFD_VALUE, ...(monitor === 'contract' ? { monitor: 'contract' as const } : {}) }],
     };
   },
 };

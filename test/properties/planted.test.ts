@@ -23,7 +23,7 @@ import type { ModelOp } from '../../model/ops.js';
 import { PROPERTIES } from '../../properties/registry.js';
 import { runScenario } from '../../properties/runner.js';
 import { runCampaign } from '../../properties/campaign.js';
-import { anon, load, store, munmap, fork, mprotect, RO, page, PAGE } from '../../properties/scenarios/build.js';
+import { anon, load, store, munmap, fork, mprotect, RO, page, PAGE, uffdRegister } from '../../properties/scenarios/build.js';
 import { mprotect_fixup } from '../../impl/mm/mprotect.js';
 import { folio_add_new_anon_rmap, folio_remove_rmap_pte } from '../../impl/mm/rmap.js';
 import { folio_put, my_zero_folio } from '../../impl/mm/page_alloc.js';
@@ -137,6 +137,10 @@ const CASES: Record<string, () => string | undefined> = {
   'pte-outside-vma': () => plant('v6.6', { unmap_vmas: function* () {}, free_pgtables: function* () {} }, scenario([store(1, 0, 5), munmap(1, 0, 2)])),
   // anon_vma_fork links nothing: the child's anon pages are not in its rmap.
   'rmap-incomplete': () => plant('v6.6', { anon_vma_fork: function* () { return 0; } }, scenario([fork(1)], [anon(1, 0, 2), store(1, 0, 1)])),
+  // wake_userfault wakes nobody: the fault UFFDIO_UNREGISTER should have woken sleeps on the
+  // unregistered range (v6.4: the fault queued under mmap_read_lock before the unregister ran).
+  'uffd-lost-wakeup': () => plant('v6.4', { __wake_userfault: function* () {} },
+    scenario([load(1, 1)], [anon(1, 0, 2), store(1, 0, 1), uffdRegister(1, 0, 2)], [[{ op: 'uffd_unregister', pid: 1, addr: page(0), len: 2 * PAGE }]])),
   // folio_add_new_anon_rmap forgets the mapcount.
   leak: () => plant('v6.6', { folio_add_new_anon_rmap: (f, vma, addr) => { folio_add_new_anon_rmap(f, vma, addr); f._mapcount--; } }, scenario([store(1, 0, 5)])),
   // The zero page is not zero: a read fault on fresh anonymous memory sees garbage.

@@ -1,0 +1,195 @@
+/**
+ * What the model allows a reproducer to observe: every interleaving of the user threads'
+ * programs (and of the userfaultfd monitor's copies) run through model/ from the scenario's
+ * initial state. A C reproducer (c.ts) judges a real kernel against these sets:
+ *
+ * - per operation, the results the model allows (a load's value or signal, …), and whether the
+ *   operation may stay blocked forever (a fault on a still-registered page nobody fills);
+ * - per page, the values a load may read once every operation has completed (final memory);
+ * - per /proc read, the lines of the scenario's address window the model allows.
+ *
+ * The search is a DFS over (model state, program counters) with visited states memoised; results
+ * are recorded on transitions, so a revisited state adds nothing. The sets are unions over all
+ * interleavings, per operation and per page: a real result outside them is one no linearization
+ * allows (sound for "the model forbids it"), though a violation that needs two results at once
+ * may pass unnoticed. Past `budget` visited states the search stops and says so (no value is
+ * judged then).
+ *
+ * Kernel-internal daemons (reclaim, khugepaged, swapoff) are stutter steps of the model. The
+ * userfaultfd monitor of a process is a move available whenever a thread's access waits for a
+ * page of that process: read every pending event, then UFFDIO_COPY its value to the page.
+ */
+import { fingerprint, step } from '../../model/spec.js';
+import { PAGE_SIZE, describeResult, mapsLineString, type MapsLine, type ModelOp, type ModelResult } from '../../model/ops.js';
+import type { MmState } from '../../model/state.js';
+import type { ScenarioSpec } from '../../impl/sim/scenario.js';
+
+export interface OpOutcomes {
+  /** describeResult strings of the results the model allows. */
+  readonly results: ReadonlySet<string>;
+  /** In some interleaving the op is still waiting when nothing else can move. */
+  readonly mayBlockForever: boolean;
+  /** /proc maps/smaps reads: the allowed window line lists (canonical strings). */
+  readonly maps: ReadonlySet<string>;
+}
+
+export interface Outcomes {
+  /** Indexed [thread][op]. */
+  readonly ops: readonly (readonly OpOutcomes[])[];
+  /** Final loads: key `pid:pageAddress` → allowed results; a page some outcome leaves waiting is absent. */
+  readonly finalPages: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Pages that some complete outcome leaves waiting for userfaultfd (not read at the end). */
+  readonly finalSkipped: ReadonlySet<string>;
+  /** The address ranges any VMA of the model covered (for filtering /proc lines): [start, end). */
+  readonly window: readonly (readonly [number, number])[];
+  /** Visited states; `complete` false when the budget ran out (then nothing is judged). */
+  readonly states: number;
+  readonly complete: boolean;
+  /** Complete outcomes (leaves where every thread finished). */
+  readonly leaves: number;
+}
+
+/** Canonical text of a maps/smaps result restricted to the window (Rss left out). */
+export function windowLines(lines: readonly MapsLine[], window: readonly (readonly [number, number])[]): string {
+  return lines
+    .filter((l) => window.some(([a, b]) => l.start < b && a < l.end))
+    .map((l) => mapsLineString({ start: l.start, end: l.end, perms: l.perms, offset: l.offset, name: l.name.split('/').pop() ?? '' }))
+    .join('\n');
+}
+
+interface Mutable {
+  results: Set<string>;
+  mayBlockForever: boolean;
+  maps: Set<string>;
+}
+
+/** Every (pid, page address) any VMA of the state covers. */
+function pagesOf(s: MmState, into: Map<number, Set<number>>, window: Map<string, [number, number]>): void {
+  for (const [pid, p] of Object.entries(s.processes)) {
+    for (const v of p.vmas) {
+      window.set(`${v.start}-${v.end}`, [v.start, v.end]);
+      let set = into.get(Number(pid));
+      if (!set) into.set(Number(pid), (set = new Set()));
+      for (let a = v.start; a < v.end && set.size < 4096; a += PAGE_SIZE) set.add(a);
+    }
+  }
+}
+
+export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget = 200_000): Outcomes {
+  const programs = scenario.threads.map((t) => t.program);
+  const ops: Mutable[][] = programs.map((p) => p.map(() => ({ results: new Set<string>(), mayBlockForever: false, maps: new Set<string>() })));
+  const monitors = new Map<number, number>();
+  for (const d of scenario.daemons ?? []) if (d.kind === 'uffd_handler') monitors.set(d.pid, d.value);
+
+  // The window: every VMA range of the initial state and of every state reached (filled below).
+  const pages = new Map<number, Set<number>>();
+  const windowSet = new Map<string, [number, number]>();
+  pagesOf(init, pages, windowSet);
+  for (const p of programs) {
+    for (const op of p) {
+      if ((op.op === 'mmap' || op.op === 'munmap' || op.op === 'mprotect' || op.op === 'madvise' || op.op === 'mbind' || op.op === 'uffd_register' || op.op === 'uffd_unregister') && op.len > 0) {
+        windowSet.set(`${op.addr}-${op.addr + op.len}`, [op.addr, op.addr + op.len]);
+      }
+      if (op.op === 'mremap') {
+        windowSet.set(`${op.oldAddr}-${op.oldAddr + op.oldLen}`, [op.oldAddr, op.oldAddr + op.oldLen]);
+        if (op.newAddr !== undefined) windowSet.set(`${op.newAddr}-${op.newAddr + op.newLen}`, [op.newAddr, op.newAddr + op.newLen]);
+      }
+    }
+  }
+
+  const finals: ModelState[] = [];
+  const visited = new Set<string>();
+  let states = 0;
+  let complete = true;
+  type ModelState = MmState;
+  const stack: { s: MmState; pc: number[] }[] = [{ s: init, pc: programs.map(() => 0) }];
+  // Window lines are judged against the full window, which grows as states are found: collect
+  // maps results raw and canonicalise at the end.
+  const rawMaps: { t: number; i: number; lines: readonly MapsLine[] }[] = [];
+
+  while (stack.length > 0) {
+    const { s, pc } = stack.pop()!;
+    const key = fingerprint(s) + '|' + pc.join(',');
+    if (visited.has(key)) continue;
+    visited.add(key);
+    if (++states > budget) {
+      complete = false;
+      break;
+    }
+    pagesOf(s, pages, windowSet);
+    let moved = false;
+    const waiting: { t: number; op: ModelOp }[] = [];
+    for (let t = 0; t < programs.length; t++) {
+      const i = pc[t]!;
+      if (i >= programs[t]!.length) continue;
+      const op = programs[t]![i]!;
+      const o = step(s, op);
+      if ('blocked' in o) {
+        waiting.push({ t, op });
+        continue;
+      }
+      moved = true;
+      record(ops[t]![i]!, o.result, (lines) => rawMaps.push({ t, i, lines }));
+      const next = pc.slice();
+      next[t] = i + 1;
+      stack.push({ s: o.state, pc: next });
+    }
+    // The monitor fills the page a waiting access faulted on (after reading the pending events).
+    for (const w of waiting) {
+      const pid = w.op.pid;
+      const value = monitors.get(pid);
+      if (value === undefined || (w.op.op !== 'load' && w.op.op !== 'store')) continue;
+      let m = s;
+      for (let n = 0; n < 64; n++) {
+        const r = step(m, { op: 'uffd_read_event', pid });
+        if ('blocked' in r || r.result.kind !== 'event') break;
+        m = r.state;
+        const ev = r.result.event;
+        if (ev.type !== 'pagefault') {
+          const settled = step(m, { op: 'uffd_settle', pid, event: ev });
+          if (!('blocked' in settled)) m = settled.state;
+        }
+      }
+      const dst = w.op.addr - (w.op.addr % PAGE_SIZE);
+      const c = step(m, { op: 'uffdio_copy', pid, dst, value });
+      if ('blocked' in c) continue;
+      if (fingerprint(c.state) === fingerprint(s)) continue;
+      moved = true;
+      stack.push({ s: c.state, pc });
+    }
+    const done = pc.every((i, t) => i >= programs[t]!.length);
+    if (done) finals.push(s);
+    else if (!moved) for (const w of waiting) ops[w.t]![pc[w.t]!]!.mayBlockForever = true;
+  }
+
+  const window = [...windowSet.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (const m of rawMaps) ops[m.t]![m.i]!.maps.add(windowLines(m.lines, window));
+
+  // Final memory: a load of every page of every VMA any state had, in each complete outcome.
+  const finalPages = new Map<string, Set<string>>();
+  const finalSkipped = new Set<string>();
+  for (const s of finals) {
+    for (const [pid, set] of pages) {
+      if (!s.processes[pid]) continue;
+      for (const addr of set) {
+        const k = `${pid}:${addr}`;
+        const o = step(s, { op: 'load', pid, addr });
+        if ('blocked' in o) {
+          finalSkipped.add(k);
+          continue;
+        }
+        let r = finalPages.get(k);
+        if (!r) finalPages.set(k, (r = new Set()));
+        r.add(describeResult(o.result));
+      }
+    }
+  }
+  for (const k of finalSkipped) finalPages.delete(k);
+  return { ops, finalPages, finalSkipped, window, states, complete, leaves: finals.length };
+}
+
+function record(o: Mutable, r: ModelResult, maps: (lines: readonly MapsLine[]) => void): void {
+  o.results.add(describeResult(r));
+  if (r.kind === 'maps') maps(r.lines);
+  if (r.kind === 'smaps') maps(r.entries);
+}

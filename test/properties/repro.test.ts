@@ -1,0 +1,187 @@
+/**
+ * properties/repro + `faultline repro`: a C reproducer from a counterexample. Every kept
+ * counterexample (test/regressions) gives a program that compiles with `cc -O2 -pthread` and, on
+ * this machine's kernel, runs to its verdict: "not reproduced" for the zoo (bugs fixed in the
+ * running kernel, designs no kernel shipped), "reproduced" for the UFFDIO_UNREGISTER finding (deep
+ * only: it is a race). The verdict machinery can fail: a program whose model outcomes are
+ * tampered with reports the value, /proc or hang it then forbids.
+ *
+ *   0x10000000 |--anon rw, 2 pages (page 0 = 1), registered MISSING--|
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultBackend } from '../../cli/backend.js';
+import { generationVariant } from '../../impl/sim/variant.js';
+import type { ScenarioSpec } from '../../impl/sim/scenario.js';
+import { makeCounterexample } from '../../properties/counterexample.js';
+import { enumerateOutcomes } from '../../properties/repro/outcomes.js';
+import { cString, generateRepro, mergeRanges } from '../../properties/repro/index.js';
+import { runScenario } from '../../properties/runner.js';
+import { anon, load, page, PAGE, store, uffdRegister } from '../../properties/scenarios/build.js';
+import { initialState } from '../../model/state.js';
+import { run } from '../cli/fake.js';
+
+const DEEP = !!process.env.FAULTLINE_DEEP;
+const ROOT = join(import.meta.dirname, '../..');
+const REG = join(ROOT, 'test/regressions');
+const files = readdirSync(REG).filter((f) => f.endsWith('.json')).sort();
+const tmp = mkdtempSync(join(tmpdir(), 'faultline-repro-test-'));
+
+function compile(c: string, name: string): string {
+  const src = join(tmp, `${name}.c`);
+  const bin = join(tmp, name);
+  writeFileSync(src, c);
+  execFileSync('cc', ['-O2', '-pthread', '-Wall', '-Werror', '-o', bin, src], { stdio: 'pipe' });
+  return bin;
+}
+
+function runC(bin: string, args: string[]): { code: number; out: string } {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout + r.stderr };
+}
+
+/** A counterexample of a scenario on v6.6 as the checker would write it (its replay's verdict). */
+function cxOf(sc: ScenarioSpec, schedule = 'v1:') {
+  const v = generationVariant('v6.6');
+  const r = runScenario({ variant: v, scenario: sc, schedule, strict: false });
+  return makeCounterexample({
+    config: 'v6.6', scenario: sc, schedule: r.schedule,
+    violation: r.violation
+      ? { property: r.violation.property, message: r.violation.message, step: r.violation.step, task: r.violation.task, taskName: r.violation.taskName, report: r.violation.report }
+      : { property: 'linearizability', message: 'test', step: -1, task: -1, taskName: '', report: [] },
+    steps: r.steps, preemptions: r.preemptions, tasks: sc.threads.length, createdBy: 'test',
+  }, (n) => n);
+}
+
+const registered = (threads: ScenarioSpec['threads']): ScenarioSpec => ({
+  name: 'repro-test', family: 'test',
+  processes: [{ pid: 1, setup: [anon(1, 0, 2), store(1, 0, 1), uffdRegister(1, 0, 2)] }],
+  threads,
+});
+
+describe('faultline repro: every kept counterexample', () => {
+  for (const f of files) {
+    it(`${f}: writes a C program that compiles with cc -O2 -pthread`, async () => {
+      const out = join(tmp, f.replace(/\.json$/, '.c'));
+      const r = await run(['repro', f, '--c', out, '--iterations', '50', '--timeout-ms', '50'], { cwd: REG, backend: defaultBackend });
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^wrote .*\.c: /);
+      const c = readFileSync(out, 'utf8');
+      expect(c).toMatch(/verdict: reproduced/);
+      compile(c, f.replace(/\.json$/, ''));
+    }, 30_000);
+  }
+
+  for (const f of files.filter((x) => x !== 'uffd-unregister-wake.json')) {
+    it(`${f}: runs to "not reproduced" on this kernel (50 iterations)`, () => {
+      const bin = join(tmp, f.replace(/\.json$/, ''));
+      const r = runC(bin, ['50', '200']);
+      expect(r.out, r.out).toMatch(/verdict: not reproduced - checked /);
+      expect(r.code).toBe(0);
+    }, 60_000);
+  }
+
+  it.runIf(DEEP)('uffd-unregister-wake.json: reproduces the hang on this kernel (deep: a race, up to 3000 iterations)', async () => {
+    const out = join(tmp, 'uffd-unregister-wake-first.c');
+    expect((await run(['repro', 'uffd-unregister-wake.json', '--c', out, '--stop-at-first'], { cwd: REG, backend: defaultBackend })).code).toBe(0);
+    const r = runC(compile(readFileSync(out, 'utf8'), 'uffd-unregister-wake-first'), ['3000', '200']);
+    expect(r.out, r.out).toMatch(/verdict: reproduced - uffd-lost-wakeup/);
+    expect(r.out).toMatch(/hang: thread faulter still blocked in P1 load\(0x10003000\).*unregistered/);
+    expect(r.code).toBe(1);
+  }, 600_000);
+});
+
+describe('the C verdicts can fail', () => {
+  it('a final value the model does not allow is reported (exit 1, "value:")', () => {
+    // One thread stores 5 to page 1; the model allows only 5 there after the run.
+    const sc: ScenarioSpec = { name: 'v', family: 'test', processes: [{ pid: 1, setup: [anon(1, 0, 2)] }], threads: [{ name: 'T1', pid: 1, program: [store(1, 1, 5)] }] };
+    const { c } = generateRepro(cxOf(sc), generationVariant('v6.6'), { iterations: 3 });
+    expect(c).toMatch(/static const char \*const final_\d+\[\] = \{ "5" \};/);
+    const ok = runC(compile(c, 'value-ok'), ['3', '50']);
+    expect(ok.code, ok.out).toBe(0);
+    const bad = runC(compile(c.replace(/(final_\d+\[\] = \{ )"5"/, '$1"6"'), 'value-bad'), ['3', '50']);
+    expect(bad.out).toMatch(/value: after the run P1's page 0x10001000 reads 5, which no interleaving allowed by the model leaves/);
+    expect(bad.code).toBe(1);
+  }, 30_000);
+
+  it('a load the model leaves blocked (registered, no monitor) is not a hang; told it cannot block, the program reports the hang', () => {
+    const sc = registered([{ name: 'faulter', pid: 1, program: [load(1, 1)] }]);
+    const cx = cxOf(sc);
+    expect(cx.violation.property).toBe('deadlock');
+    const { c } = generateRepro(cx, generationVariant('v6.6'), { iterations: 2 });
+    expect(c).toMatch(/\.kind = OP_LOAD.*\.may_block = 1/);
+    const ok = runC(compile(c, 'block-ok'), ['2', '50']);
+    expect(ok.out).toMatch(/2 with an operation blocked where the model allows it/);
+    expect(ok.code, ok.out).toBe(0);
+    const bad = runC(compile(c.replace('.may_block = 1', '.may_block = 0'), 'block-bad'), ['2', '50']);
+    expect(bad.out).toMatch(/hang: thread faulter still blocked in P1 load\(0x10001000\)/);
+    expect(bad.code).toBe(1);
+  }, 30_000);
+
+  it('/proc lines the model never shows are reported for a counterexample about /proc (smaps-rcu)', async () => {
+    const out = join(tmp, 'smaps-rcu-tampered.c');
+    expect((await run(['repro', 'smaps-rcu.json', '--c', out], { cwd: REG, backend: defaultBackend })).code).toBe(0);
+    const c = readFileSync(out, 'utf8');
+    expect(c).toMatch(/#define PRIMARY \(CHECK_VALUE \| CHECK_PROC\)/);
+    const bad = runC(compile(c.replace(/10200000-10201000 rw-p 00000000/g, '10200000-10202000 rw-p 00000000'), 'proc-bad'), ['3', '50']);
+    expect(bad.out).toMatch(/proc: P1 read\(\/proc\/1\/smaps\) showed window lines the model never shows/);
+    expect(bad.code).toBe(1);
+  }, 30_000);
+
+  it('bad arguments to the program: exit 2', () => {
+    const sc: ScenarioSpec = { name: 'a', family: 'test', processes: [{ pid: 1, setup: [anon(1, 0, 1)] }], threads: [{ name: 'T1', pid: 1, program: [load(1, 0)] }] };
+    const bin = compile(generateRepro(cxOf(sc), generationVariant('v6.6')).c, 'args');
+    expect(runC(bin, ['0']).code).toBe(2);
+    expect(runC(bin, ['1', '2', '3']).code).toBe(2);
+  }, 30_000);
+});
+
+describe('outcomes (the model side of the verdicts)', () => {
+  it('a load racing UFFDIO_UNREGISTER always completes in the model (a hang is forbidden); without the unregister it may block', () => {
+    const init = initialState({ processes: [{ pid: 1, vmas: [{ start: page(0), end: page(2), uffd: 'missing', pages: { [page(0)]: 1 } }] }] });
+    const unreg = { op: 'uffd_unregister' as const, pid: 1, addr: page(0), len: 2 * PAGE };
+    const o = enumerateOutcomes(registered([{ name: 'f', pid: 1, program: [load(1, 1)] }, { name: 'c', pid: 1, program: [unreg] }]), init);
+    expect(o.complete).toBe(true);
+    expect(o.ops[0]![0]!.mayBlockForever).toBe(false);
+    expect([...o.ops[0]![0]!.results]).toEqual(['0']);
+    const alone = enumerateOutcomes(registered([{ name: 'f', pid: 1, program: [load(1, 1)] }]), init);
+    expect(alone.ops[0]![0]!.mayBlockForever).toBe(true);
+    expect(alone.leaves).toBe(0);
+  });
+
+  it('with a monitor the blocked load is filled with its value', () => {
+    const init = initialState({ processes: [{ pid: 1, vmas: [{ start: page(0), end: page(2), uffd: 'missing' }] }] });
+    const sc: ScenarioSpec = { ...registered([{ name: 'f', pid: 1, program: [load(1, 1)] }]), daemons: [{ kind: 'uffd_handler', pid: 1, count: 1, value: 77 }] };
+    const o = enumerateOutcomes(sc, init);
+    expect([...o.ops[0]![0]!.results]).toEqual(['77']);
+    expect(o.ops[0]![0]!.mayBlockForever).toBe(false);
+  });
+
+  it('C strings and ranges', () => {
+    expect(cString('a"b\\c\nd\te\u0001??=')).toBe('"a\\"b\\\\c\\nd\\te\\001\\?\\?="');
+    expect(mergeRanges([[5, 8], [0, 2], [2, 4], [7, 9]])).toEqual([[0, 4], [5, 9]]);
+  });
+});
+
+describe('faultline repro: bad input is one line, exit 2', () => {
+  it('missing --c, a missing file, a malformed file, a bad number', async () => {
+    const noC = await run(['repro', 'uffd-unregister-wake.json'], { cwd: REG, backend: defaultBackend });
+    expect(noC.code).toBe(2);
+    expect(noC.err).toMatch(/^faultline: repro: missing --c OUT\.c/);
+    const missing = await run(['repro', 'nope.json', '--c', join(tmp, 'x.c')], { cwd: REG, backend: defaultBackend });
+    expect(missing.code).toBe(2);
+    expect(missing.err.trim().split('\n')).toHaveLength(1);
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, '{"format": "faultline-counterexample"}');
+    const malformed = await run(['repro', bad, '--c', join(tmp, 'x.c')], { cwd: REG, backend: defaultBackend });
+    expect(malformed.code).toBe(2);
+    expect(malformed.err.trim().split('\n')).toHaveLength(1);
+    const num = await run(['repro', 'uffd-unregister-wake.json', '--c', join(tmp, 'x.c'), '--iterations', 'many'], { cwd: REG, backend: defaultBackend });
+    expect(num.code).toBe(2);
+    expect(num.err).toMatch(/--iterations must be a positive integer/);
+  });
+});
