@@ -31,14 +31,19 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
 ];
 
+/** Sections run only when named in --only= (long comparisons, not part of the standard figures). */
+const OPTIONAL: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
+  ['guided', section('guided', 'benchGuided')],
+];
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
   const out: Record<string, unknown> = {};
   const notes: Record<string, string> = {};
   const seconds: Record<string, number> = {};
-  for (const [key, load] of SECTIONS) {
-    if (only && !only.includes(key)) continue;
+  for (const [key, load] of [...SECTIONS, ...OPTIONAL]) {
+    if (only ? !only.includes(key) : OPTIONAL.some(([k]) => k === key)) continue;
     const t0 = performance.now();
     try {
       const fn = await load();

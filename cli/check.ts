@@ -1,6 +1,6 @@
 /**
  * faultline check --config C [--mutant M | --variant FILE] [--scenario S]
- *   [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC]
+ *   [--strategy random|pct|dfs|portfolio|guided] [--runs N] [--seed S] [--time-limit SEC]
  *   [--fault-injection P] [--out DIR] [--json]
  *
  * Exit 0: no violation; 1: a violation (its counterexample written to DIR); 2: bad usage or input.
@@ -15,7 +15,7 @@ import { Progress } from './progress.js';
 import { resolveTarget, type Target } from './target.js';
 import { version } from './version.js';
 
-export const STRATEGIES: readonly StrategyName[] = ['random', 'pct', 'dfs', 'portfolio'];
+export const STRATEGIES: readonly StrategyName[] = ['random', 'pct', 'dfs', 'portfolio', 'guided'];
 export const DEFAULT_RUNS = 2000;
 export const DEFAULT_SEED = 1;
 export const DEFAULT_OUT = 'counterexamples';
@@ -38,12 +38,13 @@ export const CHECK_SPEC: CommandSpec = {
 };
 
 export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --variant FILE] [--scenario S]
-         [--strategy random|pct|dfs|portfolio] [--runs N] [--seed S] [--time-limit SEC]
+         [--strategy random|pct|dfs|portfolio|guided] [--runs N] [--seed S] [--time-limit SEC]
          [--fault-injection P] [--out DIR] [--json]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
   a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
-  the strategy (default portfolio), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
+  the strategy (default portfolio; guided: PCT whose preemptions fall where the threads touch the same
+  kernel objects), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
   --fault-injection P runs a share P (0..1) of the scenarios with allocation failures and I/O
   errors injected at the kernel's failure points (default 0).
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).

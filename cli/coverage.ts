@@ -31,7 +31,7 @@ export const COVERAGE_SPEC: CommandSpec = {
   },
 };
 
-export const COVERAGE_USAGE = `usage: faultline coverage [--config C] [--scenario S] [--strategy random|pct|dfs|portfolio] [--runs N] [--seed N] [--json]
+export const COVERAGE_USAGE = `usage: faultline coverage [--config C] [--scenario S] [--strategy random|pct|dfs|portfolio|guided] [--runs N] [--seed N] [--json]
 
   Run the campaign \`faultline check\` runs with the same flags (configuration C, default ${DEFAULT_COVERAGE_CONFIG};
   every scenario family or only S; N runs per family, default ${DEFAULT_RUNS}; seed N, default ${DEFAULT_SEED})
@@ -96,6 +96,9 @@ export function coverageText(r: CoverageReport, opts: { readonly pairs?: boolean
   out.push(`kernel functions:  ${pc(r.functions.reached, r.functions.total)}`);
   out.push(`step labels:       ${pc(r.labels.reached, r.labels.total)}`);
   out.push(`lock-class pairs:  ${r.lockPairs.reached} held together (${r.lockPairs.classes.length} classes)`);
+  if (r.functions.notCounted.length > 0) {
+    out.push(`not counted as kernel functions: ${r.functions.notCounted.map((f) => f.name).join(', ')} (classes, and accessors of the simulation no code of impl/ calls)`);
+  }
   if (r.labels.unknown.length > 0) out.push(`labels not in the source scan: ${r.labels.unknown.join(', ')}`);
   if (r.functions.unreached.length > 0) {
     out.push('', `kernel functions never called (${r.functions.unreached.length}):`);

@@ -33,7 +33,7 @@ export const USAGE = `faultline — checks the Linux kernel's page-fault locking
 
 usage:
   faultline list configs|mutants|scenarios|properties [--json]
-  faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy random|pct|dfs|portfolio]
+  faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy random|pct|dfs|portfolio|guided]
                   [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
   faultline replay FILE [--json] [--html OUT] [--compact]
   faultline repro FILE --c OUT.c [--iterations N] [--timeout-ms T] [--stop-at-first]

@@ -39,7 +39,7 @@ export interface RunReport {
   readonly stats: SimStats;
 }
 
-export type StrategyName = 'random' | 'pct' | 'dfs' | 'portfolio';
+export type StrategyName = 'random' | 'pct' | 'dfs' | 'portfolio' | 'guided';
 
 export interface CampaignSpec {
   /** The variant to check: a configuration, a mutant or a user's variant (see campaign.ts resolveVariant). */

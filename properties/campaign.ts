@@ -1,6 +1,7 @@
 /**
  * Campaigns: many runs of a scenario family on one variant under a strategy — seeded random, PCT,
- * bounded DFS, or the portfolio (PCT depth 2 and 3 and random interleaved, over fresh scenarios).
+ * bounded DFS, the portfolio (PCT depth 2 and 3 and random interleaved, over fresh scenarios), or
+ * communication-guided PCT (guided.ts).
  * The first violation of each property is shrunk and re-run traced for its counterexample.
  */
 import { DfsStrategy } from '../impl/rt/schedulers/dfs.js';
@@ -14,6 +15,7 @@ import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
+import { guidedLoop } from './guided.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
 
@@ -161,6 +163,9 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       if (!dfs.complete) complete = false;
       if (executions >= spec.runs || performance.now() >= deadline) go = false;
     }
+  } else if (spec.strategy === 'guided') {
+    // Communication-guided: each scenario's first runs are its solo profiles (guided.ts).
+    guidedLoop(spec, (g) => family.generate(mixSeed(spec.seed, g), g), SCHEDULES_PER_SCENARIO, onResult);
   } else {
     let scenario = family.generate(mixSeed(spec.seed, 0), 0);
     for (let i = 0; ; i++) {

@@ -2,7 +2,8 @@
  * Coverage: what of the kernel simulation a run or a campaign exercised.
  *
  * - functions: the kernel functions of the table (impl/sim/table.ts: every exported function of
- *   the kernel modules, called as `k.fn.<name>`) that were called at least once;
+ *   the kernel modules, called as `k.fn.<name>`) that were called at least once (classes and the
+ *   simulation's accessors are not counted: coverage_table.ts);
  * - labels: the step labels (the `yield` points, coverage_labels.ts finds them all in impl/'s
  *   sources) at which some task paused;
  * - lock pairs: pairs of lock classes held together by one task — the edges of lockdep's
@@ -26,7 +27,8 @@
  */
 import type { Execution, ExecutionHooks, TaskState } from '../impl/rt/execution.js';
 import type { Violation } from '../impl/rt/task.js';
-import { FUNCTION_HOME, type KernelFns } from '../impl/sim/table.js';
+import type { KernelFns } from '../impl/sim/table.js';
+import { tableEntries } from './coverage_table.js';
 import type { Variant } from '../impl/sim/variant.js';
 import { sim_lockdep_dependencies } from '../impl/sync/lockdep.js';
 import { sim_task_sync_peek } from '../impl/sync/sched.js';
@@ -64,14 +66,33 @@ export class CoverageCollector {
   /** Per-step hooks, merged after the checker's own by the runner. */
   readonly hooks: ExecutionHooks;
 
-  constructor() {
+  /**
+   * Context switches seen, as `executed label of the task that ran → executed label of the next task
+   * to run`, when the collector was made with `{ switches: true }` (interleaving coverage: the label
+   * pairs a coverage-guided corpus or a scheduler comparison counts). No static total.
+   */
+  readonly switches = new Set<string>();
+  /** Per task, the label it is paused at (what its next step executes); see switches. */
+  private pending: string[] = [];
+  private lastExecuted = '';
+  private lastTask = -1;
+
+  constructor(opts: { readonly switches?: boolean } = {}) {
     const labels = this.labels;
     const pairIds = this.pairIds;
     const lockPairs = this.lockPairs;
     const self = this;
+    const switches = opts.switches === true;
     this.hooks = {
       afterStep(exec: Execution, task: TaskState): Violation | null {
-        self.exec = exec;
+        if (self.exec !== exec) self.startRun(exec);
+        if (switches) {
+          const executed = self.pending[task.id] ?? 'start';
+          if (task.id !== self.lastTask && self.lastTask >= 0) self.switches.add(self.lastExecuted + SEP + executed);
+          self.pending[task.id] = task.label;
+          self.lastExecuted = executed;
+          self.lastTask = task.id;
+        }
         labels.add(task.label);
         const s = sim_task_sync_peek(task);
         if (s === undefined) return null;
@@ -99,6 +120,13 @@ export class CoverageCollector {
         return null;
       },
     };
+  }
+
+  private startRun(exec: Execution): void {
+    this.exec = exec;
+    this.pending = [];
+    this.lastTask = -1;
+    this.lastExecuted = '';
   }
 
   /** Items seen so far (functions + labels + lock pairs): grows when a run reaches something new. */
@@ -183,7 +211,10 @@ export interface CoverageKind<T> {
 export interface CoverageReport {
   readonly runs: number;
   /** Kernel functions of the table: reached / total, the others with their kernel file. */
-  readonly functions: CoverageKind<{ readonly name: string; readonly module: string; readonly reason?: string }>;
+  readonly functions: CoverageKind<{ readonly name: string; readonly module: string; readonly reason?: string }> & {
+    /** Entries of the table that are not kernel functions (classes, the simulation's accessors), with why. */
+    readonly notCounted: readonly { readonly name: string; readonly module: string; readonly why: string }[];
+  };
   /** Step labels: reached / total, the others with where they are written. */
   readonly labels: CoverageKind<{ readonly label: string; readonly at: string; readonly reason?: string }> & {
     /** Run-time labels the source scan does not know (should be none: see coverage_labels.ts). */
@@ -199,7 +230,8 @@ export function coverageReport(c: CoverageJson): CoverageReport {
   const fnSeen = new Set(c.functions);
   const fnUnreached: { name: string; module: string; reason?: string }[] = [];
   let fnReached = 0;
-  for (const [name, module] of FUNCTION_HOME) {
+  const entries = tableEntries();
+  for (const [name, module] of entries.counted) {
     if (fnSeen.has(name)) fnReached++;
     else {
       const reason = unreachedReason('fn', name);
@@ -222,7 +254,7 @@ export function coverageReport(c: CoverageJson): CoverageReport {
   for (const p of c.lockPairs) for (const x of p.split(SEP)) classes.add(x);
   return {
     runs: c.runs,
-    functions: { reached: fnReached, total: FUNCTION_HOME.size, unreached: fnUnreached },
+    functions: { reached: fnReached, total: entries.counted.size, unreached: fnUnreached, notCounted: entries.notCounted },
     labels: { reached: cat.kernel.length - labelUnreached.length, total: cat.kernel.length, unreached: labelUnreached, unknown: unknown.sort() },
     lockPairs: { reached: c.lockPairs.length, pairs: [...c.lockPairs].sort(), classes: [...classes].sort() },
   };

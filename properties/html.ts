@@ -125,6 +125,9 @@ export function coverageHtml(c: VerifyCoverage): string {
   h.push(`<tr><th>all</th><td>${a.runs}</td><td>${pc(a.functions.reached, a.functions.total)}</td><td>${pc(a.labels.reached, a.labels.total)}</td><td>${a.lockPairs.reached}</td></tr>`);
   h.push('</table>');
   const reason = (r: string | undefined) => (r !== undefined ? ` <small>— ${e(r)}</small>` : '');
+  if (a.functions.notCounted.length > 0) {
+    h.push(`<p>Not counted as kernel functions (${a.functions.notCounted.length}): ${a.functions.notCounted.map((f) => `${e(f.name)} <small>(${e(f.why)})</small>`).join(', ')}</p>`);
+  }
   h.push(`<h3>Kernel functions no configuration ran (${a.functions.unreached.length})</h3>`);
   if (a.functions.unreached.length === 0) h.push('<p>none</p>');
   else {

@@ -190,20 +190,25 @@ export function* misc_vma_close(vma: vm_area_struct): Task<void> {
   mutex_unlock(dev.lock);
 }
 
-/** The drivers' ->open/->close: table functions, so a variant can replace them. */
+/**
+ * The ops go through the function table (as generic_file_vm_ops does), so that a variant replacing
+ * misc_dev_fault, misc_dev_fault_mmap_locked, misc_vma_open or misc_vma_close is seen by the callers.
+ */
+const misc_dev_fault_op = (vmf: vm_fault): Task<number> => k.fn.misc_dev_fault(vmf);
+const misc_dev_fault_mmap_locked_op = (vmf: vm_fault): Task<number> => k.fn.misc_dev_fault_mmap_locked(vmf);
 const misc_vma_open_op = (vma: vm_area_struct): Task<void> => k.fn.misc_vma_open(vma);
 const misc_vma_close_op = (vma: vm_area_struct): Task<void> => k.fn.misc_vma_close(vma);
 
-const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: misc_dev_fault, open: misc_vma_open_op, close: misc_vma_close_op };
+const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: misc_dev_fault_op, open: misc_vma_open_op, close: misc_vma_close_op };
 const misc_mmaplock_vm_ops: vm_operations_struct = {
-  name: 'misc_mmaplock_vm_ops', fault: misc_dev_fault_mmap_locked, open: misc_vma_open_op, close: misc_vma_close_op,
+  name: 'misc_mmaplock_vm_ops', fault: misc_dev_fault_mmap_locked_op, open: misc_vma_open_op, close: misc_vma_close_op,
 };
 const misc_mmaplock_optin_vm_ops: vm_operations_struct = {
-  name: 'misc_mmaplock_optin_vm_ops', fault: misc_dev_fault_mmap_locked, fault_safe_under_vma_lock: true,
+  name: 'misc_mmaplock_optin_vm_ops', fault: misc_dev_fault_mmap_locked_op, fault_safe_under_vma_lock: true,
   open: misc_vma_open_op, close: misc_vma_close_op,
 };
 const misc_safe_vm_ops: vm_operations_struct = {
-  name: 'misc_safe_vm_ops', fault: misc_dev_fault, fault_safe_under_vma_lock: true, open: misc_vma_open_op, close: misc_vma_close_op,
+  name: 'misc_safe_vm_ops', fault: misc_dev_fault_op, fault_safe_under_vma_lock: true, open: misc_vma_open_op, close: misc_vma_close_op,
 };
 
 /**
@@ -257,9 +262,9 @@ export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
   }
 }
 
-const misc_fops: file_operations = { name: 'misc_fops', mmap: misc_dev_mmap };
+const misc_fops: file_operations = { name: 'misc_fops', mmap: (f, vma) => k.fn.misc_dev_mmap(f, vma) };
 /** /dev/kvm: kvm_chardev_ops' ioctl (virt/kvm/kvm_main.c) beside the PFN-map ->mmap. */
-const kvm_fops: file_operations = { name: 'kvm_chardev_ops', mmap: misc_dev_mmap, unlocked_ioctl: (f, cmd, arg) => k.fn.kvm_dev_ioctl(f, cmd, arg) };
+const kvm_fops: file_operations = { name: 'kvm_chardev_ops', mmap: (f, vma) => k.fn.misc_dev_mmap(f, vma), unlocked_ioctl: (f, cmd, arg) => k.fn.kvm_dev_ioctl(f, cmd, arg) };
 
 /**
  * vfs_ioctl(filp, cmd, arg) (fs/ioctl.c) for sim_sys_dev_ioctl: ->unlocked_ioctl, or -ENOTTY.

@@ -6,6 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { RandomScheduler } from '../../impl/rt/schedulers/random.js';
 import { baseTable, FUNCTION_HOME } from '../../impl/sim/table.js';
+import { tableEntries, tableReferences } from '../../properties/coverage_table.js';
+
+const COUNTED = tableEntries().counted.size;
 import { defineVariant } from '../../impl/sim/variant.js';
 import { resolveVariant, runCampaign } from '../../properties/campaign.js';
 import { collectCoverage, CoverageCollector, coverageReport, mergeCoverage } from '../../properties/coverage.js';
@@ -119,8 +122,8 @@ describe('the collector', () => {
   });
   it('the report counts reached / total and lists the rest', () => {
     const r = coverageReport({ functions: ['dup_mmap', 'not_a_kernel_function'], labels: ['dup_mm:allocate_mm', 'start', 'exit', 'made:up'], lockPairs: ['mmap_lock → vma_lock'], runs: 1 });
-    expect(r.functions).toMatchObject({ reached: 1, total: FUNCTION_HOME.size });
-    expect(r.functions.unreached).toHaveLength(FUNCTION_HOME.size - 1);
+    expect(r.functions).toMatchObject({ reached: 1, total: COUNTED });
+    expect(r.functions.unreached).toHaveLength(COUNTED - 1);
     expect(r.labels.reached).toBe(1);
     expect(r.labels.unknown).toEqual(['made:up']);
     expect(r.lockPairs).toEqual({ reached: 1, pairs: ['mmap_lock → vma_lock'], classes: ['mmap_lock', 'vma_lock'] });
@@ -133,6 +136,23 @@ describe('every run-time label is one the scan knows', () => {
     const cov = new CoverageCollector();
     for (const fam of FAMILIES.keys()) runCampaign({ variant: resolveVariant(gen), family: fam, strategy: 'portfolio', runs: 12, seed: 5, coverage: cov });
     expect(coverageReport(cov.toJSON()).labels.unknown).toEqual([]);
+  });
+});
+
+describe('the kernel functions of the table', () => {
+  it('classes and the simulation\'s accessors are not counted; everything else is', () => {
+    const e = tableEntries();
+    const nc = new Map(e.notCounted.map((x) => [x.name, x.why]));
+    expect(nc.get('userfaultfd_wait_queue')).toMatch(/class/);
+    expect(nc.get('sim_mt_entries')).toMatch(/accessor/);
+    // Called by name or by a dispatch prefix: counted.
+    for (const n of ['sim_kernel_init', 'sim_sys_mbind', 'sim_daemon_reclaim', 'sim_setup_swap_out', 'do_anonymous_page']) expect(e.counted.has(n), n).toBe(true);
+    expect(e.counted.size + e.notCounted.length).toBe(FUNCTION_HOME.size);
+  });
+  it('references: through the table, by name, by a dispatch prefix', () => {
+    const r = tableReferences(["yield* k.fn.do_fault(vmf); kfn(kernel, 'sim_kernel_init'); call(`sim_sys_${op.op}`, op);"]);
+    expect([...r.names].sort()).toEqual(['do_fault', 'sim_kernel_init']);
+    expect(r.prefixes).toEqual(['sim_sys_']);
   });
 });
 
