@@ -9,6 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../impl/rt/task.js';
 import { k, type Kernel } from '../../impl/sim/kernel.js';
+import { baseTable } from '../../impl/sim/table.js';
+import { folio_unlock } from '../../impl/sync/bitlock.js';
+
+const base = baseTable();
 import type { folio, mm_struct, pmd_t, pte_table } from '../../impl/include/linux/mm_types.js';
 import { HPAGE_PMD_NR, PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
 import {
@@ -324,5 +328,40 @@ describe('collapse_file + retract_page_tables (file range)', () => {
     expect(r.outcome.status, why(r.outcome)).toBe('ok');
     expect(tableOf(r.kernel.procs.get(1)!.mm!, HP)).toBe(out.get('old'));
     expect(entry(out.get('old') as pte_table, HP).kind).toBe('present');
+  });
+  // collapse_file reads a missing page in and adds it to the page cache; a racing read may have
+  // added it first (filemap_add_folio: -EEXIST, the folio unlocked again): look the index up again.
+  it('v6.6: a page cached by a racing read while collapse_file reads it in (-EEXIST) is looked up again', () => {
+    const out = new Map<string, unknown>();
+    let raced = false;
+    const r = sysRun({
+      gen: 'v6.6',
+      files: [{ name: 'big.bin', pages: BIG }],
+      processes: [{ pid: 1, setup: [mmapFile(1, HP, PMD_SIZE, 'big.bin', 0, RO, { fixed: true }), load(1, HP)] }],
+      overrides: {
+        filemap_add_folio: function* (mapping, f, index, gfp) {
+          if (!raced && index === 100) {
+            raced = true;
+            // the racing read(2): its own folio for index 100 goes in first
+            const g = (yield* k.fn.folio_alloc(0, 0))!;
+            g.data = 101;
+            g.uptodate = true;
+            expect(yield* base.filemap_add_folio(mapping, g, index, gfp)).toBe(0);
+            folio_unlock(g);
+            k.fn.folio_put(g);
+          }
+          return yield* base.filemap_add_folio(mapping, f, index, gfp);
+        },
+      },
+      setup: function* (kernel: Kernel): Task<void> {
+        const mm = kernel.procs.get(1)!.mm!;
+        yield* spawn(kernel, 'khugepaged', 0, () => k.fn.khugepaged_scan_pmd(mm, HP), out);
+      },
+      threads: [{ name: 'A', pid: 1, program: [load(1, HP + 100 * PAGE)] }],
+    });
+    expect(r.outcome.status, why(r.outcome)).toBe('ok');
+    expect(raced).toBe(true);
+    expect(out.get('khugepaged')).toBe(SCAN_SUCCEED);
+    expect(r.of('A')).toEqual([{ kind: 'value', value: 101 }]);
   });
 });
