@@ -74,7 +74,7 @@ function* down_write_nest_lock(sem: import('../sync/rwsem.js').rw_semaphore, nth
 }
 
 /** vm_lock_anon_vma(mm, anon_vma): write-lock the root once (the rb_root bit marks it). */
-function* vm_lock_anon_vma(av: anon_vma): Task<void> {
+export function* vm_lock_anon_vma(av: anon_vma): Task<void> {
   const s = state();
   const root = av.root;
   if (s.anon_vmas.has(root)) return;
@@ -84,7 +84,7 @@ function* vm_lock_anon_vma(av: anon_vma): Task<void> {
 }
 
 /** vm_lock_mapping(mm, mapping): i_mmap_rwsem once per mapping (AS_MM_ALL_LOCKS). */
-function* vm_lock_mapping(mapping: address_space): Task<void> {
+export function* vm_lock_mapping(mapping: address_space): Task<void> {
   const s = state();
   if (s.mappings.has(mapping)) return;
   yield* down_write_nest_lock(mapping.i_mmap_rwsem, s.mappings.size);
@@ -112,11 +112,11 @@ export function* mm_take_all_locks(mm: mm_struct): Task<number> {
   // (hugetlb mappings first: none exist here)
   for (const vma of vmas) {
     if (fatal_signal_pending()) return out_unlock(mm);
-    if (vma.vm_file) yield* vm_lock_mapping(vma.vm_file.f_mapping);
+    if (vma.vm_file) yield* k.fn.vm_lock_mapping(vma.vm_file.f_mapping);
   }
   for (const vma of vmas) {
     if (fatal_signal_pending()) return out_unlock(mm);
-    if (vma.anon_vma) for (const avc of vma.anon_vma_chain) yield* vm_lock_anon_vma(avc.anon_vma);
+    if (vma.anon_vma) for (const avc of vma.anon_vma_chain) yield* k.fn.vm_lock_anon_vma(avc.anon_vma);
   }
   // Every lock held: from here to mm_drop_all_locks no page table may change (sim_mm_all_locks_check).
   state().windows.set(mm, sim_page_tables_snapshot(mm));
