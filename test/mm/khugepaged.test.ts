@@ -11,8 +11,6 @@ import type { Task } from '../../impl/rt/task.js';
 import { k, type Kernel } from '../../impl/sim/kernel.js';
 import { baseTable } from '../../impl/sim/table.js';
 import { folio_unlock } from '../../impl/sync/bitlock.js';
-
-const base = baseTable();
 import type { folio, mm_struct, pmd_t, pte_table } from '../../impl/include/linux/mm_types.js';
 import { HPAGE_PMD_NR, PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
 import {
@@ -21,6 +19,7 @@ import {
 import type { ModelOp } from '../../model/ops.js';
 import { PAGE, RO, RW, Script, load, mmapAnon, mmapFile, store, sysDfs, sysRun, why } from './syscalls_harness.js';
 
+const base = baseTable();
 const HP = 0x40000000; // PMD-aligned
 const pmdOf = (mm: mm_struct, addr: number): pmd_t | undefined => mm.pgd.get(Math.floor(addr / PMD_SIZE));
 const tableOf = (mm: mm_struct, addr: number): pte_table | null => pmdOf(mm, addr)?.table ?? null;
