@@ -12,6 +12,11 @@
  * the campaigns still to run (between MIN_CAMPAIGN_MS and MAX_CAMPAIGN_MS): the whole section
  * stays within BUDGET_MS on one core however many mutants the zoo has. `capped` counts the seeds
  * that stopped at their time limit, not at MAX_EXECUTIONS; notes() says which caps applied.
+ *
+ * Beside each mutant's directed family, the general generator (family 'random', no scenario
+ * written for any bug) under the portfolio, also for 10 seeds: rows with family 'random', capped
+ * at GENERAL_MAX_EXECUTIONS (the issue's 20,000) and a budget of their own (GENERAL_BUDGET_MS),
+ * shared the same way. `guidance` says whether the coverage-guided corpus drew the workloads.
  */
 import { performance } from 'node:perf_hooks';
 import { MUTANTS } from '../impl/bugs/index.js';
@@ -28,6 +33,13 @@ export const MAX_EXECUTIONS = 5000;
 export const BUDGET_MS = 240_000;
 export const MIN_CAMPAIGN_MS = 250;
 export const MAX_CAMPAIGN_MS = 10_000;
+/** The general generator's rows: the family, its execution cap, and their own budget. */
+export const GENERAL_FAMILY = 'random';
+export const GENERAL_MAX_EXECUTIONS = 20_000;
+export const GENERAL_BUDGET_MS = 600_000;
+export const GENERAL_MAX_CAMPAIGN_MS = 60_000;
+/** Whether the general rows draw from the coverage-guided corpus (properties/corpus.ts). */
+export const GENERAL_GUIDANCE: 'none' | 'corpus' = 'none';
 
 export interface TimeToBugRow {
   mutant: string;
@@ -43,6 +55,8 @@ export interface TimeToBugRow {
   property: string | null;
   /** Seeds stopped by their time limit (not by MAX_EXECUTIONS) without finding the bug. */
   capped: number;
+  /** The general family's rows: 'corpus' when a coverage-guided corpus drew the workloads. */
+  guidance?: 'none' | 'corpus';
 }
 
 export interface TimeToBugOptions {
@@ -53,6 +67,12 @@ export interface TimeToBugOptions {
   readonly maxExecutions?: number;
   readonly maxCampaignMs?: number;
   readonly minCampaignMs?: number;
+  /** Also time the general generator on every mutant (default true), within its own budget. */
+  readonly general?: boolean;
+  readonly generalBudgetMs?: number;
+  readonly generalMaxExecutions?: number;
+  readonly generalMaxCampaignMs?: number;
+  readonly generalGuidance?: 'none' | 'corpus';
 }
 
 let lastNotes: string | undefined;
@@ -65,6 +85,54 @@ export function notes(): string | undefined {
 /** The family a mutant is found with: its own (variant.scenario), else 'random'. */
 export function familyOf(v: Variant): string {
   return v.scenario !== undefined && FAMILIES.has(v.scenario) ? v.scenario : 'random';
+}
+
+interface Caps {
+  readonly budgetMs: number;
+  readonly maxExecutions: number;
+  readonly minCampaignMs: number;
+  readonly maxCampaignMs: number;
+}
+
+/** One row: `seeds` campaigns of one mutant × strategy × family, sharing `caps.budgetMs` with `left()` more to come. */
+function timeRow(
+  variant: Variant, strategy: StrategyName, family: string, seeds: number, caps: Caps, t0: number, left: () => number,
+  stats: { minCap: number; maxCap: number; capped: number }, guidance?: 'none' | 'corpus',
+): TimeToBugRow {
+  const execs: number[] = [];
+  const ms: number[] = [];
+  const props = new Map<string, number>();
+  let found = 0;
+  let capped = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const remaining = caps.budgetMs - (performance.now() - t0);
+    const cap = Math.max(caps.minCampaignMs, Math.min(caps.maxCampaignMs, remaining / left()));
+    stats.minCap = Math.min(stats.minCap, cap);
+    stats.maxCap = Math.max(stats.maxCap, cap);
+    const r = runCampaign({
+      variant, family, strategy, seed, runs: caps.maxExecutions, timeLimitMs: cap, stopAtFirst: true, shrink: false,
+      ...(guidance ? { guidance } : {}),
+    });
+    const v = r.violations[0];
+    if (v) {
+      found++;
+      execs.push(v.executionsToFind);
+      ms.push(r.elapsedMs);
+      props.set(v.property, (props.get(v.property) ?? 0) + 1);
+    } else {
+      execs.push(Infinity);
+      ms.push(Infinity);
+      // A DFS campaign that covered its space stops early; anything else below the
+      // execution cap stopped at its time limit.
+      if (r.executions < caps.maxExecutions && r.complete !== true) capped++;
+    }
+  }
+  stats.capped += capped;
+  const property = [...props].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+  return {
+    mutant: variant.name, strategy, family, seeds, found, medianExecutions: median(execs), medianMs: median(ms), property, capped,
+    ...(guidance ? { guidance } : {}),
+  };
 }
 
 function median(xs: readonly number[]): number | null {
@@ -89,51 +157,43 @@ export async function benchTimeToBug(opts: TimeToBugOptions = {}): Promise<TimeT
   const t0 = performance.now();
   const total = mutants.length * strategies.length * seeds;
   let done = 0;
-  let minCap = Infinity;
-  let maxCap = 0;
-  let cappedTotal = 0;
+  const stats = { minCap: Infinity, maxCap: 0, capped: 0 };
   const rows: TimeToBugRow[] = [];
+  const caps: Caps = { budgetMs, maxExecutions, minCampaignMs, maxCampaignMs };
   for (const variant of mutants) {
     const family = familyOf(variant);
     for (const strategy of strategies) {
-      const execs: number[] = [];
-      const ms: number[] = [];
-      const props = new Map<string, number>();
-      let found = 0;
-      let capped = 0;
-      for (let seed = 1; seed <= seeds; seed++) {
-        const remaining = budgetMs - (performance.now() - t0);
-        const cap = Math.max(minCampaignMs, Math.min(maxCampaignMs, remaining / (total - done)));
-        minCap = Math.min(minCap, cap);
-        maxCap = Math.max(maxCap, cap);
-        const r = runCampaign({
-          variant, family, strategy, seed, runs: maxExecutions, timeLimitMs: cap, stopAtFirst: true, shrink: false,
-        });
-        done++;
-        const v = r.violations[0];
-        if (v) {
-          found++;
-          execs.push(v.executionsToFind);
-          ms.push(r.elapsedMs);
-          props.set(v.property, (props.get(v.property) ?? 0) + 1);
-        } else {
-          execs.push(Infinity);
-          ms.push(Infinity);
-          // A DFS campaign that covered its space stops early; anything else below the
-          // execution cap stopped at its time limit.
-          if (r.executions < maxExecutions && r.complete !== true) capped++;
-        }
-      }
-      cappedTotal += capped;
-      const property = [...props].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
-      rows.push({ mutant: variant.name, strategy, family, seeds, found, medianExecutions: median(execs), medianMs: median(ms), property, capped });
+      rows.push(timeRow(variant, strategy, family, seeds, caps, t0, () => total - done++, stats));
     }
   }
   const elapsed = Math.round((performance.now() - t0) / 1000);
-  const capText = minCap === Infinity ? '' : minCap === maxCap ? `${Math.round(minCap)} ms` : `${Math.round(minCap)}–${Math.round(maxCap)} ms`;
+  const capText = (st: { minCap: number; maxCap: number }): string =>
+    st.minCap === Infinity ? '' : st.minCap === st.maxCap ? `${Math.round(st.minCap)} ms` : `${Math.round(st.minCap)}–${Math.round(st.maxCap)} ms`;
   lastNotes = `${mutants.length} mutants × ${strategies.length} strategies × ${seeds} seeds in ${elapsed} s; each campaign capped at ` +
-    `${maxExecutions} executions or ${capText} (the ${Math.round(budgetMs / 1000)} s budget shared among the campaigns left)` +
-    (cappedTotal > 0 ? `; ${cappedTotal} campaign(s) stopped at their time limit without finding the bug` : '');
+    `${maxExecutions} executions or ${capText(stats)} (the ${Math.round(budgetMs / 1000)} s budget shared among the campaigns left)` +
+    (stats.capped > 0 ? `; ${stats.capped} campaign(s) stopped at their time limit without finding the bug` : '');
+
+  if (opts.general ?? true) {
+    // The general generator on every mutant, beside its directed family.
+    const g0 = performance.now();
+    const gcaps: Caps = {
+      budgetMs: opts.generalBudgetMs ?? GENERAL_BUDGET_MS,
+      maxExecutions: opts.generalMaxExecutions ?? GENERAL_MAX_EXECUTIONS,
+      minCampaignMs: minCampaignMs,
+      maxCampaignMs: Math.max(minCampaignMs, opts.generalMaxCampaignMs ?? GENERAL_MAX_CAMPAIGN_MS),
+    };
+    const guidance = opts.generalGuidance ?? GENERAL_GUIDANCE;
+    const gtotal = mutants.length * seeds;
+    let gdone = 0;
+    const gstats = { minCap: Infinity, maxCap: 0, capped: 0 };
+    for (const variant of mutants) {
+      rows.push(timeRow(variant, 'portfolio', GENERAL_FAMILY, seeds, gcaps, g0, () => gtotal - gdone++, gstats, guidance));
+    }
+    const gel = Math.round((performance.now() - g0) / 1000);
+    lastNotes += `; general generator (${GENERAL_FAMILY}, portfolio, guidance ${guidance}): ${mutants.length} mutants × ${seeds} seeds in ${gel} s, ` +
+      `each capped at ${gcaps.maxExecutions} executions or ${capText(gstats)} (the ${Math.round(gcaps.budgetMs / 1000)} s budget shared)` +
+      (gstats.capped > 0 ? `; ${gstats.capped} stopped at their time limit without finding the bug` : '');
+  }
   return rows;
 }
 

@@ -42,15 +42,18 @@ export const CHECK_USAGE = `usage: faultline check --config C [--mutant M | --va
          [--fault-injection P] [--out DIR] [--json]
 
   Run N executions (default ${DEFAULT_RUNS}) of each scenario family (or only S) on configuration C,
-  a zoo mutant M (implies its configuration and scenario family) or a variant module FILE, under
-  the strategy (default portfolio; guided: PCT whose preemptions fall where the threads touch the same
-  kernel objects), seed S (default ${DEFAULT_SEED}), stopping at the first violation.
+  a zoo mutant M (implies its configuration and scenario family) or a variant module FILE — the
+  general generator (random) first, then the directed families — under the strategy (default
+  portfolio; guided: PCT whose preemptions fall where the threads touch the same kernel objects),
+  seed S (default ${DEFAULT_SEED}), stopping at the first violation.
   --fault-injection P runs a share P (0..1) of the scenarios with allocation failures and I/O
   errors injected at the kernel's failure points (default 0).
   Counterexamples are written to DIR (default ./${DEFAULT_OUT}/).
   Exit 0: no violation, 1: a violation was found, 2: bad usage or input.`;
 
 export interface CheckViolationJson {
+  /** The scenario family whose run broke it ('random': the general generator). */
+  readonly family: string;
   readonly property: string;
   readonly message: string;
   readonly file: string;
@@ -158,7 +161,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
       const file = join(c.out, basename(written));
       c.onViolation?.(fv, cx, file);
       violations.push({
-        property: fv.property, message: fv.message, file, executionsToFind: executions - res.executions + fv.executionsToFind,
+        family: fam.name, property: fv.property, message: fv.message, file, executionsToFind: executions - res.executions + fv.executionsToFind,
         tasks: fv.tasks, steps: fv.report.steps, preemptions: fv.report.preemptions,
       });
     }

@@ -79,7 +79,7 @@ export async function exploreCommand(argv: readonly string[], io: CliIO, backend
     const cx = counterexampleOf(target, fv, by, out);
     const file = join(out, basename(await writeCounterexample(resolve(io.cwd, out), cx)));
     commands.push(cx.command);
-    violations.push({ property: fv.property, message: fv.message, file, executionsToFind: fv.executionsToFind, tasks: fv.tasks, steps: fv.report.steps, preemptions: fv.report.preemptions });
+    violations.push({ family: fam.name, property: fv.property, message: fv.message, file, executionsToFind: fv.executionsToFind, tasks: fv.tasks, steps: fv.report.steps, preemptions: fv.report.preemptions });
   }
   const complete = res.complete ?? false;
   if (json) {

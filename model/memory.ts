@@ -6,7 +6,7 @@
 import {
   MMAP_MIN_ADDR,
   PAGE_SIZE,
-  STACK_GROW_WINDOW,
+  STACK_RLIMIT,
   STACK_GUARD_GAP,
   ZERO_PAGE,
   filePageIndex,
@@ -49,8 +49,9 @@ export const waitsForUffd = (v: Vma, view: PageView): boolean =>
 
 /**
  * The VMA a user fault at addr lands in, growing a VM_GROWSDOWN VMA when addr is at most
- * STACK_GROW_WINDOW below it and the new start keeps stack_guard_gap from an accessible,
- * non-growsdown previous VMA (expand_downwards). Returns undefined for SIGSEGV.
+ * the grown VMA stays within STACK_RLIMIT (acct_stack_growth) and the new start keeps
+ * stack_guard_gap from an accessible, non-growsdown previous VMA (expand_downwards). Returns
+ * undefined for SIGSEGV.
  */
 export function vmaForUserFault(proc: ProcessData, addr: number): VmaData | undefined {
   const hit = findVma(proc.vmas, addr);
@@ -58,8 +59,9 @@ export function vmaForUserFault(proc: ProcessData, addr: number): VmaData | unde
   const i = proc.vmas.findIndex((v) => v.start > addr);
   if (i < 0) return undefined;
   const v = proc.vmas[i]!;
-  if (!v.growsdown || v.start - addr > STACK_GROW_WINDOW) return undefined;
+  if (!v.growsdown) return undefined;
   const newStart = pageOf(addr) * PAGE_SIZE;
+  if (v.end - newStart > STACK_RLIMIT) return undefined;
   if (newStart < MMAP_MIN_ADDR) return undefined;
   const prev = proc.vmas[i - 1];
   if (prev) {

@@ -20,11 +20,11 @@ export const MMAP_BASE = 0x7f0000000000;
 /** stack_guard_gap (mm/mmap.c): 256 pages kept free below a VM_GROWSDOWN VMA. */
 export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 /**
- * How far below a VM_GROWSDOWN VMA an access may land and still grow it. The kernel has no
- * such distance check any more (only RLIMIT_STACK and the guard gap to the previous VMA); this
- * is the simulation's stand-in for RLIMIT_STACK, 256 pages.
+ * RLIMIT_STACK, scaled down to 256 pages (1 MiB): a VM_GROWSDOWN VMA grows only while its whole
+ * size stays within it (mm/mmap.c acct_stack_growth); impl/ uses the same stand-in
+ * (SIM_RLIMIT_STACK). The kernel has no other distance check below a stack.
  */
-export const STACK_GROW_WINDOW = 256 * PAGE_SIZE;
+export const STACK_RLIMIT = 256 * PAGE_SIZE;
 
 /**
  * A private anonymous page mapped to the shared zero page by a read fault: reads 0, is not
@@ -57,6 +57,12 @@ export interface VmaData {
   policy: MemPolicy;
   /** Identity of vma->anon_vma (null until the first COW/anonymous page); decides merging. */
   anonVma: number | null;
+  /**
+   * VM_ACCOUNT: private writable memory is charged at mmap (accountable_mapping), mprotect adds
+   * it to a private mapping gaining write and takes it back from an anonymous one losing write
+   * before it ever had an anon_vma. Part of vm_flags: it decides merging.
+   */
+  account: boolean;
   /**
    * Private pages of this VMA, keyed by virtual page number (addr / PAGE_SIZE): the process's
    * own copy (anonymous, or a COW-broken file page), or ZERO_PAGE.
@@ -137,6 +143,8 @@ export interface VmaSpec {
   pgoff?: number;
   uffd?: UffdMode;
   policy?: MemPolicy;
+  /** VM_ACCOUNT (default: private and writable, as mmap sets it). */
+  account?: boolean;
   /** Private page contents keyed by page address (byte address of the page). */
   pages?: Record<number, number>;
 }
@@ -199,6 +207,7 @@ export function initialState(spec: InitialSpec = {}): MmState {
         driver: file !== null && (files[file]?.driver ?? false),
         policy: v.policy ?? 'default',
         anonVma: hasPages ? nextAnonVma++ : null,
+        account: v.account ?? (!(v.shared ?? false) && parseProt(v.prot ?? 'rw-').write),
         pages,
       };
     });

@@ -92,7 +92,7 @@ const protEq = (a: VmaData['prot'], b: VmaData['prot']): boolean =>
 
 /**
  * is_mergeable_vma + is_mergeable_anon_vma + the vm_pgoff continuity check (mm/vma.c):
- * contiguous, same flags (protection, shared, growsdown, uffd), same file with contiguous
+ * contiguous, same flags (protection, shared, growsdown, uffd, VM_ACCOUNT), same file with contiguous
  * offsets (anonymous VMAs compare their creation-time pgoff too), same policy, compatible
  * anon_vma; VM_PFNMAP (driver) never merges (VM_SPECIAL).
  */
@@ -107,6 +107,7 @@ export function canMerge(a: VmaData, b: VmaData): boolean {
     protEq(a.prot, b.prot) &&
     a.uffd === b.uffd &&
     a.policy === b.policy &&
+    a.account === b.account &&
     a.pgoff + npages(a) === b.pgoff &&
     (a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma)
   );
@@ -142,6 +143,7 @@ export function anonVmaPrepare(s: MmStateData, proc: ProcessData, v: VmaData): v
     a.shared === b.shared &&
     a.growsdown === b.growsdown &&
     a.uffd === b.uffd &&
+    a.account === b.account &&
     !a.driver &&
     !b.driver &&
     a.pgoff + npages(a) === b.pgoff;

@@ -66,6 +66,13 @@ export interface CampaignSpec {
    */
   readonly faultInjection?: number;
   readonly onProgress?: (executions: number) => void;
+  /**
+   * 'corpus': for a family with mutable workloads (the general generator), draw from a
+   * coverage-guided corpus (properties/corpus.ts) instead of fresh draws only. Default 'none'.
+   */
+  readonly guidance?: 'none' | 'corpus';
+  /** The corpus's coverage signal (default campaign.ts CORPUS_SIGNAL). */
+  readonly corpusSignal?: 'steps' | 'coverage' | 'both';
   /** Record what the campaign's runs reach (properties/coverage.ts). */
   readonly coverage?: import('./coverage.js').CoverageCollector;
 }

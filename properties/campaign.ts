@@ -15,9 +15,14 @@ import { runScenario } from './runner.js';
 import { FAMILIES } from './scenarios/index.js';
 import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
+import { shrinkWorkload } from './arbitraries/shrink.js';
+import { Corpus, makeSignal, type SignalName } from './corpus.js';
 import { guidedLoop } from './guided.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
+
+/** The corpus's coverage signal by default (properties/corpus.ts). */
+export const CORPUS_SIGNAL: SignalName = 'steps';
 
 /** Schedules tried per generated scenario before drawing a new one. */
 export const SCHEDULES_PER_SCENARIO = 16;
@@ -73,7 +78,7 @@ function schedulerFor(strategy: string, seed: number, i: number, k: number): Sch
   }
 }
 
-function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: number): FoundViolation {
+function found(spec: CampaignSpec, family: Family, scenario: ScenarioSpec, r: RunReport, at: number, seed: number | undefined): FoundViolation {
   const prop = r.violation!.property;
   if (spec.shrink === false) {
     // Time-to-bug measurements: the run as found, untraced.
@@ -82,7 +87,19 @@ function found(spec: CampaignSpec, scenario: ScenarioSpec, r: RunReport, at: num
       tasks: scenario.threads.length + (scenario.daemons?.length ?? 0),
     };
   }
-  const shrunk = shrinkCounterexample(spec.variant, scenario, r.schedule, prop);
+  // A workload drawn from a fast-check arbitrary is shrunk by fast-check first; then the
+  // scenario and the schedule together.
+  let start = scenario;
+  let startSchedule = r.schedule;
+  if (seed !== undefined && family.arbitrary) {
+    const w = shrinkWorkload(spec.variant, family.arbitrary, seed, r.schedule, prop, scenario.name, 300,
+      scenario.faultInjection ? { faultInjection: true } : {});
+    if (w) {
+      start = w.scenario;
+      startSchedule = w.schedule;
+    }
+  }
+  const shrunk = shrinkCounterexample(spec.variant, start, startSchedule, prop);
   let final = runScenario({ variant: spec.variant, scenario: shrunk.scenario, schedule: shrunk.schedule, trace: true });
   let sc = shrunk.scenario;
   if (final.status !== 'violation' || final.violation?.property !== prop) {
@@ -132,7 +149,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   // Coverage of the campaign's own runs (not of shrinking and replays).
   const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : {};
 
-  const onResult = (scenario: ScenarioSpec, r: RunReport): boolean => {
+  const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
     spec.onProgress?.(executions);
     if (r.steps > k) k = r.steps;
@@ -143,7 +160,7 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     }
     if (r.status === 'violation' && !seen.has(r.violation!.property)) {
       seen.add(r.violation!.property);
-      violations.push(found(spec, scenario, r, executions));
+      violations.push(found(spec, fam, scenario, r, executions, seed));
       if (stopAtFirst) return false;
     }
     return executions < spec.runs && performance.now() < deadline;
@@ -167,11 +184,29 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     // Communication-guided: each scenario's first runs are its solo profiles (guided.ts).
     guidedLoop(spec, (g) => family.generate(mixSeed(spec.seed, g), g), SCHEDULES_PER_SCENARIO, onResult);
   } else {
-    let scenario = family.generate(mixSeed(spec.seed, 0), 0);
+    // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts).
+    const corpus = spec.guidance === 'corpus' && fam.mutable ? new Corpus(fam.mutable, spec.seed) : null;
+    const signal = corpus ? makeSignal(spec.corpusSignal ?? CORPUS_SIGNAL) : null;
+    const onStep = signal?.onStep;
+    // The signal's collector records the campaign's runs (a caller's own collector wins).
+    const runCov = spec.coverage !== undefined ? cov : signal?.collector ? { coverage: signal.collector } : {};
+    const pickAt = (idx: number): { scenario: ScenarioSpec; seed?: number; draw?: unknown } => {
+      const s = mixSeed(spec.seed, idx);
+      const p = corpus ? corpus.next(s, `${fam.name}#${s}`) : { scenario: fam.generate(s), seed: s };
+      return !p.scenario.faultInjection && faultInjectionFor(spec, idx) ? { ...p, scenario: { ...p.scenario, faultInjection: true } } : p;
+    };
+    let pick = pickAt(0);
+    signal?.begin();
     for (let i = 0; ; i++) {
-      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) scenario = family.generate(mixSeed(spec.seed, i / SCHEDULES_PER_SCENARIO), i / SCHEDULES_PER_SCENARIO);
-      const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...cov });
-      if (!onResult(scenario, r)) break;
+      if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) {
+        if (corpus) corpus.feedback(pick.draw, signal!.novel());
+        pick = pickAt(i / SCHEDULES_PER_SCENARIO);
+        signal?.begin();
+      }
+      const r = runScenario({
+        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...runCov, ...(onStep ? { onStep } : {}),
+      });
+      if (!onResult(pick.scenario, r, pick.seed)) break;
     }
   }
   return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown, injectedRuns };

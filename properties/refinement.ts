@@ -12,7 +12,7 @@ import type { mm_struct } from '../impl/include/linux/mm_types.js';
 import {
   PAGE_SIZE, PMD_SHIFT, PAGE_SHIFT, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_SHARED, VM_UFFD_MISSING,
 } from '../impl/include/linux/mm_flags.js';
-import { sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
+import { sim_misc_dev_kind, sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
 import { initialState, withMayFail, type MmState } from '../model/state.js';
 import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
@@ -45,7 +45,8 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
   const fileList = (scenario.files ?? []).map((f) => [f.name, f.pages] as const);
   let node = internRoot(JSON.stringify([pids, fileList]), () => {
     const files: Record<string, { pages: readonly number[] }> = {};
-    for (const [name, pages] of fileList) files[name] = { pages };
+    // PFN-map devices are the model's driver files; ->fault devices map like files.
+    for (const [name, pages] of fileList) files[name] = { pages, ...(name.startsWith('/dev/') && sim_misc_dev_kind(name) === 'pfnmap' ? { driver: true } : {}) };
     return initialState({ processes: pids.map((pid) => ({ pid })), files });
   });
   for (const { op, result } of run.setupHistory) {
@@ -65,9 +66,10 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   if (typeof init === 'string') {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
-  const history: HistoryOp[] = settleOps(dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
+  const uffd = uffdPids(init, run.history);
+  const history: HistoryOp[] = settleOps(dropUffdBeforeOpen(init, dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffdPids(init, run.history)))));
+  })), uffd), loadEffects(init, run.history, uffd)))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -181,11 +183,29 @@ const val = (value: number): ModelResult => ({ kind: 'value', value });
  * the VMAs (new faults fail) before it zaps the PTEs, and other threads keep using present PTEs
  * and TLB entries until the zap and the flush; mprotect rewrites PTEs one by one before its flush.
  * What user space can rely on is that each page changes at some point within the call. So a
- * successful call over several pages is judged as one call per page, all with the call's own
- * invocation and response (each page linearizes on its own, within the call). A failed call
+ * successful call over several pages is judged as one call per page that some operation of the
+ * history accesses by address, and one call per run of the other pages, all with the call's own
+ * invocation and response (each piece linearizes on its own, within the call). A failed call
  * stays whole.
  */
-function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
+export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
+  // Only pages some operation accesses one by one can tell the pages of such a call apart (the
+  // VMA change itself is atomic: /proc/pid/maps never shows half of it); the other pages of the
+  // range stay together in runs, so a 2 MiB call does not become 512 operations.
+  const accessed = new Set<string>();
+  const note = (pid: number, addr: number): void => {
+    accessed.add(`${pid}:${addr - (addr % PAGE_SIZE)}`);
+  };
+  for (const h of history) {
+    const op = h.op;
+    if (op.op === 'load' || op.op === 'store' || op.op === 'get_mempolicy') note(op.pid, op.addr);
+    else if (op.op === 'proc_mem_write') note(op.target, op.addr);
+    else if (op.op === 'uffdio_copy') note(op.pid, op.dst);
+    else if (op.op === 'uffdio_move') {
+      note(op.pid, op.src);
+      note(op.pid, op.dst);
+    }
+  }
   const out: HistoryOp[] = [];
   let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
   for (const h of history) {
@@ -197,11 +217,26 @@ function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] 
       continue;
     }
     const pages = Math.ceil(op.len / PAGE_SIZE);
+    const pieces: { addr: number; len: number }[] = [];
+    let run: { addr: number; len: number } | null = null;
     for (let i = 0; i < pages; i++) {
-      // Pages after the first run as pseudo-tasks of their own: they overlap the first in time.
-      const id = i === 0 ? h.id : nextId++;
-      out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: op.addr + i * PAGE_SIZE, len: PAGE_SIZE } });
+      const a = op.addr + i * PAGE_SIZE;
+      if (accessed.has(`${op.pid}:${a}`)) {
+        if (run) pieces.push(run);
+        run = null;
+        pieces.push({ addr: a, len: PAGE_SIZE });
+      } else if (run) {
+        run.len += PAGE_SIZE;
+      } else {
+        run = { addr: a, len: PAGE_SIZE };
+      }
     }
+    if (run) pieces.push(run);
+    pieces.forEach((piece, i) => {
+      // Pieces after the first run as pseudo-tasks of their own: they overlap the first in time.
+      const id = i === 0 ? h.id : nextId++;
+      out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: piece.addr, len: piece.len } });
+    });
   }
   return out;
 }
@@ -261,15 +296,34 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
  * PTEs and flushes the TLBs: meanwhile a fault on the page fails with SIGSEGV (no VMA), while an
  * access through a PTE or TLB entry that is still there succeeds with the old contents — the same
  * thread can see both, in either order. So a load or store that got SIGSEGV while such a call on
- * its page was in flight had no effect and constrains nothing: it is left out of the search.
+ * its page was in flight had no effect and constrains nothing: it is left out of the search. So
+ * is a load that succeeded meanwhile: it read the page through a stale PTE or TLB entry, even
+ * after a read of /proc/pid/maps by the same thread had shown the VMA gone (the VMA goes first,
+ * for every page at once; each PTE later) — a load that changes nothing (loadEffects: not where
+ * it may grow a stack or map a page a userfaultfd copy would find) can be left out without
+ * inventing a violation; it can only hide a wrong value.
  */
-function dropRacingFaults(history: HistoryOp[]): HistoryOp[] {
+/**
+ * Processes in which a load can change what later operations see: it may grow a stack (a
+ * MAP_GROWSDOWN VMA at the start, or mapped by the history), or map the zero page or a shmem page
+ * that a registered range's UFFDIO_COPY would then find. Their successful loads are kept.
+ */
+export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): Set<number> {
+  const out = new Set(uffd);
+  for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) out.add(p.pid);
+  for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) out.add(h.op.pid);
+  return out;
+}
+
+export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<number> = new Set()): HistoryOp[] {
   const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect');
   if (racing.length === 0) return history;
   const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
   return history.filter((h) => {
     const op = h.op;
-    if ((op.op !== 'load' && op.op !== 'store') || h.result?.kind !== 'signal' || h.result.sig !== 'SIGSEGV') return true;
+    if (op.op !== 'load' && op.op !== 'store') return true;
+    const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
+    if (!segv && !(op.op === 'load' && h.result?.kind === 'value' && !keepLoads.has(op.pid))) return true;
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     return !racing.some((r) => {
       const ro = r.op;
@@ -297,16 +351,57 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
   });
 }
 
+/**
+ * A process's userfaultfd is opened by its first UFFDIO_REGISTER (model/actions/uffd_register.ts:
+ * the open and the ioctl as one operation; the kernel's sim_sys_uffd_register opens it first). A
+ * userfaultfd ioctl of another thread of the process that overlaps that first registration may
+ * find the context open and the range not registered yet — a state between the two halves the
+ * model does not have. Such a call that failed changed nothing (and using an fd another thread
+ * is still creating is the program's race, not the kernel's): it is left out of the search.
+ */
+function dropUffdBeforeOpen(init: MmState, history: HistoryOp[]): HistoryOp[] {
+  const first = new Map<number, HistoryOp>();
+  for (const h of history) {
+    if (h.op.op !== 'uffd_register' || init.uffd[h.op.pid]) continue;
+    const f = first.get(h.op.pid);
+    if (!f || h.invoke < f.invoke) first.set(h.op.pid, h);
+  }
+  if (first.size === 0) return history;
+  const ioctl = new Set(['uffdio_copy', 'uffdio_move', 'uffd_unregister', 'uffd_read_event']);
+  return history.filter((h) => {
+    const f = first.get(h.op.pid);
+    if (!f || !ioctl.has(h.op.op) || h.result?.kind !== 'errno') return true;
+    return f.response < h.invoke || h.response < f.invoke;
+  });
+}
+
+/**
+ * Final observations cover every page of a VMA of up to FINAL_ALL_PAGES pages; of a bigger one
+ * (a 2 MiB region: 512 loads per VMA made the search of every end state crawl), the first and
+ * last FINAL_EDGE_PAGES pages and every page with an entry (PTE or swap entry). What is left out
+ * is the middle of a big VMA where the kernel maps nothing: a write lost there (the model holding
+ * a value the kernel zapped) goes unseen unless an operation of the history loads it.
+ */
+const FINAL_ALL_PAGES = 64;
+const FINAL_EDGE_PAGES = 8;
+
+function sim_has_entry(mm: mm_struct, addr: number): boolean {
+  const pte = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT))?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+  return pte !== undefined && pte.kind !== 'none';
+}
+
 /** The pseudo-task of the final observations. */
 export const FINAL_TASK = -2;
 
-function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): HistoryOp[] {
+export function finalObservations(kernel: Kernel, afterSeq: number, firstId: number): HistoryOp[] {
   const out: HistoryOp[] = [];
   for (const p of kernel.procs.values()) {
     const mm = p.mm;
     if (!mm || mm.dead || p.exited) continue;
     for (const vma of mm.mm_mt.ma_root.slots) {
+      const big = vma.vm_end - vma.vm_start > FINAL_ALL_PAGES * PAGE_SIZE;
       for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
+        if (big && a >= vma.vm_start + FINAL_EDGE_PAGES * PAGE_SIZE && a < vma.vm_end - FINAL_EDGE_PAGES * PAGE_SIZE && !sim_has_entry(mm, a)) continue;
         const got = sim_observe(kernel, mm, a);
         if (got === 'unknown') continue;
         const t = afterSeq + 2 * out.length;

@@ -32,24 +32,33 @@ export interface RunOptions {
   readonly skipHistory?: boolean;
   /** Record what the run reaches (functions, labels, lock pairs) into this collector (coverage.ts). */
   readonly coverage?: CoverageCollector;
+  /**
+   * Called after every step with the task that stepped (its `label` is where it now stands):
+   * the step-label signal of the coverage-guided corpus (properties/corpus.ts).
+   */
+  readonly onStep?: (task: TaskState) => void;
 }
 
-function stepHooks(cov?: CoverageCollector): ExecutionHooks {
+function stepHooks(cov?: CoverageCollector, onStep?: (task: TaskState) => void): ExecutionHooks {
   if (cov !== undefined) {
-    const plain = stepHooks();
+    const plain = stepHooks(undefined, onStep);
     const record = cov.hooks.afterStep!;
+    const after = plain.afterStep!;
     return {
       ...plain,
       afterStep(exec: Execution, t: TaskState): Violation | null {
         record(exec, t);
-        return runStepChecks(exec.world as Kernel);
+        return after(exec, t);
       },
     };
   }
   return {
-    afterStep(exec: Execution, _t: TaskState): Violation | null {
-      return runStepChecks(exec.world as Kernel);
-    },
+    afterStep: onStep
+      ? (exec: Execution, t: TaskState): Violation | null => {
+        onStep(t);
+        return runStepChecks(exec.world as Kernel);
+      }
+      : (exec: Execution, _t: TaskState): Violation | null => runStepChecks(exec.world as Kernel),
     atEnd(exec: Execution): Violation | null {
       const kernel = exec.world as Kernel;
       for (const c of END_CHECKS) {
@@ -69,7 +78,7 @@ export function runScenario(opts: RunOptions): RunReport {
     scenario: opts.scenario,
     scheduler,
     trace: opts.trace ?? false,
-    hooks: stepHooks(cov),
+    hooks: stepHooks(cov, opts.onStep),
   });
   const { outcome, exec, kernel } = run;
   cov?.endRun(exec);

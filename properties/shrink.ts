@@ -39,7 +39,7 @@ function removeThreadFromSchedule(decisions: readonly Decision[], threadIndex: n
  * instructions and the story falls apart; anchored, every other decision keeps its place in its
  * task's program, and dropping a switch just lets that task run on to its next one.
  */
-interface AnchoredDecision {
+export interface AnchoredDecision {
   readonly task: number;
   readonly count: number;
   readonly kind: 't' | 'c';
@@ -74,7 +74,7 @@ class TaskProgress {
 }
 
 /** Replays a schedule (leniently) and records its decisions as anchored ones. */
-class AnchorRecorder implements Scheduler {
+export class AnchorRecorder implements Scheduler {
   readonly name = 'anchor-recorder';
   readonly everyStep = true;
   readonly anchors: AnchoredDecision[] = [];
@@ -98,7 +98,7 @@ class AnchorRecorder implements Scheduler {
 }
 
 /** Applies each anchored decision when its task reaches its point (a switch to a task that is not runnable there is skipped). */
-class AnchoredScheduler implements Scheduler {
+export class AnchoredScheduler implements Scheduler {
   readonly name = 'anchored-replay';
   readonly everyStep = true;
   private readonly progress = new TaskProgress();

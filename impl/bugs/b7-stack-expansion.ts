@@ -13,7 +13,7 @@ import { step } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
 import { defineVariant } from '../sim/variant.js';
 import type { vm_area_struct } from '../include/linux/mm_types.js';
-import { MMAP_MIN_ADDR, PAGE_SIZE, STACK_GUARD_GAP, VM_ACCESS_FLAGS, VM_GROWSDOWN } from '../include/linux/mm_flags.js';
+import { MMAP_MIN_ADDR, PAGE_SIZE, SIM_RLIMIT_STACK, STACK_GUARD_GAP, VM_ACCESS_FLAGS, VM_GROWSDOWN } from '../include/linux/mm_flags.js';
 import { EFAULT, ENOMEM, EPERM } from '../include/linux/errno.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
 import { FIRST_USER_ADDRESS } from '../mm/memory_unmap.js';
@@ -56,7 +56,10 @@ function* expand_downwards(vma: vm_area_struct, address: number): Task<number> {
     const grow = (vma.vm_start - address) / PAGE_SIZE;
     error = -ENOMEM;
     if (grow <= vma.vm_pgoff) {
-      error = 0; // acct_stack_growth: limits left out
+      // acct_stack_growth: the stack limit test
+      error = vma.vm_end - address > SIM_RLIMIT_STACK ? -ENOMEM : 0;
+    }
+    if (error === 0) {
       yield* spin_lock(mm.page_table_lock);
       vma.vm_start = address;
       yield step('expand_downwards:vm_pgoff', vma);

@@ -74,6 +74,14 @@ function dev_of(f: file | null): sim_misc_dev {
   return d;
 }
 
+/**
+ * sim_misc_dev_kind(name): the driver a device file gets — 'pfnmap' (VM_PFNMAP | VM_IO, what the
+ * model calls a driver mapping) or one of the ->fault drivers (ordinary file VMAs to the mm).
+ */
+export function sim_misc_dev_kind(name: string): sim_misc_dev['kind'] {
+  return kind_of(name);
+}
+
 function kind_of(name: string): sim_misc_dev['kind'] {
   const n = name.slice('/dev/'.length);
   if (n.startsWith('fault')) return 'fault';
@@ -123,7 +131,10 @@ export function* remap_pfn_range(vma: vm_area_struct, addr: number, pfn: number,
       BUG_ON(k.fn.ptep_get(table, addr).kind !== 'none', 'remap_pte_range: !pte_none');
       const page = dev.pages[pfn]!;
       // set_pte_at(mm, addr, pte, pte_mkspecial(pfn_pte(pfn, prot)))
-      k.fn.set_pte_at(mm, addr, table, k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable))));
+      // pfn_pte(pfn, prot): PROT_NONE when the VMA's vm_page_prot grants no access.
+      const entry = k.fn.pte_mkspecial(k.fn.pte_mkyoung(k.fn.folio_mk_pte(page, writable)));
+      const none = (vma.vm_page_prot & VM_ACCESS_FLAGS) === 0;
+      k.fn.set_pte_at(mm, addr, table, none && entry.kind === 'present' ? { ...entry, protnone: true } : entry);
     }
     k.fn.pte_unmap_unlock(table);
   }

@@ -72,9 +72,15 @@ function get_file(f: file): file {
   return f;
 }
 
+/**
+ * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
+ * (a munmap freed the VMA meanwhile — shared anonymous memory has no other holder): fput from a
+ * user task then defers __fput to task_work (fs/file_table.c, TWA_RESUME), run on the way back
+ * to user space; the struct file is never freed under the fault. (The simulation does not free
+ * files at all.)
+ */
 function fput(f: file): void {
-  // The mapping keeps the file alive while a VMA maps it; the fault's pin is never the last.
-  VM_BUG_ON(refcount_dec_and_test(f.f_count), `fs/file_table.c: fput dropped the last reference of ${f.name} in a fault`);
+  refcount_dec_and_test(f.f_count);
 }
 
 function fault_flag_allow_retry_first(flags: number): boolean {

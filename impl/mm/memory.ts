@@ -53,7 +53,7 @@ import {
   FAULT_FLAG_MKWRITE, FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE,
   FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_COMPLETED, VM_FAULT_DONE_COW,
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
-  VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, VM_FAULT_FALLBACK,
+  VM_ACCESS_FLAGS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, VM_FAULT_FALLBACK,
 } from '../include/linux/mm_flags.js';
 import { VM_BUG_ON, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from './page_alloc.js';
@@ -87,9 +87,15 @@ function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   return yield* (h as (vmf: vm_fault, reason: number) => Task<number>)(vmf, reason);
 }
 
-/** fput() of the file a fault pinned across dropping its lock (the VMA still holds the file). */
+/**
+ * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
+ * (a munmap freed the VMA meanwhile — shared anonymous memory has no other holder): fput from a
+ * user task then defers __fput to task_work (fs/file_table.c, TWA_RESUME), run on the way back
+ * to user space; the struct file is never freed under the fault. (The simulation does not free
+ * files at all.)
+ */
 function fput(f: file): void {
-  VM_BUG_ON(refcount_dec_and_test(f.f_count), `fs/file_table.c: fput dropped the last reference of ${f.name} in a fault`);
+  refcount_dec_and_test(f.f_count);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +352,9 @@ export function* handle_pte_fault(vmf: vm_fault): Task<number> {
     if (do_swap_page === undefined) throw new Error('kernel function do_swap_page is not implemented (mm/memory_swap.ts)');
     return yield* k.fn.do_swap_page(vmf);
   }
-  // pte_protnone → do_numa_page: NUMA hinting faults are left out.
+  // A PROT_NONE entry in a VMA that is accessible again (mprotect has changed vm_page_prot but not
+  // yet this entry): do_numa_page restores it.
+  if (k.fn.pte_protnone(vmf.orig_pte) && (vma.vm_flags & VM_ACCESS_FLAGS) !== 0) return yield* k.fn.do_numa_page(vmf);
   yield* spin_lock(vmf.ptl!);
   let entry: pte_t = vmf.orig_pte;
   if (!k.fn.pte_same(k.fn.ptep_get(vmf.pte, vmf.address), entry)) {
@@ -362,6 +370,30 @@ export function* handle_pte_fault(vmf: vm_fault): Task<number> {
   yield step('handle_pte_fault:ptep_set_access_flags', vmf.pte);
   k.fn.ptep_set_access_flags(vma, vmf.address, vmf.pte, entry, (vmf.flags & FAULT_FLAG_WRITE) !== 0);
   k.fn.pte_unmap_unlock(vmf.pte);
+  return 0;
+}
+
+/**
+ * do_numa_page(vmf): a fault on a PROT_NONE entry (pte_protnone) of an accessible VMA: under the
+ * PTL, if the entry is unchanged, rebuild it with the VMA's protection (numa_rebuild_single_mapping:
+ * pte_modify(old_pte, vma->vm_page_prot), young, writable if vm_page_prot is). Here the only
+ * PROT_NONE entries are mprotect's; NUMA hinting and the migration it exists for are left out.
+ * Locks: the fault lock (either kind); the PTL taken and released.
+ */
+export function* do_numa_page(vmf: vm_fault): Task<number> {
+  const vma = vmf.vma;
+  yield* spin_lock(vmf.ptl!);
+  const old = k.fn.ptep_get(vmf.pte!, vmf.address);
+  if (!k.fn.pte_same(old, vmf.orig_pte)) {
+    k.fn.pte_unmap_unlock(vmf.pte!);
+    return 0;
+  }
+  // pte_modify(old_pte, vma->vm_page_prot): set_pte_at takes the PROT_NONE state from the VMA.
+  let pte = k.fn.pte_mkyoung(old);
+  if (vma.vm_page_prot & VM_WRITE) pte = k.fn.pte_mkwrite(pte, vma);
+  yield step('do_numa_page:ptep_modify_prot_commit', vmf.pte);
+  k.fn.set_pte_at(vma.vm_mm, vmf.address, vmf.pte!, pte);
+  k.fn.pte_unmap_unlock(vmf.pte!);
   return 0;
 }
 

@@ -12,7 +12,9 @@
  *
  * Left out: protection keys (pkey must be -1), PROT_GROWSUP (no VM_GROWSUP on x86), NUMA hinting
  * (prot_numa), uffd-wp, VM_LOCKED populate, arch_validate_prot. PROT_NONE entries keep their
- * page and become _PAGE_PROTNONE (pte_t.protnone): the MMU faults on them, access_error refuses.
+ * page and become _PAGE_PROTNONE (pte_t.protnone): the MMU faults on them, access_error refuses;
+ * a fault on one in a VMA made accessible again before this rewrite reached it goes to
+ * do_numa_page.
  */
 import type { Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
@@ -24,6 +26,7 @@ import {
 } from '../include/linux/mm_flags.js';
 import { EACCES, EINTR, EINVAL, ENOMEM } from '../include/linux/errno.js';
 import type { mmu_gather } from './mmu_gather.js';
+import { WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 
 /** PROT_GROWSDOWN / PROT_GROWSUP (include/uapi/asm-generic/mman-common.h). */
 export const PROT_GROWSDOWN = 0x01000000;
@@ -38,6 +41,7 @@ const pmd_addr_end = (addr: number, end: number): number => Math.min((Math.floor
  * a private VMA's page is an exclusively owned anonymous page, or a shared one's PTE is dirty.
  */
 function can_change_pte_writable(vma: vm_area_struct, pte: Extract<ReturnType<typeof k.fn.ptep_get>, { kind: 'present' }>): boolean {
+  if (WARN_ON_ONCE(!(vma.vm_flags & VM_WRITE), 'can_change_pte_writable: !VM_WRITE')) return false;
   if (pte.uffd_wp) return false;
   if (!(vma.vm_flags & VM_SHARED)) {
     const f = pte.folio;
@@ -114,9 +118,13 @@ export function* change_protection(tlb: mmu_gather, vma: vm_area_struct, start: 
   return pages;
 }
 
-/** vma_wants_manual_pte_write_upgrade(vma): private writable VMAs (shared: writenotify). */
+/**
+ * vma_wants_manual_pte_write_upgrade(vma): private writable VMAs; shared ones that want write
+ * notification (vma_wants_writenotify: VM_WRITE|VM_SHARED and ->page_mkwrite — a shared mapping
+ * without VM_WRITE never does: its PTEs stay write-protected).
+ */
 function vma_wants_manual_pte_write_upgrade(vma: vm_area_struct): boolean {
-  if (vma.vm_flags & VM_SHARED) return !!vma.vm_ops?.page_mkwrite;
+  if (vma.vm_flags & VM_SHARED) return (vma.vm_flags & VM_WRITE) !== 0 && !!vma.vm_ops?.page_mkwrite;
   return !!(vma.vm_flags & VM_WRITE);
 }
 

@@ -164,7 +164,7 @@ export function set_pmd_at(mm: mm_struct, addr: number, pmd: pmd_t, val: pmd_hug
   kasan_check_read(val.folio, 'set_pmd_at');
   // As set_pte_at: the PROT_NONE state mk_huge_pmd(page, vma->vm_page_prot) would give.
   const protnone = sim_vma_protnone(mm, addr);
-  if (protnone !== (val.protnone ?? false)) val = { ...val, protnone };
+  if (protnone !== null && protnone !== (val.protnone ?? false)) val = { ...val, protnone };
   pmd.huge = val;
 }
 
@@ -361,17 +361,21 @@ export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: p
     // mk_pte(page, vma->vm_page_prot) would give is taken from the VMA's vm_page_prot here (the
     // caller holds the lock that keeps it stable).
     const protnone = sim_vma_protnone(mm, addr);
-    if (protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
+    if (protnone !== null && protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
   }
   table.entries[k.fn.pte_index(addr)] = pte;
 }
 
-/** Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE. */
-function sim_vma_protnone(mm: mm_struct, addr: number): boolean {
+/**
+ * Whether the VMA mapping addr has a vm_page_prot without access (PROT_NONE): _PAGE_PROTNONE.
+ * null when no VMA in the tree maps it (a driver's ->mmap prefaulting a VMA not inserted yet:
+ * remap_pfn_range builds its entries from vma->vm_page_prot itself).
+ */
+function sim_vma_protnone(mm: mm_struct, addr: number): boolean | null {
   for (const v of mm.mm_mt.ma_root.slots) {
     if (v.vm_start <= addr && addr < v.vm_end) return (v.vm_page_prot & VM_ACCESS_FLAGS) === 0;
   }
-  return false;
+  return null;
 }
 
 
@@ -475,6 +479,11 @@ export function pte_special(p: pte_t): boolean {
 }
 export function pte_uffd_wp(p: pte_t): boolean {
   return (p.kind === 'present' || p.kind === 'swap') && p.uffd_wp;
+}
+
+/** pte_protnone(pte): a PROT_NONE entry (present to the kernel, not to the MMU). */
+export function pte_protnone(p: pte_t): boolean {
+  return p.kind === 'present' && p.protnone === true;
 }
 
 /** mk_pte(folio, prot) / folio_mk_pte(): a present, read-only, clean, old entry. */

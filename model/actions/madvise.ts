@@ -6,10 +6,11 @@
  * registered VMA queues UFFD_EVENT_REMOVE for its part of the range (userfaultfd_remove), and
  * that part is zapped only after the monitor has read the event: userfaultfd_remove drops
  * mmap_read_lock and waits for the read, then madvise_dontneed_free re-takes the lock and zaps
- * (the model does it in uffd_settle, which the history checker adds after the read).
+ * (the model does it in uffd_settle, which the history checker adds after the read). Then it
+ * looks the VMA up again: a call that raised the event may return -ENOMEM or -EINVAL (check).
  */
-import { EINVAL, ENOMEM, ESRCH, OK, errno, type MadviseOp } from '../ops.js';
-import { transition, type Action } from '../action.js';
+import { EINVAL, ENOMEM, ESRCH, OK, describeResult, errno, resultsEqual, type MadviseOp } from '../ops.js';
+import { transition, type Action, type Verdict } from '../action.js';
 import { PAGE_SIZE, pageAlignUp } from '../state.js';
 import { queueEvent, rangeFullyMapped } from '../vma.js';
 
@@ -42,5 +43,16 @@ export const madvise: Action<MadviseOp> = {
       }
       return rangeFullyMapped(p.vmas, start, end) ? OK : errno(ENOMEM);
     });
+  },
+  check(s, op, r): Verdict {
+    const canon = madvise.apply(s, op);
+    if ('blocked' in canon) return { ok: false, why: canon.blocked };
+    if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
+    // After userfaultfd_remove has waited for the monitor, madvise_dontneed_free looks the VMA up
+    // again under a new mmap_read_lock: gone → -ENOMEM, no longer zappable → -EINVAL. A call
+    // that queued UFFD_EVENT_REMOVE may return either, whatever the range looked like before.
+    const queued = (canon.state.uffd[op.pid]?.events.length ?? 0) > (s.uffd[op.pid]?.events.length ?? 0);
+    if (queued && r.kind === 'errno' && (r.errno === ENOMEM || r.errno === EINVAL)) return { ok: true, state: canon.state };
+    return { ok: false, why: `madvise must return ${describeResult(canon.result)}` };
   },
 };

@@ -74,6 +74,8 @@ function mapAt(s: MmState, op: MmapOp, addr: number): Outcome {
       driver,
       policy: 'default',
       anonVma: null,
+      // accountable_mapping: private writable memory is charged.
+      account: !op.flags.shared && op.prot.write,
       pages: {},
     };
     insertVma(proc.vmas, v);

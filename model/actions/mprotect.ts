@@ -1,6 +1,7 @@
 /**
  * mprotect(2) — mm/mprotect.c: do_mprotect_pkey → mprotect_fixup → vma_modify_flags. Splits at
- * the range ends and merges with compatible neighbours. A hole gives -ENOMEM, after the VMAs
+ * the range ends and merges with compatible neighbours (VM_ACCOUNT is charged or given back as
+ * mprotect_fixup does: it decides what merges). A hole gives -ENOMEM, after the VMAs
  * before the hole were changed (the kernel's loop breaks at the hole; earlier changes stay).
  *
  * Failure contract (state.mayFail): -ENOMEM part-way. do_mprotect_pkey's loop calls mprotect_fixup
@@ -30,7 +31,14 @@ export const mprotect: Action<MprotectOp> = {
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
       const [i, j] = isolate(vmas, op.addr, covered);
-      for (let k = i; k < j; k++) vmas[k]!.prot = { read: op.prot.read, write: op.prot.write, exec: op.prot.exec };
+      for (let k = i; k < j; k++) {
+        const v = vmas[k]!;
+        // mprotect_fixup's accounting: a private mapping gaining write is charged; an anonymous
+        // one losing write before it had an anon_vma is not any more (VM_ACCOUNT decides merging).
+        if (op.prot.write && !v.account && !v.prot.write && !v.shared) v.account = true;
+        else if (!op.prot.write && v.account && v.file === null && v.anonVma === null) v.account = false;
+        v.prot = { read: op.prot.read, write: op.prot.write, exec: op.prot.exec };
+      }
       mergeAround(vmas, op.addr, covered);
       return covered >= end ? OK : errno(ENOMEM);
     });

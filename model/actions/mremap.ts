@@ -5,6 +5,10 @@
  * else -ENOMEM. MREMAP_FIXED unmaps the target first; MREMAP_DONTUNMAP leaves the old range
  * mapped but empty (anonymous reads 0, private file pages re-read the file) and unlinks its
  * anon_vma. A registered VMA that moves queues UFFD_EVENT_REMAP (then UNMAP for unmapped parts).
+ * With MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to) the target and the old range's tail are
+ * unmapped before vma_to_resize checks the old range, so a call that then fails (-EFAULT,
+ * -EINVAL) has still unmapped them — as the kernel does. MREMAP_DONTUNMAP neither splits nor
+ * unmaps the old VMA: the range's pages move out, its anon_vma goes only if the range was all of it.
  *
  * Deviation: old_len == 0 (duplicating a shared mapping) is answered -EINVAL.
  *
@@ -58,20 +62,27 @@ function plan(s: MmState, op: MremapOp): Plan {
     if (na < 0 || na % PAGE_SIZE !== 0 || na + newLen > TASK_SIZE) return { kind: 'error', errno: EINVAL };
     if (op.oldAddr + oldLen > na && na + newLen > op.oldAddr) return { kind: 'error', errno: EINVAL };
   }
-  if (!fixed && !dontunmap && oldLen >= newLen) return { kind: 'shrink' };
-  // vma_to_resize
-  const checkLen = Math.min(oldLen, newLen);
-  if (op.oldAddr + (fixed ? checkLen : oldLen) > vma.end) return { kind: 'error', errno: EFAULT };
-  if (newLen > oldLen && vma.driver) return { kind: 'error', errno: EFAULT };
-  if (dontunmap && vma.driver) return { kind: 'error', errno: EINVAL };
+  // mremap_to: unmaps first, then vma_to_resize (in moveTo).
   if (fixed) return { kind: 'move', fixedAt: op.newAddr! };
   if (dontunmap) return { kind: 'move', fixedAt: null };
+  if (oldLen >= newLen) return { kind: 'shrink' };
+  const err = resizeError(vma, op, oldLen, newLen);
+  if (err !== null) return { kind: 'error', errno: err };
   const delta = newLen - oldLen;
   if (op.oldAddr + oldLen === vma.end && vma.end + delta <= TASK_SIZE && rangeFree(proc.vmas, vma.end, vma.end + delta)) {
     return { kind: 'grow' };
   }
   if (maymove) return { kind: 'move', fixedAt: null };
   return { kind: 'error', errno: ENOMEM };
+}
+
+/** vma_to_resize's checks of the old range (the VMA found at oldAddr, or none: -EFAULT). */
+function resizeError(vma: { end: number; driver: boolean } | undefined, op: MremapOp, oldLen: number, newLen: number): number | null {
+  if (!vma) return EFAULT;
+  if (op.flags.dontunmap && vma.driver) return EINVAL;
+  if (op.oldAddr + oldLen > vma.end) return EFAULT;
+  if (newLen > oldLen && vma.driver) return EFAULT;
+  return null;
 }
 
 /**
@@ -102,23 +113,42 @@ function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldS
         len = newLen;
       }
     }
+    // vma_to_resize, on what the unmaps left (a failure keeps them).
+    const err = resizeError(findVma(proc.vmas, op.oldAddr), op, len, newLen);
+    if (err !== null) return errno(err);
     const to = target ?? topDown(proc.vmas, newLen);
     if (to === null) return errno(ENOMEM);
     const inside = (a: number) => proc.vmas.some((v) => v.start < a && a < v.end);
     const splitLo = inside(op.oldAddr);
     const splitHi = inside(op.oldAddr + len);
-    const [i, j] = isolate(proc.vmas, op.oldAddr, op.oldAddr + len);
-    const piece = proc.vmas[i]!;
-    if (j - i !== 1) throw new Error('mremap: old range not within one VMA');
     const deltaPages = (to - op.oldAddr) / PAGE_SIZE;
-    const moved = cloneVma(piece, { start: to, end: to + newLen, pages: {} });
-    for (const [k, val] of Object.entries(piece.pages)) moved.pages[Number(k) + deltaPages] = val;
+    let piece: VmaData;
+    let moved: VmaData;
+    if (op.flags.dontunmap) {
+      // move_vma with MREMAP_DONTUNMAP neither splits nor unmaps the old VMA: its pages in the
+      // range move out, and its anon_vma is unlinked only if the range was all of it.
+      piece = findVma(proc.vmas, op.oldAddr)!;
+      moved = cloneVma(piece, { start: to, end: to + newLen, pgoff: piece.pgoff + (op.oldAddr - piece.start) / PAGE_SIZE, pages: {} });
+      const lo = op.oldAddr / PAGE_SIZE;
+      const hi = lo + len / PAGE_SIZE;
+      for (const [k, val] of Object.entries(piece.pages)) {
+        const p = Number(k);
+        if (p < lo || p >= hi) continue;
+        moved.pages[p + deltaPages] = val;
+        delete piece.pages[p];
+      }
+    } else {
+      const [i, j] = isolate(proc.vmas, op.oldAddr, op.oldAddr + len);
+      piece = proc.vmas[i]!;
+      if (j - i !== 1) throw new Error('mremap: old range not within one VMA');
+      moved = cloneVma(piece, { start: to, end: to + newLen, pages: {} });
+      for (const [k, val] of Object.entries(piece.pages)) moved.pages[Number(k) + deltaPages] = val;
+    }
     // copy_vma: an anonymous VMA never faulted takes the pgoff of its new address.
     if (piece.file === null && piece.anonVma === null) moved.pgoff = to / PAGE_SIZE;
     const registered = piece.uffd !== null;
     if (op.flags.dontunmap) {
-      piece.pages = {};
-      piece.anonVma = null;
+      if (piece.start === op.oldAddr && piece.end === op.oldAddr + len) piece.anonVma = null;
     } else if (oldStays) {
       // Its PTEs moved away, the VMA left in place (its unmap failed).
       piece.pages = {};

@@ -1,6 +1,6 @@
 /**
  * A non-blocking read(2) of one uffd_msg — fs/userfaultfd.c: userfaultfd_ctx_read. Pending
- * page-fault messages come first, then non-cooperative events in order (reading one wakes the
+ * page-fault messages come first, then non-cooperative events (any queued one: see check; reading one wakes the
  * task that raised it, which lowers mmap_changing later: uffd_settle). Nothing to read → -EAGAIN;
  * also allowed while an event is raised but its task has not queued it yet.
  *
@@ -46,6 +46,25 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     // mmap_read_unlock). Until then a read finds nothing.
     if (r.kind === 'errno' && r.errno === EAGAIN && (s.uffd[op.pid]?.events.length ?? 0) > 0) return { ok: true, state: s };
     if (r.kind === 'event' && r.event.type === 'pagefault' && s.processes[op.pid] && s.uffd[op.pid]) return { ok: true, state: s };
+    // Each raising task queues its event only after dropping mmap_lock, and waits for it to be
+    // read before it queues another: the events on event_wqh at any time come from different
+    // syscalls, queued in whatever order those tasks got there — not necessarily the order in
+    // which they changed the address space (the model's queue). So a read may return any queued
+    // event. (Over-approximation: the events one mremap queues here at once — REMAP, then UNMAP
+    // — may be read out of order too.)
+    if (r.kind === 'event' && r.event.type !== 'pagefault') {
+      const ctx = s.uffd[op.pid];
+      const i = ctx ? ctx.events.findIndex((e) => resultsEqual({ kind: 'event', event: e }, r)) : -1;
+      if (i > 0) {
+        const o = transition(s, (d) => {
+          const c = d.uffd[op.pid]!;
+          const ev = { ...c.events.splice(i, 1)[0]! };
+          c.unsettled++;
+          return { kind: 'event', event: ev };
+        });
+        if (!('blocked' in o)) return { ok: true, state: o.state };
+      }
+    }
     return { ok: false, why: `the next uffd message is ${describeResult(canon.result)}` };
   },
   onFailure(s, op, r) {

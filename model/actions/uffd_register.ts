@@ -2,7 +2,8 @@
  * UFFDIO_REGISTER — fs/userfaultfd.c: userfaultfd_register. Every VMA intersecting the range
  * must be able to userfault (else -EINVAL, nothing changes); holes are allowed; no VMA at all →
  * -ENOMEM. The intersecting VMAs are split at the range ends, get the mode, and merge with
- * compatible neighbours. The process's context is created on first use.
+ * compatible neighbours. The process's context is created on first use — whatever the result
+ * (the program opened its userfaultfd before the ioctl that failed: impl sim_sys_uffd_register).
  *
  * Failure contract (state.mayFail): -ENOMEM part-way. After checking every VMA, userfaultfd_register
  * changes them in turn: vma_modify_flags_uffd (mm/vma.c vma_modify: the merge, or split_vma at
@@ -20,14 +21,17 @@ export const uffd_register: Action<UffdRegisterOp> = {
   apply(s, op) {
     const proc = s.processes[op.pid];
     if (!proc) return { state: s, result: errno(ESRCH) };
+    const opened = s.uffd[op.pid] ? s : (transition(s, (d) => {
+      d.uffd[op.pid] = { events: [], unsettled: 0 };
+      return OK;
+    }) as { state: typeof s }).state;
     const bad = validateRange(op.addr, op.len);
-    if (bad !== null) return { state: s, result: errno(bad) };
+    if (bad !== null) return { state: opened, result: errno(bad) };
     const end = op.addr + op.len;
     const hit = intersecting(proc.vmas, op.addr, end);
-    if (typeof hit === 'number') return { state: s, result: errno(hit) };
-    if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return { state: s, result: errno(EINVAL) };
-    return transition(s, (d) => {
-      d.uffd[op.pid] ??= { events: [], unsettled: 0 };
+    if (typeof hit === 'number') return { state: opened, result: errno(hit) };
+    if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return { state: opened, result: errno(EINVAL) };
+    return transition(opened, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
       const [i, j] = isolate(vmas, op.addr, end);
       for (let k = i; k < j; k++) vmas[k]!.uffd = op.mode;

@@ -1,13 +1,14 @@
 /**
  * UFFDIO_UNREGISTER — fs/userfaultfd.c: userfaultfd_unregister. Like register: split at the
  * range ends, clear the registration, merge; no VMA → -ENOMEM. Faults waiting in the range are
- * woken and retry without userfaultfd (in the model: the op becomes enabled again).
+ * woken and retry without userfaultfd (in the model: the op becomes enabled again). No context
+ * (the process never opened a userfaultfd) → -EBADF, as the other ioctls.
  *
  * Failure contract (state.mayFail): as uffd_register's — userfaultfd_unregister's loop breaks at
  * the VMA whose vma_modify_flags_uffd failed: -ENOMEM, the VMAs before unregistered, that one
  * unchanged, maybe split at start (failure.ts walkFailureStates).
  */
-import { EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
+import { EBADF, EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { isolate, mergeAround } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
@@ -17,6 +18,7 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
   apply(s, op) {
     const proc = s.processes[op.pid];
     if (!proc) return { state: s, result: errno(ESRCH) };
+    if (!s.uffd[op.pid]) return { state: s, result: errno(EBADF) };
     const bad = validateRange(op.addr, op.len);
     if (bad !== null) return { state: s, result: errno(bad) };
     const end = op.addr + op.len;

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -927,6 +928,14 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The simulation's and the model's RLIMIT_STACK (SIM_RLIMIT_STACK, model STACK_RLIMIT: 256
+	 * pages): a MAP_GROWSDOWN stack grows no further than that below its end (acct_stack_growth),
+	 * here as there. Before any thread exists (their stacks are sized from it). */
+	struct rlimit stack_rl;
+	getrlimit(RLIMIT_STACK, &stack_rl);
+	stack_rl.rlim_cur = 256 * 4096;
+	if (stack_rl.rlim_max < stack_rl.rlim_cur) stack_rl.rlim_cur = stack_rl.rlim_max;
+	if (setrlimit(RLIMIT_STACK, &stack_rl) != 0) die2("setrlimit(RLIMIT_STACK): %s", strerror(errno));
 	printf("%s", banner);
 	printf("running %u iteration(s); a hang: no progress for %u ms, confirmed over another %u ms\n", iterations, timeout_ms, timeout_ms);
 	ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

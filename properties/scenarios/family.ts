@@ -1,5 +1,7 @@
 /** A scenario family: draws one small scenario per seed (`faultline list scenarios`). */
+import type fc from 'fast-check';
 import type { ScenarioSpec } from '../../impl/sim/scenario.js';
+import type { MutableFamily } from '../corpus.js';
 
 /**
  * A behaviour of the family's programs that a real program may have either way (a monitor that
@@ -22,6 +24,14 @@ export interface Family {
   readonly options?: readonly FamilyOption[];
   /** One scenario per seed; `options` (validated by bindFamily) default to each option's first value. */
   generate(seed: number, options?: FamilyOptions): ScenarioSpec;
+  /**
+   * A family drawn from a fast-check arbitrary (the general generator): generate(seed) is the
+   * arbitrary's value for that seed (properties/arbitraries/draw.ts), so a counterexample's
+   * workload can be shrunk by fast-check's own shrinker before its schedule is.
+   */
+  readonly arbitrary?: fc.Arbitrary<ScenarioSpec>;
+  /** Its workloads as plain draws a coverage-guided corpus can mutate (properties/corpus.ts). */
+  readonly mutable?: MutableFamily<unknown>;
 }
 
 /**

@@ -19,6 +19,7 @@ import * as runtime from '../../bench/runtime.js';
 import * as linearizability from '../../bench/linearizability.js';
 import * as standard from '../../bench/standard.js';
 import * as time_to_bug from '../../bench/time_to_bug.js';
+import { benchMemory } from '../../bench/memory.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -56,18 +57,37 @@ describe('bench modules', () => {
     const index = readFileSync(join(import.meta.dirname, '../../bench/index.ts'), 'utf8');
     expect(index).toMatch(/\['standard', section\('standard', 'benchStandard'\)\]/);
     expect(index).toMatch(/\['timeToBug', section\('time_to_bug', 'benchTimeToBug'\)\]/);
+    expect(index).toMatch(/\['memory', section\('memory', 'benchMemory'\)\]/);
   });
 
-  it('timeToBug returns one row per mutant × strategy with its notes', async () => {
+  it('memory: a short campaign gives its heap checkpoints', async () => {
+    const m = await benchMemory({ runs: 200 });
+    expect(m.runs).toBe(200);
+    expect(m.checkpoints.map((c) => c.executions)).toEqual([200]);
+    const c = m.checkpoints[0]!;
+    expect(c.keptHeapMB).toBeGreaterThan(0);
+    expect(c.peakHeapUsedMB).toBeGreaterThanOrEqual(c.keptHeapMB);
+    expect(c.peakRssMB).toBeGreaterThan(c.peakHeapUsedMB);
+    expect(m.cache.states).toBeGreaterThan(0);
+  });
+
+  it('timeToBug returns one row per mutant × strategy, and one for the general generator, with its notes', async () => {
     const m = MUTANTS.find((v) => v.name === 'b9-new-vma-visible') ?? MUTANTS[0]!;
-    const rows = await benchTimeToBug({ mutants: [m], strategies: ['random', 'pct'], seeds: 2, budgetMs: 2000, maxExecutions: 50, minCampaignMs: 50, maxCampaignMs: 500 });
-    expect(rows.map((r) => [r.mutant, r.strategy, r.seeds, r.family])).toEqual([[m.name, 'random', 2, familyOf(m)], [m.name, 'pct', 2, familyOf(m)]]);
+    const rows = await benchTimeToBug({
+      mutants: [m], strategies: ['random', 'pct'], seeds: 2, budgetMs: 2000, maxExecutions: 50, minCampaignMs: 50, maxCampaignMs: 500,
+      generalBudgetMs: 2000, generalMaxExecutions: 50, generalMaxCampaignMs: 500,
+    });
+    expect(rows.map((r) => [r.mutant, r.strategy, r.seeds, r.family])).toEqual([
+      [m.name, 'random', 2, familyOf(m)], [m.name, 'pct', 2, familyOf(m)], [m.name, 'portfolio', 2, 'random'],
+    ]);
+    expect(rows[2]!.guidance).toBeDefined();
     for (const r of rows) {
       expect(r.found).toBeGreaterThanOrEqual(0);
       expect(r.found).toBeLessThanOrEqual(2);
       if (r.found === 2) expect(r.medianExecutions).toBeGreaterThan(0);
     }
     expect(notes()).toMatch(/1 mutants × 2 strategies × 2 seeds/);
+    expect(notes()).toMatch(/general generator \(random, portfolio/);
   });
 });
 

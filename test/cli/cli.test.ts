@@ -230,7 +230,7 @@ describe('check', () => {
     expect(j).toMatchObject({ config: 'v6.4', mutant: 'm-uaf', scenario: 'fam-b' });
     expect(j.violations).toHaveLength(1);
     const v = j.violations[0]!;
-    expect(v).toMatchObject({ property: 'kasan', executionsToFind: 17, tasks: 2, steps: 10, preemptions: 2, message: 'use-after-free in do_anonymous_page' });
+    expect(v).toMatchObject({ family: 'fam-b', property: 'kasan', executionsToFind: 17, tasks: 2, steps: 10, preemptions: 2, message: 'use-after-free in do_anonymous_page' });
     expect(v.file).toMatch(/^cx2\/m-uaf-kasan-[0-9a-f]{8}\.json$/);
     const cx = parseCounterexample(readFileSync(join(dir, v.file), 'utf8'));
     expect(cx).toMatchObject({ config: 'v6.4', mutant: 'm-uaf', schedule: FOUND_SCHEDULE, steps: 10, preemptions: 2, tasks: 2 });

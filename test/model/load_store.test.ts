@@ -3,7 +3,7 @@
 // an access just below a VM_GROWSDOWN VMA expands the stack (expand_stack), keeping
 // stack_guard_gap (256 pages) from the previous VMA.
 import { describe, expect, it } from 'vitest';
-import { STACK_GROW_WINDOW, STACK_GUARD_GAP } from '../../model/index.js';
+import { STACK_GUARD_GAP, STACK_RLIMIT } from '../../model/index.js';
 import { A, K, RW, Seq, fixedAnon, ok, segv, v } from './helpers.js';
 
 const STACK = 0x40000000;
@@ -25,13 +25,15 @@ describe('store', () => {
 });
 
 describe('expand_stack', () => {
-  it('an access just below a growsdown VMA grows it; far below is SIGSEGV', () => {
+  it('an access just below a growsdown VMA grows it; beyond RLIMIT_STACK (the stack\'s whole size) is SIGSEGV', () => {
     const s = new Seq();
     s.do({ op: 'mmap', pid: 1, addr: STACK, len: K, prot: RW, flags: fixedAnon({ growsdown: true }) });
     expect(s.store(1, STACK - 2 * K, 5)).toEqual(ok);
     expect(s.maps(1)).toEqual([`${(STACK - 2 * K).toString(16)}-${(STACK + K).toString(16)} rw-p 0`]);
     expect(s.load(1, STACK - 2 * K)).toEqual(v(5));
-    expect(s.load(1, STACK - 2 * K - STACK_GROW_WINDOW - K)).toEqual(segv);
+    // The stack spans [STACK - 2K, STACK + K): it may grow until it is STACK_RLIMIT long.
+    expect(s.load(1, STACK + K - STACK_RLIMIT - K)).toEqual(segv);
+    expect(s.load(1, STACK + K - STACK_RLIMIT)).toEqual(v(0));
   });
 
   it('does not grow into the guard gap of the previous VMA', () => {

@@ -22,6 +22,11 @@ export const TASK_SIZE = 0x7ffffffff000;
 export const MMAP_BASE = 0x7f0000000000;
 /** stack_guard_gap: 256 pages (mm/mmap.c). */
 export const STACK_GUARD_GAP = 256 << PAGE_SHIFT;
+/**
+ * rlimit(RLIMIT_STACK), scaled down to 256 pages (1 MiB) — the model's STACK_RLIMIT: a stack
+ * grows while its whole size stays within it (acct_stack_growth).
+ */
+export const SIM_RLIMIT_STACK = 256 << PAGE_SHIFT;
 
 // vm_flags
 export const VM_NONE = 0;

@@ -1,0 +1,72 @@
+/**
+ * properties/refinement.ts: how a history is prepared for the linearizability search — calls over
+ * several pages split by the pages other operations access (perPage), loads that raced an munmap
+ * left out (dropRacingFaults), the final observations of a big VMA (finalObservations).
+ *
+ *   |==== anon, 2 MiB (pages 0..511) ====|      munmap of all of it; a load of page 3 meanwhile
+ */
+import { describe, expect, it } from 'vitest';
+import type { HistoryOp } from '../../properties/linearizability/index.js';
+import { dropRacingFaults, finalObservations, perPage } from '../../properties/refinement.js';
+import { runScenario } from '../../properties/runner.js';
+import { generationVariant } from '../../impl/sim/variant.js';
+import { sim_run } from '../../impl/sim/run.js';
+import { ReplayScheduler } from '../../impl/rt/schedulers/replay.js';
+
+const P = 4096;
+const B = 0x10000000;
+
+const munmap2M: HistoryOp = { id: 0, task: 1, op: { op: 'munmap', pid: 1, addr: B, len: 512 * P }, result: { kind: 'ok' }, invoke: 0, response: 10 };
+const load3 = (result: HistoryOp['result']): HistoryOp => ({ id: 1, task: 2, op: { op: 'load', pid: 1, addr: B + 3 * P }, result, invoke: 2, response: 3 });
+
+describe('perPage', () => {
+  it('splits a successful 2 MiB munmap at the page a load accesses, keeping the runs between whole', () => {
+    const out = perPage([munmap2M, load3({ kind: 'value', value: 0 })], new Set());
+    const pieces = out.filter((h) => h.op.op === 'munmap').map((h) => (h.op.op === 'munmap' ? [(h.op.addr - B) / P, h.op.len / P] : []));
+    expect(pieces).toEqual([[0, 3], [3, 1], [4, 508]]);
+    // Every piece keeps the call's span; the first keeps its id and task.
+    expect(out.filter((h) => h.op.op === 'munmap').every((h) => h.invoke === 0 && h.response === 10)).toBe(true);
+    expect(out.find((h) => h.op.op === 'munmap' && h.op.addr === B)!.task).toBe(1);
+  });
+
+  it('leaves a failed call, and the calls of a userfaultfd process, whole', () => {
+    expect(perPage([{ ...munmap2M, result: { kind: 'errno', errno: -22 } }, load3(undefined)], new Set())).toHaveLength(2);
+    expect(perPage([munmap2M, load3(undefined)], new Set([1]))).toHaveLength(2);
+  });
+});
+
+describe('dropRacingFaults', () => {
+  it('leaves out a load that overlapped an munmap of its page, whatever it returned', () => {
+    expect(dropRacingFaults([munmap2M, load3({ kind: 'value', value: 7 })])).toHaveLength(1);
+    expect(dropRacingFaults([munmap2M, load3({ kind: 'signal', sig: 'SIGSEGV' })])).toHaveLength(1);
+  });
+
+  it('keeps a store that succeeded (its effect may outlive the munmap in a shared file), and a load after the munmap', () => {
+    const st: HistoryOp = { id: 1, task: 2, op: { op: 'store', pid: 1, addr: B + 3 * P, value: 1 }, result: { kind: 'ok' }, invoke: 2, response: 3 };
+    expect(dropRacingFaults([munmap2M, st])).toHaveLength(2);
+    expect(dropRacingFaults([munmap2M, { ...load3({ kind: 'signal', sig: 'SIGSEGV' }), invoke: 11, response: 12 }])).toHaveLength(2);
+  });
+});
+
+describe('finalObservations', () => {
+  it('of a 2 MiB VMA: the edge pages and every page with an entry, not the empty middle', () => {
+    const scenario = {
+      name: 'final-2m', family: 'test',
+      processes: [{ pid: 1, setup: [
+        { op: 'mmap' as const, pid: 1, addr: B, len: 512 * P, prot: { read: true, write: true, exec: false }, flags: { shared: false, anonymous: true, fixed: true, growsdown: false } },
+        { op: 'store' as const, pid: 1, addr: B + 100 * P, value: 5 },
+      ] }],
+      threads: [],
+    };
+    const run = sim_run({ variant: generationVariant('v6.6'), scenario, scheduler: new ReplayScheduler('v1:', false) });
+    const finals = finalObservations(run.kernel, 0, 0);
+    const pages = finals.map((h) => (h.op.op === 'load' ? (h.op.addr - B) / P : -1));
+    expect(pages).toContain(0);
+    expect(pages).toContain(511);
+    expect(pages).toContain(100);
+    expect(pages).not.toContain(200);
+    expect(finals.find((h) => h.op.op === 'load' && h.op.addr === B + 100 * P)!.result).toEqual({ kind: 'value', value: 5 });
+    // And the run judges clean.
+    expect(runScenario({ variant: generationVariant('v6.6'), scenario }).status).toBe('pass');
+  });
+});
