@@ -556,6 +556,21 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
   out: {
     for (let index = start; index < start + HPAGE_PMD_NR; index++) {
       let page = yield* k.fn.filemap_get_entry(mapping, index);
+      if (page === null && mapping.host.sim_shmem_present !== null && !mapping.host.sim_shmem_present.has(index)) {
+        // A shmem hole (nr_none): "If userspace observed a missing page in a VMA with an armed
+        // userfaultfd, then it might expect a UFFD_EVENT_PAGEFAULT for that page, so we need to
+        // roll back" (12904d953364, 6.4). The kernel checks under i_mmap_lock_read after filling
+        // the holes with XA_RETRY_ENTRY placeholders and rolls back; here the check comes before
+        // the hole is filled (nothing to roll back). Applied in every generation: 6.3's fill of
+        // an armed hole (the bug that commit fixed) is left out.
+        yield* down_read(mapping.i_mmap_rwsem);
+        const armed = [...mapping.i_mmap].some((v) => k.fn.userfaultfd_missing(v));
+        up_read(mapping.i_mmap_rwsem);
+        if (armed) {
+          result = SCAN_EXCEED_NONE_PTE;
+          break out;
+        }
+      }
       if (page === null) {
         // page_cache_sync_readahead + filemap_lock_folio: the missing page is read in and locked,
         // so no racing fault or read can cache and map it behind our back (the kernel's THP
