@@ -138,6 +138,9 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): ModelR
   if ((vma.vm_flags & VM_ACCESS_FLAGS) === 0) return SEGV;
   const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
   const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+  // A huge PMD (a THP of khugepaged) maps addr's page of the folio.
+  const huge = pmd?.huge ?? null;
+  if (huge !== null && huge.folio.pages !== null) return val(huge.folio.pages[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!.data);
   if (pte && pte.kind === 'present') return val(pte.folio.data);
   if (pte && pte.kind === 'swap') {
     // The swap cache's folio is the newest copy; else the slot's contents.
