@@ -31,7 +31,7 @@ export function kernelFilesOf(source: string): string[] {
   if (i < 0) return [];
   const para = head.slice(i + 'Kernel:'.length).split(/\n \*\s*\n/)[0]!.replace(/\n \* ?/g, ' ');
   const out: string[] = [];
-  for (const m of para.matchAll(/\b((?:arch|block|drivers|fs|include|kernel|lib|mm)\/[\w\-./]*[\w\-])/g)) {
+  for (const m of para.matchAll(/\b((?:arch|block|drivers|fs|include|kernel|lib|mm|virt)\/[\w\-./]*[\w\-])/g)) {
     const path = m[1]!.replace(/[.,;:]$/, '');
     if (!out.includes(path)) out.push(path);
   }

@@ -11,9 +11,11 @@
  * - Memory holds one non-negative integer per page: `load(addr)` returns the value of addr's
  *   page, `store(addr, v)` sets it.
  * - Errors are negative errno values, as the kernel returns them.
- * - Kernel-internal work (reclaim, swap-out/in, page-cache eviction, khugepaged collapse,
+ * - Kernel-internal work (reclaim, swap-out/in, page-cache eviction, khugepaged's file collapse,
  *   swapoff, RCU callbacks) has no op: it is a stutter step of the model and must change
- *   nothing an op here can observe (only smaps Rss may vary, within the allowed range).
+ *   nothing an op here can observe (only smaps Rss may vary, within the allowed range). The one
+ *   exception is khugepaged's anonymous collapse, which populates every page of a PMD range
+ *   (KhugepagedCollapseOp): the daemon records it in the history.
  */
 
 export const PAGE_SIZE = 4096;
@@ -31,6 +33,7 @@ export const EFAULT = -14;
 export const EBUSY = -16;
 export const EEXIST = -17;
 export const EINVAL = -22;
+export const ENOTTY = -25;
 
 export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM',
@@ -45,6 +48,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EBUSY]: 'EBUSY',
   [EEXIST]: 'EEXIST',
   [EINVAL]: 'EINVAL',
+  [ENOTTY]: 'ENOTTY',
 };
 
 export interface Prot {
@@ -160,6 +164,27 @@ export interface ProcMemWriteOp extends OpBase {
   readonly addr: number;
   readonly value: number;
 }
+/**
+ * read(2) of file page `page` into user memory at addr through an O_DIRECT descriptor: the page is
+ * pinned (FOLL_PIN | FOLL_WRITE, as a store would fault it in) and the device writes the file's
+ * contents into it. The result is the number of bytes read (PAGE_SIZE; 0 at or beyond EOF);
+ * -EFAULT when the buffer is not writable user memory (no VMA — GUP does not grow stacks —, a
+ * driver mapping, no PROT_WRITE, beyond the end of a file mapping).
+ */
+export interface DioReadOp extends OpBase { readonly op: 'dio_read'; readonly file: string; readonly page: number; readonly addr: number }
+/**
+ * write(2) of the user memory at addr to file page `page` through an O_DIRECT descriptor: the
+ * page is pinned (FOLL_PIN, read only) and the device reads it. PAGE_SIZE, or -EFAULT when the
+ * buffer is not readable user memory (no PROT_READ: GUP checks VM_READ).
+ */
+export interface DioWriteOp extends OpBase { readonly op: 'dio_write'; readonly file: string; readonly page: number; readonly addr: number }
+/**
+ * ioctl(2) on a device file. 'KVM_CREATE_VM' on /dev/kvm…: a VM bound to the caller's address
+ * space, which registers an MMU notifier on it (mmu_notifier_register: every VMA and rmap lock of
+ * the mm taken at once); ok (the VM's descriptor is not modelled). -ENOTTY on a device without
+ * that ioctl, -EBADF for a file that is not there.
+ */
+export interface DevIoctlOp extends OpBase { readonly op: 'dev_ioctl'; readonly file: string; readonly cmd: 'KVM_CREATE_VM' }
 /** Read all of /proc/<target>/maps. */
 export interface ReadMapsOp extends OpBase { readonly op: 'read_maps'; readonly target: number }
 /** Read all of /proc/<target>/smaps. */
@@ -191,7 +216,20 @@ export interface UffdReadEventOp extends OpBase { readonly op: 'uffd_read_event'
  */
 export interface UffdSettleOp extends OpBase { readonly op: 'uffd_settle'; readonly event: UffdEvent }
 
+/**
+ * Not a system call: khugepaged's attempt to collapse the PMD-sized, PMD-aligned range at addr of
+ * process pid's anonymous memory into a THP (mm/khugepaged.c: collapse_huge_page), recorded by
+ * the daemon. 'ok': collapsed — every page of the range is now populated (a page that was never
+ * touched is a zeroed page of the THP: smaps counts it, userfaultfd no longer sees it missing);
+ * -EAGAIN: not collapsed, nothing changed.
+ */
+export interface KhugepagedCollapseOp extends OpBase { readonly op: 'khugepaged_collapse'; readonly addr: number }
+
 export type ModelOp =
+  | KhugepagedCollapseOp
+  | DioReadOp
+  | DioWriteOp
+  | DevIoctlOp
   | MmapOp
   | MunmapOp
   | MprotectOp
@@ -351,6 +389,14 @@ export function describeOp(op: ModelOp): string {
       return `${p}uffd_read_event()`;
     case 'uffd_settle':
       return `${p}(the syscall that raised ${describeEvent(op.event)} returns)`;
+    case 'dev_ioctl':
+      return `${p}ioctl(${op.file}, ${op.cmd})`;
+    case 'dio_read':
+      return `${p}read(O_DIRECT ${op.file}, page ${op.page} → ${hex(op.addr)})`;
+    case 'dio_write':
+      return `${p}write(O_DIRECT ${op.file}, page ${op.page} ← ${hex(op.addr)})`;
+    case 'khugepaged_collapse':
+      return `${p}(khugepaged collapses ${hex(op.addr)}, 2M)`;
   }
 }
 

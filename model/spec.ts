@@ -7,9 +7,10 @@
  * a read returns first), `check` accepts every allowed choice and the observed result selects the
  * branch. `apply` gives one canonical deterministic result for sequential use.
  *
- * Kernel-internal work — reclaim and swap-out/in, page-cache eviction, khugepaged collapse,
- * swapoff, RCU callbacks — has no operation here: it is a stutter step of this model, and
- * nothing an operation can observe may change because of it.
+ * Kernel-internal work — reclaim and swap-out/in, page-cache eviction, khugepaged's file
+ * collapse, swapoff, RCU callbacks — has no operation here: it is a stutter step of this model,
+ * and nothing an operation can observe may change because of it. khugepaged's anonymous collapse
+ * populates pages, so the daemon records it (khugepaged_collapse).
  */
 import { describeResult, resultsEqual, type ModelOp, type ModelResult, type OpName } from './ops.js';
 import type { Action, Outcome, Verdict } from './action.js';
@@ -38,6 +39,10 @@ import { uffdio_copy } from './actions/uffdio_copy.js';
 import { uffdio_move } from './actions/uffdio_move.js';
 import { uffd_read_event } from './actions/uffd_read_event.js';
 import { uffd_settle } from './actions/uffd_settle.js';
+import { khugepaged_collapse } from './actions/khugepaged_collapse.js';
+import { dio_read } from './actions/dio_read.js';
+import { dio_write } from './actions/dio_write.js';
+import { dev_ioctl } from './actions/dev_ioctl.js';
 
 export { initialState };
 export type { Outcome, Verdict };
@@ -67,6 +72,10 @@ const ACTIONS: ActionTable = {
   uffdio_move,
   uffd_read_event,
   uffd_settle,
+  khugepaged_collapse,
+  dio_read,
+  dio_write,
+  dev_ioctl,
 };
 
 function actionFor(op: ModelOp): Action<ModelOp> {

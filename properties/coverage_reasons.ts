@@ -19,10 +19,10 @@ const SMAPS_RCU = 'the smaps-rcu proposal only';
 const V64 = 'v6.4 only';
 const PREAD = 'pread/pwrite: no scenario family issues them yet (the general generator will)';
 const PROC_MEM = '/proc/pid/mem writes (GUP slow path): no family issues them yet (the general generator will)';
-const GUP_FAST = 'GUP-fast pinning: no operation yet (being added)';
+const GUP_FAST = 'GUP-fast pinning: O_DIRECT read/write (general generator); this step needs the walk to race a page-table change';
 const UFFD_MOVE = 'UFFDIO_MOVE: no family issues it yet (the general generator will)';
-const KHUGEPAGED = 'khugepaged: no family runs the daemon yet (being added to scenarios)';
-const MMU_NOTIFIER = 'MMU-notifier registration (mm_take_all_locks): no operation yet (being added)';
+const KHUGEPAGED = 'khugepaged: the general generator runs it when a 2 MiB region exists; a collapse needs a populated, writable, referenced range with no swapped-out page (__collapse_huge_page_swapin is left out)';
+const MMU_NOTIFIER = 'MMU-notifier registration (mm_take_all_locks): ioctl(KVM_CREATE_VM) of the general generator (weight 1)';
 const EXIT = 'process exit: no family has a process exit yet (the general generator will)';
 const SHMEM = 'shared anonymous mmap (shmem): no family maps one yet (the general generator will)';
 const WRITE_NOTIFY = 'a write fault on a read-only PTE of a shared file or PFN mapping (write-notify): no family does it';
@@ -140,7 +140,6 @@ export const UNREACHED_REASONS: Readonly<Record<string, string>> = {
   'fn:tlb_remove_table_sync_one': KHUGEPAGED,
   'label:find_pmd_or_thp_or_none:pmdp_get_lockless': KHUGEPAGED,
   'label:hpage_collapse_scan_pmd:scan': KHUGEPAGED,
-  'label:collapse_huge_page:alloc_charge_folio': KHUGEPAGED,
   'label:collapse_huge_page:pmdp_collapse_flush': KHUGEPAGED,
   'label:collapse_huge_page:set_pmd_at': KHUGEPAGED,
   'label:retract_page_tables:pmdp_collapse_flush': KHUGEPAGED,

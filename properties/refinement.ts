@@ -67,9 +67,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(pendFaultsRacingMremap(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffd))))));
+  })), uffd), loadEffects(init, run.history, uffd))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -139,6 +139,9 @@ export function sim_observe(kernel: Kernel, mm: mm_struct, addr: number): ModelR
   if ((vma.vm_flags & VM_ACCESS_FLAGS) === 0) return SEGV;
   const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
   const pte = pmd?.table?.entries[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE];
+  // A huge PMD (a THP of khugepaged) maps addr's page of the folio.
+  const huge = pmd?.huge ?? null;
+  if (huge !== null && huge.folio.pages !== null) return val(huge.folio.pages[Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!.data);
   if (pte && pte.kind === 'present') return val(pte.folio.data);
   if (pte && pte.kind === 'swap') {
     // The swap cache's folio is the newest copy; else the slot's contents.
@@ -353,6 +356,37 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
 }
 
 /**
+ * A write fault installs its page (a zeroed or copied anonymous page) before the write itself
+ * lands: a store or a /proc/pid/mem write still in flight may already count in a concurrent
+ * smaps read's Rss while its page holds the old value — resident, not yet written, which the
+ * model's atomic store cannot show (its Rss bound counts only written anonymous pages). Such a
+ * read is judged with one page less in the Rss of the VMA holding each write in flight meanwhile
+ * (not below 0): the bound can only loosen, and a wrong Rss of other pages is still caught.
+ */
+export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
+  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write');
+  if (writes.length === 0) return history;
+  return history.map((h) => {
+    if (h.op.op !== 'read_smaps' || h.result?.kind !== 'smaps') return h;
+    const target = h.op.target;
+    const pages = new Set<number>();
+    for (const w of writes) {
+      const o = w.op;
+      const pid = o.op === 'proc_mem_write' ? o.target : o.pid;
+      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write')) continue;
+      if (w.invoke < h.response && w.response > h.invoke) pages.add(o.addr - (o.addr % PAGE_SIZE));
+    }
+    if (pages.size === 0) return h;
+    const entries = h.result.entries.map((e) => {
+      let n = 0;
+      for (const p of pages) if (p >= e.start && p < e.end) n++;
+      return n === 0 ? e : { ...e, rss: Math.max(0, e.rss - n * PAGE_SIZE) };
+    });
+    return { ...h, result: { kind: 'smaps', entries } };
+  });
+}
+
+/**
  * A fork that fails (-ENOMEM under fault injection) raised its process's ctx->mmap_changing in
  * dup_userfaultfd and dropped it again in dup_userfaultfd_fail with no event (kernel/fork.c
  * dup_mmap; model/actions/fork.ts): a UFFDIO_COPY / UFFDIO_MOVE of that process meanwhile may get
@@ -365,6 +399,29 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
   return history.filter((h) => {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
+  });
+}
+
+/**
+ * A load or store faults the page in (handle_mm_fault maps the zero page or a new page and
+ * returns), then the CPU retries the access; a racing mremap that moved the VMA away meanwhile
+ * makes the retry fault with no VMA there: SIGSEGV — after the first fault's page was mapped, and
+ * moved to the new address with the rest (move_page_tables). The access did not happen, but the
+ * page it faulted in did. So a load or store that got SIGSEGV while an mremap of its page's old
+ * range was in flight is judged as a load still pending: the model may give it the effect of a
+ * load (the page mapped, as a read fault leaves it) at any point, or none.
+ */
+function pendFaultsRacingMremap(history: HistoryOp[]): HistoryOp[] {
+  const remaps = history.filter((h) => h.op.op === 'mremap');
+  if (remaps.length === 0) return history;
+  const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
+  return history.map((h) => {
+    const op = h.op;
+    if ((op.op !== 'load' && op.op !== 'store') || h.result?.kind !== 'signal' || h.result.sig !== 'SIGSEGV') return h;
+    const pageAddr = op.addr - (op.addr % PAGE_SIZE);
+    const raced = remaps.some((r) => r.op.op === 'mremap' && r.op.pid === op.pid && pageAddr >= r.op.oldAddr &&
+      pageAddr < r.op.oldAddr + r.op.oldLen && overlaps(h, r));
+    return raced ? { ...h, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity } : h;
   });
 }
 

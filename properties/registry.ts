@@ -46,6 +46,7 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   { name: 'deadlock', kind: 'builtin', description: 'no runnable task while a user thread is blocked; the wait-for cycle is reported (rwsem writer preference included)', kernelRef: 'H1, H2, I4' },
   { name: 'livelock', kind: 'builtin', description: 'the step limit was reached: some task kept running without the run ending', kernelRef: 'liveness' },
   { name: 'fault-livelock', kind: 'builtin', description: 'one user access faulted and retried without bound', kernelRef: 'I19 (FAULT_FLAG_TRIED progress guarantee)' },
+  { name: 'mm-all-locks', kind: 'builtin', description: 'no page table of an mm changes while mm_take_all_locks holds all its locks to register an MMU notifier', kernelRef: 'mm/vma.c mm_take_all_locks; eeff9a5d47f8' },
   { name: 'fork-snapshot', kind: 'builtin', description: 'while dup_mmap copies a parent VMA, no fault changed its anon_vma or mapped a page into it', kernelRef: 'I17 (B8)' },
   { name: 'vma-lock-exclusion', kind: 'step', description: 'a VMA is never read-locked by a fault and write-locked at once', kernelRef: 'I3' },
   { name: 'vma-write-lock-epoch', kind: 'step', description: 'a VMA is write-locked only while mmap_lock is write-held', kernelRef: 'I1, I22' },

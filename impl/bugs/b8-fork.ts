@@ -80,7 +80,7 @@ function* dup_mmap_6_4_0(mm: mm_struct, oldmm: mm_struct): Task<number> {
     const snap = k.fn.sim_fork_snapshot(mpnt);
     if (!(tmp.vm_flags & VM_WIPEONFORK)) retval = yield* k.fn.copy_page_range(tmp, mpnt);
     k.fn.sim_fork_snapshot_check(mpnt, snap);
-    if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
+    if (tmp.vm_ops?.open) yield* tmp.vm_ops.open(tmp);
     if (retval) break;
   }
   if (!retval) mm.mm_mt.in_rcu = true; // mt_set_in_rcu

@@ -29,6 +29,11 @@
  * device's own protection (writable when the VMA is: pgprot from VM_SHARED|access, as drivers
  * that set vm_page_prot themselves do), so user writes go to the device page as in the model.
  *
+ * The fault-based drivers count their VMAs in ->open/->close (misc_vma_open / misc_vma_close:
+ * table functions that sleep on the driver's mutex, called by split, fork, mremap and munmap with
+ * mmap_lock held). "/dev/kvm…" is a PFN-map device whose ->unlocked_ioctl is KVM's
+ * (impl/drivers/kvm.ts: KVM_CREATE_VM registers an MMU notifier); sim_sys_dev_ioctl is ioctl(2).
+ *
  * Left out: ->open/->release of the device file, ->access (generic_access_phys: /proc/pid/mem on
  * a PFN map is -EIO), ->pfn_mkwrite, io_remap/pgprot_noncached caching attributes, VM_MIXEDMAP
  * (vmf_insert_pfn from ->fault), track_pfn_remap (PAT).
@@ -44,13 +49,23 @@ import {
   VM_MAYWRITE, VM_PFNMAP, VM_SHARED, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { EINVAL, ENOMEM } from '../include/linux/errno.js';
+import { mutex, mutex_lock, mutex_unlock } from '../sync/mutex.js';
+import { KVM_CREATE_VM } from './kvm.js';
+import type { DevIoctlOp, ModelResult } from '../../model/ops.js';
+
+const EBADF = 9;
+const ENOTTY = 25;
 import { BUG_ON, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 
 /** The memory of one device: a folio per page (PFN = index). */
 interface sim_misc_dev {
   readonly name: string;
-  readonly kind: 'pfnmap' | 'fault' | 'mmaplock' | 'mmaplock_optin' | 'safe';
+  readonly kind: 'pfnmap' | 'fault' | 'mmaplock' | 'mmaplock_optin' | 'safe' | 'kvm';
   readonly pages: folio[];
+  /** The driver's own lock (struct mutex), taken by ->open / ->close of its VMAs. */
+  readonly lock: mutex;
+  /** VMAs of this device alive (->mmap and ->open count up, ->close down). */
+  nr_vmas: number;
 }
 
 const devices = (): Map<file, sim_misc_dev> => k.state('misc_device', () => new Map<file, sim_misc_dev>());
@@ -75,6 +90,7 @@ function kind_of(name: string): sim_misc_dev['kind'] {
   if (n.startsWith('mmaplock_optin')) return 'mmaplock_optin';
   if (n.startsWith('mmaplock')) return 'mmaplock';
   if (n.startsWith('safe')) return 'safe';
+  if (n.startsWith('kvm')) return 'kvm';
   return 'pfnmap';
 }
 
@@ -159,16 +175,66 @@ export function* misc_dev_fault_mmap_locked(vmf: vm_fault): Task<number> {
   return yield* k.fn.misc_dev_fault(vmf);
 }
 
-// The ops go through the function table (as generic_file_vm_ops does), so that a variant replacing
-// misc_dev_fault or misc_dev_fault_mmap_locked is seen by the fault path.
-const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: (vmf) => k.fn.misc_dev_fault(vmf) };
-const misc_mmaplock_vm_ops: vm_operations_struct = { name: 'misc_mmaplock_vm_ops', fault: (vmf) => k.fn.misc_dev_fault_mmap_locked(vmf) };
+/**
+ * misc_vma_open(vma): ->open of the fault-based drivers' VMAs — a copy of one of its VMAs
+ * (split, fork, mremap) is counted under the driver's mutex, as drivers that track their
+ * mappings do. Locks: mmap_write_lock held (the caller's); sleeps on the driver mutex.
+ */
+export function* misc_vma_open(vma: vm_area_struct): Task<void> {
+  k.fn.mmap_assert_write_locked(vma.vm_mm);
+  const dev = dev_of(vma.vm_file);
+  yield* mutex_lock(dev.lock);
+  yield step('misc_vma_open:nr_vmas++', dev);
+  dev.nr_vmas++;
+  mutex_unlock(dev.lock);
+}
+
+/**
+ * misc_vma_close(vma): ->close: one VMA of the device less (remove_vma). Locks: mmap_lock held
+ * (read after munmap's downgrade, else write); sleeps on the driver mutex.
+ */
+export function* misc_vma_close(vma: vm_area_struct): Task<void> {
+  k.fn.mmap_assert_locked(vma.vm_mm);
+  const dev = dev_of(vma.vm_file);
+  yield* mutex_lock(dev.lock);
+  yield step('misc_vma_close:nr_vmas--', dev);
+  WARN_ON_ONCE(dev.nr_vmas <= 0, `misc_vma_close: ${dev.name} has no VMA left to close (->open/->close unbalanced)`);
+  dev.nr_vmas--;
+  mutex_unlock(dev.lock);
+}
+
+/**
+ * The ops go through the function table (as generic_file_vm_ops does), so that a variant replacing
+ * misc_dev_fault, misc_dev_fault_mmap_locked, misc_vma_open or misc_vma_close is seen by the callers.
+ */
+const misc_dev_fault_op = (vmf: vm_fault): Task<number> => k.fn.misc_dev_fault(vmf);
+const misc_dev_fault_mmap_locked_op = (vmf: vm_fault): Task<number> => k.fn.misc_dev_fault_mmap_locked(vmf);
+const misc_vma_open_op = (vma: vm_area_struct): Task<void> => k.fn.misc_vma_open(vma);
+const misc_vma_close_op = (vma: vm_area_struct): Task<void> => k.fn.misc_vma_close(vma);
+
+const misc_fault_vm_ops: vm_operations_struct = { name: 'misc_fault_vm_ops', fault: misc_dev_fault_op, open: misc_vma_open_op, close: misc_vma_close_op };
+const misc_mmaplock_vm_ops: vm_operations_struct = {
+  name: 'misc_mmaplock_vm_ops', fault: misc_dev_fault_mmap_locked_op, open: misc_vma_open_op, close: misc_vma_close_op,
+};
 const misc_mmaplock_optin_vm_ops: vm_operations_struct = {
-  name: 'misc_mmaplock_optin_vm_ops', fault: (vmf) => k.fn.misc_dev_fault_mmap_locked(vmf), fault_safe_under_vma_lock: true,
+  name: 'misc_mmaplock_optin_vm_ops', fault: misc_dev_fault_mmap_locked_op, fault_safe_under_vma_lock: true,
+  open: misc_vma_open_op, close: misc_vma_close_op,
 };
 const misc_safe_vm_ops: vm_operations_struct = {
-  name: 'misc_safe_vm_ops', fault: (vmf) => k.fn.misc_dev_fault(vmf), fault_safe_under_vma_lock: true,
+  name: 'misc_safe_vm_ops', fault: misc_dev_fault_op, fault_safe_under_vma_lock: true, open: misc_vma_open_op, close: misc_vma_close_op,
 };
+
+/**
+ * The fault-based drivers' ->mmap: the vm_ops, and the first VMA counted under the driver mutex.
+ * (Their pages are ordinary pages a ->fault hands out: no VM_IO, GUP may reach them.)
+ */
+function* misc_fault_mmap(dev: sim_misc_dev, vma: vm_area_struct, ops: vm_operations_struct): Task<number> {
+  vma.vm_ops = ops;
+  yield* mutex_lock(dev.lock);
+  dev.nr_vmas++;
+  mutex_unlock(dev.lock);
+  return 0;
+}
 
 /**
  * misc_dev_mmap(file, vma): file->f_op->mmap. PFN-map devices check the range against the device
@@ -179,17 +245,14 @@ export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
   const dev = dev_of(f);
   switch (dev.kind) {
     case 'fault':
-      vma.vm_ops = misc_fault_vm_ops;
-      return 0;
+      return yield* misc_fault_mmap(dev, vma, misc_fault_vm_ops);
     case 'mmaplock':
-      vma.vm_ops = misc_mmaplock_vm_ops;
-      return 0;
+      return yield* misc_fault_mmap(dev, vma, misc_mmaplock_vm_ops);
     case 'mmaplock_optin':
-      vma.vm_ops = misc_mmaplock_optin_vm_ops;
-      return 0;
+      return yield* misc_fault_mmap(dev, vma, misc_mmaplock_optin_vm_ops);
     case 'safe':
-      vma.vm_ops = misc_safe_vm_ops;
-      return 0;
+      return yield* misc_fault_mmap(dev, vma, misc_safe_vm_ops);
+    case 'kvm':
     case 'pfnmap': {
       vma.vm_ops = misc_pfnmap_vm_ops;
       const pages = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
@@ -211,6 +274,28 @@ export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
 }
 
 const misc_fops: file_operations = { name: 'misc_fops', mmap: (f, vma) => k.fn.misc_dev_mmap(f, vma) };
+/** /dev/kvm: kvm_chardev_ops' ioctl (virt/kvm/kvm_main.c) beside the PFN-map ->mmap. */
+const kvm_fops: file_operations = { name: 'kvm_chardev_ops', mmap: (f, vma) => k.fn.misc_dev_mmap(f, vma), unlocked_ioctl: (f, cmd, arg) => k.fn.kvm_dev_ioctl(f, cmd, arg) };
+
+/**
+ * vfs_ioctl(filp, cmd, arg) (fs/ioctl.c) for sim_sys_dev_ioctl: ->unlocked_ioctl, or -ENOTTY.
+ */
+export function* vfs_ioctl(f: file, cmd: number, arg: number): Task<number> {
+  if (!f.f_op?.unlocked_ioctl) return -ENOTTY;
+  return yield* f.f_op.unlocked_ioctl(f, cmd, arg);
+}
+
+/**
+ * sim_sys_dev_ioctl(op): ioctl(2) on a device file the process opened: vfs_ioctl. The result is
+ * ok (KVM_CREATE_VM's new descriptor, not modelled), or -errno (-EBADF: no such file).
+ */
+export function* sim_sys_dev_ioctl(op: DevIoctlOp): Task<ModelResult> {
+  const f = k.files.get(op.file);
+  if (!f) return { kind: 'errno', errno: -EBADF };
+  const cmd = op.cmd === 'KVM_CREATE_VM' ? KVM_CREATE_VM : -1;
+  const r = yield* k.fn.vfs_ioctl(f, cmd, 0);
+  return r < 0 ? { kind: 'errno', errno: r } : { kind: 'ok' };
+}
 
 /**
  * sim_register_devices(): make every file of the scenario named "/dev/…" a device with the
@@ -223,15 +308,20 @@ export function* sim_register_devices(): Task<void> {
     if (!name.startsWith('/dev/') || devs.has(f)) continue;
     const kind = kind_of(name);
     const pages = f.f_inode.disk.map((v) => {
-      const p = new folio(kind === 'pfnmap');
+      const p = new folio(kind === 'pfnmap' || kind === 'kvm');
       p.data = v;
       p.uptodate = true;
       return p;
     });
-    devs.set(f, { name, kind, pages });
-    f.f_op = misc_fops;
+    devs.set(f, { name, kind, pages, lock: new mutex(`${name}->lock`, 'misc_dev->lock'), nr_vmas: 0 });
+    f.f_op = kind === 'kvm' ? kvm_fops : misc_fops;
   }
   yield 'sim_register_devices';
+}
+
+/** The number of VMAs of a registered device its driver counts (tests). */
+export function sim_misc_dev_nr_vmas(f: file): number {
+  return dev_of(f).nr_vmas;
 }
 
 /** The device memory of a registered device file (tests, checkers). */

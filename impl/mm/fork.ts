@@ -123,7 +123,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
       const snap = k.fn.sim_fork_snapshot(mpnt);
       if (mt_dup) {
         // 6.8+: ->open before copy_page_range; a failed copy stops at the next VMA.
-        if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
+        if (tmp.vm_ops?.open) yield* tmp.vm_ops.open(tmp);
         retval = yield* k.fn.copy_page_range(tmp, mpnt);
         k.fn.sim_fork_snapshot_check(mpnt, snap);
         if (retval) {
@@ -133,7 +133,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
       } else {
         if (!(tmp.vm_flags & VM_WIPEONFORK)) retval = yield* k.fn.copy_page_range(tmp, mpnt);
         k.fn.sim_fork_snapshot_check(mpnt, snap);
-        if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
+        if (tmp.vm_ops?.open) yield* tmp.vm_ops.open(tmp);
         if (retval) break;
       }
     }
@@ -195,7 +195,14 @@ function sim_mapped_pages(vma: vm_area_struct): Map<number, folio> {
   const out = new Map<number, folio>();
   const mm = vma.vm_mm;
   for (let a = vma.vm_start; a < vma.vm_end; a += PAGE_SIZE) {
-    const t = mm.pgd.get(Math.floor(a / PMD_SIZE))?.table;
+    const pmd = mm.pgd.get(Math.floor(a / PMD_SIZE));
+    const huge = pmd?.huge ?? null;
+    if (huge !== null) {
+      // A THP maps each of its pages (the same page objects a split maps by PTEs).
+      if (huge.folio.pages !== null) out.set(a, huge.folio.pages[Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE]!);
+      continue;
+    }
+    const t = pmd?.table;
     if (!t || t.freed) continue;
     const pte = t.entries[Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE]!;
     if (pte.kind === 'present') out.set(a, pte.folio);

@@ -25,7 +25,14 @@
  * (k.cfg.mmu_gather_rcu_table_free, mm/mmu_gather.ts). FOLL_PIN also checks
  * mm->write_protect_seq (fork's COW write-protection) before and after.
  *
- * Left out: hugetlb/THP leaves and devmap (no huge PMDs), FOLL_LONGTERM migration, memfd/secretmem
+ * Huge PMDs (khugepaged's THPs): follow_huge_pmd under the PMD lock (slow path), gup_fast_pmd_leaf
+ * (GUP-fast: references through each page, then the entry re-read).
+ *
+ * Pins (FOLL_PIN: pin_user_pages_fast for O_DIRECT, impl/fs/direct_io.ts) are references counted
+ * in the page's _pincount; folio_maybe_dma_pinned reads it (fork copies a maybe-pinned anonymous
+ * page at once, reclaim and khugepaged leave it alone).
+ *
+ * Left out: hugetlb and PUD leaves, devmap, FOLL_LONGTERM migration, memfd/secretmem
  * checks, the gate area, ->access of VM_IO mappings (generic_access_phys: /proc/pid/mem on a
  * driver mapping is -EIO), FOLL_PIN's GUP_PIN_COUNTING_BIAS (a pin is one reference here),
  * FOLL_NUMA/protnone, and __access_remote_vm's stack expansion (6.5+ calls expand_stack for an
@@ -36,8 +43,10 @@ import type { ModelResult, ProcMemWriteOp } from '../../model/ops.js';
 import { step, type Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
 import {
-  folio_test_anon, type folio, type mm_struct, type pmd_t, type pte_t, type pte_table, type vm_area_struct,
+  folio_test_anon, type folio, type mm_struct, type pmd_huge_t, type pmd_t, type pte_t, type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
+import { spin_unlock } from '../sync/spinlock.js';
+import { lockdep_assert_held } from '../sync/lockdep.js';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_INTERRUPTIBLE, FAULT_FLAG_KILLABLE, FAULT_FLAG_REMOTE, FAULT_FLAG_RETRY_NOWAIT,
   FAULT_FLAG_TRIED, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, PAGE_SIZE, PMD_SIZE, VM_FAULT_COMPLETED, VM_FAULT_ERROR,
@@ -50,6 +59,7 @@ import { fatal_signal_pending } from '../sync/sched.js';
 import { local_irq_restore, local_irq_save } from '../sync/irqflags.js';
 import { rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
 import { kasan_check_write } from '../sync/kasan.js';
+import { folio_lock, folio_unlock } from '../sync/bitlock.js';
 import { refcount_inc, refcount_inc_not_zero } from '../sync/refcount.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -135,20 +145,77 @@ export function gup_must_unshare(vma: vm_area_struct | null, flags: number, page
   return !page.anon_exclusive;
 }
 
-/** try_grab_folio(folio, refs, flags): a reference for FOLL_GET / FOLL_PIN (0 or -ENOMEM). */
+/**
+ * try_grab_folio(folio, refs, flags): a reference for FOLL_GET / FOLL_PIN (0 or -ENOMEM); a pin
+ * also counts in the page's _pincount (folio_maybe_dma_pinned). The zero page and PFN maps are
+ * not refcounted.
+ */
 export function try_grab_folio(f: folio, refs: number, flags: number): number {
   if (!(flags & (FOLL_GET | FOLL_PIN))) return 0;
   if (f.special) return 0;
   // WARN_ON_ONCE(folio_ref_count(folio) <= 0): the caller holds the PTL, the folio is mapped.
   if (WARN_ON_ONCE(k.fn.folio_ref_count(f) <= 0, `try_grab_folio: ${f.name} has no reference`)) return -ENOMEM;
   k.fn.folio_ref_add(f, refs);
+  if (flags & FOLL_PIN) f._pincount += refs;
   return 0;
 }
 
 /** gup_put_folio(folio, refs, flags): drop what try_grab_folio took. */
 export function gup_put_folio(f: folio, refs: number, flags: number): void {
   if (!(flags & (FOLL_GET | FOLL_PIN))) return;
+  if (f.special) return;
+  if (flags & FOLL_PIN) {
+    kasan_check_write(f, 'gup_put_folio');
+    if (WARN_ON_ONCE(f._pincount < refs, `gup_put_folio: ${f.name} is not pinned`)) return;
+    f._pincount -= refs;
+  }
   for (let i = 0; i < refs; i++) k.fn.folio_put(f);
+}
+
+/**
+ * folio_maybe_dma_pinned(folio) (include/linux/mm.h): some page of the folio is pinned
+ * (FOLL_PIN). Exact here (see folio._pincount); the kernel's is a heuristic with false positives.
+ */
+export function folio_maybe_dma_pinned(f: folio): boolean {
+  const head = f.compound_head ?? f;
+  for (const p of head.pages ?? [head]) if (p._pincount > 0) return true;
+  return false;
+}
+
+/**
+ * folio_needs_cow_for_dma(vma, folio) (include/linux/mm.h): fork must copy an anonymous page at
+ * once when it may be pinned (MMF_HAS_PINNED set on the mm and the folio maybe pinned), or the
+ * pin would end up on a page the child shares and the parent COWs away from.
+ */
+export function folio_needs_cow_for_dma(vma: vm_area_struct, f: folio): boolean {
+  if (!vma.vm_mm.has_pinned) return false;
+  return k.fn.folio_maybe_dma_pinned(f);
+}
+
+/** unpin_user_page(page): drop one FOLL_PIN pin. */
+export function unpin_user_page(page: folio): void {
+  k.fn.gup_put_folio(page, 1, FOLL_PIN);
+}
+
+/**
+ * unpin_user_pages_dirty_lock(pages, npages, make_dirty): after DMA into the pages, mark each
+ * dirty (folio_mark_dirty under the folio lock: set_page_dirty_lock) and unpin it.
+ */
+export function* unpin_user_pages_dirty_lock(pages: readonly folio[], npages: number, make_dirty: boolean): Task<void> {
+  for (let i = 0; i < npages; i++) {
+    const page = pages[i]!;
+    if (make_dirty && !page.special) {
+      yield* folio_lock(page_head(page));
+      kasan_check_write(page, 'unpin_user_pages_dirty_lock (folio_mark_dirty)');
+      page.dirty = true;
+      folio_unlock(page_head(page));
+    }
+    k.fn.unpin_user_page(page);
+  }
+}
+
+function page_head(page: folio): folio {
+  return page.compound_head ?? page;
 }
 
 /**
@@ -219,15 +286,65 @@ function no_page_table(vma: vm_area_struct, flags: number): follow_result {
 }
 
 /**
- * follow_page_mask(vma, address, flags, ctx): walk to the PMD (the upper levels are folded) and
- * follow_page_pte. A none PMD is no_page_table.
+ * can_follow_write_pmd(pmd, page, vma, flags): as can_follow_write_pte, for a huge entry.
+ */
+export function can_follow_write_pmd(pmd: pmd_huge_t, page: folio, vma: vm_area_struct, flags: number): boolean {
+  // If the pmd is writable, we can write to the page.
+  if (pmd.write) return true;
+  return k.fn.can_follow_write_common(page, vma, flags);
+}
+
+/**
+ * follow_huge_pmd(vma, addr, pmd, flags, ctx) (6.8+; follow_trans_huge_pmd before): the page at
+ * addr of a PMD-mapped THP, under the PMD lock. NULL when it must be faulted (a write the entry
+ * does not allow), -EMLINK for an unshare. The reference is taken through the page (try_grab_folio
+ * of its folio). Locks: the PMD lock held (asserted), mmap_lock.
+ */
+export function follow_huge_pmd(vma: vm_area_struct, addr: number, pmd: pmd_t, flags: number): follow_result {
+  const mm = vma.vm_mm;
+  lockdep_assert_held(k.fn.pmd_lockptr(mm, pmd));
+  const pmdval = pmd.huge!;
+  const head = pmdval.folio;
+  const page = k.fn.folio_page(head, Math.floor((addr % PMD_SIZE) / PAGE_SIZE));
+  if ((flags & FOLL_WRITE) && !k.fn.can_follow_write_pmd(pmdval, head, vma, flags)) return null;
+  if (!pmdval.write && k.fn.gup_must_unshare(vma, flags, head)) return { err: -EMLINK };
+  VM_BUG_ON((flags & FOLL_PIN) !== 0 && folio_test_anon(head) && !head.anon_exclusive,
+    `follow_huge_pmd: FOLL_PIN of a shared anonymous THP ${head.name}`);
+  const ret = k.fn.try_grab_folio(page, 1, flags);
+  if (ret) return { err: ret };
+  if (flags & FOLL_TOUCH) k.fn.touch_pmd(vma, addr, pmd, (flags & FOLL_WRITE) !== 0);
+  return page;
+}
+
+/**
+ * follow_page_mask(vma, address, flags, ctx) → follow_pmd_mask: the PMD read once
+ * (pmdp_get_lockless); none → no_page_table; a PTE table → follow_page_pte; a huge entry → under
+ * the PMD lock, re-checked (not present: no_page_table; a table now: follow_page_pte), then
+ * follow_huge_pmd.
  */
 export function* follow_page_mask(vma: vm_area_struct, address: number, flags: number): Task<follow_result> {
   const mm = vma.vm_mm;
   yield step('follow_pmd_mask:pmdp_get_lockless', mm.pgd);
   const pmd = mm.pgd.get(Math.floor(address / PMD_SIZE));
-  if (!pmd || pmd.table === null) return no_page_table(vma, flags);
-  return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
+  if (!pmd || k.fn.pmd_none(pmd)) return no_page_table(vma, flags);
+  const pmdval = k.fn.pmdp_get(pmd);
+  if (pmdval.kind === 'huge' && !pmdval.present) return no_page_table(vma, flags);
+  // pmd_protnone && !gup_can_follow_protnone: no NUMA hinting here, so only a PROT_NONE VMA.
+  if (pmdval.kind === 'huge' && pmdval.protnone) return no_page_table(vma, flags);
+  if (pmdval.kind !== 'huge') return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
+  const ptl = yield* k.fn.pmd_lock(mm, pmd);
+  const now = k.fn.pmdp_get(pmd);
+  if (now.kind === 'none' || (now.kind === 'huge' && !now.present)) {
+    spin_unlock(ptl);
+    return no_page_table(vma, flags);
+  }
+  if (now.kind === 'table') {
+    spin_unlock(ptl);
+    return yield* k.fn.follow_page_pte(vma, address, pmd, flags);
+  }
+  const page = k.fn.follow_huge_pmd(vma, address, pmd, flags);
+  spin_unlock(ptl);
+  return page;
 }
 
 /** vm_fault_to_errno(vm_fault, foll_flags) (include/linux/mm.h). */
@@ -511,8 +628,9 @@ export function try_grab_folio_fast(f: folio, refs: number, flags: number): foli
   if (f.special) return null;
   kasan_check_write(f, 'try_grab_folio_fast');
   void flags;
-  if (!refcount_inc_not_zero(f._refcount)) return null;
-  for (let i = 1; i < refs; i++) refcount_inc(f._refcount);
+  if (!k.fn.folio_try_get(f)) return null;
+  if (refs > 1) k.fn.folio_ref_add(f, refs - 1);
+  if (flags & FOLL_PIN) f._pincount += refs;
   return f;
 }
 
@@ -534,7 +652,9 @@ function pte_access_permitted(pte: pte_t, write: boolean): boolean {
  */
 export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number, end: number, flags: number, pages: folio[]): Task<boolean> {
   let ret = false;
-  rcu_read_lock(); // pte_offset_map(&pmd, addr)
+  // pte_offset_map(&pmd, addr): 6.5+ under RCU (IRQs are off anyway); ≤6.4 a plain map.
+  const rcu = k.cfg.pte_offset_map_can_fail;
+  if (rcu) rcu_read_lock();
   out: do {
     const pte = yield* k.fn.ptep_get_lockless(table, addr);
     if (!pte_access_permitted(pte, (flags & FOLL_WRITE) !== 0)) break;
@@ -543,19 +663,50 @@ export function* gup_fast_pte_range(table: pte_table, pmdp: pmd_t, addr: number,
     if (!f) break;
     yield step('gup_fast_pte_range:recheck', table);
     if (pmdp.table !== table || !k.fn.pte_same(pte, k.fn.ptep_get(table, addr))) {
-      k.fn.folio_put(f);
+      k.fn.gup_put_folio(f, 1, flags);
       break out;
     }
     if (!k.fn.pte_write(pte) && k.fn.gup_must_unshare(null, flags, f)) {
-      k.fn.folio_put(f);
+      k.fn.gup_put_folio(f, 1, flags);
       break out;
     }
     pages.push(f);
     addr += PAGE_SIZE;
     if (addr === end) ret = true;
   } while (addr !== end);
-  rcu_read_unlock(); // pte_unmap
+  if (rcu) rcu_read_unlock(); // pte_unmap
   return ret;
+}
+
+/**
+ * gup_fast_pmd_leaf(orig, pmdp, addr, end, flags, pages): the pages of [addr, end) of a huge
+ * entry read once: references taken through each page (record_subpages + try_grab_folio_fast),
+ * then the entry re-read — changed (zapped, split, moved) means drop them and stop.
+ */
+export function* gup_fast_pmd_leaf(orig: pmd_huge_t, pmdp: pmd_t, addr: number, end: number, flags: number, pages: folio[]): Task<boolean> {
+  // pmd_access_permitted; pmd_protnone (a PROT_NONE VMA): see gup_fast_pte_range.
+  if (!orig.present || orig.protnone || ((flags & FOLL_WRITE) && !orig.write)) return false;
+  const got: folio[] = [];
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    const page = k.fn.folio_page(orig.folio, Math.floor((a % PMD_SIZE) / PAGE_SIZE));
+    const f = k.fn.try_grab_folio_fast(page, 1, flags);
+    if (!f) {
+      for (const g of got) k.fn.gup_put_folio(g, 1, flags);
+      return false;
+    }
+    got.push(f);
+  }
+  yield step('gup_fast_pmd_leaf:recheck', pmdp);
+  if (!k.fn.pmd_same(orig, k.fn.pmdp_get(pmdp))) {
+    for (const g of got) k.fn.gup_put_folio(g, 1, flags);
+    return false;
+  }
+  if (!orig.write && k.fn.gup_must_unshare(null, flags, orig.folio)) {
+    for (const g of got) k.fn.gup_put_folio(g, 1, flags);
+    return false;
+  }
+  pages.push(...got);
+  return true;
 }
 
 /** gup_fast_pmd_range: each PMD read once (pmdp_get_lockless); a none PMD stops the walk. */
@@ -564,9 +715,14 @@ function* gup_fast_pmd_range(mm: mm_struct, addr: number, end: number, flags: nu
     const next = Math.min((Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE, end);
     yield step('gup_fast_pmd_range:pmdp_get_lockless', mm.pgd);
     const pmdp = mm.pgd.get(Math.floor(addr / PMD_SIZE));
-    const table = pmdp?.table ?? null;
-    if (!pmdp || table === null) return;
-    if (!(yield* k.fn.gup_fast_pte_range(table, pmdp, addr, next, flags, pages))) return;
+    if (!pmdp) return;
+    const pmd = k.fn.pmdp_get(pmdp);
+    if (pmd.kind === 'none') return;
+    if (pmd.kind === 'huge') {
+      if (!(yield* k.fn.gup_fast_pmd_leaf(pmd, pmdp, addr, next, flags, pages))) return;
+    } else if (!(yield* k.fn.gup_fast_pte_range(pmd.table, pmdp, addr, next, flags, pages))) {
+      return;
+    }
     addr = next;
   } while (addr !== end);
 }
@@ -597,7 +753,7 @@ export function* gup_fast(start: number, end: number, gup_flags: number, pages: 
   if (gup_flags & FOLL_PIN) {
     yield step('gup_fast:read_seqcount_retry(write_protect_seq)', mm);
     if (mm.write_protect_seq !== seq) {
-      for (const f of pages.splice(before)) k.fn.folio_put(f); // gup_fast_unpin_user_pages
+      for (const f of pages.splice(before)) k.fn.gup_put_folio(f, 1, gup_flags); // gup_fast_unpin_user_pages
       return 0;
     }
   }
@@ -610,6 +766,10 @@ export function* gup_fast(start: number, end: number, gup_flags: number, pages: 
  */
 export function* get_user_pages_fast(start: number, nr_pages: number, gup_flags: number, pages: folio[]): Task<number> {
   if (!(gup_flags & FOLL_PIN)) gup_flags |= FOLL_GET;
+  else {
+    const cur = current_mm();
+    if (cur) cur.has_pinned = true; // mm_set_has_pinned_flag
+  }
   const end = start + nr_pages * PAGE_SIZE;
   const nr_pinned = yield* k.fn.gup_fast(start, end, gup_flags, pages);
   if (nr_pinned === nr_pages) return nr_pinned;
@@ -623,6 +783,17 @@ export function* get_user_pages_fast(start: number, nr_pages: number, gup_flags:
     return nr_pinned ? nr_pinned : ret;
   }
   return ret + nr_pinned;
+}
+
+/**
+ * pin_user_pages_fast(start, nr_pages, gup_flags, pages): FOLL_PIN references for DMA into or
+ * out of user memory (O_DIRECT's iov_iter_extract_pages, io_uring, vmsplice): GUP-fast, then the
+ * slow path. Returns the number of pages pinned or -errno; the caller unpins them
+ * (unpin_user_pages / unpin_user_pages_dirty_lock).
+ */
+export function* pin_user_pages_fast(start: number, nr_pages: number, gup_flags: number, pages: folio[]): Task<number> {
+  if (WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages_fast: FOLL_GET')) return -22;
+  return yield* k.fn.get_user_pages_fast(start, nr_pages, gup_flags | FOLL_PIN, pages);
 }
 
 // ---------------------------------------------------------------------------------------------

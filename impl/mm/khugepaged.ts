@@ -1,50 +1,67 @@
 /**
  * Kernel: mm/khugepaged.c (khugepaged_scan_mm_slot, hpage_collapse_scan_pmd, collapse_huge_page,
- * __collapse_huge_page_isolate, hugepage_vma_revalidate, find_pmd_or_thp_or_none,
- * check_pmd_still_valid, retract_page_tables, collapse_pte_mapped_thp, collapse_and_free_pmd),
- * mm/pgtable-generic.c (pmdp_collapse_flush).
+ * __collapse_huge_page_isolate, __collapse_huge_page_copy, hugepage_vma_revalidate,
+ * find_pmd_or_thp_or_none, check_pmd_still_valid, hpage_collapse_scan_file, collapse_file,
+ * retract_page_tables, collapse_and_free_pmd (≤6.5)) — the 6.6–6.15 form, with the ≤6.5
+ * differences at the spots they differ.
  *
- * THP PMD mappings are not simulated (a PMD maps a PTE table or nothing), so a "collapse" here
- * replaces the PMD's PTE table by a fresh table holding the same entries (the stand-in for the
- * huge PMD mapping the new THP), the old table's entries cleared and the table freed — what the
- * kernel's locks protect, and what racing faults (pte_offset_map_lock's pmd_same retry,
- * handle_pte_fault's pte_same re-check) and lockless walkers (GUP-fast's PMD re-check) see, is
- * exactly this: the PMD changes under them and the old table goes away.
+ * Anonymous collapse (collapse_huge_page): the scan under mmap_read_lock looks at the 512 PTEs
+ * under the PTL (none/zero ≤ max_ptes_none = 511 and none at all in a uffd-armed VMA, no swap
+ * entry, no uffd-wp, anonymous pages on the LRU, unlocked, ≤ max_ptes_shared = 256 shared, no
+ * extra reference — is_refcount_suitable: a GUP pin blocks the collapse —, one writable, one
+ * young); then the THP is allocated with no lock held; mmap_read_lock again to revalidate;
+ * mmap_write_lock, revalidate, check_pmd_still_valid, vma_start_write (6.4+), anon_vma_lock_write;
+ * pmdp_collapse_flush under the PMD lock (the PMD is none from here until set_pmd_at: a fault
+ * finds it none and waits for the locks; GUP-fast sees it changed), tlb_remove_table_sync_one
+ * (GUP-fast must not be walking the detached table), the old table's PTL for
+ * __collapse_huge_page_isolate (trylock and isolate every page, re-check the references); on
+ * failure the old table goes back (pmd_populate). Then __collapse_huge_page_copy copies each page
+ * into the THP (none and zero pages: zeroed), clears the old PTEs and frees the old pages, and
+ * under the PMD lock the THP is mapped by one huge entry (set_pmd_at) with the old table deposited
+ * under it (pgtable_trans_huge_deposit). See impl/mm/huge_memory.ts for what meets a huge PMD.
  *
- * - Anonymous (collapse_huge_page): scan under mmap_read_lock (PTEs none/zero or present,
- *   anonymous, exclusive, with no extra reference: is_refcount_suitable — a GUP pin blocks the collapse),
- *   drop it, take mmap_write_lock, revalidate the VMA, vma_start_write (55fd6fccad31, 6.4),
- *   anon_vma_lock_write, pmd_lock + pmdp_collapse_flush (the PMD is cleared), then
- *   tlb_remove_table_sync_one (2ba99c5e0881: GUP-fast must not be walking the detached table),
- *   isolate under the old table's PTL, copy, and install the new table under pmd_lock.
- * - File (retract_page_tables): 6.6+ (k.cfg.khugepaged_retract_lockless, 1d65b771bc08) with no
- *   mmap or VMA lock: i_mmap_lock_read, per VMA mapping the range: pmd_lock, the PTE lock nested,
- *   the retractable checks repeated under them (no anon_vma, no uffd-wp), pmdp_collapse_flush,
- *   and the old table freed with pte_free_defer (RCU: a racing __pte_offset_map walker may still
- *   map it). Before 6.6: i_mmap_lock_write, mmap_write_trylock of each mm, vma_start_write,
- *   collapse_and_free_pmd (pmdp_collapse_flush, tlb_remove_table_sync_one, pte_free at once).
+ * File collapse (collapse_file, retract_page_tables): hpage_collapse_scan_file checks the page
+ * cache of the PMD-aligned range; collapse_file locks every page of it (trylock; a missing page is
+ * read in and locked), checks it clean and not under writeback, isolates it, unmaps it from every mapping (try_to_unmap through
+ * i_mmap), re-checks the references, then retract_page_tables removes the now empty page tables
+ * of every VMA mapping the range — 6.6+ (k.cfg.khugepaged_retract_lockless, 1d65b771bc08) with
+ * no mmap or VMA lock: i_mmap_lock_read, the PMD lock and the PTE lock nested, the retractable
+ * checks repeated under them (no anon_vma, no uffd-wp), pmdp_collapse_flush, pte_free_defer (RCU:
+ * a racing __pte_offset_map walker may still map it); ≤6.5: i_mmap_lock_write, mmap_write_trylock
+ * of each mm, vma_start_write, collapse_and_free_pmd (no PMD lock: pmdp_collapse_flush,
+ * tlb_remove_table_sync_one, pte_free at once). The pages are unlocked last: the next fault maps
+ * them again (by PTEs: see below).
  *
- * Left out: the huge folio itself (allocation, copy, the page cache collapse of collapse_file —
- * the pages stay the same folios), swap-in of swapped PTEs (__collapse_huge_page_swapin: a swap
- * entry aborts), max_ptes_shared/swap (a shared or swapped entry aborts; max_ptes_none is the
- * default HPAGE_PMD_NR - 1), the
- * mm_slot lists and sysfs knobs (the daemon picks a candidate PMD with the scheduler),
- * mmu notifiers, MADV_COLLAPSE, memcg charging.
+ * Left out: the file THP itself — collapse_file's copy into a new PMD-sized page-cache folio and
+ * its replacement in the XArray (large page-cache folios are not modelled: the same small folios
+ * stay in the cache, so the refault maps them by PTEs where the kernel maps the THP with
+ * do_set_pmd), collapse_pte_mapped_thp (reached only for large page-cache folios), the I/O of
+ * the readahead that fills missing pages (read in at once, locked like the others), shmem's swap-in and
+ * CONFIG_READ_ONLY_THP_FOR_FS's write-open check, swap-in of swapped PTEs for the anonymous
+ * collapse (__collapse_huge_page_swapin: a swap entry aborts the scan, as max_ptes_swap = 0
+ * would), the mm_slot lists, sysfs knobs and khugepaged_scan's pacing (the daemon picks a
+ * candidate PMD with the scheduler), mmu notifiers, MADV_COLLAPSE, memcg charging, NUMA node
+ * selection.
  */
 import type { Task } from '../rt/task.js';
 import { choose, step } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
 import {
-  folio_test_anon, pte_table, type address_space, type mm_struct, type pmd_t, type vm_area_struct,
+  folio_test_anon, type address_space, type file, type folio, type mm_struct, type pmd_huge_t, type pmd_t,
+  type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
-import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_UFFD_WP } from '../include/linux/mm_flags.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PAGE_SIZE, PMD_SIZE, VM_HUGETLB, VM_SPECIAL, VM_UFFD_WP, VM_WRITE } from '../include/linux/mm_flags.js';
 import { BUG_ON } from '../include/linux/mmdebug.js';
 import { spin_lock, spin_lock_nested, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_write, up_read, up_write } from '../sync/rwsem.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
-import { refcount_read } from '../sync/refcount.js';
-import { sim_kasan_track } from '../sync/kasan.js';
-import { pte_cachep } from './pgtable_generic.js';
+import { refcount_inc, refcount_read } from '../sync/refcount.js';
+import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
+import { folio_test_locked, folio_trylock, folio_unlock } from '../sync/bitlock.js';
+import { GFP_HIGHUSER_MOVABLE } from './page_alloc.js';
+import type { KhugepagedCollapseOp, ModelResult } from '../../model/ops.js';
+import { sim_user_op } from '../sim/user.js';
+import { EAGAIN, EEXIST } from '../include/linux/errno.js';
 
 /** enum scan_result (the values used). */
 export const SCAN_FAIL = 0;
@@ -56,101 +73,84 @@ export const SCAN_PAGE_COUNT = 5;
 export const SCAN_PAGE_ANON = 6;
 export const SCAN_ANY_PROCESS = 7;
 export const SCAN_PTE_UFFD_WP = 8;
+export const SCAN_PMD_MAPPED = 9;
+export const SCAN_EXCEED_NONE_PTE = 10;
+export const SCAN_EXCEED_SWAP_PTE = 11;
+export const SCAN_EXCEED_SHARED_PTE = 12;
+export const SCAN_PAGE_RO = 13;
+export const SCAN_LACK_REFERENCED_PAGE = 14;
+export const SCAN_PAGE_NULL = 15;
+export const SCAN_PAGE_LRU = 16;
+export const SCAN_PAGE_LOCK = 17;
+export const SCAN_ALLOC_HUGE_PAGE_FAIL = 18;
+export const SCAN_PMD_NONE = 19;
+
+/** /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_{none,shared} defaults. */
+const khugepaged_max_ptes_none = HPAGE_PMD_NR - 1;
+const khugepaged_max_ptes_shared = HPAGE_PMD_NR / 2;
+/** VM_NO_KHUGEPAGED (include/linux/mm.h). */
+const VM_NO_KHUGEPAGED = VM_SPECIAL | VM_HUGETLB;
 
 /** collapse_test_exit(mm) / hpage_collapse_test_exit: the mm has no users left. */
 function collapse_test_exit(mm: mm_struct): boolean {
   return refcount_read(mm.mm_users) === 0 || mm.dead;
 }
 
-/** find_pmd_or_thp_or_none(mm, address, &pmd): the PMD with a PTE table, or SCAN_PMD_NULL. */
+/**
+ * find_pmd_or_thp_or_none(mm, address, &pmd): the PMD read once (pmdp_get_lockless):
+ * SCAN_PMD_NULL (no slot), SCAN_PMD_NONE, SCAN_PMD_MAPPED (huge already), or SCAN_SUCCEED (a table).
+ */
 export function* find_pmd_or_thp_or_none(mm: mm_struct, address: number): Task<{ result: number; pmd: pmd_t | null }> {
   yield step('find_pmd_or_thp_or_none:pmdp_get_lockless', mm.pgd);
-  const pmd = mm.pgd.get(Math.floor(address / PMD_SIZE)) ?? null;
-  if (!pmd || pmd.table === null) return { result: SCAN_PMD_NULL, pmd };
+  const pmd = mm.pgd.get(k.fn.sim_pmd_index(address)) ?? null;
+  if (!pmd) return { result: SCAN_PMD_NULL, pmd };
+  const v = k.fn.pmdp_get(pmd);
+  if (v.kind === 'none') return { result: SCAN_PMD_NONE, pmd };
+  if (v.kind === 'huge') return { result: SCAN_PMD_MAPPED, pmd };
   return { result: SCAN_SUCCEED, pmd };
 }
 
-/**
- * pmdp_collapse_flush(vma, address, pmdp): clear the PMD and flush the TLB for its range (the
- * IPI of flush_tlb_range is not modelled; tlb_remove_table_sync_one is the explicit wait).
- * Locks: pmd_lock held. Returns the old PMD value (the table).
- */
-export function pmdp_collapse_flush(vma: vm_area_struct, address: number, pmdp: pmd_t): pte_table | null {
-  void address;
-  BUG_ON(pmdp.table !== null && pmdp.table.freed, `pmdp_collapse_flush: ${vma} PMD points to a freed table`);
-  const old = pmdp.table;
-  pmdp.table = null; // pmdp_huge_get_and_clear
-  return old;
+/** check_pmd_still_valid(mm, address, pmd): the same PMD still maps a table. */
+function* check_pmd_still_valid(mm: mm_struct, address: number, pmd: pmd_t): Task<number> {
+  const { result, pmd: new_pmd } = yield* k.fn.find_pmd_or_thp_or_none(mm, address);
+  if (result !== SCAN_SUCCEED) return result;
+  if (new_pmd !== pmd) return SCAN_FAIL;
+  return SCAN_SUCCEED;
 }
 
-/**
- * The stand-in for the huge PMD: a fresh PTE table with the old table's entries, the old entries
- * cleared (so a walker still holding the old table sees none and re-faults). Locks: the old
- * table's PTL (the entries move under it).
- */
-function sim_collapse_copy(old: pte_table): pte_table {
-  const nt = sim_kasan_track(new pte_table(), pte_cachep, 'collapse (new table)');
-  for (let i = 0; i < PTRS_PER_PTE; i++) {
-    nt.entries[i] = old.entries[i]!;
-    old.entries[i] = { kind: 'none' };
-  }
-  return nt;
+/** hugepage_vma_check / thp_vma_allowable_order for khugepaged: a PMD range of an eligible VMA. */
+function thp_vma_suitable(vma: vm_area_struct, haddr: number): boolean {
+  if (vma.vm_flags & VM_NO_KHUGEPAGED) return false;
+  return haddr >= vma.vm_start && haddr + PMD_SIZE <= vma.vm_end;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Anonymous collapse
 
-/** is_refcount_suitable(folio): only the mappings (and the swap cache) hold references. */
-function is_refcount_suitable(f: import('../include/linux/mm_types.js').folio): boolean {
+/**
+ * is_refcount_suitable(folio): only the mappings (and the swap cache) hold references — no GUP
+ * pin, no other external reference.
+ */
+function is_refcount_suitable(f: folio): boolean {
   return k.fn.folio_ref_count(f) === k.fn.folio_mapcount(f) + (f.swapcache ? 1 : 0);
 }
 
 /**
  * hugepage_vma_revalidate(mm, address, expect_anon, &vma): after retaking mmap_lock, the VMA
- * must still exist, cover the whole PMD range and be anonymous.
+ * must still exist, cover the whole PMD range and (anon) be anonymous with an anon_vma.
  */
 export function* hugepage_vma_revalidate(mm: mm_struct, address: number, expect_anon: boolean): Task<vm_area_struct | null> {
   if (collapse_test_exit(mm)) return null;
   const vma = yield* k.fn.vma_lookup(mm, address);
   if (!vma) return null;
-  if (address < vma.vm_start || address + PMD_SIZE > vma.vm_end) return null;
+  if (!thp_vma_suitable(vma, address)) return null;
   if (expect_anon && (!k.fn.vma_is_anonymous(vma) || !vma.anon_vma)) return null;
   return vma;
 }
 
 /**
- * __collapse_huge_page_isolate(vma, address, pte): every entry present, anonymous, exclusive and
- * not pinned (is_refcount_suitable). Locks: the old table's PTL.
- */
-function collapse_isolate(vma: vm_area_struct, address: number, table: pte_table): number {
-  let none_or_zero = 0;
-  for (let a = address; a < address + PMD_SIZE; a += PAGE_SIZE) {
-    const pte = k.fn.ptep_get(table, a);
-    if (pte.kind === 'none') {
-      none_or_zero++; // ≤ khugepaged_max_ptes_none (HPAGE_PMD_NR - 1)
-      continue;
-    }
-    if (pte.kind !== 'present') return SCAN_PTE_NON_PRESENT; // swap entries: swap-in left out
-    if (pte.uffd_wp) return SCAN_PTE_UFFD_WP;
-    const f = k.fn.vm_normal_page(vma, a, pte);
-    if (!f) {
-      if (k.fn.is_zero_folio(pte.folio)) {
-        none_or_zero++;
-        continue;
-      }
-      return SCAN_PAGE_ANON;
-    }
-    if (!folio_test_anon(f)) return SCAN_PAGE_ANON;
-    if (!f.anon_exclusive) return SCAN_PAGE_COUNT; // max_ptes_shared: left out
-    // Check if the folio has any GUP (or other external) pins.
-    if (!is_refcount_suitable(f)) return SCAN_PAGE_COUNT;
-  }
-  return none_or_zero === PTRS_PER_PTE ? SCAN_PTE_NON_PRESENT : SCAN_SUCCEED;
-}
-
-/**
  * hpage_collapse_scan_pmd(mm, vma, address): under mmap_read_lock, look at the PTEs under the PTL;
- * SCAN_SUCCEED when collapse_huge_page may try.
+ * SCAN_SUCCEED when collapse_huge_page may try. Locks: mmap_read_lock held (kept).
  */
 export function* hpage_collapse_scan_pmd(mm: mm_struct, vma: vm_area_struct, address: number): Task<number> {
   k.fn.mmap_assert_locked(mm);
@@ -159,76 +159,288 @@ export function* hpage_collapse_scan_pmd(mm: mm_struct, vma: vm_area_struct, add
   const table = yield* k.fn.pte_offset_map_lock(mm, pmd!, address);
   if (!table) return SCAN_PMD_NULL;
   yield step('hpage_collapse_scan_pmd:scan', table);
-  const ret = collapse_isolate(vma, address, table);
+  let none_or_zero = 0;
+  let shared = 0;
+  let referenced = 0;
+  let writable = false;
+  let ret = SCAN_FAIL;
+  scan: {
+    for (let a = address; a < address + PMD_SIZE; a += PAGE_SIZE) {
+      const pteval = k.fn.ptep_get(table, a);
+      if (pteval.kind === 'swap') {
+        ret = SCAN_EXCEED_SWAP_PTE; // __collapse_huge_page_swapin: left out
+        break scan;
+      }
+      if (pteval.kind === 'none' || (pteval.kind === 'present' && k.fn.is_zero_folio(pteval.folio))) {
+        ++none_or_zero;
+        if (!k.fn.userfaultfd_armed(vma) && none_or_zero <= khugepaged_max_ptes_none) continue;
+        ret = SCAN_EXCEED_NONE_PTE;
+        break scan;
+      }
+      if (pteval.kind !== 'present') {
+        ret = SCAN_PTE_NON_PRESENT; // markers, migration entries
+        break scan;
+      }
+      // Don't collapse the page if any of the small PTEs are armed with uffd write protection.
+      if (pteval.uffd_wp) {
+        ret = SCAN_PTE_UFFD_WP;
+        break scan;
+      }
+      if (pteval.write) writable = true;
+      const f = k.fn.vm_normal_page(vma, a, pteval);
+      if (!f) {
+        ret = SCAN_PAGE_NULL;
+        break scan;
+      }
+      if (!folio_test_anon(f)) {
+        ret = SCAN_PAGE_ANON;
+        break scan;
+      }
+      if (k.fn.folio_mapcount(f) > 1 && ++shared > khugepaged_max_ptes_shared) {
+        ret = SCAN_EXCEED_SHARED_PTE;
+        break scan;
+      }
+      if (!f.lru) {
+        ret = SCAN_PAGE_LRU;
+        break scan;
+      }
+      if (folio_test_locked(f)) {
+        ret = SCAN_PAGE_LOCK;
+        break scan;
+      }
+      // Check if the page has any GUP (or other external) pins.
+      if (!is_refcount_suitable(f)) {
+        ret = SCAN_PAGE_COUNT;
+        break scan;
+      }
+      if (pteval.young) referenced++;
+    }
+    if (!writable) ret = SCAN_PAGE_RO;
+    else if (!referenced) ret = SCAN_LACK_REFERENCED_PAGE;
+    else ret = SCAN_SUCCEED;
+  }
   k.fn.pte_unmap_unlock(table);
   return ret;
 }
 
+/** release_pte_folio(folio): back on the LRU, unlocked, the isolation reference dropped. */
+function release_pte_folio(f: folio): void {
+  f.lru = true; // folio_putback_lru
+  folio_unlock(f);
+  k.fn.folio_put(f);
+}
+
 /**
- * collapse_huge_page(mm, address): entered with mmap_read_lock held, which it drops (alloc), then
- * mmap_write_lock + vma_start_write + anon_vma_lock_write: no fault (mmap or VMA lock) and no
- * anon rmap walk can touch the range; pmdp_collapse_flush under pmd_lock, then
- * tlb_remove_table_sync_one for GUP-fast, isolate under the old PTL, install the new table.
- * Returns SCAN_*; mmap_lock released on return.
+ * __collapse_huge_page_isolate(vma, address, pte, cc, &compound_pagelist): every page locked
+ * (trylock) and isolated from the LRU, with no reference but its mappings' (re-checked now that
+ * the PMD is cleared: no new GUP can start). On failure the pages isolated so far are released.
+ * Locks: the old table's PTL. Returns SCAN_* and, on success, the isolated folios.
+ */
+function* __collapse_huge_page_isolate(vma: vm_area_struct, address: number, table: pte_table): Task<{ result: number; isolated: folio[] }> {
+  let none_or_zero = 0;
+  let shared = 0;
+  let referenced = 0;
+  let writable = false;
+  const isolated: folio[] = [];
+  let result = SCAN_FAIL;
+  out: {
+    for (let a = address; a < address + PMD_SIZE; a += PAGE_SIZE) {
+      const pteval = k.fn.ptep_get(table, a);
+      if (pteval.kind === 'none' || (pteval.kind === 'present' && k.fn.is_zero_folio(pteval.folio))) {
+        ++none_or_zero;
+        if (!k.fn.userfaultfd_armed(vma) && none_or_zero <= khugepaged_max_ptes_none) continue;
+        result = SCAN_EXCEED_NONE_PTE;
+        break out;
+      }
+      if (pteval.kind !== 'present') {
+        result = SCAN_PTE_NON_PRESENT;
+        break out;
+      }
+      if (pteval.uffd_wp) {
+        result = SCAN_PTE_UFFD_WP;
+        break out;
+      }
+      const f = k.fn.vm_normal_page(vma, a, pteval);
+      if (!f || !folio_test_anon(f)) {
+        result = f ? SCAN_PAGE_ANON : SCAN_PAGE_NULL;
+        break out;
+      }
+      if (k.fn.folio_mapcount(f) > 1 && ++shared > khugepaged_max_ptes_shared) {
+        result = SCAN_EXCEED_SHARED_PTE;
+        break out;
+      }
+      // We can do it before folio_isolate_lru because the folio can't be freed from under us
+      // (we hold the PTL).
+      if (!(yield* folio_trylock(f))) {
+        result = SCAN_PAGE_LOCK;
+        break out;
+      }
+      // Check if the page has any GUP (or other external) pins.
+      if (!is_refcount_suitable(f)) {
+        folio_unlock(f);
+        result = SCAN_PAGE_COUNT;
+        break out;
+      }
+      // folio_isolate_lru: off the LRU, with a reference of its own.
+      if (!f.lru) {
+        folio_unlock(f);
+        result = SCAN_PAGE_LRU;
+        break out;
+      }
+      f.lru = false;
+      k.fn.folio_get(f);
+      isolated.push(f);
+      if (pteval.write) writable = true;
+      if (pteval.young) referenced++;
+    }
+    if (!writable) result = SCAN_PAGE_RO;
+    else if (!referenced) result = SCAN_LACK_REFERENCED_PAGE;
+    else return { result: SCAN_SUCCEED, isolated };
+  }
+  for (const f of isolated) release_pte_folio(f); // release_pte_pages
+  return { result, isolated: [] };
+}
+
+/**
+ * __collapse_huge_page_copy(pte, folio, pmd, orig_pmd, vma, address, ptl, compound_pagelist):
+ * copy every page into the THP (none and zero entries: a zeroed page), then
+ * __collapse_huge_page_copy_succeeded: clear each old PTE (under the PTL), drop its rmap, release
+ * the isolated page and free it. Locks: mmap_write_lock; the old table is detached.
+ */
+function* __collapse_huge_page_copy(table: pte_table, thp: folio, vma: vm_area_struct, address: number): Task<void> {
+  const mm = vma.vm_mm;
+  const pages = thp.pages!;
+  for (let i = 0, a = address; i < HPAGE_PMD_NR; i++, a += PAGE_SIZE) {
+    const pteval = k.fn.ptep_get(table, a);
+    const dst = pages[i]!;
+    kasan_check_write(dst, '__collapse_huge_page_copy');
+    if (pteval.kind === 'none' || (pteval.kind === 'present' && k.fn.is_zero_folio(pteval.folio))) {
+      dst.data = 0; // clear_user_highpage
+      continue;
+    }
+    if (pteval.kind !== 'present') continue;
+    kasan_check_read(pteval.folio, '__collapse_huge_page_copy (copy_mc_user_highpage)');
+    dst.data = pteval.folio.data;
+  }
+  yield step('__collapse_huge_page_copy:copied', table);
+  // __collapse_huge_page_copy_succeeded
+  for (let a = address; a < address + PMD_SIZE; a += PAGE_SIZE) {
+    const pteval = k.fn.ptep_get(table, a);
+    if (pteval.kind === 'none' || (pteval.kind === 'present' && k.fn.is_zero_folio(pteval.folio))) {
+      k.fn.add_mm_counter(mm, 'MM_ANONPAGES', 1);
+      if (pteval.kind === 'present') k.fn.pte_clear(mm, a, table); // ptep_clear
+      continue;
+    }
+    if (pteval.kind !== 'present') continue;
+    const src = pteval.folio;
+    release_pte_folio(src);
+    // ptl mostly unnecessary, but preempt has to be disabled to update the per-cpu stats inside
+    // folio_remove_rmap_pte().
+    yield* spin_lock(table.ptl);
+    k.fn.pte_clear(mm, a, table);
+    k.fn.folio_remove_rmap_pte(src, vma);
+    spin_unlock(table.ptl);
+    k.fn.folio_put(src); // free_page_and_swap_cache
+  }
+}
+
+/**
+ * collapse_huge_page(mm, address, referenced, unmapped, cc): entered with mmap_read_lock held,
+ * which it drops to allocate the THP; returns SCAN_* with mmap_lock released. See the header.
  */
 export function* collapse_huge_page(mm: mm_struct, address: number): Task<number> {
   // Before allocating the hugepage, release the mmap_lock read lock.
   k.fn.mmap_read_unlock(mm);
-  yield step('collapse_huge_page:alloc_charge_folio', mm);
-  yield* k.fn.mmap_write_lock(mm);
-  let result = SCAN_FAIL;
-  const vma = yield* k.fn.hugepage_vma_revalidate(mm, address, true);
-  if (!vma) {
+  // alloc_charge_folio
+  let thp: folio | null = yield* k.fn.folio_alloc(GFP_HIGHUSER_MOVABLE, HPAGE_PMD_ORDER);
+  if (thp === null) return SCAN_ALLOC_HUGE_PAGE_FAIL;
+  let result: number;
+  out_nolock: {
+    yield* k.fn.mmap_read_lock(mm);
+    let vma = yield* k.fn.hugepage_vma_revalidate(mm, address, true);
+    if (!vma) {
+      k.fn.mmap_read_unlock(mm);
+      result = SCAN_VMA_CHECK;
+      break out_nolock;
+    }
+    const found = yield* k.fn.find_pmd_or_thp_or_none(mm, address);
+    if (found.result !== SCAN_SUCCEED) {
+      k.fn.mmap_read_unlock(mm);
+      result = found.result;
+      break out_nolock;
+    }
+    const pmd = found.pmd!;
+    // (__collapse_huge_page_swapin: left out — the scan refused swap entries.)
+    k.fn.mmap_read_unlock(mm);
+    // Prevent all access to pagetables with the exception of gup_fast later handled by the
+    // ptep_clear_flush and the VM handled by the anon_vma lock + PG_lock.
+    yield* k.fn.mmap_write_lock(mm);
+    out_up_write: {
+      vma = yield* k.fn.hugepage_vma_revalidate(mm, address, true);
+      if (!vma) {
+        result = SCAN_VMA_CHECK;
+        break out_up_write;
+      }
+      // check if the pmd is still valid
+      result = yield* check_pmd_still_valid(mm, address, pmd);
+      if (result !== SCAN_SUCCEED) break out_up_write;
+      yield* k.fn.vma_start_write(vma);
+      const av = vma.anon_vma!;
+      yield* k.fn.anon_vma_lock_write(av);
+      const pmd_ptl = yield* k.fn.pmd_lock(mm, pmd); // probably unnecessary
+      // This removes any huge TLB entry from the CPU so we won't allow huge and small TLB
+      // entries for the same virtual address. Parallel GUP-fast is fine since GUP-fast will back
+      // off when it detects PMD is changed.
+      yield step('collapse_huge_page:pmdp_collapse_flush', pmd);
+      const old = k.fn.pmdp_collapse_flush(vma, address, pmd);
+      spin_unlock(pmd_ptl);
+      // GUP-fast may be walking the table just detached: wait for it (IRQs-off walkers).
+      yield* k.fn.tlb_remove_table_sync_one();
+      // pte = pte_offset_map_lock(mm, &_pmd, address, &pte_ptl): the detached table, by value.
+      yield* spin_lock(old.ptl);
+      const iso = yield* __collapse_huge_page_isolate(vma, address, old);
+      spin_unlock(old.ptl);
+      result = iso.result;
+      if (result !== SCAN_SUCCEED) {
+        yield* spin_lock(pmd_ptl);
+        BUG_ON(!k.fn.pmd_none(pmd), 'collapse_huge_page: !pmd_none(*pmd) while write-locked');
+        // We can only use set_pmd_at when establishing hugepmds and never for establishing
+        // regular pmds that points to regular pagetables. Use pmd_populate for that.
+        k.fn.pmd_populate(mm, pmd, old);
+        spin_unlock(pmd_ptl);
+        k.fn.anon_vma_unlock_write(av);
+        break out_up_write;
+      }
+      // All pages are isolated and locked so anon_vma rmap can't run anymore.
+      k.fn.anon_vma_unlock_write(av);
+      yield* __collapse_huge_page_copy(old, thp, vma, address);
+      // The smp_wmb() inside __folio_mark_uptodate() ensures the copy_huge_page writes become
+      // visible before the set_pmd_at() write.
+      k.fn.__folio_mark_uptodate(thp);
+      const pgtable = old;
+      // mk_huge_pmd + maybe_pmd_mkwrite(pmd_mkdirty(_pmd), vma)
+      const _pmd: pmd_huge_t = {
+        kind: 'huge', folio: thp, write: (vma.vm_flags & VM_WRITE) !== 0, dirty: true, young: true, present: true,
+      };
+      yield* spin_lock(pmd_ptl);
+      BUG_ON(!k.fn.pmd_none(pmd), 'collapse_huge_page: !pmd_none(*pmd)');
+      k.fn.folio_add_new_anon_rmap(thp, vma, address, true);
+      k.fn.folio_add_lru_vma(thp, vma);
+      k.fn.pgtable_trans_huge_deposit(mm, pmd, pgtable);
+      yield step('collapse_huge_page:set_pmd_at', pmd);
+      k.fn.set_pmd_at(mm, address, pmd, _pmd);
+      spin_unlock(pmd_ptl);
+      thp = null;
+      result = SCAN_SUCCEED;
+    }
     k.fn.mmap_write_unlock(mm);
-    return SCAN_VMA_CHECK;
   }
-  yield* k.fn.vma_start_write(vma);
-  const found = yield* k.fn.find_pmd_or_thp_or_none(mm, address); // check_pmd_still_valid
-  if (found.result !== SCAN_SUCCEED) {
-    k.fn.mmap_write_unlock(mm);
-    return found.result;
-  }
-  const pmd = found.pmd!;
-  const av = vma.anon_vma!;
-  yield* k.fn.anon_vma_lock_write(av);
-  // pmd_ptl = pmd_lock(mm, pmd): the PMD level is folded, its lock is mm->page_table_lock.
-  yield* spin_lock(mm.page_table_lock);
-  yield step('collapse_huge_page:pmdp_collapse_flush', pmd);
-  const old = k.fn.pmdp_collapse_flush(vma, address, pmd);
-  spin_unlock(mm.page_table_lock);
-  // This IPI is needed for GUP-fast: it may be walking the table we just detached.
-  yield* k.fn.tlb_remove_table_sync_one();
-  BUG_ON(old === null, 'collapse_huge_page: PMD without a table');
-  // pte = pte_offset_map_lock(mm, &_pmd, address, &pte_ptl): the detached table, by value.
-  yield* spin_lock(old!.ptl);
-  result = collapse_isolate(vma, address, old!);
-  let nt: pte_table | null = null;
-  if (result === SCAN_SUCCEED) nt = sim_collapse_copy(old!);
-  spin_unlock(old!.ptl);
-  if (result !== SCAN_SUCCEED) {
-    // Put the old table back (pmd_populate) and give up.
-    yield* spin_lock(mm.page_table_lock);
-    BUG_ON(pmd.table !== null, 'collapse_huge_page: PMD repopulated while write-locked');
-    pmd.table = old;
-    spin_unlock(mm.page_table_lock);
-    k.fn.anon_vma_unlock_write(av);
-    k.fn.mmap_write_unlock(mm);
-    return result;
-  }
-  k.fn.anon_vma_unlock_write(av);
-  // set_pmd_at under pmd_lock: the "huge PMD" (the new table) goes in.
-  yield* spin_lock(mm.page_table_lock);
-  BUG_ON(pmd.table !== null, 'collapse_huge_page: !pmd_none(*pmd)');
-  yield step('collapse_huge_page:set_pmd_at', pmd);
-  pmd.table = nt;
-  spin_unlock(mm.page_table_lock);
-  k.fn.pte_free_defer(mm, old!); // (deposited as the THP's page table in the kernel)
-  k.fn.mmap_write_unlock(mm);
-  return SCAN_SUCCEED;
+  if (thp !== null) k.fn.folio_put(thp);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
-// File: retract_page_tables
+// File collapse: collapse_file and retract_page_tables
 
 /** file_backed_vma_is_retractable(vma): no anon_vma (never written privately), no uffd-wp. */
 function file_backed_vma_is_retractable(vma: vm_area_struct): boolean {
@@ -237,34 +449,52 @@ function file_backed_vma_is_retractable(vma: vm_area_struct): boolean {
   return true;
 }
 
-/** The replacement under pml and the PTE lock (common to both eras). */
+/**
+ * 6.6+: one VMA's table removed under the PMD lock and the PTE lock nested, the retractable
+ * checks repeated under them ("since the mmap_lock is not held, it is still possible for a racing
+ * userfaultfd_ioctl() to have inserted ptes or markers"). Returns the detached table or null.
+ */
 function* retract_one(mm: mm_struct, vma: vm_area_struct, addr: number, pmd: pmd_t): Task<pte_table | null> {
-  yield* spin_lock(mm.page_table_lock); // pml = pmd_lock(mm, pmd)
-  // Recheck the state of the pmd entry (check_pmd_state), not pmd_same.
+  const pml = yield* k.fn.pmd_lock(mm, pmd);
+  // find_pmd_or_thp_or_none looked without the lock: the table is the one to remove only if it
+  // is still there (pte_lockptr(mm, pmd) of the current entry).
   const table = pmd.table;
   if (table === null) {
-    spin_unlock(mm.page_table_lock);
+    spin_unlock(pml);
     return null;
   }
-  yield* spin_lock_nested(table.ptl, SINGLE_DEPTH_NESTING);
+  const ptl = k.fn.pte_lockptr(mm, table);
+  if (ptl !== pml) yield* spin_lock_nested(ptl, SINGLE_DEPTH_NESTING);
   let old: pte_table | null = null;
-  // Repeating the retractable checks under the PTL protects from races against the earlier ones.
   if (file_backed_vma_is_retractable(vma)) {
     yield step('retract_page_tables:pmdp_collapse_flush', pmd);
     old = k.fn.pmdp_collapse_flush(vma, addr, pmd);
-    // The stand-in for the refault as a huge PMD: the same pages in a fresh table.
-    pmd.table = sim_collapse_copy(old!);
+    // pmdp_get_lockless_sync()
   }
-  spin_unlock(table.ptl);
-  spin_unlock(mm.page_table_lock);
+  if (ptl !== pml) spin_unlock(ptl);
+  spin_unlock(pml);
   return old;
 }
 
 /**
+ * collapse_and_free_pmd(mm, vma, addr, pmdp) (≤6.5): with mmap_write_lock, the i_mmap_rwsem
+ * (and any anon_vma) write-locked, no PMD lock: clear the PMD, wait for GUP-fast
+ * (tlb_remove_table_sync_one), free the table at once.
+ */
+export function* collapse_and_free_pmd(mm: mm_struct, vma: vm_area_struct, addr: number, pmd: pmd_t): Task<void> {
+  k.fn.mmap_assert_write_locked(mm);
+  yield step('collapse_and_free_pmd:pmdp_collapse_flush', pmd);
+  const old = k.fn.pmdp_collapse_flush(vma, addr, pmd);
+  yield* k.fn.tlb_remove_table_sync_one();
+  // mm_dec_nr_ptes(mm)
+  k.fn.pte_free(mm, old);
+}
+
+/**
  * retract_page_tables(mapping, pgoff): for every VMA mapping the PMD-aligned range at pgoff
- * (through i_mmap), replace its page table. 6.6+: no mmap or VMA lock — i_mmap_lock_read, the
- * locks inside retract_one, pte_free_defer. Before: i_mmap_lock_write, mmap_write_trylock,
- * vma_start_write, collapse_and_free_pmd (tlb_remove_table_sync_one, pte_free).
+ * (through i_mmap), remove its page table (emptied by collapse_file's unmapping; the pages are
+ * locked, so no fault can fill it again). 6.6+ lockless (see retract_one); ≤6.5 under
+ * i_mmap_lock_write and each mm's mmap_write_trylock. Returns the number of tables removed.
  */
 export function* retract_page_tables(mapping: address_space, pgoff: number): Task<number> {
   const lockless = k.cfg.khugepaged_retract_lockless;
@@ -273,13 +503,18 @@ export function* retract_page_tables(mapping: address_space, pgoff: number): Tas
   let n = 0;
   for (const vma of [...mapping.i_mmap]) {
     yield step('retract_page_tables:vma_interval_tree_foreach', vma);
+    kasan_check_read(vma, 'retract_page_tables');
+    // Check vma->anon_vma to exclude MAP_PRIVATE mappings that got written to.
+    if (vma.anon_vma) continue;
     const addr = vma.vm_start + (pgoff - vma.vm_pgoff) * PAGE_SIZE;
     if (addr % PMD_SIZE !== 0 || addr < vma.vm_start || vma.vm_end < addr + PMD_SIZE) continue;
     const mm = vma.vm_mm;
     const { result, pmd } = yield* k.fn.find_pmd_or_thp_or_none(mm, addr);
     if (result !== SCAN_SUCCEED) continue;
     if (collapse_test_exit(mm)) continue;
-    if (!file_backed_vma_is_retractable(vma)) continue;
+    // When a vma is registered with uffd-wp, we cannot recycle the page table because there may
+    // be pte markers installed.
+    if (vma.vm_flags & VM_UFFD_WP) continue;
     if (lockless) {
       const old = yield* retract_one(mm, vma, addr, pmd!);
       if (old) {
@@ -288,16 +523,13 @@ export function* retract_page_tables(mapping: address_space, pgoff: number): Tas
       }
       continue;
     }
-    // ≤6.5: only with the mmap lock for write (trylock: i_mmap_rwsem nests inside mmap_lock).
+    // ≤6.5: We need exclusive mmap_lock to retract page table (trylock: i_mmap_rwsem nests
+    // inside mmap_lock). If it fails we end up with the PTE table staying.
     if (!(yield* k.fn.mmap_write_trylock(mm))) continue;
-    if (!collapse_test_exit(mm)) {
+    if (!collapse_test_exit(mm) && !(vma.vm_flags & VM_UFFD_WP)) {
       yield* k.fn.vma_start_write(vma);
-      // collapse_and_free_pmd(mm, vma, addr, pmd)
-      k.fn.mmap_assert_write_locked(mm);
-      const old = yield* retract_one(mm, vma, addr, pmd!);
-      if (old) {
-        yield* k.fn.tlb_remove_table_sync_one();
-        k.fn.pte_free(mm, old);
+      if (pmd!.table !== null) {
+        yield* k.fn.collapse_and_free_pmd(mm, vma, addr, pmd!);
         n++;
       }
     }
@@ -306,6 +538,124 @@ export function* retract_page_tables(mapping: address_space, pgoff: number): Tas
   if (lockless) up_read(mapping.i_mmap_rwsem);
   else up_write(mapping.i_mmap_rwsem);
   return n;
+}
+
+/**
+ * collapse_file(mm, addr, file, start, cc), for a regular file (the THP itself left out: see the
+ * header): lock every page of [start, start + HPAGE_PMD_NR) (trylock: SCAN_PAGE_LOCK), each
+ * uptodate, clean and not under writeback, isolate it, unmap it from every mapping (try_to_unmap),
+ * and check that only the page cache and our isolation hold it; then retract_page_tables; then
+ * unlock and put back. Locks: none on entry (khugepaged dropped mmap_lock).
+ */
+export function* collapse_file(mm: mm_struct, addr: number, f: file, start: number): Task<number> {
+  void mm;
+  void addr;
+  const mapping = f.f_mapping;
+  const locked: folio[] = [];
+  let result = SCAN_SUCCEED;
+  out: {
+    for (let index = start; index < start + HPAGE_PMD_NR; index++) {
+      let page = yield* k.fn.filemap_get_entry(mapping, index);
+      if (page === null && mapping.host.sim_shmem_present !== null && !mapping.host.sim_shmem_present.has(index)) {
+        // A shmem hole (nr_none): "If userspace observed a missing page in a VMA with an armed
+        // userfaultfd, then it might expect a UFFD_EVENT_PAGEFAULT for that page, so we need to
+        // roll back" (12904d953364, 6.4). The kernel checks under i_mmap_lock_read after filling
+        // the holes with XA_RETRY_ENTRY placeholders and rolls back; here the check comes before
+        // the hole is filled (nothing to roll back). Applied in every generation: 6.3's fill of
+        // an armed hole (the bug that commit fixed) is left out.
+        yield* down_read(mapping.i_mmap_rwsem);
+        const armed = [...mapping.i_mmap].some((v) => k.fn.userfaultfd_missing(v));
+        up_read(mapping.i_mmap_rwsem);
+        if (armed) {
+          result = SCAN_EXCEED_NONE_PTE;
+          break out;
+        }
+      }
+      if (page === null) {
+        // page_cache_sync_readahead + filemap_lock_folio: the missing page is read in and locked,
+        // so no racing fault or read can cache and map it behind our back (the kernel's THP
+        // covers every index). The read's I/O is left out: the contents come from the disk at once.
+        const f = yield* k.fn.folio_alloc(GFP_HIGHUSER_MOVABLE, 0);
+        if (f === null) {
+          result = SCAN_FAIL;
+          break out;
+        }
+        const err = yield* k.fn.filemap_add_folio(mapping, f, index, GFP_HIGHUSER_MOVABLE); // locked
+        if (err) {
+          // (filemap_add_folio unlocked it again on failure)
+          k.fn.folio_put(f);
+          if (err === -EEXIST) {
+            index--; // another task cached it first: look again
+            continue;
+          }
+          result = SCAN_FAIL;
+          break out;
+        }
+        kasan_check_write(f, 'collapse_file (readahead)');
+        f.data = mapping.host.disk[index] ?? 0;
+        k.fn.__folio_mark_uptodate(f);
+        page = f; // the allocation's reference is ours
+      } else {
+        // Present: khugepaged only works on read-only fd, so a dirty page has not been flushed
+        // since its first write (filemap_flush): give up for now; likewise under writeback.
+        if (page.dirty || page.writeback) {
+          k.fn.folio_put(page);
+          result = SCAN_FAIL;
+          break out;
+        }
+        if (!(yield* folio_trylock(page))) {
+          k.fn.folio_put(page);
+          result = SCAN_PAGE_LOCK;
+          break out;
+        }
+        // The folio must be locked, so we can drop the reference; has it been truncated?
+        if (page.mapping !== mapping || !page.uptodate) {
+          folio_unlock(page);
+          k.fn.folio_put(page);
+          result = SCAN_FAIL;
+          break out;
+        }
+      }
+      // folio_isolate_lru: the lookup's reference is the isolation's.
+      page.lru = false;
+      locked.push(page);
+      if (k.fn.folio_mapped(page)) yield* k.fn.try_to_unmap(page); // TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH
+      // The page cache's reference and ours only (folio_ref_freeze(folio, 3) with the xa_lock).
+      if (k.fn.folio_ref_count(page) !== 2 || k.fn.folio_mapped(page)) {
+        // (kept on `locked`: released below)
+        result = SCAN_PAGE_COUNT;
+        break out;
+      }
+    }
+    // (The copy into the new THP and its replacement in the page cache: left out.)
+    // Remove pte page tables, so we can re-fault the page as huge.
+    yield* k.fn.retract_page_tables(mapping, start);
+  }
+  for (const page of locked) release_pte_folio(page);
+  return result;
+}
+
+/**
+ * hpage_collapse_scan_file(mm, addr, file, start, cc): the page cache of the range: every page
+ * in the file (i_size), at least one cached, none locked, with no reference but the cache's and
+ * its mappings' (folio_ref_count == 1 + folio_mapcount); then collapse_file.
+ */
+export function* hpage_collapse_scan_file(mm: mm_struct, addr: number, f: file, start: number): Task<number> {
+  const mapping = f.f_mapping;
+  yield step('hpage_collapse_scan_file:xas_for_each', mapping);
+  // Beyond EOF nothing can be read in: collapse_file would fail (filemap_lock_folio).
+  if (start + HPAGE_PMD_NR > f.f_inode.i_size) return SCAN_FAIL;
+  let present = 0;
+  for (let index = start; index < start + HPAGE_PMD_NR; index++) {
+    const page = mapping.i_pages.get(index);
+    if (page === undefined) continue;
+    kasan_check_read(page, 'hpage_collapse_scan_file');
+    if (folio_test_locked(page)) return SCAN_PAGE_LOCK;
+    if (k.fn.folio_ref_count(page) !== 1 + k.fn.folio_mapcount(page)) return SCAN_PAGE_COUNT;
+    present++;
+  }
+  if (present < HPAGE_PMD_NR - khugepaged_max_ptes_none) return SCAN_EXCEED_NONE_PTE;
+  return yield* k.fn.collapse_file(mm, addr, f, start);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,13 +683,14 @@ function sim_candidates(): candidate[] {
 }
 
 /**
- * khugepaged_scan_mm_slot for one candidate: anonymous VMAs through hpage_collapse_scan_pmd and
- * collapse_huge_page; file VMAs through retract_page_tables (collapse_file's last step).
+ * khugepaged_scan_mm_slot for one candidate PMD range: anonymous VMAs through
+ * hpage_collapse_scan_pmd and collapse_huge_page (mmap_read_lock, released by the collapse);
+ * file VMAs through hpage_collapse_scan_file (mmap_read_lock dropped first, the file pinned).
  */
 export function* khugepaged_scan_pmd(mm: mm_struct, haddr: number): Task<number> {
   yield* k.fn.mmap_read_lock(mm);
   const vma = yield* k.fn.vma_lookup(mm, haddr);
-  if (!vma || haddr < vma.vm_start || haddr + PMD_SIZE > vma.vm_end || collapse_test_exit(mm)) {
+  if (!vma || !thp_vma_suitable(vma, haddr) || collapse_test_exit(mm)) {
     k.fn.mmap_read_unlock(mm);
     return SCAN_VMA_CHECK;
   }
@@ -356,17 +707,38 @@ export function* khugepaged_scan_pmd(mm: mm_struct, haddr: number): Task<number>
     return yield* k.fn.collapse_huge_page(mm, haddr); // releases the lock
   }
   const f = vma.vm_file;
+  if (!f) {
+    k.fn.mmap_read_unlock(mm);
+    return SCAN_VMA_CHECK;
+  }
   const pgoff = vma.vm_pgoff + (haddr - vma.vm_start) / PAGE_SIZE;
-  // khugepaged_scan_file/collapse_file run without mmap_lock.
+  f.f_count.refs++; // get_file
   k.fn.mmap_read_unlock(mm);
-  if (!f) return SCAN_VMA_CHECK;
-  const n = yield* k.fn.retract_page_tables(f.f_mapping, pgoff);
-  return n > 0 ? SCAN_SUCCEED : SCAN_FAIL;
+  const r = yield* k.fn.hpage_collapse_scan_file(mm, haddr, f, pgoff);
+  f.f_count.refs--; // fput (the VMA still holds the file)
+  return r;
+}
+
+/**
+ * sim_sys_khugepaged_collapse(op): not a system call — khugepaged's attempt at the anonymous PMD
+ * range op.addr of process op.pid, recorded in the history because a collapse populates every
+ * page of the range (what was none is now a zeroed page of the THP: visible to smaps' Rss and to
+ * userfaultfd, which no longer sees those pages missing). 'ok' when it collapsed, -EAGAIN when it
+ * did not (nothing changed).
+ */
+export function* sim_sys_khugepaged_collapse(op: KhugepagedCollapseOp): Task<ModelResult> {
+  const p = k.procs.get(op.pid);
+  const mm = p?.mm ?? null;
+  if (!mm || p!.exited || mm.dead) return { kind: 'errno', errno: -EAGAIN };
+  const r = yield* k.fn.khugepaged_scan_pmd(mm, op.addr);
+  return r === SCAN_SUCCEED ? { kind: 'ok' } : { kind: 'errno', errno: -EAGAIN };
 }
 
 /**
  * sim_daemon_khugepaged(spec): khugepaged — `rounds` passes, each picking (scheduler choice) one
- * candidate PMD range, or none.
+ * candidate PMD range, or none. An anonymous range's attempt is recorded in the history
+ * (khugepaged_collapse: it can populate pages); a file range's collapse changes nothing user
+ * space can observe (the same pages refault) and is not.
  */
 export function* sim_daemon_khugepaged(spec: { readonly rounds: number }): Task<void> {
   for (let round = 0; round < spec.rounds; round++) {
@@ -378,7 +750,11 @@ export function* sim_daemon_khugepaged(spec: { readonly rounds: number }): Task<
     const cand = cands[c - 1]!;
     // The mm_slot pins the mm (__khugepaged_enter: mmgrab) while khugepaged may look at it.
     k.fn.mmgrab(cand.mm);
-    yield* k.fn.khugepaged_scan_pmd(cand.mm, cand.haddr);
+    if (k.fn.vma_is_anonymous(cand.vma)) {
+      yield* sim_user_op({ op: 'khugepaged_collapse', pid: cand.mm.pid, addr: cand.haddr });
+    } else {
+      yield* k.fn.khugepaged_scan_pmd(cand.mm, cand.haddr);
+    }
     k.fn.mmdrop(cand.mm);
   }
 }

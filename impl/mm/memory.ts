@@ -29,7 +29,9 @@
  * Scheduling points: every lockless PMD/PTE read, every PTE store (a labelled yield before it),
  * every lock (inside the primitive), every allocation (fault injection), every ->fault call.
  *
- * Left out: hugetlb, THP (PMD/PUD faults, do_set_pmd), NUMA hinting faults (do_numa_page), KSM,
+ * Left out: hugetlb, THP faults on an empty PMD (create_huge_pmd falls back), file THPs (do_set_pmd),
+ * PUD faults (huge PMDs of khugepaged collapses are handled: __handle_mm_fault, wp_huge_pmd,
+ * impl/mm/huge_memory.ts), NUMA hinting faults (do_numa_page), KSM,
  * device-private and device-exclusive entries, mmu notifiers, memcg charging and OOM, large
  * folios (mTHP: every folio is one page), uffd-wp async mode, soft-dirty, fault accounting
  * (mm_account_fault), the spurious-fault TLB flush. do_swap_page is mm/memory_swap.ts.
@@ -51,7 +53,7 @@ import {
   FAULT_FLAG_MKWRITE, FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_UNSHARE,
   FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, PAGE_SIZE, PTRS_PER_PTE, VM_FAULT_COMPLETED, VM_FAULT_DONE_COW,
   VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
-  VM_ACCESS_FLAGS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE,
+  VM_ACCESS_FLAGS, VM_FAULT_SIGSEGV, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, VM_FAULT_FALLBACK,
 } from '../include/linux/mm_flags.js';
 import { VM_BUG_ON, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from './page_alloc.js';
@@ -196,18 +198,18 @@ export function* vmf_anon_prepare(vmf: vm_fault): Task<number> {
 // Page-table allocation
 
 /**
- * pmd_install(mm, pmd, &pte): publish a preallocated PTE table in an empty PMD under
- * mm->page_table_lock (pmd_lock with the PMD level folded); if another thread populated it
- * first, the table stays with the caller (holder.prealloc_pte) to be freed.
+ * pmd_install(mm, pmd, &pte): publish a preallocated PTE table in an empty PMD under the PMD
+ * lock (pmd_lock); if another thread populated it first (a table, or a huge entry), the table
+ * stays with the caller (holder.prealloc_pte) to be freed.
  */
 export function* pmd_install(mm: mm_struct, pmd: pmd_t, holder: { prealloc_pte: vm_fault['prealloc_pte'] }): Task<void> {
-  yield* spin_lock(mm.page_table_lock);
-  if (pmd.table === null) { // Has another populated it ?
+  const ptl = yield* k.fn.pmd_lock(mm, pmd);
+  if (k.fn.pmd_none(pmd)) { // Has another populated it ?
     // smp_wmb(): the table's initialisation is visible before the PMD points to it.
-    pmd.table = holder.prealloc_pte;
+    k.fn.pmd_populate(mm, pmd, holder.prealloc_pte!);
     holder.prealloc_pte = null;
   }
-  spin_unlock(mm.page_table_lock);
+  spin_unlock(ptl);
 }
 
 /** __pte_alloc(mm, pmd): allocate and install a PTE table; 0 or -ENOMEM. */
@@ -222,7 +224,7 @@ export function* __pte_alloc(mm: mm_struct, pmd: pmd_t): Task<number> {
 /** pte_alloc(mm, pmd) (include/linux/mm.h): __pte_alloc if the PMD is none; 0 or -ENOMEM. */
 export function* pte_alloc(mm: mm_struct, pmd: pmd_t): Task<number> {
   yield step('pte_alloc:pmd_none', pmd);
-  if (pmd.table !== null) return 0;
+  if (!k.fn.pmd_none(pmd)) return 0;
   return yield* k.fn.__pte_alloc(mm, pmd);
 }
 
@@ -281,12 +283,42 @@ export function* handle_mm_fault(vma: vm_area_struct, address: number, flags: nu
 
 /**
  * __handle_mm_fault(vma, address, flags): build the vm_fault and walk to the PMD (pgd/p4d/pud are
- * folded; pmd_off creates the slot). THP is left out, so every fault is a PTE-level fault.
+ * folded; pmd_off creates the slot). An empty PMD would try a THP fault (create_huge_pmd: left
+ * out, it falls back as when the huge page allocation fails); a huge PMD (a khugepaged collapse)
+ * is handled here — a write to a read-only one by wp_huge_pmd, anything else by
+ * huge_pmd_set_accessed (the entry was invalidated by a split in progress, or the accessed bit) —
+ * unless wp_huge_pmd fell back to PTEs; everything else goes to handle_pte_fault.
  */
 export function* __handle_mm_fault(vma: vm_area_struct, address: number, flags: number): Task<number> {
   const vmf = new vm_fault(vma, address, flags);
   vmf.pmd = k.fn.pmd_off(vma.vm_mm, address);
+  // pmdp_get_lockless: read in the step that took the fault lock (handle_pte_fault reads again).
+  vmf.orig_pmd = k.fn.pmdp_get(vmf.pmd);
+  if (vmf.orig_pmd.kind === 'none') {
+    // if (thp_vma_allowable_order(...)) create_huge_pmd(&vmf): VM_FAULT_FALLBACK (left out)
+  } else if (vmf.orig_pmd.kind === 'huge') { // pmd_trans_huge(vmf.orig_pmd)
+    if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !vmf.orig_pmd.write) {
+      const ret = yield* k.fn.wp_huge_pmd(vmf);
+      if (!(ret & VM_FAULT_FALLBACK)) return ret;
+    } else {
+      yield* k.fn.huge_pmd_set_accessed(vmf);
+      return 0;
+    }
+  }
   return yield* k.fn.handle_pte_fault(vmf);
+}
+
+/**
+ * wp_huge_pmd(vmf): a write or unshare fault on a read-only huge PMD. Anonymous VMAs (the only
+ * THPs here): do_huge_pmd_wp_page (uffd-wp on a huge PMD is left out). Otherwise COW or
+ * write-notify is handled on the PTE level: split and VM_FAULT_FALLBACK.
+ */
+export function* wp_huge_pmd(vmf: vm_fault): Task<number> {
+  const vma = vmf.vma;
+  if (k.fn.vma_is_anonymous(vma)) return yield* k.fn.do_huge_pmd_wp_page(vmf);
+  // split: COW or write-notify handled on pte level.
+  yield* k.fn.__split_huge_pmd(vma, vmf.pmd!, vmf.address);
+  return VM_FAULT_FALLBACK;
 }
 
 /**
@@ -298,7 +330,7 @@ export function* handle_pte_fault(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
   const mm = vma.vm_mm;
   yield step('handle_pte_fault:pmd_none', vmf.pmd);
-  if (vmf.pmd!.table === null) {
+  if (k.fn.pmd_none(vmf.pmd!)) {
     // Leave __pte_alloc() until later.
     vmf.pte = null;
     vmf.flags &= ~FAULT_FLAG_ORIG_PTE_VALID;
@@ -537,7 +569,7 @@ export function* do_fault_around(vmf: vm_fault): Task<number> {
   // The PTE offset of the end address, clamped to the VMA and PTE.
   const to_pte = Math.min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma_pages - vma_off) - 1;
   yield step('do_fault_around:pmd_none', vmf.pmd);
-  if (vmf.pmd!.table === null) {
+  if (k.fn.pmd_none(vmf.pmd!)) {
     vmf.prealloc_pte = yield* k.fn.pte_alloc_one(vma.vm_mm);
     if (vmf.prealloc_pte === null) return VM_FAULT_OOM;
   }
@@ -557,7 +589,7 @@ export function* __do_fault(vmf: vm_fault): Task<number> {
   // Preallocate pte before we take page_lock because this might lead to deadlocks for memcg
   // reclaim which waits for pages under writeback.
   yield step('__do_fault:pmd_none', vmf.pmd);
-  if (vmf.pmd!.table === null && vmf.prealloc_pte === null) {
+  if (k.fn.pmd_none(vmf.pmd!) && vmf.prealloc_pte === null) {
     vmf.prealloc_pte = yield* k.fn.pte_alloc_one(vma.vm_mm);
     if (vmf.prealloc_pte === null) return VM_FAULT_OOM;
   }
@@ -711,7 +743,7 @@ export function* finish_fault(vmf: vm_fault): Task<number> {
     if (ret) return ret;
   }
   yield step('finish_fault:pmd_none', vmf.pmd);
-  if (vmf.pmd!.table === null) {
+  if (k.fn.pmd_none(vmf.pmd!)) {
     if (vmf.prealloc_pte !== null) yield* k.fn.pmd_install(mm, vmf.pmd!, vmf);
     else if (yield* k.fn.pte_alloc(mm, vmf.pmd!)) return VM_FAULT_OOM;
   }

@@ -12,13 +12,16 @@
  *   to pte_free_tlb (I11). floor/ceiling keep tables shared with neighbouring VMAs.
  * - copy_page_range / copy_pte_range / copy_present_pte / copy_nonpresent_pte (fork): dst PTL,
  *   then src PTL nested; COW mappings write-protect the parent's PTE and the child's copy,
- *   folio_try_dup_anon_rmap_pte, folio_get; swap entries are duplicated (swap_duplicate) and lose
+ *   folio_try_dup_anon_rmap_pte, folio_get — a maybe-pinned exclusive anonymous page is copied for
+ *   the child at once instead (copy_present_page, after dropping the PTLs to allocate: 70e806e4e645,
+ *   "mm: Do early cow for pinned pages during fork() for ptes"); swap entries are duplicated (swap_duplicate) and lose
  *   their exclusive bit in the parent; src_mm->write_protect_seq is bumped around the copy for
  *   GUP-fast.
  *
- * The page table has one level above the PTE tables (mm->pgd: PMD index → pmd_t); p4d/pud and
- * huge PMDs are left out, as are mmu notifiers, userfaultfd-wp markers on zap, device/migration
- * entries on copy (copied as they are), page pinning (folio_try_dup_anon_rmap never fails), and
+ * The page table has one level above the PTE tables (mm->pgd: PMD index → pmd_t); p4d/pud are
+ * left out. Huge PMDs (khugepaged's THPs) are zapped whole or split (zap_huge_pmd,
+ * __split_huge_pmd: huge_memory.ts) and split at fork (copy_huge_pmd). Left out: mmu notifiers, userfaultfd-wp markers on zap, device/migration
+ * entries on copy (copied as they are), and
  * the rss counters' per-CPU caching.
  */
 import type { Task } from '../rt/task.js';
@@ -27,7 +30,9 @@ import {
   folio_test_anon, type folio, type mm_struct, type pmd_t, type pte_t, type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, VM_MAYWRITE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_UFFD_WP } from '../include/linux/mm_flags.js';
-import { VM_BUG_ON_VMA } from '../include/linux/mmdebug.js';
+import { kasan_check_read } from '../sync/kasan.js';
+import { GFP_HIGHUSER_MOVABLE } from './page_alloc.js';
+import { VM_BUG_ON, VM_BUG_ON_VMA } from '../include/linux/mmdebug.js';
 import { spin_lock_nested, spin_unlock } from '../sync/spinlock.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import {
@@ -101,12 +106,24 @@ export function* zap_pte_range(tlb: mmu_gather, vma: vm_area_struct, pmd: pmd_t,
   return addr;
 }
 
-/** zap_pmd_range(tlb, vma, addr, end): every PTE table of the range (pmd_none_or_trans_huge skip). */
+/**
+ * zap_pmd_range(tlb, vma, addr, end): every PMD of the range — a huge entry is zapped whole
+ * (zap_huge_pmd) when the range covers it, else split first; then the PTE tables.
+ */
 function* zap_pmd_range(tlb: mmu_gather, vma: vm_area_struct, addr: number, end: number): Task<void> {
   while (addr < end) {
     const next = pmd_addr_end(addr, end);
     yield 'zap_pmd_range:pmd_none_or_clear_bad';
     const pmd = pmd_lookup(tlb.mm, addr);
+    if (pmd && k.fn.pmd_trans_huge(pmd)) {
+      if (next - addr !== PMD_SIZE) {
+        yield* k.fn.__split_huge_pmd(vma, pmd, addr);
+      } else if (yield* k.fn.zap_huge_pmd(tlb, vma, pmd, addr)) {
+        addr = next;
+        continue;
+      }
+      // fall through
+    }
     if (pmd && pmd.table) {
       let a = addr;
       while (a < next) a = yield* k.fn.zap_pte_range(tlb, vma, pmd, a, next);
@@ -191,6 +208,8 @@ export function* free_pgd_range(tlb: mmu_gather, addr: number, end: number, floo
   for (let a = addr; a < end; a = (pmd_index_of(a) + 1) * PMD_SIZE) {
     yield 'free_pmd_range:pmd_none_or_clear_bad';
     const pmd = pmd_lookup(tlb.mm, a);
+    // pmd_none_or_clear_bad: a huge entry here was never zapped (pmd_clear_bad reports it).
+    VM_BUG_ON(pmd !== null && pmd.huge !== null, `free_pgd_range: bad pmd ${pmd?.name}: a huge entry left over`);
     if (!pmd || !pmd.table) continue;
     free_pte_range(tlb, pmd, a);
   }
@@ -243,11 +262,14 @@ function vma_needs_copy(dst_vma: vm_area_struct, src_vma: vm_area_struct): boole
 
 /**
  * folio_try_dup_anon_rmap_pte(folio, page, dst_vma, src_vma) (include/linux/rmap.h): share an
- * anonymous page with the child — it is no longer exclusive to the parent. Fails only for a
- * maybe-pinned exclusive page (pinning is not modelled), so it always succeeds here.
+ * anonymous page with the child — it is no longer exclusive to the parent. Fails (-EBUSY) for an
+ * exclusive page that may be pinned (folio_needs_cow_for_dma): the child must get a copy.
  */
-function folio_try_dup_anon_rmap_pte(f: folio): number {
-  f.anon_exclusive = false;
+function folio_try_dup_anon_rmap_pte(f: folio, src_vma: vm_area_struct): number {
+  if (f.anon_exclusive) {
+    if (k.fn.folio_needs_cow_for_dma(src_vma, f)) return -16; // -EBUSY
+    f.anon_exclusive = false; // ClearPageAnonExclusive
+  }
   f._mapcount++;
   return 0;
 }
@@ -258,20 +280,59 @@ function folio_dup_file_rmap_pte(f: folio): void {
 }
 
 /**
+ * copy_present_page(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc, page): the child
+ * gets its own copy of a maybe-pinned anonymous page, at once (the parent keeps the pinned page
+ * exclusive and writable). Needs the preallocated folio: -EAGAIN without one (the caller drops the
+ * PTLs, allocates, and comes back). Locks: both PTLs.
+ */
+function copy_present_page(
+  dst_vma: vm_area_struct, src_vma: vm_area_struct, dst: pte_table, addr: number, page: folio,
+  orig: Extract<pte_t, { kind: 'present' }>, prealloc: { folio: folio | null },
+): number {
+  const new_folio = prealloc.folio;
+  if (new_folio === null) return -11; // -EAGAIN
+  // We have a prealloc page, all good! Take it over and copy the page & arm it.
+  kasan_check_read(page, 'copy_present_page (copy_mc_user_highpage)');
+  new_folio.data = page.data;
+  prealloc.folio = null;
+  k.fn.__folio_mark_uptodate(new_folio);
+  k.fn.folio_add_new_anon_rmap(new_folio, dst_vma, addr, true);
+  k.fn.folio_add_lru_vma(new_folio, dst_vma);
+  k.fn.inc_mm_counter(dst_vma.vm_mm, 'MM_ANONPAGES');
+  // All done, just insert the new page copy in the child
+  let pte = k.fn.maybe_mkwrite(k.fn.pte_mkdirty(k.fn.folio_mk_pte(new_folio)), dst_vma);
+  // Uffd-wp needs to be delivered to dest pte as well
+  if ((dst_vma.vm_flags & VM_UFFD_WP) && orig.uffd_wp) pte = k.fn.pte_mkuffd_wp(pte);
+  void src_vma;
+  k.fn.set_pte_at(dst_vma.vm_mm, addr, dst, pte);
+  return 0;
+}
+
+/**
  * copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc): copy one present
- * PTE; a private writable mapping is write-protected in BOTH parent and child (COW).
+ * PTE; a private writable mapping is write-protected in BOTH parent and child (COW) — unless the
+ * page may be pinned (copy_present_page). Returns 0, or -EAGAIN for "allocate and retry".
  * Locks: both PTLs held.
  */
 function copy_present_pte(
   dst_vma: vm_area_struct, src_vma: vm_area_struct, dst: pte_table, src: pte_table, addr: number,
-  orig: Extract<pte_t, { kind: 'present' }>,
-): void {
+  orig: Extract<pte_t, { kind: 'present' }>, prealloc: { folio: folio | null },
+): number {
   let pte: pte_t = orig;
   const f = orig.folio;
   if (!orig.special) {
     k.fn.folio_get(f);
-    if (folio_test_anon(f)) folio_try_dup_anon_rmap_pte(f);
-    else folio_dup_file_rmap_pte(f);
+    if (folio_test_anon(f)) {
+      // If this page may have been pinned by the parent process, copy the page immediately for
+      // the child so that we'll always guarantee the pinned page won't be randomly replaced.
+      if (folio_try_dup_anon_rmap_pte(f, src_vma)) {
+        // Page may be pinned, we have to copy.
+        k.fn.folio_put(f);
+        return copy_present_page(dst_vma, src_vma, dst, addr, f, orig, prealloc);
+      }
+    } else {
+      folio_dup_file_rmap_pte(f);
+    }
     k.fn.inc_mm_counter(dst_vma.vm_mm, k.fn.mm_counter(f));
   }
   // If it's a COW mapping, write protect it both in the parent and the child.
@@ -284,6 +345,7 @@ function copy_present_pte(
   pte = k.fn.pte_mkold(pte);
   if (!(dst_vma.vm_flags & VM_UFFD_WP)) pte = k.fn.pte_clear_uffd_wp(pte);
   k.fn.set_pte_at(dst_vma.vm_mm, addr, dst, pte);
+  return 0;
 }
 
 /**
@@ -321,32 +383,54 @@ function* copy_pte_range(
   dst_vma: vm_area_struct, src_vma: vm_area_struct, dst_pmd: pmd_t, src_pmd: pmd_t, addr: number, end: number,
 ): Task<number> {
   const dst_mm = dst_vma.vm_mm;
-  // pte_alloc_map_lock(dst_mm, dst_pmd, addr, &dst_ptl)
-  if (yield* k.fn.pte_alloc(dst_mm, dst_pmd)) return -12; // -ENOMEM
-  const dst = yield* k.fn.pte_offset_map_lock(dst_mm, dst_pmd, addr);
-  if (!dst) return -11; // -EAGAIN: the kernel retries; cannot happen on a fresh child table
-  // pte_offset_map_rw_nolock(src_mm, src_pmd, addr, &dummy, &src_ptl); spin_lock_nested(src_ptl)
-  const src = yield* k.fn.__pte_offset_map(src_pmd, addr);
-  if (!src) {
-    k.fn.pte_unmap_unlock(dst);
-    return 0;
-  }
-  yield* spin_lock_nested(src.ptl, SINGLE_DEPTH_NESTING);
+  const prealloc: { folio: folio | null } = { folio: null };
   let ret = 0;
-  for (; addr < end; addr += PAGE_SIZE) {
-    yield 'copy_pte_range:ptep_get';
-    const ptent = k.fn.ptep_get(src, addr);
-    if (ptent.kind === 'none') continue;
-    if (ptent.kind !== 'present') {
-      ret = yield* copy_nonpresent_pte(dst_vma, src_vma, src, dst, addr, ptent);
-      if (ret) break;
-      continue;
+  for (;;) { // again:
+    // pte_alloc_map_lock(dst_mm, dst_pmd, addr, &dst_ptl)
+    if (yield* k.fn.pte_alloc(dst_mm, dst_pmd)) {
+      ret = -12; // -ENOMEM
+      break;
     }
-    copy_present_pte(dst_vma, src_vma, dst, src, addr, ptent);
+    const dst = yield* k.fn.pte_offset_map_lock(dst_mm, dst_pmd, addr);
+    if (!dst) {
+      ret = -11; // -EAGAIN: the kernel retries; cannot happen on a fresh child table
+      break;
+    }
+    // pte_offset_map_rw_nolock(src_mm, src_pmd, addr, &dummy, &src_ptl); spin_lock_nested(src_ptl)
+    const src = yield* k.fn.__pte_offset_map(src_pmd, addr);
+    if (!src) {
+      k.fn.pte_unmap_unlock(dst);
+      break;
+    }
+    yield* spin_lock_nested(src.ptl, SINGLE_DEPTH_NESTING);
+    for (; addr < end; addr += PAGE_SIZE) {
+      yield 'copy_pte_range:ptep_get';
+      const ptent = k.fn.ptep_get(src, addr);
+      if (ptent.kind === 'none') continue;
+      if (ptent.kind !== 'present') {
+        ret = yield* copy_nonpresent_pte(dst_vma, src_vma, src, dst, addr, ptent);
+        if (ret) break;
+        continue;
+      }
+      ret = copy_present_pte(dst_vma, src_vma, dst, src, addr, ptent, prealloc);
+      // Device exclusive entry restored, continue by copying the next entry; -EAGAIN: allocate.
+      if (ret) break;
+    }
+    spin_unlock(src.ptl);
+    k.fn.pte_unmap(src);
+    k.fn.pte_unmap_unlock(dst);
+    if (ret === -11) {
+      // folio_prealloc(src_mm, src_vma, addr, false)
+      prealloc.folio = yield* k.fn.vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, src_vma, addr);
+      if (prealloc.folio === null) {
+        ret = -12;
+        break;
+      }
+      ret = 0;
+    }
+    if (ret || addr === end) break;
   }
-  spin_unlock(src.ptl);
-  k.fn.pte_unmap(src);
-  k.fn.pte_unmap_unlock(dst);
+  if (prealloc.folio !== null) k.fn.folio_put(prealloc.folio);
   return ret;
 }
 
@@ -371,6 +455,20 @@ export function* copy_page_range(dst_vma: vm_area_struct, src_vma: vm_area_struc
     const next = pmd_addr_end(addr, end);
     yield 'copy_pmd_range:pmd_none_or_clear_bad';
     const src_pmd = pmd_lookup(src_mm, addr);
+    if (src_pmd && k.fn.pmd_trans_huge(src_pmd)) {
+      VM_BUG_ON_VMA(next - addr !== PMD_SIZE, src_vma, 'copy_pmd_range: partial huge pmd');
+      const dst_pmd = k.fn.pmd_off(dst_vma.vm_mm, addr);
+      const err = yield* k.fn.copy_huge_pmd(dst_vma.vm_mm, src_mm, dst_pmd, src_pmd, addr, dst_vma, src_vma);
+      if (err === -12) {
+        ret = err;
+        break;
+      }
+      if (!err) {
+        addr = next;
+        continue;
+      }
+      // fall through: the parent's entry was split
+    }
     if (src_pmd && src_pmd.table) {
       const dst_pmd = k.fn.pmd_off(dst_vma.vm_mm, addr);
       ret = yield* copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);

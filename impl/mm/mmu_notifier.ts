@@ -19,8 +19,13 @@
  * &mm->mmap_lock); here each further instance of a class takes its own subclass
  * (down_write_nested, at most MAX_LOCKDEP_SUBCLASSES = 8 instances per class).
  *
+ * What the registration must guarantee is checked: no page table of the mm may change while all
+ * its locks are held (sim_mm_all_locks_check, property 'mm-all-locks'). Registrations come from
+ * KVM_CREATE_VM on /dev/kvm (impl/drivers/kvm.ts).
+ *
  * Left out: the notifier callbacks themselves (invalidate_range_start/end are not called by the
- * simulated paths), SRCU, mmu_interval_notifier, hugetlb mappings (none exist).
+ * simulated paths), SRCU, mmu_interval_notifier, mmu_notifier_unregister and the release at
+ * exit_mmap, hugetlb mappings (none exist).
  */
 import type { Task } from '../rt/task.js';
 import { step } from '../rt/task.js';
@@ -31,6 +36,8 @@ import { BUG_ON } from '../include/linux/mmdebug.js';
 import { mutex, mutex_is_locked, mutex_lock, mutex_unlock } from '../sync/mutex.js';
 import { down_write_nested, up_write } from '../sync/rwsem.js';
 import { fatal_signal_pending } from '../sync/sched.js';
+import { sim_kasan_write_stamp } from '../sync/kasan.js';
+import { Violation } from '../rt/task.js';
 
 /** struct mmu_notifier (the callbacks are left out). */
 export interface mmu_notifier {
@@ -48,6 +55,8 @@ interface all_locks_state {
   readonly anon_vmas: Set<anon_vma>;
   /** mm->notifier_subscriptions. */
   readonly subscriptions: Map<mm_struct, mmu_notifier[]>;
+  /** The page tables of each mm whose locks mm_take_all_locks holds, as they were when it got them. */
+  readonly windows: Map<mm_struct, unknown[]>;
 }
 
 const state = (): all_locks_state => k.state('mm_all_locks', () => ({
@@ -55,6 +64,7 @@ const state = (): all_locks_state => k.state('mm_all_locks', () => ({
   mappings: new Set<address_space>(),
   anon_vmas: new Set<anon_vma>(),
   subscriptions: new Map<mm_struct, mmu_notifier[]>(),
+  windows: new Map<mm_struct, unknown[]>(),
 }));
 
 /** down_write_nest_lock(sem, &mm->mmap_lock): the n-th instance of its class gets subclass n. */
@@ -64,7 +74,7 @@ function* down_write_nest_lock(sem: import('../sync/rwsem.js').rw_semaphore, nth
 }
 
 /** vm_lock_anon_vma(mm, anon_vma): write-lock the root once (the rb_root bit marks it). */
-function* vm_lock_anon_vma(av: anon_vma): Task<void> {
+export function* vm_lock_anon_vma(av: anon_vma): Task<void> {
   const s = state();
   const root = av.root;
   if (s.anon_vmas.has(root)) return;
@@ -74,7 +84,7 @@ function* vm_lock_anon_vma(av: anon_vma): Task<void> {
 }
 
 /** vm_lock_mapping(mm, mapping): i_mmap_rwsem once per mapping (AS_MM_ALL_LOCKS). */
-function* vm_lock_mapping(mapping: address_space): Task<void> {
+export function* vm_lock_mapping(mapping: address_space): Task<void> {
   const s = state();
   if (s.mappings.has(mapping)) return;
   yield* down_write_nest_lock(mapping.i_mmap_rwsem, s.mappings.size);
@@ -102,12 +112,14 @@ export function* mm_take_all_locks(mm: mm_struct): Task<number> {
   // (hugetlb mappings first: none exist here)
   for (const vma of vmas) {
     if (fatal_signal_pending()) return out_unlock(mm);
-    if (vma.vm_file) yield* vm_lock_mapping(vma.vm_file.f_mapping);
+    if (vma.vm_file) yield* k.fn.vm_lock_mapping(vma.vm_file.f_mapping);
   }
   for (const vma of vmas) {
     if (fatal_signal_pending()) return out_unlock(mm);
-    if (vma.anon_vma) for (const avc of vma.anon_vma_chain) yield* vm_lock_anon_vma(avc.anon_vma);
+    if (vma.anon_vma) for (const avc of vma.anon_vma_chain) yield* k.fn.vm_lock_anon_vma(avc.anon_vma);
   }
+  // Every lock held: from here to mm_drop_all_locks no page table may change (sim_mm_all_locks_check).
+  state().windows.set(mm, sim_page_tables_snapshot(mm));
   return 0;
 }
 
@@ -125,6 +137,11 @@ export function mm_drop_all_locks(mm: mm_struct): void {
   k.fn.mmap_assert_write_locked(mm);
   const s = state();
   BUG_ON(!mutex_is_locked(s.mutex), 'mm_drop_all_locks: mm_all_locks_mutex not held');
+  const snap = s.windows.get(mm);
+  if (snap !== undefined) {
+    s.windows.delete(mm);
+    k.fn.sim_mm_all_locks_check(mm, snap);
+  }
   for (const vma of k.fn.sim_vmas(mm)) {
     if (vma.anon_vma) {
       for (const avc of vma.anon_vma_chain) {
@@ -155,6 +172,31 @@ export function* __mmu_notifier_register(subscription: mmu_notifier, mm: mm_stru
   s.subscriptions.set(mm, subs);
   k.fn.mm_drop_all_locks(mm);
   return 0;
+}
+
+/** Every PMD entry of the mm with its table's write stamp (what a page-table change moves). */
+function sim_page_tables_snapshot(mm: mm_struct): unknown[] {
+  // (declared below __mmu_notifier_register; hoisted)
+  const out: unknown[] = [];
+  for (const pmd of mm.pgd.values()) out.push(pmd, pmd.table, pmd.huge, pmd.table ? sim_kasan_write_stamp(pmd.table) : 0);
+  return out;
+}
+
+/**
+ * The contract of mm_take_all_locks ("This operation locks against the VM for all pte/vma/mm
+ * related operations that could ever happen on a certain mm. This includes vmtruncate,
+ * try_to_unmap, and all page faults", mm/vma.c): no page table of the mm changed between taking
+ * all the locks and dropping them — a change in flight would be missed by the notifier being
+ * registered (it saw no subscriber when it began, so it calls no invalidate_range_start, and the
+ * secondary MMU keeps a stale translation). Violation 'mm-all-locks' otherwise.
+ */
+export function sim_mm_all_locks_check(mm: mm_struct, snap: readonly unknown[]): void {
+  const now = sim_page_tables_snapshot(mm);
+  if (now.length === snap.length && now.every((x, i) => x === snap[i])) return;
+  throw new Violation('mm-all-locks',
+    `${mm.name}: a page table changed while mm_take_all_locks held every lock of the mm (an MMU notifier registration would miss it)`,
+    ['mm_take_all_locks locks against every page-table change of the mm (faults under the VMA lock included since eeff9a5d47f8);',
+      'a change in flight is not notified to the subscriber being registered (its secondary MMU keeps a stale translation)']);
 }
 
 /** mmu_notifier_register(subscription, mm): mmap_write_lock around __mmu_notifier_register. */

@@ -7,7 +7,8 @@
  * VMA write lock, I2/B26), vma_set_page_prot, and change_protection: under each table's PTL the
  * present PTEs are write-protected (or, for a private VMA becoming writable, made writable again
  * when the page is exclusively owned: MM_CP_TRY_CHANGE_WRITABLE / can_change_pte_writable), with
- * the TLB flushed through the mmu_gather before the syscall returns.
+ * the TLB flushed through the mmu_gather before the syscall returns. A huge PMD (khugepaged's
+ * THP) covered whole is changed in place (change_huge_pmd), one covered in part is split first.
  *
  * Left out: protection keys (pkey must be -1), PROT_GROWSUP (no VM_GROWSUP on x86), NUMA hinting
  * (prot_numa), uffd-wp, VM_LOCKED populate, arch_validate_prot. PROT_NONE entries keep their
@@ -21,7 +22,7 @@ import type { vm_area_struct } from '../include/linux/mm_types.js';
 import { folio_test_anon } from '../include/linux/mm_types.js';
 import {
   PAGE_SIZE, PMD_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN,
-  VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE,
+  VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, HPAGE_PMD_NR,
 } from '../include/linux/mm_flags.js';
 import { EACCES, EINTR, EINVAL, ENOMEM } from '../include/linux/errno.js';
 import { WARN_ON_ONCE } from '../include/linux/mmdebug.js';
@@ -93,6 +94,20 @@ export function* change_protection(tlb: mmu_gather, vma: vm_area_struct, start: 
     const next = pmd_addr_end(addr, end);
     yield 'change_pmd_range:pmd_none';
     const pmd = vma.vm_mm.pgd.get(Math.floor(addr / PMD_SIZE));
+    if (pmd && k.fn.pmd_trans_huge(pmd)) {
+      if (next - addr !== PMD_SIZE) {
+        yield* k.fn.__split_huge_pmd(vma, pmd, addr);
+      } else {
+        const ret = yield* k.fn.change_huge_pmd(tlb, vma, pmd, addr, (cp_flags & MM_CP_TRY_CHANGE_WRITABLE) !== 0);
+        if (ret) {
+          if (ret === HPAGE_PMD_NR) pages += ret;
+          // huge pmd was handled
+          addr = next;
+          continue;
+        }
+      }
+      // fall through, the trans huge pmd just split
+    }
     if (pmd && pmd.table) {
       const r = yield* change_pte_range(tlb, vma, pmd, addr, next, cp_flags);
       if (r === -11) continue; // again

@@ -13,6 +13,9 @@
  * userfaultfd: mremap_userfaultfd_prep after a successful move; after mmap_write_unlock the
  * early unmap events (MREMAP_FIXED's target), UFFD_EVENT_REMAP, then the unmap events.
  *
+ * Huge PMDs (khugepaged's THPs): moved whole by move_huge_pmd when the extent is the whole
+ * PMD, split otherwise.
+ *
  * Left out: hugetlb, mlock accounting and mm_populate, VM_ACCOUNT charging, ksm_madvise,
  * vm_ops->mremap / may_split, PUD moves, address realignment (try_realign_addr), the 6.17
  * multi-VMA move, mseal; old_len == 0 (duplicating a shared mapping) is -EINVAL.
@@ -26,7 +29,8 @@ import {
 } from '../include/linux/mm_flags.js';
 import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, ESRCH } from '../include/linux/errno.js';
 import { VM_BUG_ON, VM_BUG_ON_VMA, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
-import { spin_lock, spin_lock_nested, spin_unlock } from '../sync/spinlock.js';
+import { spin_lock_nested, spin_unlock } from '../sync/spinlock.js';
+import { step } from '../rt/task.js';
 import { down_write, up_write } from '../sync/rwsem.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import { sim_uffd_take_unmap_list, type userfaultfd_unmap_ctx, type vm_userfaultfd_ctx } from './userfaultfd.js';
@@ -95,26 +99,39 @@ export function* move_ptes(vma: vm_area_struct, old_pmd: pmd_t, old_addr: number
 
 /**
  * move_normal_pmd(vma, old_addr, new_addr, old_pmd, new_pmd): move a whole PTE table from one
- * PMD entry to another (both PMD-aligned, the new one empty) under the page-table lock.
- * Locks: mmap_write_lock, rmap locks (move_pgt_entry). Returns true when moved.
+ * PMD entry to another (both PMD-aligned, the new one empty) under the PMD locks (the new one
+ * nested when it is another lock). Under the lock the old entry is re-checked ("Racing with
+ * collapse?": none or huge now — khugepaged or a split got there first — then nothing is moved);
+ * it is cleared before the new one is populated, so for a moment the table hangs off neither:
+ * a lockless walker sees none at both addresses. The TLB is flushed for the old range before the
+ * locks go. Locks: mmap_write_lock, the VMA write-locked, rmap locks (move_pgt_entry).
+ * Returns true when moved.
  */
 export function* move_normal_pmd(vma: vm_area_struct, old_addr: number, new_addr: number, old_pmd: pmd_t, new_pmd: pmd_t): Task<boolean> {
   const mm = vma.vm_mm;
   // The destination pmd shouldn't be established, free_pgtables() should have released it.
-  if (WARN_ON_ONCE(new_pmd.table !== null, 'move_normal_pmd: destination pmd populated')) return false;
-  // pmd_lock(): the PMD ptlock is mm->page_table_lock here (no split PMD locks).
-  yield* spin_lock(mm.page_table_lock);
+  if (WARN_ON_ONCE(!k.fn.pmd_none(new_pmd), 'move_normal_pmd: destination pmd populated')) return false;
+  // We don't have to worry about the ordering of src and dst ptlocks because exclusive
+  // mmap_lock prevents deadlock.
+  const old_ptl = yield* k.fn.pmd_lock(mm, old_pmd);
+  const new_ptl = k.fn.pmd_lockptr(mm, new_pmd);
+  if (new_ptl !== old_ptl) yield* spin_lock_nested(new_ptl, SINGLE_DEPTH_NESTING);
   let res = false;
-  const table = old_pmd.table;
-  if (table) {
-    old_pmd.table = null; // pmd_clear(old_pmd)
+  // Clear the pmd
+  const pmd = k.fn.pmdp_get(old_pmd);
+  // Racing with collapse?
+  if (pmd.kind === 'table') {
+    yield step('move_normal_pmd:pmd_clear', old_pmd);
+    k.fn.pmd_clear(old_pmd);
     res = true;
-    VM_BUG_ON(new_pmd.table !== null, 'move_normal_pmd: !pmd_none(*new_pmd)');
-    new_pmd.table = table; // pmd_populate(mm, new_pmd, pmd_pgtable(pmd))
+    VM_BUG_ON(!k.fn.pmd_none(new_pmd), 'move_normal_pmd: !pmd_none(*new_pmd)');
+    yield step('move_normal_pmd:pmd_populate', new_pmd);
+    k.fn.pmd_populate(mm, new_pmd, pmd.table); // pmd_populate(mm, new_pmd, pmd_pgtable(pmd))
     yield* k.fn.flush_tlb_range(vma, old_addr, old_addr + PMD_SIZE);
   }
   void new_addr;
-  spin_unlock(mm.page_table_lock);
+  if (new_ptl !== old_ptl) spin_unlock(new_ptl);
+  spin_unlock(old_ptl);
   return res;
 }
 
@@ -137,18 +154,28 @@ export function* move_page_tables(vma: vm_area_struct, old_addr: number, new_vma
     if (extent > new_next - new_addr) extent = new_next - new_addr;
     yield 'move_page_tables:get_old_pmd';
     const old_pmd = mm.pgd.get(pmd_index(old_addr)) ?? null;
-    if (!old_pmd || old_pmd.table === null) continue;
+    if (!old_pmd || k.fn.pmd_none(old_pmd)) continue;
     const new_pmd = k.fn.pmd_off(mm, new_addr); // alloc_new_pmd
     let moved = false;
-    for (;;) {
-      if (extent === PMD_SIZE) {
+    for (;;) { // again:
+      if (k.fn.pmd_trans_huge(old_pmd)) {
+        if (extent === PMD_SIZE) {
+          // move_pgt_entry(HPAGE_PMD, ..., need_rmap_locks)
+          if (need_rmap_locks) yield* k.fn.take_rmap_locks(vma);
+          moved = yield* k.fn.move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd);
+          if (need_rmap_locks) k.fn.drop_rmap_locks(vma);
+          if (moved) break;
+        }
+        yield* k.fn.split_huge_pmd(vma, old_pmd, old_addr);
+      } else if (extent === PMD_SIZE) {
+        // If the extent is PMD-sized, try to speed the move by moving at the PMD level if possible.
         // move_pgt_entry(NORMAL_PMD, ..., need_rmap_locks = true)
         yield* k.fn.take_rmap_locks(vma);
         moved = yield* k.fn.move_normal_pmd(vma, old_addr, new_addr, old_pmd, new_pmd);
         k.fn.drop_rmap_locks(vma);
         if (moved) break;
       }
-      if (old_pmd.table === null) break;
+      if (k.fn.pmd_none(old_pmd)) break;
       if (yield* k.fn.pte_alloc(new_vma.vm_mm, new_pmd)) return len + old_addr - old_end;
       if ((yield* k.fn.move_ptes(vma, old_pmd, old_addr, old_addr + extent, new_vma, new_pmd, new_addr, need_rmap_locks)) < 0) continue;
       break;
@@ -212,7 +239,7 @@ export function* copy_vma(vma: vm_area_struct, addr: number, len: number, pgoff:
     return null;
   }
   if (new_vma.vm_file) new_vma.vm_file.f_count.refs++; // get_file
-  if (new_vma.vm_ops?.open) new_vma.vm_ops.open(new_vma);
+  if (new_vma.vm_ops?.open) yield* new_vma.vm_ops.open(new_vma);
   if (yield* k.fn.vma_link(mm, new_vma)) return null;
   return { new_vma, vma, need_rmap_locks: false };
 }

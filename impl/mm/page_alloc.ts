@@ -14,15 +14,19 @@
  * replaced and freed by mbind without the VMA write lock is a use-after-free here (B14,
  * CVE-2023-4611, fixed by 6c21e066f925).
  *
+ * Large folios: order 0, or a PMD-sized THP (order HPAGE_PMD_ORDER, khugepaged). A THP's
+ * reference count is kept per page and summed (see folio.pages in mm_types.ts).
+ *
  * Left out: zones, the buddy allocator, NUMA placement (a policy is only read), memcg charging,
- * large folios (order must be 0), the LRU lists themselves (folio->lru is a flag reclaim reads).
+ * other large-folio orders (mTHP), the LRU lists themselves (folio->lru is a flag reclaim reads).
  */
 import { k } from '../sim/kernel.js';
 import { step, type Task } from '../rt/task.js';
 import { kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache } from '../sync/kasan.js';
-import { refcount_add, refcount_dec_and_test, refcount_inc, refcount_inc_not_zero, refcount_read } from '../sync/refcount.js';
+import { refcount_add, refcount_dec_and_test, refcount_inc, refcount_inc_not_zero, refcount_read, refcount_set } from '../sync/refcount.js';
 import { folio, type mempolicy, type vm_area_struct } from '../include/linux/mm_types.js';
 import { VM_BUG_ON } from '../include/linux/mmdebug.js';
+import { HPAGE_PMD_ORDER } from '../include/linux/mm_flags.js';
 import { Violation } from '../rt/task.js';
 import { should_fail } from '../include/linux/fault_inject.js';
 
@@ -38,12 +42,49 @@ export const folio_cachep: kmem_cache<folio> = kmem_cache_create('folio', () => 
 /**
  * folio_alloc(gfp, order): a new folio with one reference, not uptodate, zero-filled (the
  * simulation's pages always start zeroed: __GFP_ZERO or not). null when fault injection fails it.
+ * Order 0, or HPAGE_PMD_ORDER for a THP (khugepaged's alloc_charge_folio): a head and its tail
+ * pages, each a KASAN object (a stale TLB entry to any page of a freed THP is a use-after-free).
  */
 export function* folio_alloc(gfp: number = GFP_KERNEL, order = 0): Task<folio | null> {
   void gfp;
-  VM_BUG_ON(order !== 0, 'folio_alloc: order > 0 (large folios are left out)');
+  VM_BUG_ON(order !== 0 && order !== HPAGE_PMD_ORDER, `folio_alloc: order ${order} (only PMD-sized large folios are modelled)`);
   if (yield* should_fail('folio_alloc:fail')) return null;
-  return sim_kasan_track(new folio(), folio_cachep, 'folio_alloc');
+  const head = sim_kasan_track(new folio(), folio_cachep, 'folio_alloc');
+  if (order === 0) return head;
+  const pages: folio[] = [head];
+  for (let i = 1; i < 1 << order; i++) {
+    const tail = sim_kasan_track(new folio(), folio_cachep, 'folio_alloc (tail page)');
+    refcount_set(tail._refcount, 0);
+    tail.compound_head = head;
+    pages.push(tail);
+  }
+  head.pages = pages;
+  return head;
+}
+
+/** page_folio(page): the folio a page belongs to (its head for a tail page of a large folio). */
+export function page_folio(page: folio): folio {
+  return page.compound_head ?? page;
+}
+
+/** folio_test_large(folio). */
+export function folio_test_large(f: folio): boolean {
+  return k.fn.page_folio(f).pages !== null;
+}
+
+/** folio_nr_pages(folio). */
+export function folio_nr_pages(f: folio): number {
+  return k.fn.page_folio(f).pages?.length ?? 1;
+}
+
+/** folio_page(folio, n): the n-th page of a folio. */
+export function folio_page(f: folio, n: number): folio {
+  const pages = k.fn.page_folio(f).pages;
+  if (pages === null) {
+    VM_BUG_ON(n !== 0, `folio_page: page ${n} of small ${f.name}`);
+    return f;
+  }
+  return pages[n]!;
 }
 
 type policy_fns = {
@@ -89,14 +130,34 @@ export function* vma_alloc_folio(gfp: number, order: number, vma: vm_area_struct
 // ---------------------------------------------------------------------------------------------
 // References (include/linux/mm.h, mm/swap.c)
 
-/** folio_ref_count(folio). */
+/**
+ * k.fn.folio_ref_count(folio): for a large folio the sum of its pages' shares (see folio.pages in
+ * mm_types.ts); a page of it stands for its folio, as k.fn.page_folio() would make it.
+ */
 export function folio_ref_count(f: folio): number {
-  return refcount_read(f._refcount);
+  const pages = k.fn.page_folio(f).pages;
+  if (pages === null) return refcount_read(f._refcount);
+  let n = 0;
+  for (const p of pages) n += refcount_read(p._refcount);
+  return n;
+}
+
+/**
+ * A reference taken or dropped through one page of a large folio is that page's share of the
+ * folio's count (a tail's share may be 0: no refcount_t warnings for it, the folio's total is
+ * what the kernel checks).
+ */
+function sim_large_ref_add(page: folio, nr: number, site: string): void {
+  kasan_check_write(k.fn.page_folio(page), site);
+  kasan_check_write(page, site);
+  if (k.fn.folio_ref_count(page) <= 0) throw new Violation('refcount', `refcount_t: addition on 0; use-after-free. (${site} on ${k.fn.page_folio(page).name})`, []);
+  refcount_set(page._refcount, refcount_read(page._refcount) + nr);
 }
 
 /** folio_get(folio): the caller already holds a reference (a mapping, a cache, a pin). */
 export function folio_get(f: folio): void {
   if (f.special) return;
+  if (k.fn.folio_test_large(f)) return sim_large_ref_add(f, 1, 'folio_get');
   kasan_check_write(f, 'folio_get');
   refcount_inc(f._refcount);
 }
@@ -104,6 +165,7 @@ export function folio_get(f: folio): void {
 /** folio_ref_add(folio, nr). */
 export function folio_ref_add(f: folio, nr: number): void {
   if (f.special || nr === 0) return;
+  if (k.fn.folio_test_large(f)) return sim_large_ref_add(f, nr, 'folio_ref_add');
   kasan_check_write(f, 'folio_ref_add');
   refcount_add(nr, f._refcount);
 }
@@ -111,6 +173,12 @@ export function folio_ref_add(f: folio, nr: number): void {
 /** folio_try_get(folio): a speculative reference (page-cache lookups); fails on a folio being freed. */
 export function folio_try_get(f: folio): boolean {
   if (f.special) return true;
+  if (k.fn.folio_test_large(f)) {
+    kasan_check_write(f, 'folio_try_get');
+    if (k.fn.folio_ref_count(f) === 0) return false;
+    sim_large_ref_add(f, 1, 'folio_try_get');
+    return true;
+  }
   kasan_check_write(f, 'folio_try_get');
   return refcount_inc_not_zero(f._refcount);
 }
@@ -118,10 +186,19 @@ export function folio_try_get(f: folio): boolean {
 /**
  * folio_put(folio): drop a reference; the last one frees the folio (__folio_put). Freeing a
  * folio that is still mapped, locked, in the swap cache or in a page cache is a "Bad page state".
+ * A page of a large folio drops its share; the folio goes when the sum reaches 0.
  */
 export function folio_put(f: folio): void {
   if (f.special) return;
   kasan_check_write(f, 'folio_put');
+  if (k.fn.folio_test_large(f)) {
+    const head = k.fn.page_folio(f);
+    kasan_check_write(head, 'folio_put');
+    if (k.fn.folio_ref_count(head) <= 0) throw new Violation('refcount', `refcount_t: underflow; use-after-free. (folio_put on ${head.name})`, []);
+    refcount_set(f._refcount, refcount_read(f._refcount) - 1);
+    if (k.fn.folio_ref_count(head) === 0) k.fn.__folio_put(head);
+    return;
+  }
   if (refcount_dec_and_test(f._refcount)) k.fn.__folio_put(f);
 }
 
@@ -129,6 +206,7 @@ export function folio_put(f: folio): void {
 export function __folio_put(f: folio): void {
   const bad: string[] = [];
   if (f._mapcount > 0) bad.push(`nonzero mapcount (${f._mapcount})`);
+  if (f._entire_mapcount > 0) bad.push(`nonzero entire_mapcount (${f._entire_mapcount})`);
   if (f.lockOwner !== -1) bad.push('PAGE_FLAGS_CHECK_AT_FREE flag(s) set: locked');
   if (f.swapcache) bad.push('PAGE_FLAGS_CHECK_AT_FREE flag(s) set: swapcache');
   if (f.writeback) bad.push('PAGE_FLAGS_CHECK_AT_FREE flag(s) set: writeback');
@@ -140,6 +218,8 @@ export function __folio_put(f: folio): void {
   }
   f.lru = false; // __page_cache_release: off the LRU
   f.mapping = null; // free_pages_prepare: page->mapping = NULL
+  // A large folio goes back whole: every tail page with it.
+  for (const p of f.pages ?? []) if (p !== f) kmem_cache_free(folio_cachep, p, 'folio_put (__folio_put, tail page)');
   kmem_cache_free(folio_cachep, f, 'folio_put (__folio_put)');
 }
 

@@ -10,10 +10,19 @@
  * value, so pte_same() is value equality: a swap entry freed and reallocated to the same slot
  * compares equal (the ABA of B17).
  *
- * Lock contract of the mapping helpers (since 6.5, "mm: allow pte_offset_map[_lock]() to fail"):
- * __pte_offset_map() returns the table with rcu_read_lock() held (released by pte_unmap()), or
- * null with nothing held when the PMD is none; pte_offset_map_lock() additionally takes the
- * table's PTL and re-checks pmd_same(), retrying when the table was replaced meanwhile.
+ * Lock contract of the mapping helpers, per generation (k.cfg.pte_offset_map_can_fail):
+ *  - 6.5+ ("mm/pgtable: allow pte_offset_map[_lock]() to fail", 0d940a9b270b): __pte_offset_map()
+ *    returns the table with rcu_read_lock() held (released by pte_unmap()), or null with nothing
+ *    held when the PMD is none; pte_offset_map_lock() additionally takes the table's PTL and
+ *    re-checks pmd_same(), retrying when the table was replaced meanwhile.
+ *  - ≤6.4 (include/linux/mm.h's pte_offset_map_lock macro): the PMD is read, the PTL of the table
+ *    it points to is taken, and the table returned — no RCU, no re-check. The kernel's callers
+ *    checked the PMD just before (pmd_none_or_trans_huge_or_clear_bad, pmd_trans_unstable); the
+ *    simulation folds that check into the same lockless read (a none PMD gives null, as the
+ *    caller's check would have bailed out). Nothing but the caller's locks keeps the table there.
+ * Either way the PTL lives in the table (ALLOC_SPLIT_PTLOCKS under lockdep: a slab object freed
+ * with it), so taking or releasing the PTL of a freed table is a KASAN use-after-free (the
+ * spinlock's sim_kasan_obj).
  *
  * Left out: the pgd/p4d/pud levels (the mm's pgd maps PMD-sized regions straight to PMD slots),
  * huge PMDs (THP), HIGHPTE kmap, pmdp_get_lockless's torn-read handling (a PMD read is atomic),
@@ -27,12 +36,17 @@ import {
   kasan_check_read, kasan_check_write, kmem_cache_create, kmem_cache_free, sim_kasan_track, type kmem_cache,
 } from '../sync/kasan.js';
 import {
-  __pte_none, folio_test_anon, pmd_t, pte_table, type folio, type mm_struct, type pte_t, type swp_entry_t,
-  type vm_area_struct,
+  __pmd_none, __pte_none, folio_test_anon, pmd_ptdesc, pmd_t, pte_table, type folio, type mm_struct, type pmd_huge_t,
+  type pmdval_t, type pte_t, type swp_entry_t, type vm_area_struct,
 } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_ACCESS_FLAGS, VM_WRITE } from '../include/linux/mm_flags.js';
-import { VM_BUG_ON } from '../include/linux/mmdebug.js';
+import { BUG_ON, VM_BUG_ON } from '../include/linux/mmdebug.js';
 import { should_fail } from '../include/linux/fault_inject.js';
+import type { spinlock_t } from '../sync/spinlock.js';
+import { lockdep_assert_held } from '../sync/lockdep.js';
+
+/** PTRS_PER_PMD: PMD entries per PMD table page (x86-64). */
+export const PTRS_PER_PMD = 512;
 
 // ---------------------------------------------------------------------------------------------
 // Indexing (include/linux/pgtable.h). Addresses reach 2^40: no 32-bit bit operations.
@@ -62,9 +76,159 @@ export function pmd_off(mm: mm_struct, address: number): pmd_t {
   return pmd;
 }
 
-/** pmd_none(*pmd): no PTE table installed (a racy read unless under a lock: callers yield first). */
+/**
+ * pmd_none(*pmd): no PTE table and no huge mapping (a racy read unless under the PMD lock:
+ * callers yield first).
+ */
 export function pmd_none(pmd: pmd_t): boolean {
-  return pmd.table === null;
+  return pmd.table === null && pmd.huge === null;
+}
+
+/** pmd_trans_huge(*pmd): a huge entry, present or invalidated (x86: _PAGE_PSE set). */
+export function pmd_trans_huge(pmd: pmd_t): boolean {
+  return pmd.huge !== null;
+}
+
+/** The entry's current value (what READ_ONCE(*pmd) reads; no scheduling point). */
+export function pmdp_get(pmd: pmd_t): pmdval_t {
+  if (pmd.huge !== null) return pmd.huge;
+  if (pmd.table !== null) return { kind: 'table', table: pmd.table };
+  return __pmd_none;
+}
+
+/** pmdp_get_lockless(pmdp): a racy snapshot of the entry (a scheduling point). */
+export function* pmdp_get_lockless(pmd: pmd_t): Task<pmdval_t> {
+  yield step('pmdp_get_lockless', pmd);
+  return k.fn.pmdp_get(pmd);
+}
+
+/** pmd_same(a, b): value equality (pmd_val(a) == pmd_val(b)). */
+export function pmd_same(a: pmdval_t, b: pmdval_t): boolean {
+  if (a === b) return true;
+  switch (a.kind) {
+    case 'none':
+      return b.kind === 'none';
+    case 'table':
+      return b.kind === 'table' && a.table === b.table;
+    case 'huge':
+      return b.kind === 'huge' && a.folio === b.folio && a.write === b.write && a.dirty === b.dirty &&
+        a.young === b.young && a.present === b.present && (a.protnone ?? false) === (b.protnone ?? false);
+  }
+}
+
+/**
+ * pmd_ptdesc(mm, pmd): the descriptor of the PMD table page holding the entry (x86-64: one page
+ * of 512 PMD entries, 1 GiB), created on first use (the upper levels are folded: pud_alloc).
+ */
+export function sim_pmd_ptdesc(mm: mm_struct, pmd: pmd_t): pmd_ptdesc {
+  const i = Math.floor(pmd.index / PTRS_PER_PMD);
+  let d = mm.pmd_ptdescs.get(i);
+  if (d === undefined) {
+    d = new pmd_ptdesc(mm.name, i);
+    mm.pmd_ptdescs.set(i, d);
+  }
+  return d;
+}
+
+/**
+ * pmd_lockptr(mm, pmd) (include/linux/mm.h): the split PMD lock of the PMD table page
+ * (USE_SPLIT_PMD_PTLOCKS, as x86-64 builds have it), of the same lock class as the PTE locks.
+ */
+export function pmd_lockptr(mm: mm_struct, pmd: pmd_t): spinlock_t {
+  return k.fn.sim_pmd_ptdesc(mm, pmd).ptl;
+}
+
+/** pmd_lock(mm, pmd): take the PMD lock; returns it (spin_unlock releases it). */
+export function* pmd_lock(mm: mm_struct, pmd: pmd_t): Task<spinlock_t> {
+  const ptl = k.fn.pmd_lockptr(mm, pmd);
+  yield* spin_lock(ptl);
+  return ptl;
+}
+
+/** pmd_populate(mm, pmd, pte): point an empty entry at a PTE table (the PMD lock held, or no walker can see it). */
+export function pmd_populate(mm: mm_struct, pmd: pmd_t, table: pte_table): void {
+  void mm;
+  VM_BUG_ON(pmd.huge !== null, `pmd_populate: ${pmd.name} is huge`);
+  pmd.table = table;
+}
+
+/** pmd_clear(pmd). */
+export function pmd_clear(pmd: pmd_t): void {
+  pmd.table = null;
+  pmd.huge = null;
+}
+
+/** set_pmd_at(mm, addr, pmdp, pmd): store a huge entry (the PMD lock held). */
+export function set_pmd_at(mm: mm_struct, addr: number, pmd: pmd_t, val: pmd_huge_t): void {
+  VM_BUG_ON(pmd.table !== null, `set_pmd_at: ${pmd.name} maps a PTE table (set_pmd_at is for huge entries, pmd_populate for tables)`);
+  kasan_check_read(val.folio, 'set_pmd_at');
+  // As set_pte_at: the PROT_NONE state mk_huge_pmd(page, vma->vm_page_prot) would give.
+  const protnone = sim_vma_protnone(mm, addr);
+  if (protnone !== null && protnone !== (val.protnone ?? false)) val = { ...val, protnone };
+  pmd.huge = val;
+}
+
+/** pmdp_huge_get_and_clear(mm, addr, pmdp): atomic exchange with none. */
+export function pmdp_huge_get_and_clear(mm: mm_struct, addr: number, pmd: pmd_t): pmd_huge_t {
+  void mm;
+  void addr;
+  const old = pmd.huge;
+  VM_BUG_ON(old === null, `pmdp_huge_get_and_clear: ${pmd.name} is not huge`);
+  pmd.huge = null;
+  return old!;
+}
+
+/** flush_pmd_tlb_range(vma, start, end) → flush_tlb_range. */
+export function flush_pmd_tlb_range(vma: vm_area_struct, start: number, end: number): void {
+  k.fn.flush_tlb_mm_range(vma.vm_mm, start, end);
+}
+
+/**
+ * pmdp_invalidate(vma, address, pmdp) (mm/pgtable-generic.c): make a huge entry not present
+ * (pmd_mkinvalid keeps it pmd_trans_huge, so the splitter still owns it) and flush its range, so
+ * no CPU or lockless walker uses the huge mapping while it is being split. PMD lock held.
+ */
+export function pmdp_invalidate(vma: vm_area_struct, address: number, pmd: pmd_t): pmd_huge_t {
+  const old = pmd.huge;
+  VM_BUG_ON(old === null || !old.present, `pmdp_invalidate: ${pmd.name} is not a present huge entry`);
+  pmd.huge = { ...old!, present: false };
+  k.fn.flush_pmd_tlb_range(vma, address, address + PMD_SIZE);
+  return old!;
+}
+
+/**
+ * pmdp_collapse_flush(vma, address, pmdp) (mm/pgtable-generic.c): clear an entry that maps a PTE
+ * table and flush the TLB for its range (flush_tlb_range: a stale translation through the table
+ * is gone once this returns). The PMD lock held. Returns the old value (the detached table).
+ */
+export function pmdp_collapse_flush(vma: vm_area_struct, address: number, pmd: pmd_t): pte_table {
+  VM_BUG_ON(pmd.huge !== null, `pmdp_collapse_flush: ${pmd.name} is huge`);
+  const old = pmd.table;
+  VM_BUG_ON(old === null, `pmdp_collapse_flush: ${pmd.name} is none`);
+  kasan_check_read(old!, 'pmdp_collapse_flush');
+  pmd.table = null; // pmdp_huge_get_and_clear
+  k.fn.flush_tlb_mm_range(vma.vm_mm, address, address + PMD_SIZE);
+  return old!;
+}
+
+/**
+ * pgtable_trans_huge_deposit(mm, pmdp, pgtable) (mm/pgtable-generic.c): keep a PTE table with a
+ * huge entry, for splitting it later without allocating. The PMD lock held (the list lives in the
+ * PMD table page's ptdesc).
+ */
+export function pgtable_trans_huge_deposit(mm: mm_struct, pmd: pmd_t, pgtable: pte_table): void {
+  lockdep_assert_held(k.fn.pmd_lockptr(mm, pmd));
+  k.fn.sim_pmd_ptdesc(mm, pmd).pmd_huge_pte.push(pgtable);
+}
+
+/** pgtable_trans_huge_withdraw(mm, pmdp): take a deposited table back (the PMD lock held). */
+export function pgtable_trans_huge_withdraw(mm: mm_struct, pmd: pmd_t): pte_table {
+  lockdep_assert_held(k.fn.pmd_lockptr(mm, pmd));
+  const t = k.fn.sim_pmd_ptdesc(mm, pmd).pmd_huge_pte.pop();
+  BUG_ON(t === undefined, `pgtable_trans_huge_withdraw: no table deposited under ${pmd.name}`);
+  // The deposited table's entries may have been left behind: the kernel zeroes them on withdraw.
+  t!.entries.fill(__pte_none);
+  return t!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,13 +267,15 @@ export function pte_free_defer(mm: mm_struct, table: pte_table): void {
 // Mapping a PTE table (mm/pgtable-generic.c)
 
 /**
- * __pte_offset_map(pmd, addr): read the PMD locklessly under rcu_read_lock(). Returns the PTE
- * table with RCU held (until pte_unmap), or null with RCU released when the PMD is none (the
- * caller must cope: the table may have been freed by khugepaged retraction or zap).
+ * __pte_offset_map(pmd, addr): read the PMD locklessly. 6.5+: under rcu_read_lock(); returns the
+ * PTE table with RCU held (until pte_unmap), or null with RCU released when the PMD is none (the
+ * caller must cope: the table may have been freed by khugepaged retraction or zap). ≤6.4
+ * (pte_offset_map): no RCU; null stands for the caller's own pmd_none check.
  */
 export function* __pte_offset_map(pmd: pmd_t, addr: number): Task<pte_table | null> {
   void addr;
   yield step('__pte_offset_map:pmdp_get_lockless', pmd);
+  if (!k.cfg.pte_offset_map_can_fail) return pmd.table;
   rcu_read_lock();
   const table = pmd.table;
   if (table === null) {
@@ -120,17 +286,18 @@ export function* __pte_offset_map(pmd: pmd_t, addr: number): Task<pte_table | nu
 }
 
 /**
- * pte_offset_map_lock(mm, pmd, addr): map the table and take its PTL, then re-check that the PMD
- * still points to this table (pmd_same); if it was replaced or cleared meanwhile, drop both and
- * start again. Returns the table with RCU and table.ptl held, or null (nothing held).
+ * pte_offset_map_lock(mm, pmd, addr): map the table and take its PTL. 6.5+: then re-check that
+ * the PMD still points to this table (pmd_same); if it was replaced or cleared meanwhile, drop
+ * both and start again; returns the table with RCU and table.ptl held, or null (nothing held).
+ * ≤6.4: no re-check — the table the PMD pointed to when read, locked (null for a none PMD).
  */
 export function* pte_offset_map_lock(mm: mm_struct, pmd: pmd_t, addr: number): Task<pte_table | null> {
-  void mm;
   for (;;) {
     const table = yield* k.fn.__pte_offset_map(pmd, addr);
     if (table === null) return null;
     const ptl = k.fn.pte_lockptr(mm, table);
     yield* spin_lock(ptl);
+    if (!k.cfg.pte_offset_map_can_fail) return table;
     if (pmd.table === table) return table; // pmd_same(pmdval, pmdp_get_lockless(pmd))
     k.fn.pte_unmap_unlock(table);
   }
@@ -158,10 +325,10 @@ export function pte_lockptr(mm: mm_struct, table: pte_table): pte_table['ptl'] {
   return table.ptl;
 }
 
-/** pte_unmap(pte): end the RCU section __pte_offset_map began. */
+/** pte_unmap(pte): end the RCU section __pte_offset_map began (6.5+; ≤6.4 a no-op kunmap). */
 export function pte_unmap(table: pte_table): void {
   void table;
-  rcu_read_unlock();
+  if (k.cfg.pte_offset_map_can_fail) rcu_read_unlock();
 }
 
 /** pte_unmap_unlock(pte, ptl). */

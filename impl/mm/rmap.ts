@@ -21,7 +21,7 @@
  * anon_vmas are KASAN objects of the cache "anon_vma" (the kernel's is SLAB_TYPESAFE_BY_RCU for
  * folio_lock_anon_vma_read's sake; here a plain cache, so any access after the free is reported).
  *
- * Left out: KSM, large folios and PMD mappings, folio_lock_anon_vma_read's RCU trylock dance
+ * Left out: KSM, PMD mappings of THPs in rmap walks (reclaim skips them), folio_lock_anon_vma_read's RCU trylock dance
  * (rmap walks need a mapped folio), migration entries, mlock, mmu notifiers, hugetlb.
  */
 import { k } from '../sim/kernel.js';
@@ -36,7 +36,7 @@ import {
   address_space, anon_vma, anon_vma_chain, folio_test_anon, hex, linear_page_index,
   type folio, type mm_struct, type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
-import { PAGE_SIZE, VM_ACCESS_FLAGS } from '../include/linux/mm_flags.js';
+import { PAGE_SIZE, PMD_SIZE, VM_ACCESS_FLAGS } from '../include/linux/mm_flags.js';
 import { BUG_ON, VM_BUG_ON, VM_BUG_ON_VMA, WARN_ON_ONCE } from '../include/linux/mmdebug.js';
 import { should_fail } from '../include/linux/fault_inject.js';
 
@@ -328,12 +328,17 @@ export function* unlink_anon_vmas(vma: vm_area_struct): Task<void> {
 
 /** folio_mapped(folio). */
 export function folio_mapped(f: folio): boolean {
-  return f._mapcount > 0;
+  return k.fn.folio_mapcount(f) > 0;
 }
 
-/** folio_mapcount(folio). */
+/**
+ * folio_mapcount(folio): PTE mappings plus, for a large folio, its PMD mappings
+ * (_entire_mapcount). A THP's pages are never mapped by PTEs while it is large (a split makes
+ * them small folios: huge_memory.ts), so the head's count is the folio's.
+ */
 export function folio_mapcount(f: folio): number {
-  return f._mapcount;
+  const head = f.compound_head ?? f;
+  return head._mapcount + head._entire_mapcount;
 }
 
 /** folio_anon_vma(folio): the anon_vma of an anonymous folio (null otherwise). */
@@ -362,8 +367,35 @@ export function folio_add_new_anon_rmap(f: folio, vma: vm_area_struct, address: 
   // folio mapping!
   f.mapping = exclusive ? av : av!.root;
   f.index = linear_page_index(vma, address);
-  f._mapcount = 1;
   f.anon_exclusive = exclusive;
+  if (f.pages !== null) {
+    // A PMD-mapped THP (collapse_huge_page): one entire mapping; every page carries what it will
+    // be once split (its own mapping, index and PageAnonExclusive).
+    VM_BUG_ON_VMA(address % PMD_SIZE !== 0 || address + PMD_SIZE > vma.vm_end, vma,
+      `folio_add_new_anon_rmap: THP at ${hex(address)} not PMD-aligned inside the VMA`);
+    for (let i = 1; i < f.pages.length; i++) {
+      const p = f.pages[i]!;
+      p.swapbacked = true;
+      p.mapping = f.mapping;
+      p.index = f.index + i;
+      p.anon_exclusive = exclusive;
+    }
+    f._entire_mapcount = 1;
+    return;
+  }
+  f._mapcount = 1;
+}
+
+/**
+ * folio_remove_rmap_pmd(folio, page, vma): one PMD mapping of a THP less (zap_huge_pmd,
+ * __split_huge_pmd_locked). The caller drops the mapping's reference afterwards.
+ */
+export function folio_remove_rmap_pmd(f: folio, vma: vm_area_struct): void {
+  void vma;
+  kasan_check_write(f, 'folio_remove_rmap_pmd');
+  VM_BUG_ON(f.pages === null, `folio_remove_rmap_pmd: ${f.name} is not a large folio`);
+  VM_BUG_ON(f._entire_mapcount <= 0, `folio_remove_rmap_pmd: ${f.name} entire_mapcount underflow`);
+  f._entire_mapcount--;
 }
 
 /**
@@ -409,6 +441,7 @@ export function folio_move_anon_rmap(f: folio, vma: vm_area_struct): void {
   VM_BUG_ON(!folio_test_locked(f), `folio_move_anon_rmap: ${f.name} not locked`);
   VM_BUG_ON_VMA(vma.anon_vma === null, vma, 'folio_move_anon_rmap: no anon_vma');
   f.mapping = vma.anon_vma;
+  for (const p of f.pages ?? []) p.mapping = vma.anon_vma;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,7 +552,15 @@ function* try_to_unmap_one(f: folio, vma: vm_area_struct, address: number, resul
       return false;
     }
     const exclusive = f.anon_exclusive;
-    // folio_try_share_anon_rmap_pte: no GUP pins are modelled, so sharing always succeeds.
+    // folio_try_share_anon_rmap_pte: an exclusive page that may be pinned cannot be shared (the
+    // pin would lose the page): restore the PTE and give up.
+    if (exclusive && k.fn.folio_maybe_dma_pinned(f)) {
+      k.fn.swap_free(entry);
+      k.fn.set_pte_at(mm, address, table, pteval);
+      k.fn.pte_unmap_unlock(table);
+      result.ok = false;
+      return false;
+    }
     f.anon_exclusive = false;
     k.fn.dec_mm_counter(mm, 'MM_ANONPAGES');
     k.fn.inc_mm_counter(mm, 'MM_SWAPENTS');

@@ -24,6 +24,8 @@
  * tables are freed after an RCU grace period (k.cfg.mmu_gather_rcu_table_free); with the IPI
  * scheme a freed table is a use-after-free.
  *
+ * A huge PMD (khugepaged's THP) counts whole (smaps_pmd_entry under pmd_trans_huge_lock).
+ *
  * Left out: seq_file page boundaries (the pre-6.17 lock drop between pages, H5), PROCMAP_QUERY,
  * [heap]/[stack]/[vdso] names, the inode/device columns, smaps fields other than Rss.
  */
@@ -37,6 +39,8 @@ import { refcount_inc, refcount_inc_not_zero } from '../sync/refcount.js';
 import { rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../sync/rcu.js';
 import { kasan_check_read } from '../sync/kasan.js';
 import { WARN_ON_ONCE } from '../include/linux/mmdebug.js';
+import { spin_unlock } from '../sync/spinlock.js';
+import { lockdep_assert_held } from '../sync/lockdep.js';
 import { step } from '../rt/task.js';
 
 /** show_map_vma(m, vma): one line of /proc/pid/maps. */
@@ -299,6 +303,23 @@ export interface mem_size_stats {
  */
 export function* smaps_pte_range(vma: vm_area_struct, pmd: pmd_t, addr: number, end: number, mss: mem_size_stats): Task<void> {
   const mm = vma.vm_mm;
+  if (!k.cfg.smaps_rcu) {
+    // ptl = pmd_trans_huge_lock(pmd, vma): a huge entry, re-checked under the PMD lock.
+    const ptl = yield* k.fn.pmd_trans_huge_lock(pmd, vma);
+    if (ptl) {
+      k.fn.smaps_pmd_entry(vma, pmd, addr, mss);
+      spin_unlock(ptl);
+      return;
+    }
+  } else if (pmd.huge !== null) {
+    // The smaps_rcu proposal maps PTE tables under RCU only: a huge entry read locklessly.
+    const val = pmd.huge;
+    if (val.present) {
+      kasan_check_read(val.folio, 'smaps_pmd_entry');
+      mss.resident += PMD_SIZE;
+    }
+    return;
+  }
   if (k.cfg.smaps_rcu) {
     const table = yield* k.fn.__pte_offset_map(pmd, addr);
     if (table === null) return;
@@ -334,9 +355,23 @@ export function* walk_page_vma(vma: vm_area_struct, mss: mem_size_stats): Task<v
     const next = Math.min((Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE, end);
     yield step('walk_pmd_range:pmd_none', mm.pgd);
     const pmd = mm.pgd.get(Math.floor(addr / PMD_SIZE));
-    if (pmd && pmd.table) yield* k.fn.smaps_pte_range(vma, pmd, addr, next, mss);
+    if (pmd && !k.fn.pmd_none(pmd)) yield* k.fn.smaps_pte_range(vma, pmd, addr, next, mss);
     addr = next;
   }
+}
+
+/**
+ * smaps_pmd_entry(pmd, addr, walk): a huge entry counts the whole PMD-sized folio as resident
+ * (the walk covers it whole: a VMA boundary inside a huge PMD splits it first).
+ * Locks: the PMD lock (pmd_trans_huge_lock).
+ */
+export function smaps_pmd_entry(vma: vm_area_struct, pmd: pmd_t, addr: number, mss: mem_size_stats): void {
+  lockdep_assert_held(k.fn.pmd_lockptr(vma.vm_mm, pmd));
+  void addr;
+  const val = pmd.huge;
+  if (val === null || !val.present) return;
+  kasan_check_read(val.folio, 'smaps_pmd_entry');
+  mss.resident += PMD_SIZE;
 }
 
 /** show_smap(m, vma): smap_gather_stats (walk_page_vma) and the entry. */

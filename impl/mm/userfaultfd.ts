@@ -281,7 +281,13 @@ export function* userfaultfd_must_wait(ctx: userfaultfd_ctx, vmf: vm_fault, reas
   for (;;) {
     yield 'userfaultfd_must_wait:pmdp_get_lockless';
     const pmd = mm.pgd.get(Math.floor(address / PMD_SIZE));
-    if (!pmd || pmd.table === null) return true;
+    if (!pmd || k.fn.pmd_none(pmd)) return true;
+    const _pmd = k.fn.pmdp_get(pmd);
+    if (_pmd.kind === 'huge') {
+      // A huge entry (khugepaged): not present (a split in progress) → no wait; else only a
+      // write-protect fault on a read-only entry waits.
+      return _pmd.present && !_pmd.write && (reason & VM_UFFD_WP) !== 0;
+    }
     const pte = yield* k.fn.__pte_offset_map(pmd, address);
     if (!pte) continue;
     // Lockless access: we're in a wait_event so it's ok if it changes under us.
@@ -1049,8 +1055,13 @@ export function* mfill_atomic(ctx: userfaultfd_ctx, dst_start: number, value: nu
     while (dst_addr < dst_start + len) {
       const dst_pmd = k.fn.pmd_off(dst_mm, dst_addr);
       yield 'mfill_atomic:pmdp_get_lockless';
-      if (dst_pmd.table === null && (yield* k.fn.pte_alloc(dst_mm, dst_pmd))) {
+      if (k.fn.pmd_none(dst_pmd) && (yield* k.fn.pte_alloc(dst_mm, dst_pmd))) {
         err = -ENOMEM;
+        break;
+      }
+      // If the dst_pmd is THP don't override it and just be strict.
+      if (k.fn.pmd_trans_huge(dst_pmd)) {
+        err = -EEXIST;
         break;
       }
       err = yield* k.fn.mfill_atomic_pte_copy(dst_pmd, dst_vma, dst_addr, value, foliop);
@@ -1434,7 +1445,28 @@ export function* move_pages(ctx: userfaultfd_ctx, dst_start: number, src_start: 
     while (src_addr < src_start + len) {
       yield 'move_pages:mm_find_pmd';
       let src_pmd = mm.pgd.get(Math.floor(src_addr / PMD_SIZE)) ?? null;
-      if (!src_pmd || src_pmd.table === null) {
+      const dst_pmd0 = k.fn.pmd_off(mm, dst_addr);
+      // If the dst_pmd is mapped as THP don't override it and just be strict.
+      if (k.fn.pmd_trans_huge(dst_pmd0)) {
+        err = -EEXIST;
+        break;
+      }
+      if (src_pmd && k.fn.pmd_trans_huge(src_pmd)) {
+        const ptl = yield* k.fn.pmd_trans_huge_lock(src_pmd, src_vma);
+        if (ptl) {
+          // move_splits_huge_pmd: a one-page move always splits; an exclusive THP only.
+          const f = src_pmd.huge!.folio;
+          spin_unlock(ptl);
+          if (!f.anon_exclusive) {
+            err = -EBUSY;
+            break;
+          }
+          yield* k.fn.split_huge_pmd(src_vma, src_pmd, src_addr);
+          // The folio will be split by move_pages_pte()
+          continue;
+        }
+      }
+      if (!src_pmd || k.fn.pmd_none(src_pmd)) {
         if (!(mode & UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES)) {
           err = -ENOENT;
           break;
@@ -1445,8 +1477,8 @@ export function* move_pages(ctx: userfaultfd_ctx, dst_start: number, src_start: 
           break;
         }
       }
-      const dst_pmd = k.fn.pmd_off(mm, dst_addr);
-      if (dst_pmd.table === null && (yield* k.fn.pte_alloc(mm, dst_pmd))) {
+      const dst_pmd = dst_pmd0;
+      if (k.fn.pmd_none(dst_pmd) && (yield* k.fn.pte_alloc(mm, dst_pmd))) {
         err = -ENOMEM;
         break;
       }

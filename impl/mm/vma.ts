@@ -310,7 +310,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     return err;
   }
   if (nv.vm_file) get_file(nv.vm_file);
-  if (nv.vm_ops?.open) nv.vm_ops.open(nv);
+  if (nv.vm_ops?.open) yield* nv.vm_ops.open(nv);
 
   if (!k.cfg.vma_lock_in_vma_prepare) {
     // 6.6+: both pieces before vma_prepare. (6.4: vma_prepare locks vma; the new piece is
@@ -322,6 +322,8 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
   const vp = k.fn.init_multi_vma_prep(vma, null, null, null);
   vp.insert = nv;
   yield* k.fn.vma_prepare(vp);
+  // A huge PMD the new boundary would cut is split first (khugepaged's THPs).
+  yield* k.fn.vma_adjust_trans_huge(vma, vma.vm_start, addr, null, 0);
   yield '__split_vma:update_range';
   if (new_below) {
     vma.vm_start = addr;
@@ -703,16 +705,16 @@ export const vma_dummy_vm_ops: vm_operations_struct = Object.freeze({ name: 'vma
  * vma_close(vma) (mm/internal.h, 6.12+): call ->close once; "the mapping is in an inconsistent
  * state, and no further hooks may be invoked upon it" — vm_ops becomes vma_dummy_vm_ops.
  */
-export function vma_close(vma: vm_area_struct): void {
+export function* vma_close(vma: vm_area_struct): Task<void> {
   if (vma.vm_ops?.close) {
-    vma.vm_ops.close(vma);
+    yield* vma.vm_ops.close(vma);
     vma.vm_ops = vma_dummy_vm_ops;
   }
 }
 
 /** remove_vma(vma, unreachable): close, drop the file and policy references, free the VMA. */
 export function* remove_vma(vma: vm_area_struct): Task<void> {
-  k.fn.vma_close(vma);
+  yield* k.fn.vma_close(vma);
   if (vma.vm_file) fput(vma.vm_file);
   k.fn.mpol_put(vma.vm_policy);
   yield* vm_area_free_any(vma);
@@ -858,7 +860,7 @@ export function* do_vmi_align_munmap(vma: vm_area_struct, mm: mm_struct, start: 
 export function* vms_clean_up_area(vms: vma_munmap_struct): Task<void> {
   if (!vms.nr_pages) return;
   yield* k.fn.vms_clear_ptes(vms, true);
-  for (const v of vms.detached) k.fn.vma_close(v);
+  for (const v of vms.detached) yield* k.fn.vma_close(v);
 }
 
 /**

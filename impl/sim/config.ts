@@ -59,6 +59,16 @@ export interface KernelConfig {
   /** Stack growth: under the mmap read lock (≤6.4, StackRot) or the write lock (6.5+). */
   readonly expand_stack_lock: 'read' | 'write';
   /**
+   * 6.5+ (Hugh Dickins, "mm/pgtable: allow pte_offset_map[_lock]() to fail", 0d940a9b270b, 6.5-rc1):
+   * __pte_offset_map maps the table under rcu_read_lock() and returns NULL for a none (or huge)
+   * PMD; pte_offset_map_lock takes the PTL and re-checks pmd_same, retrying if the table was
+   * replaced or removed meanwhile. Before (≤6.4): the macro reads the PMD, takes the PTL of the
+   * table it points to and returns — no RCU, no re-check: callers had checked the PMD
+   * (pmd_none_or_trans_huge_or_clear_bad / pmd_trans_unstable) and relied on their locks
+   * (mmap_lock, VMA lock, rmap locks) to keep the table in place.
+   */
+  readonly pte_offset_map_can_fail: boolean;
+  /**
    * ≤6.4 (246c320a8cfe, 5.8): munmap does not downgrade mmap_lock next to a VM_GROWSDOWN VMA (it
    * could grow into the range under the read lock). Removed in 6.5 by "mm: Always downgrade
    * mmap_lock if requested" (Matthew Wilcox), not backported: 6.3.y and 6.4.y kept it with the
@@ -161,6 +171,7 @@ const G0: KernelConfig = {
   file_fault_under_vma_lock: false,
   vma_lock_retry_tried_on_major: false,
   expand_stack_lock: 'write',
+  pte_offset_map_can_fail: false,
   munmap_no_downgrade_next_to_stack: true,
   vma_lock_in_vma_prepare: true,
   mmap_region_gather_first: false,
@@ -212,6 +223,7 @@ const G1_66: KernelConfig = {
   uffd_under_vma_lock: true,
   fault_around_under_vma_lock: true,
   khugepaged_retract_lockless: true,
+  pte_offset_map_can_fail: true,
 };
 
 const G1_67: KernelConfig = {

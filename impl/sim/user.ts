@@ -187,9 +187,20 @@ function access(f: folio, write: boolean, value: number, site: string): ModelRes
   return { kind: 'value', value: f.data };
 }
 
-/** The hardware page-table walk: the PTE for addr, or null when no PTE table maps it. */
+/**
+ * The hardware page-table walk: the PTE for addr, or null when no PTE table maps it. A present
+ * huge PMD (a THP) maps addr's page of the folio directly: the walk returns the equivalent PTE
+ * (that page, the entry's permissions); an invalidated one (a split in progress) maps nothing.
+ */
 export function sim_mmu_walk(mm: mm_struct, addr: number): pte_t | null {
   const pmd = mm.pgd.get(Math.floor(addr / 2 ** PMD_SHIFT));
+  const huge = pmd?.huge ?? null;
+  if (huge !== null) {
+    if (!huge.present) return null;
+    kasan_check_read(huge.folio, 'page-table walk (MMU, huge PMD)');
+    const page = huge.folio.pages![Math.floor(addr / 2 ** PAGE_SHIFT) % PTRS_PER_PTE]!;
+    return { kind: 'present', folio: page, write: huge.write, dirty: huge.dirty, young: huge.young, special: false, uffd_wp: false, protnone: huge.protnone ?? false };
+  }
   const table = pmd?.table ?? null;
   if (!table) return null;
   kasan_check_read(table, 'page-table walk (MMU)');

@@ -18,11 +18,19 @@ import {
   type lock_class, type lock_class_ref, type sim_owned_lock,
 } from './lockdep.js';
 import { sim_current_sync, sim_task_label } from './sched.js';
+import { kasan_check_write } from './kasan.js';
 
 export class spinlock_t implements sim_owned_lock {
   readonly lock_class: lock_class;
   /** Holder task id, -1 when unlocked. */
   owner = -1;
+  /**
+   * The KASAN object this lock lives in (null: a lock in memory that is never freed). Taking or
+   * releasing it is an instrumented atomic write to that object, so locking the PTL of a page
+   * table that was freed is a KASAN report (with lockdep, ALLOC_SPLIT_PTLOCKS allocates the
+   * split PTL from a slab and frees it with the table: ptlock_free).
+   */
+  sim_kasan_obj: object | null = null;
   private waitOp: BlockOp | undefined = undefined;
   private tryOp: StepOp | undefined = undefined;
 
@@ -55,6 +63,7 @@ export class spinlock_t implements sim_owned_lock {
 }
 
 function take(l: spinlock_t, cls: lock_class, trylock: boolean, label: string): void {
+  if (l.sim_kasan_obj !== null) kasan_check_write(l.sim_kasan_obj, `${label}(${l.name})`, 4, false);
   const s = sim_current_sync();
   l.owner = current().id;
   sim_preempt_inc(s);
@@ -91,6 +100,7 @@ export function spin_unlock(l: spinlock_t): void {
     return;
   }
   if (l.owner !== current().id) throw sim_bad_unlock(l, 'spin_unlock');
+  if (l.sim_kasan_obj !== null) kasan_check_write(l.sim_kasan_obj, `spin_unlock(${l.name})`, 4, false);
   sim_lockdep_release(l, l.lock_class, 'spin_unlock');
   l.owner = -1;
   sim_preempt_dec(sim_current_sync());

@@ -46,6 +46,8 @@ export type ProtName = 'rw' | 'r' | 'none';
 
 /** The devices a workload may map (impl/drivers/misc_device.ts picks the driver by name). */
 export const DEVICES = ['/dev/pfnmap0', '/dev/fault0', '/dev/mmaplock0'] as const;
+/** The KVM device: ioctl(KVM_CREATE_VM) registers an MMU notifier on the caller's mm (impl/drivers/kvm.ts). */
+export const KVM_DEVICE = '/dev/kvm0';
 /** The data files (their sizes are drawn). */
 export const DATA_FILES = ['data0.bin', 'data1.bin'] as const;
 

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import type { MmapFlags, ModelOp, Prot } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weighted, weightedInt } from './draw.js';
-import { DATA_FILES, DEVICES, PMD_PAGES, POLICIES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
+import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
 
 /** Where an operation lands: region r (of the layout), page o of it, n pages. */
 export interface Target {
@@ -330,6 +330,27 @@ const uffdioMove = opKind<{ src: Target; dst: Target }>({
   resolve: ({ src, dst }, ctx) => ({ op: 'uffdio_move', pid: ctx.pid, src: page(pageIndex(src, ctx)), dst: page(pageIndex(dst, ctx)) }),
 });
 
+/** read(2)/write(2) of one file page through O_DIRECT into/from user memory: GUP-fast pins the page across the I/O. */
+const dioRead = opKind<{ file: number; page: number; t: Target }>({
+  name: 'dio_read', weight: 2,
+  draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }), page: filePageArb, t: pageTargetArb }),
+  resolve: ({ file, page: p, t }, ctx) => ({ op: 'dio_read', pid: ctx.pid, file: DATA_FILES[file]!, page: p, addr: page(pageIndex(t, ctx)) }),
+});
+
+const dioWrite = opKind<{ file: number; page: number; t: Target }>({
+  name: 'dio_write', weight: 2,
+  draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }), page: filePageArb, t: pageTargetArb }),
+  resolve: ({ file, page: p, t }, ctx) => ({ op: 'dio_write', pid: ctx.pid, file: DATA_FILES[file]!, page: p, addr: page(pageIndex(t, ctx)) }),
+});
+
+/** ioctl(KVM_CREATE_VM) on the KVM device (an MMU notifier registered on the caller's mm); on another device, -ENOTTY. */
+const IOCTL_FILES = [KVM_DEVICE, KVM_DEVICE, KVM_DEVICE, ...DEVICES] as const;
+const devIoctl = opKind<{ file: number }>({
+  name: 'dev_ioctl', weight: 1,
+  draw: fc.record({ file: fc.integer({ min: 0, max: IOCTL_FILES.length - 1 }) }),
+  resolve: ({ file }, ctx) => ({ op: 'dev_ioctl', pid: ctx.pid, file: IOCTL_FILES[file]!, cmd: 'KVM_CREATE_VM' }),
+});
+
 /**
  * Every operation with its weight. Loads and stores (page faults: the subject) most; the
  * syscalls that change VMAs and page tables under a fault next; the rest less often. load is
@@ -338,6 +359,7 @@ const uffdioMove = opKind<{ src: Target; dst: Target }>({
 export const OP_TABLE: readonly AnyOpKind[] = [
   load, store, mmap, munmap, mprotect, mremap, madvise, mbind, getMempolicy, fork, exit,
   pread, pwrite, procMemWrite, readMaps, readSmaps, uffdRegister, uffdUnregister, uffdioCopy, uffdioMove,
+  dioRead, dioWrite, devIoctl,
 ];
 
 /** One operation drawn from a table by weight. */

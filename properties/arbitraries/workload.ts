@@ -38,7 +38,7 @@ import type { ModelOp } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weightedInt } from './draw.js';
 import {
-  DATA_FILES, DEVICE_PAGES, DEVICES, PMD_PAGES, STATE_PAGES, layoutArb, place, setupRegions, type LayoutDraw, type Placed,
+  DATA_FILES, DEVICE_PAGES, DEVICES, KVM_DEVICE, PMD_PAGES, STATE_PAGES, layoutArb, place, setupRegions, type LayoutDraw, type Placed,
 } from './layout.js';
 import { OP_TABLE, focusArb, opArb, resolveOp, type AnyOpKind, type OpDraw, type ResolveCtx } from './ops.js';
 
@@ -192,11 +192,12 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
   const used = new Set<string>();
   for (const o of allOps) {
     if (o.op === 'mmap' && o.file !== undefined) used.add(o.file);
-    if (o.op === 'pread' || o.op === 'pwrite') used.add(o.file);
+    if (o.op === 'pread' || o.op === 'pwrite' || o.op === 'dio_read' || o.op === 'dio_write' || o.op === 'dev_ioctl') used.add(o.file);
   }
   const files = [
     ...DATA_FILES.map((f, i) => ({ name: f, pages: Array.from({ length: fileSizes[i]! }, (_, j) => 100 + 10 * i + j) })),
     ...DEVICES.map((d, i) => ({ name: d, pages: Array.from({ length: DEVICE_PAGES }, (_, j) => 200 + 10 * i + j) })),
+    { name: KVM_DEVICE, pages: Array.from({ length: DEVICE_PAGES }, (_, j) => 250 + j) },
   ].filter((f) => used.has(f.name));
   const fiShare = opts.faultInjection ?? FAULT_INJECTION_SHARE;
   return {

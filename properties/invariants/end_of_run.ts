@@ -40,6 +40,8 @@ export function checkNoLeaks(kernel: Kernel): Violation | null {
       }
     }
     for (const pmd of mm.pgd.values()) {
+      // A huge PMD is one (entire) mapping of its THP's head (folio_mapcount counts it).
+      if (pmd.huge !== null) mapped.set(pmd.huge.folio, (mapped.get(pmd.huge.folio) ?? 0) + 1);
       const t = pmd.table;
       if (!t || t.freed) continue;
       for (const pte of t.entries) {
@@ -55,7 +57,7 @@ export function checkNoLeaks(kernel: Kernel): Violation | null {
     }
   }
   for (const [f, n] of mapped) {
-    if (f._mapcount !== n) {
+    if (f._mapcount + f._entire_mapcount !== n) {
       return new Violation('leak', `${f.name}: mapcount ${f._mapcount} but ${n} PTE(s) map it`, ['rmap accounting: folio_add_*_rmap / folio_remove_rmap_pte pair with PTE installs and zaps']);
     }
   }

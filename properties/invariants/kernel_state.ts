@@ -216,7 +216,7 @@ function memoStillHolds(mm: mm_struct, m: PtesMemo): boolean {
   let i = 0;
   for (const pmd of mm.pgd.values()) {
     const t = pmd.table;
-    if (p[i] !== pmd || p[i + 1] !== t || (t !== null && (p[i + 2] !== t.freed || p[i + 3] !== sim_kasan_write_stamp(t)))) return false;
+    if (p[i] !== pmd || p[i + 1] !== (t ?? pmd.huge) || (t !== null && (p[i + 2] !== t.freed || p[i + 3] !== sim_kasan_write_stamp(t)))) return false;
     i += 4;
   }
   if (i !== p.length) return false;
@@ -243,7 +243,18 @@ function scanPtes(mm: mm_struct, memo: PtesMemo | null): Violation | null {
   }
   for (const pmd of mm.pgd.values()) {
     const t = pmd.table;
-    memo?.pmds.push(pmd, t, t?.freed, t ? sim_kasan_write_stamp(t) : 0);
+    memo?.pmds.push(pmd, t ?? pmd.huge, t?.freed, t ? sim_kasan_write_stamp(t) : 0);
+    if (pmd.huge !== null) {
+      // A huge PMD (a THP) maps its whole PMD range: it must lie inside one VMA.
+      const base = pmd.index * PMD_SIZE;
+      const inside = vmas.some((v) => v.vm_start <= base && base + PMD_SIZE <= v.vm_end);
+      if (!inside) {
+        return new Violation('pte-outside-vma',
+          `${mm.name}: a huge PMD at ${hex(base)} (${pmd.huge.folio.name}) is not inside one VMA`,
+          ['I10: every present user PTE (a huge PMD: its whole range) lies inside [vm_start, vm_end) of an attached VMA of that mm']);
+      }
+      continue;
+    }
     if (!t || t.freed) continue;
     const v = checkTable(mm, pmd, t, vmas, memo);
     if (v) return v;

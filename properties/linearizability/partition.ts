@@ -12,7 +12,7 @@
  *  - that fork (pid allocation is shared: a child pid must be free in the whole system, and the
  *    child inherits the parent's memory) or exit (frees a pid) — all of them into one group;
  *  - that may touch a file: a file-backed VMA in the initial state, mmap of a file, pread/pwrite
- *    (file pages are shared by every mapper) — all of them into one group. Shared anonymous
+ *    and O_DIRECT read/write (file pages are shared by every mapper) — all of them into one group. Shared anonymous
  *    memory (shmem) is reachable only from its creator and forked children, already joined.
  * Each group is checked from the full initial state; ops of other groups are simply absent.
  */
@@ -70,7 +70,8 @@ export function partitionHistory(initial: MmState, history: readonly HistoryOp[]
       joinPid(op.pid);
       if (h.result?.kind === 'pid') joinPid(h.result.pid);
     }
-    if (op.op === 'pread' || op.op === 'pwrite' || (op.op === 'mmap' && !op.flags.anonymous)) joinFile(op.pid);
+    if (op.op === 'pread' || op.op === 'pwrite' || op.op === 'dio_read' || op.op === 'dio_write' ||
+      (op.op === 'mmap' && !op.flags.anonymous)) joinFile(op.pid);
   }
   const groups = new Map<number, { pids: Set<number>; ops: HistoryOp[] }>();
   for (const h of history) {

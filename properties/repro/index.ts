@@ -11,10 +11,13 @@
  * time), the pids fork gave. From the model (outcomes.ts): what each load may return, which
  * operation may block forever, what the final memory and the /proc lines may be.
  *
- * What cannot be run from user space is said in the program's banner and left out: kernel
- * daemons other than the monitor (reclaim is approximated by MADV_PAGEOUT of the swap_out setup,
- * khugepaged and swapoff are not run), simulated driver devices (a regular file stands in, values
- * are then not judged), exit of the reproducer's own process.
+ * What cannot be run from user space is said in the program's banner and approximated or left
+ * out: kernel daemons other than the monitor (reclaim is approximated by MADV_PAGEOUT of the
+ * swap_out setup, khugepaged by MADV_COLLAPSE of the scenario's PMD-aligned 2 MiB ranges from a
+ * thread racing each process's programs, swapoff is not run), simulated driver devices (a regular
+ * file stands in, values are then not judged; ioctl(KVM_CREATE_VM) goes to the machine's /dev/kvm
+ * when it opens), exit of the reproducer's own process. O_DIRECT read/write use a descriptor
+ * opened with O_DIRECT (a buffered one where the filesystem refuses it: then nothing is pinned).
  */
 import { readFileSync } from 'node:fs';
 import { ReplayScheduler } from '../../impl/rt/schedulers/replay.js';
@@ -60,7 +63,8 @@ const OP_KIND: Readonly<Record<Exclude<ModelOp['op'], 'uffd_settle'>, string>> =
   get_mempolicy: 'OP_GET_MEMPOLICY', fork: 'OP_FORK', exit: 'OP_EXIT', load: 'OP_LOAD', store: 'OP_STORE', pread: 'OP_PREAD',
   pwrite: 'OP_PWRITE', proc_mem_write: 'OP_PROC_MEM_WRITE', read_maps: 'OP_READ_MAPS', read_smaps: 'OP_READ_SMAPS',
   uffd_register: 'OP_UFFD_REGISTER', uffd_unregister: 'OP_UFFD_UNREGISTER', uffdio_copy: 'OP_UFFDIO_COPY',
-  uffdio_move: 'OP_UFFDIO_MOVE', uffd_read_event: 'OP_UFFD_READ_EVENT',
+  uffdio_move: 'OP_UFFDIO_MOVE', uffd_read_event: 'OP_UFFD_READ_EVENT', dio_read: 'OP_DIO_READ', dio_write: 'OP_DIO_WRITE',
+  dev_ioctl: 'OP_DEV_IOCTL', khugepaged_collapse: 'OP_COLLAPSE',
 };
 
 /** Operations whose user buffer can be stalled at its copy_{from,to}_user. */
@@ -158,7 +162,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   for (const d of sc.daemons ?? []) {
     if (d.kind === 'uffd_handler') monitors.set(d.pid, { value: d.value, contract: d.monitor === 'contract' });
     else if (d.kind === 'reclaim') notes.push(`the reclaim daemon is not run (MADV_PAGEOUT of its ${d.targets.length} target page(s) happens once, at setup)`);
-    else if (d.kind === 'khugepaged') notes.push('khugepaged collapse is not run (the kernel\'s own khugepaged may run meanwhile)');
+    else if (d.kind === 'khugepaged') notes.push('khugepaged is approximated by MADV_COLLAPSE (Linux 6.1+) of the scenario\'s PMD-aligned 2 MiB ranges, from a thread in each process racing its programs (the kernel\'s own khugepaged may run meanwhile)');
     else if (d.kind === 'swapoff') notes.push('swapoff is not run (it needs a swap device and CAP_SYS_ADMIN)');
   }
   if ((sc.swapSlots ?? 0) > 0 || (sc.kernelSetup ?? []).some((a) => a.do === 'swap_out')) {
@@ -166,6 +170,9 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   }
   const files = sc.files ?? [];
   const devices = files.filter((f) => f.name.startsWith('/dev/'));
+  if (sc.threads.some((t) => t.program.some((op) => op.op === 'dev_ioctl'))) {
+    notes.push('ioctl(KVM_CREATE_VM) runs on the machine\'s /dev/kvm when it opens (the VM, and its MMU notifier on the process, stay until the iteration ends); else on the stand-in file (-ENOTTY)');
+  }
   if (devices.length) notes.push(`${devices.map((f) => f.name).join(', ')}: simulated driver devices; a regular file stands in, so the driver's locking is not exercised and values are not judged`);
 
   // --- the operation table: setup (per process), then each thread's program
@@ -282,6 +289,9 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
       case 'uffdio_copy': needsUffd = true; Object.assign(f, { dst: hex(op.dst), value: `${op.value}L` }); break;
       case 'uffdio_move': needsUffd = true; Object.assign(f, { src: hex(op.src), dst: hex(op.dst) }); break;
       case 'uffd_read_event': needsUffd = true; break;
+      case 'dio_read': case 'dio_write': Object.assign(f, { file: fileIndex(op.file), page: op.page, addr: hex(op.addr) }); break;
+      case 'dev_ioctl': f['file'] = fileIndex(op.file); break;
+      case 'khugepaged_collapse': f['addr'] = hex(op.addr); break;
     }
     if ((op.op === 'mmap' || op.op === 'mremap') && entry?.result?.kind === 'addr') f['model_addr'] = hex(entry.result.addr);
     if (entry?.result?.kind === 'errno' && entry.result.errno === ESRCH) f['skip'] = 1;
@@ -339,6 +349,13 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   });
   const window = mergeRanges(outcomes?.window ?? fixedRanges(sc));
   const fixedWindow = mergeRanges(fixedRanges(sc));
+  // khugepaged: every PMD-aligned 2 MiB range of the window, in every process (MADV_COLLAPSE of a
+  // range a process does not map fails with -ENOMEM and changes nothing).
+  const collapseInits: string[] = [];
+  if ((sc.daemons ?? []).some((d) => d.kind === 'khugepaged')) {
+    const ranges = collapseRanges(mergeRanges([...window, ...fixedWindow]));
+    for (const pid of allPids) for (const a of ranges) collapseInits.push(`\t{ .pid = ${pid}, .addr = ${hex(a)} },`);
+  }
 
   const CHECK_TEXT: Record<string, string> = {
     CHECK_HANG: 'hangs (an operation blocked where the model says it cannot block forever)',
@@ -371,6 +388,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     `#define NPROCS_INITIAL ${initialPids.length}`,
     `#define NFILES ${files.length}`,
     `#define NKSETUP ${ksInits.length}`,
+    `#define NCOLLAPSE ${collapseInits.length}`,
     `#define NFINAL ${finalInits.length}`,
     `#define NWINDOW ${window.length}`,
     `#define NFIXED ${fixedWindow.length}`,
@@ -396,6 +414,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     `static const struct proc procs[] = {\n${procInits.join('\n')}\n};`,
     `static const struct file files[] = {\n${fileInits.join('\n') || '\t{ 0 },'}\n};`,
     `static const struct ksetup ksetup[] = {\n${ksInits.join('\n') || '\t{ 0 },'}\n};`,
+    `static const struct collapse collapse[] = {\n${collapseInits.join('\n') || '\t{ 0 },'}\n};`,
     `static const struct fpage fpages[] = {\n${finalInits.join('\n') || '\t{ 0 },'}\n};`,
     `static const struct range window[] = {\n${window.map(([a, b]) => `\t{ ${hex(a)}, ${hex(b)} },`).join('\n') || '\t{ 0, 0 },'}\n};`,
     `static const struct range fixed_window[] = {\n${fixedWindow.map(([a, b]) => `\t{ ${hex(a)}, ${hex(b)} },`).join('\n') || '\t{ 0, 0 },'}\n};`,
@@ -466,6 +485,18 @@ function fixedRanges(sc: ScenarioSpec): [number, number][] {
   for (const op of ops) {
     if (op.op === 'mmap' && (op.flags.fixed || op.flags.noreplace)) out.push([op.addr, op.addr + pageUp(op.len)]);
     if (op.op === 'mremap' && op.flags.fixed && op.newAddr !== undefined) out.push([op.newAddr, op.newAddr + pageUp(op.newLen)]);
+  }
+  return out;
+}
+
+/** PMD_SIZE on x86-64: the range khugepaged (and MADV_COLLAPSE) collapses at once. */
+const PMD_BYTES = 512 * PAGE_SIZE;
+
+/** The PMD-aligned 2 MiB ranges inside the merged ranges (at most 16). */
+export function collapseRanges(rs: readonly (readonly [number, number])[]): number[] {
+  const out: number[] = [];
+  for (const [a, b] of rs) {
+    for (let x = Math.ceil(a / PMD_BYTES) * PMD_BYTES; x + PMD_BYTES <= b && out.length < 16; x += PMD_BYTES) out.push(x);
   }
   return out;
 }

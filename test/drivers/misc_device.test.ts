@@ -177,3 +177,66 @@ describe('fault_safe_under_vma_lock (k.cfg.driver_fault_opt_in, design proposal)
     expect(r.outcome.status, why(r.outcome)).toBe('ok');
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// ->open / ->close: table functions that sleep on the driver's mutex
+
+describe('vm_operations_struct ->open / ->close (misc_vma_open / misc_vma_close)', () => {
+  const devCount = (kernel: Kernel, name: string): number =>
+    k.fn.sim_misc_dev_nr_vmas(kernel.files.get(name)!);
+
+  //   |--/dev/fault0 shared, 2 pages--|      split (munmap of p1), fork, mremap, munmap, exit
+  for (const gen of ['v6.3', 'v6.6', 'v6.15']) {
+    it(`${gen}: split, fork, mremap and munmap keep the driver's VMA count (->open on every copy, ->close on every removal)`, () => {
+      const r = sysRun({
+        gen,
+        files: [{ name: '/dev/fault0', pages: [11, 12, 13] }],
+        processes: [{ pid: 1, setup: [mmapDev(1, H, 3 * PAGE, '/dev/fault0')] }],
+        setup: register,
+        threads: [{ name: 'A', pid: 1, program: [
+          load(1, H), munmap(1, H + PAGE, PAGE), { op: 'fork', pid: 1 },
+          { op: 'mremap', pid: 1, oldAddr: H + 2 * PAGE, oldLen: PAGE, newLen: PAGE, flags: { maymove: true, fixed: true, dontunmap: false }, newAddr: H + 16 * PAGE },
+          load(1, H + 16 * PAGE),
+        ] }],
+      });
+      expect(r.outcome.status, why(r.outcome)).toBe('ok');
+      expect(r.of('A')[4]).toEqual({ kind: 'value', value: 13 });
+      // P1: [p0] and the moved [p2]; the child: [p0] and [p2] — four VMAs of the device
+      expect(devCount(r.kernel, '/dev/fault0')).toBe(4);
+    });
+  }
+
+  // A planted driver bug: ->open takes mmap_lock itself. The kernel calls ->open with mmap_lock
+  // held for write (split, fork, mremap): the driver's lock order inverts against the caller's —
+  // visible only because ->open is a kernel function that may sleep and take locks.
+  it('v6.6: planted — a driver ->open that takes mmap_read_lock under the caller\'s mmap_write_lock (lockdep / deadlock)', () => {
+    const r = sysRun({
+      gen: 'v6.6',
+      files: [{ name: '/dev/fault0', pages: [11, 12] }],
+      processes: [{ pid: 1, setup: [mmapDev(1, H, 2 * PAGE, '/dev/fault0')] }],
+      setup: register,
+      overrides: {
+        misc_vma_open: function* (vma) {
+          yield* k.fn.mmap_read_lock(vma.vm_mm);
+          k.fn.mmap_read_unlock(vma.vm_mm);
+        },
+      },
+      threads: [{ name: 'A', pid: 1, program: [munmap(1, H + PAGE, PAGE)] }],
+    });
+    expect(r.outcome.status).toBe('violation');
+    expect(['lockdep', 'deadlock']).toContain(r.outcome.violation!.property);
+  });
+
+  it('v6.6: planted — a split that forgets ->open leaves the driver\'s count short: its ->close underflows (WARN_ON)', () => {
+    const r = sysRun({
+      gen: 'v6.6',
+      files: [{ name: '/dev/fault0', pages: [11, 12] }],
+      processes: [{ pid: 1, setup: [mmapDev(1, H, 2 * PAGE, '/dev/fault0')] }],
+      setup: register,
+      overrides: { misc_vma_open: function* () {} },
+      threads: [{ name: 'A', pid: 1, program: [munmap(1, H + PAGE, PAGE), munmap(1, H, PAGE)] }],
+    });
+    expect(r.outcome.status).toBe('violation');
+    expect(r.outcome.violation!.message).toMatch(/misc_vma_close/);
+  });
+});

@@ -43,6 +43,7 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'impl/drivers/misc_device.ts:misc_mmaplock_optin_vm_ops': OPS,
   'impl/drivers/misc_device.ts:misc_safe_vm_ops': OPS,
   'impl/drivers/misc_device.ts:misc_fops': OPS,
+  'impl/drivers/misc_device.ts:kvm_fops': OPS,
   'impl/include/linux/mm_types.ts:nextId': 'the object-name counter: reset by sim_reset_ids() at the start of every run (impl/sim/run.ts); impl/include is one module for every copy',
   'impl/sync/bitlock.ts:folio_lock_class': 'a static lock class (lock_class_key), bounded by the classes named in the source',
   'impl/sync/kasan.ts:cacheIds': 'static cache ids, one per distinct kmem_cache_create',

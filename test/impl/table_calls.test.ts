@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTION_HOME } from '../../impl/sim/table.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const DIRS = ['impl/mm', 'impl/arch/x86/mm', 'impl/drivers'];
+const DIRS = ['impl/mm', 'impl/arch/x86/mm', 'impl/drivers', 'impl/fs'];
 
 function directCalls(): string[] {
   const out: string[] = [];

@@ -55,10 +55,12 @@ describe('__pte_offset_map / pte_offset_map_lock', () => {
     expect(r.w.out.get('rcu after unmap')).toBe(false);
   });
 
-  //   R (retract): holds old->ptl, replaces pmd's table by a new one, frees old by RCU
-  //   L (locker):  pte_offset_map_lock → maps old, waits for old->ptl → pmd_same fails → retry → new
-  it('retries when the table was replaced while it waited for the PTL (pmd_same)', () => {
-    const r = expectOk(runFault({
+  //   R (retract): holds old->ptl, replaces pmd's table by a new one, frees old by RCU (or at once)
+  //   L (locker):  pte_offset_map_lock → maps old, waits for old->ptl
+  //     6.5+ form: pmd_same fails → retry → new;  ≤6.4 form: no re-check → old
+  function replaceUnderLocker(gen: string, free: 'defer' | 'now' | 'after L') {
+    return runFault({
+      gen,
       setup: function* (w) {
         const mm = w.mm();
         const pmd = pmd_off(mm, BASE);
@@ -83,7 +85,12 @@ describe('__pte_offset_map / pte_offset_map_lock', () => {
             pmd.table = fresh; // pmdp_collapse_flush + pmd_populate, under the PMD lock
             w.out.set('new', fresh);
             spin_unlock(old.ptl);
-            k.fn.pte_free_defer(mm, old);
+            if (free === 'defer') k.fn.pte_free_defer(mm, old);
+            else if (free === 'now') k.fn.pte_free(mm, old);
+            else {
+              yield* w.wait('L done');
+              k.fn.pte_free(mm, old);
+            }
           },
         },
         {
@@ -93,18 +100,54 @@ describe('__pte_offset_map / pte_offset_map_lock', () => {
             const mm = w.mm();
             const t = yield* k.fn.pte_offset_map_lock(mm, pmd_off(mm, BASE), BASE);
             w.out.set('got', t);
+            w.out.set('rcu held', rcu_read_lock_held());
             k.fn.pte_unmap_unlock(t!);
+            w.set('L done');
           },
         },
       ],
       script: [{ run: 'R', until: 'test: L waits' }],
       trace: true,
-    }));
-    const L = r.w.exec.tasks.find((t) => t.name === 'L')!.id;
-    const maps = r.w.exec.trace.filter((e) => e.task === L && e.label === '__pte_offset_map:pmdp_get_lockless');
-    expect(maps.length).toBe(2); // mapped the old table, then (pmd_same failed) the new one
+    });
+  }
+
+  for (const gen of ['v6.6', 'v6.15']) {
+    it(`${gen} (6.5+ form): retries when the table was replaced while it waited for the PTL (pmd_same)`, () => {
+      const r = expectOk(replaceUnderLocker(gen, 'defer'));
+      const L = r.w.exec.tasks.find((t) => t.name === 'L')!.id;
+      const maps = r.w.exec.trace.filter((e) => e.task === L && e.label === '__pte_offset_map:pmdp_get_lockless');
+      expect(maps.length).toBe(2); // mapped the old table, then (pmd_same failed) the new one
+      expect(r.w.out.get('got')).toBe(r.w.out.get('new'));
+      expect(r.w.out.get('got')).not.toBe(r.w.out.get('old'));
+      expect(r.w.out.get('rcu held')).toBe(true);
+    });
+  }
+
+  for (const gen of ['v6.3', 'v6.4']) {
+    it(`${gen} (≤6.4 macro): no re-check and no RCU — the locker gets the table it read, replaced or not`, () => {
+      const r = expectOk(replaceUnderLocker(gen, 'after L'));
+      const L = r.w.exec.tasks.find((t) => t.name === 'L')!.id;
+      const maps = r.w.exec.trace.filter((e) => e.task === L && e.label === '__pte_offset_map:pmdp_get_lockless');
+      expect(maps.length).toBe(1);
+      expect(r.w.out.get('got')).toBe(r.w.out.get('old'));
+      expect(r.w.out.get('rcu held')).toBe(false);
+    });
+  }
+
+  // A planted bug: the replacer frees the old table at once (no RCU deferral, no exclusion of the
+  // locker). Only the PTL access shows it: L's spin_lock lands in the freed table.
+  for (const gen of ['v6.4', 'v6.6']) {
+    it(`${gen}: taking the PTL of a table freed meanwhile is a KASAN use-after-free (ALLOC_SPLIT_PTLOCKS)`, () => {
+      const r = replaceUnderLocker(gen, 'now');
+      expect(r.outcome.status).toBe('violation');
+      expect(r.outcome.violation!.property).toBe('kasan');
+      expect(r.outcome.violation!.message).toMatch(/use-after-free in spin_lock\(ptl\(pte_table#\d+\)\)/);
+    });
+  }
+
+  it('v6.6: the same replacement with pte_free_defer (RCU) is safe: the waiting locker holds RCU', () => {
+    const r = expectOk(replaceUnderLocker('v6.6', 'defer'));
     expect(r.w.out.get('got')).toBe(r.w.out.get('new'));
-    expect(r.w.out.get('got')).not.toBe(r.w.out.get('old'));
   });
 
   it('a PTE read through a stale pointer to a freed table is a KASAN use-after-free', () => {

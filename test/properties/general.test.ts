@@ -64,6 +64,13 @@ describe('random family: the general generator', () => {
     expect(remaps.some((o) => o.op === 'mremap' && o.newLen > o.oldLen)).toBe(true);
     expect(remaps.some((o) => o.op === 'mremap' && o.oldLen === PMD_PAGES * 4096 && o.oldAddr % (2 << 20) === 0)).toBe(true);
     expect(all.some((o) => o.op === 'uffd_register' && o.mode === 'wp')).toBe(true);
+    // KVM_CREATE_VM on the KVM device (its file is in the scenario), O_DIRECT into and out of the layout
+    const kvm = scenarios.filter((sc) => ops(sc).some((o) => o.op === 'dev_ioctl' && o.file === '/dev/kvm0'));
+    expect(kvm.length).toBeGreaterThan(0);
+    for (const sc of kvm) expect(sc.files?.map((f) => f.name)).toContain('/dev/kvm0');
+    for (const sc of scenarios) {
+      for (const o of ops(sc)) if (o.op === 'dio_read' || o.op === 'dio_write') expect(sc.files?.map((f) => f.name)).toContain(o.file);
+    }
   });
 
   it('1–3 processes (forked children and unrelated ones), 2–4 threads of 1–5 operations, threads in children', () => {

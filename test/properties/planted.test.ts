@@ -28,6 +28,7 @@ import { mprotect_fixup } from '../../impl/mm/mprotect.js';
 import { folio_add_new_anon_rmap, folio_remove_rmap_pte } from '../../impl/mm/rmap.js';
 import { folio_put, my_zero_folio } from '../../impl/mm/page_alloc.js';
 import { remove_vma, __split_vma } from '../../impl/mm/vma.js';
+import { mm_take_all_locks } from '../../impl/mm/mmu_notifier.js';
 import b8 from '../../impl/bugs/b8-fork.js';
 
 type Overrides = NonNullable<VariantSpec['overrides']>;
@@ -98,6 +99,16 @@ const CASES: Record<string, () => string | undefined> = {
   // handle_mm_fault reports success without mapping anything: the access retries forever.
   'fault-livelock': () => plant('v6.6', { handle_mm_fault: function* () { return 0; } }, scenario([load(1, 0)])),
   // b8-fork (dup_mmap without vma_start_write) with a store racing the copy.
+  // mm_take_all_locks lets a page-table change through: here, a PTE rewritten right after it took
+  // every lock (what a fault not waited for would do) while KVM_CREATE_VM registers its notifier.
+  'mm-all-locks': () => plant('v6.6', {
+    mm_take_all_locks: function* (mm) {
+      const r = yield* mm_take_all_locks(mm);
+      const t = mm.pgd.get(Math.floor(page(0) / (512 * PAGE)))!.table!;
+      k.fn.set_pte_at(mm, page(0), t, k.fn.ptep_get(t, page(0)));
+      return r;
+    },
+  }, { ...scenario([{ op: 'dev_ioctl', pid: 1, file: '/dev/kvm0', cmd: 'KVM_CREATE_VM' }], [anon(1, 0, 2), store(1, 0, 1)]), files: [{ name: '/dev/kvm0', pages: [1] }] }),
   'fork-snapshot': () => runCampaign({ variant: b8, family: 'fork-vs-fault', strategy: 'pct', runs: 400, seed: 1 }).violations[0]?.property,
   // vma_start_write marks the VMA locked without waiting for its readers (no down_write).
   'vma-lock-exclusion': () => runCampaign({

@@ -1,13 +1,14 @@
 /**
  * properties/refinement.ts: how a history is prepared for the linearizability search — calls over
  * several pages split by the pages other operations access (perPage), loads that raced an munmap
- * left out (dropRacingFaults), the final observations of a big VMA (finalObservations).
+ * left out (dropRacingFaults), the final observations of a big VMA (finalObservations), smaps reads
+ * while a store is in flight (smapsInFlight).
  *
  *   |==== anon, 2 MiB (pages 0..511) ====|      munmap of all of it; a load of page 3 meanwhile
  */
 import { describe, expect, it } from 'vitest';
 import type { HistoryOp } from '../../properties/linearizability/index.js';
-import { dropRacingFaults, finalObservations, perPage } from '../../properties/refinement.js';
+import { dropRacingFaults, finalObservations, perPage, smapsInFlight } from '../../properties/refinement.js';
 import { runScenario } from '../../properties/runner.js';
 import { generationVariant } from '../../impl/sim/variant.js';
 import { sim_run } from '../../impl/sim/run.js';
@@ -90,5 +91,29 @@ describe('finalObservations', () => {
     expect(finals.find((h) => h.op.op === 'load' && h.op.addr === B + 100 * P)!.result).toEqual({ kind: 'value', value: 5 });
     // And the run judges clean.
     expect(runScenario({ variant: generationVariant('v6.6'), scenario }).status).toBe('pass');
+  });
+});
+
+describe('smapsInFlight', () => {
+  const smaps = (rss: number, invoke: number, response: number): HistoryOp => ({
+    id: 0, task: 1, op: { op: 'read_smaps', pid: 1, target: 1 }, invoke, response,
+    result: { kind: 'smaps', entries: [{ start: B, end: B + 4 * P, perms: 'rw-p', offset: 0, name: '', rss }, { start: B + 8 * P, end: B + 9 * P, perms: 'rw-p', offset: 0, name: '', rss: P }] },
+  });
+  const store = (page: number, invoke: number, response: number): HistoryOp => ({
+    id: 1, task: 2, op: { op: 'store', pid: 1, addr: B + page * P, value: 5 }, result: { kind: 'ok' }, invoke, response,
+  });
+  const rss = (h: HistoryOp[]): number[] => {
+    const r = h.find((x) => x.op.op === 'read_smaps')!.result;
+    return r?.kind === 'smaps' ? r.entries.map((e) => e.rss) : [];
+  };
+  it('judges a smaps read with one page less in the VMA of each store in flight meanwhile', () => {
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), store(1, 2, 9)]))).toEqual([2 * P, P]);
+    // Not below 0; other VMAs unchanged.
+    expect(rss(smapsInFlight([smaps(0, 4, 6), store(1, 2, 9)]))).toEqual([0, P]);
+  });
+  it('leaves a read alone when no store overlaps it, or the store is of another process', () => {
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), store(1, 7, 9)]))).toEqual([3 * P, P]);
+    const other: HistoryOp = { ...store(1, 2, 9), op: { op: 'store', pid: 2, addr: B + P, value: 5 } };
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), other]))).toEqual([3 * P, P]);
   });
 });

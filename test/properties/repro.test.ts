@@ -135,6 +135,58 @@ describe('every operation renders, and agrees with the model on this kernel', ()
   }, 60_000);
 });
 
+describe('O_DIRECT read/write, KVM_CREATE_VM and khugepaged render and run', () => {
+  //   P1 |--anon 512p (one PMD), pages 0 and 3 stored--|   |--data.bin 4p--|   khugepaged: MADV_COLLAPSE of the PMD
+  const pmd = (program2: ScenarioSpec['threads'][number]['program']): ScenarioSpec => ({
+    name: 'dio-thp', family: 'test',
+    files: [{ name: 'data.bin', pages: [100, 101, 102, 103] }],
+    processes: [{ pid: 1, setup: [anon(1, 0, 512), store(1, 0, 1), store(1, 3, 2)] }],
+    threads: [
+      { name: 'A', pid: 1, program: [{ op: 'dio_read', pid: 1, file: 'data.bin', page: 1, addr: page(5) }, load(1, 5), store(1, 7, 9)] },
+      { name: 'B', pid: 1, program: program2 },
+    ],
+    daemons: [{ kind: 'khugepaged', rounds: 1 }],
+  });
+
+  it('O_DIRECT moves the data both ways and khugepaged collapses beside it: no forbidden value; a tampered final value of the page O_DIRECT read into is reported', () => {
+    const sc = pmd([{ op: 'dio_write', pid: 1, file: 'data.bin', page: 2, addr: page(3) }, { op: 'pread', pid: 1, file: 'data.bin', page: 2 }, load(1, 300)]);
+    const v = generationVariant('v6.6');
+    const r = runScenario({ variant: v, scenario: sc });
+    expect(r.status, r.violation?.message ?? r.error).toBe('pass');
+    const g = generateRepro(cxOf(sc), v);
+    expect(g.modelComplete).toBe(true);
+    expect(g.c).toMatch(/\.kind = OP_DIO_READ, .*\.file = 0, \.page = 1, \.addr = 0x10005000UL/);
+    expect(g.c).toMatch(/\.kind = OP_DIO_WRITE, .*\.file = 0, \.page = 2, \.addr = 0x10003000UL/);
+    expect(g.c).toMatch(/static const struct collapse collapse\[\] = \{\n\t\{ \.pid = 1, \.addr = 0x10000000UL \},\n\};/);
+    expect(g.notes.join('\n')).toMatch(/khugepaged is approximated by MADV_COLLAPSE/);
+    // the model: the page O_DIRECT read into holds file page 1; the file page O_DIRECT wrote holds page 3's value
+    expect(g.c).toMatch(/final_\d+\[\] = \{ "101" \}/);
+    const bin = compile(g.c, 'dio-thp');
+    const ok = runC(bin, ['10', '200']);
+    expect(ok.out, ok.out).toMatch(/10 iterations in [\d.]+ s: 0 with a hang, 0 with a forbidden value/);
+    expect(ok.code).toBe(0);
+    const bad = runC(compile(g.c.replace(/(final_\d+\[\] = \{ )"101"/, '$1"77"'), 'dio-thp-bad'), ['2', '200']);
+    expect(bad.out).toMatch(/value: after the run P1's page 0x10005000 reads 101, which no interleaving allowed by the model leaves/);
+    expect(bad.code).toBe(1);
+  }, 60_000);
+
+  it('ioctl(KVM_CREATE_VM) on a /dev/kvm device renders (the machine\'s /dev/kvm, or -ENOTTY on the stand-in) and runs', () => {
+    const sc: ScenarioSpec = {
+      ...pmd([{ op: 'dev_ioctl', pid: 1, file: '/dev/kvm0', cmd: 'KVM_CREATE_VM' }, store(1, 4, 5)]),
+      files: [{ name: 'data.bin', pages: [100, 101, 102, 103] }, { name: '/dev/kvm0', pages: [7] }],
+    };
+    const v = generationVariant('v6.15');
+    const r = runScenario({ variant: v, scenario: sc });
+    expect(r.status, r.violation?.message ?? r.error).toBe('pass');
+    const g = generateRepro(cxOf(sc), v);
+    expect(g.c).toMatch(/\.kind = OP_DEV_IOCTL, .*\.file = 1/);
+    expect(g.notes.join('\n')).toMatch(/ioctl\(KVM_CREATE_VM\) runs on the machine's \/dev\/kvm/);
+    const out = runC(compile(g.c, 'kvm'), ['5', '200']);
+    expect(out.out, out.out).toMatch(/5 iterations in [\d.]+ s: 0 with a hang/);
+    expect(out.code).toBe(0);
+  }, 60_000);
+});
+
 describe('the C verdicts can fail', () => {
   it('a final value the model does not allow is reported (exit 1, "value:")', () => {
     // One thread stores 5 to page 1; the model allows only 5 there after the run.

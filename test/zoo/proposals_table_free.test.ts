@@ -71,9 +71,12 @@ describe('lockless-fault with and without RCU table freeing', () => {
 });
 
 describe('the proposals\' campaigns on both settings', () => {
-  it('smaps-rcu: with RCU-freed tables smaps-vs-munmap finds the refinement finding (no KASAN); with IPI-freed tables a page-table use-after-free', () => {
+  it('smaps-rcu: with RCU-freed tables smaps-vs-munmap finds no page-table use-after-free; with IPI-freed tables it does', () => {
+    // (Its linearizability finding here was a store in flight counted in Rss before its write
+    // landed — a false alarm of the refinement, properties/refinement.ts smapsInFlight; the
+    // proposal's own refinement finding is on smaps-vs-split, test/regressions/smaps-rcu.json.)
     const on = campaign(withTableFree(P('smaps-rcu'), true), 'smaps-vs-munmap', 400);
-    expect(on.violations[0]?.property).toBe('linearizability');
+    expect(on.violations.filter((v) => v.property === 'kasan')).toEqual([]);
     const off = campaign(withTableFree(P('smaps-rcu'), false), 'smaps-vs-munmap', 400);
     expect(off.violations[0]?.property).toBe('kasan');
     expect(off.violations[0]?.message).toMatch(/pgtable/);

@@ -10,6 +10,10 @@ export const PTRS_PER_PTE = 512;
 export const PMD_SHIFT = PAGE_SHIFT + 9;
 export const PMD_SIZE = 2 ** PMD_SHIFT;
 export const PMD_MASK_BITS = PMD_SHIFT;
+/** HPAGE_PMD_ORDER / HPAGE_PMD_NR / HPAGE_PMD_SIZE (include/linux/huge_mm.h): a PMD-sized THP. */
+export const HPAGE_PMD_ORDER = PMD_SHIFT - PAGE_SHIFT;
+export const HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
+export const HPAGE_PMD_SIZE = PMD_SIZE;
 /** The lowest user address mmap hands out (mmap_min_addr) and the top-down base (mmap_base). */
 export const MMAP_MIN_ADDR = 0x10000;
 /** TASK_SIZE of x86-64 with 4-level paging (the model's value, model/state.ts). */

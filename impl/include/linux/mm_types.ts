@@ -4,9 +4,11 @@
  * include/linux/userfaultfd_k.h — the structures the simulated mm works on, with the kernel's
  * field names. Only fields the simulated paths read or write are present.
  *
- * Left out: struct page (folios are single pages), per-CPU counters, hugetlb, NUMA nodes (a
+ * Left out: struct page (a small folio is its one page; a THP's pages are folio objects too, see
+ * folio.pages), per-CPU counters, NUMA nodes (a
  * mempolicy is an opaque refcounted object the allocator reads), the p4d/pud levels (the pgd maps
- * PMD-sized regions straight to PMD entries), THP (a PMD entry is none or a PTE table).
+ * PMD-sized regions straight to PMD entries), large folios other than PMD-sized anonymous THPs,
+ * PUD mappings, hugetlb.
  */
 import type { Task } from '../../rt/task.js';
 import { spinlock_t } from '../../sync/spinlock.js';
@@ -74,15 +76,64 @@ export class pte_table {
     this.name = `pte_table#${sim_next_id()}`;
     this.entries = new Array<pte_t>(PTRS_PER_PTE).fill(__pte_none);
     this.ptl = new spinlock_t(`ptl(${this.name})`, 'ptl');
+    // ALLOC_SPLIT_PTLOCKS (lockdep): the PTL is allocated with the table and freed with it.
+    this.ptl.sim_kasan_obj = this;
   }
 }
 
-/** A PMD entry slot: none, or a PTE table (THP PMD mappings are left out). */
+/**
+ * A huge PMD entry (pmd_trans_huge, x86's _PAGE_PSE): a PMD-sized anonymous folio (THP) mapped
+ * by one entry. An immutable value, like pte_t: pmd_same() is value equality.
+ */
+export interface pmd_huge_t {
+  readonly kind: 'huge';
+  /** The head of the PMD-sized folio (pmd_page). */
+  readonly folio: folio;
+  readonly write: boolean;
+  readonly dirty: boolean;
+  readonly young: boolean;
+  /** pmd_present: false between pmdp_invalidate and the end of a split (still pmd_trans_huge). */
+  readonly present: boolean;
+  /** _PAGE_PROTNONE: the VMA's vm_page_prot has no access (PROT_NONE): the MMU faults on it. */
+  readonly protnone?: boolean;
+}
+
+/** The value of a PMD entry, as pmdp_get_lockless() reads it: none, a PTE table, or huge. */
+export type pmdval_t =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'table'; readonly table: pte_table }
+  | pmd_huge_t;
+
+export const __pmd_none: pmdval_t = Object.freeze({ kind: 'none' });
+
+/**
+ * A PMD entry slot. Its value is none, a PTE table (`table`), or a huge mapping (`huge`) — never
+ * both. Readers that only know PTE tables see a huge PMD as "no table": every walker that can
+ * meet one checks pmd_trans_huge (impl/mm/huge_memory.ts).
+ */
 export class pmd_t {
   table: pte_table | null = null;
+  /** pmd_trans_huge(*pmd): the THP this entry maps (null: none or a table). */
+  huge: pmd_huge_t | null = null;
   constructor(readonly index: number) {}
   get name(): string {
     return `pmd#${this.index}`;
+  }
+}
+
+/**
+ * The struct ptdesc of a PMD table page (x86-64: 512 PMD entries, 1 GiB): with
+ * USE_SPLIT_PMD_PTLOCKS it holds the PMD split lock (pmd_lockptr) and the list of page tables
+ * deposited for the huge PMDs it maps (pmd_huge_pte: pgtable_trans_huge_deposit/withdraw). PMD
+ * table pages are never freed here (the upper levels are folded), so neither is this.
+ */
+export class pmd_ptdesc {
+  readonly ptl: spinlock_t;
+  /** pmd_huge_pte: the deposited PTE tables (a LIFO list, as the generic deposit code keeps). */
+  readonly pmd_huge_pte: pte_table[] = [];
+  constructor(mm_name: string, readonly index: number) {
+    // ptlock_init: the one class of every split page-table lock (PTE and PMD tables alike).
+    this.ptl = new spinlock_t(`pmd_ptl(${mm_name}:${index})`, 'ptl');
   }
 }
 
@@ -118,6 +169,24 @@ export class folio {
   readonly special: boolean;
   /** On an LRU list (reclaim can find it). */
   lru = false;
+  /**
+   * Large folios (only PMD-sized anonymous THPs, from khugepaged): the head holds `pages` (head
+   * first, HPAGE_PMD_NR of them), each tail page points to its head (page_folio). Every page keeps
+   * its own data (the page's contents), mapping and index (what the page is once split), and its
+   * own share of the folio's references: folio_ref_count() of a large folio is the sum over its
+   * pages, so a reference taken through one page (a GUP pin) stays with that page when a split
+   * turns the pages into small folios (huge_memory.ts).
+   */
+  compound_head: folio | null = null;
+  pages: folio[] | null = null;
+  /** folio->_entire_mapcount: PMD mappings of a large folio (on the head). */
+  _entire_mapcount = 0;
+  /**
+   * FOLL_PIN pins taken through this page (folio_maybe_dma_pinned sums them over the folio).
+   * The kernel counts a small folio's pins as GUP_PIN_COUNTING_BIAS references and a large
+   * one's in _pincount; here a pin is one reference plus this exact count.
+   */
+  _pincount = 0;
   constructor(special = false) {
     this.name = `folio#${sim_next_id()}`;
     this._refcount = new refcount_t(1);
@@ -201,13 +270,15 @@ export class address_space {
 }
 
 /**
- * struct file_operations (include/linux/fs.h): only ->mmap. A file without one maps as a regular
+ * struct file_operations (include/linux/fs.h): ->mmap and ->unlocked_ioctl. A file without ->mmap maps as a regular
  * file (generic_file_mmap: generic_file_vm_ops); a character device's ->mmap sets up its VMA
  * (impl/drivers/misc_device.ts). Locks: mmap_write_lock held, the new VMA write-locked.
  */
 export interface file_operations {
   readonly name: string;
   mmap?: (f: file, vma: vm_area_struct) => Task<number>;
+  /** ->unlocked_ioctl(file, cmd, arg): a device's ioctl (vfs_ioctl), no lock held. */
+  unlocked_ioctl?: (f: file, cmd: number, arg: number) => Task<number>;
 }
 
 /** struct file. */
@@ -245,8 +316,14 @@ export interface vm_operations_struct {
   map_pages?: (vmf: vm_fault, start_pgoff: number, end_pgoff: number) => Task<number>;
   page_mkwrite?: (vmf: vm_fault) => Task<number>;
   pfn_mkwrite?: (vmf: vm_fault) => Task<number>;
-  open?: (vma: vm_area_struct) => void;
-  close?: (vma: vm_area_struct) => void;
+  /**
+   * ->open(vma) / ->close(vma): a VMA of this mapping is created by a copy (__split_vma, fork's
+   * dup_mmap, mremap's copy_vma) or goes away (remove_vma). Called with mmap_write_lock held (close
+   * also after munmap's downgrade to the read lock); may sleep and take the driver's own locks.
+   * Drivers point them at kernel functions of the table (impl/drivers).
+   */
+  open?: (vma: vm_area_struct) => Task<void>;
+  close?: (vma: vm_area_struct) => Task<void>;
   /**
    * The driver declares its ->fault safe to run without the mmap_lock (under the VMA lock only).
    * The kernel's proxy for this is the existence of ->map_pages (vmf_can_call_fault).
@@ -374,6 +451,8 @@ export class mm_struct {
   readonly page_table_lock: spinlock_t;
   /** The page tables: PMD index → PMD entry (upper levels left out). */
   readonly pgd = new Map<number, pmd_t>();
+  /** The PMD table pages' descriptors (split PMD lock, deposited tables), by PMD index / 512. */
+  readonly pmd_ptdescs = new Map<number, pmd_ptdesc>();
   readonly mm_users: refcount_t;
   readonly mm_count: refcount_t;
   /** The process owning this mm. */
@@ -381,6 +460,8 @@ export class mm_struct {
   map_count = 0;
   /** write_protect_seq: fork's COW write-protection, for GUP-fast. */
   write_protect_seq = 0;
+  /** MMF_HAS_PINNED: FOLL_PIN was used on this mm (fork must copy maybe-pinned pages). */
+  has_pinned = false;
   /** MMF_UNSTABLE (OOM reaper) — check_stable_address_space. */
   mmf_unstable = false;
   /** mm->tlb_flush_pending: batched TLB flushes of this mm in flight (impl/mm/mmu_gather.ts). */
@@ -463,6 +544,8 @@ export class vm_fault {
   /** The mapped PTE table and index (vmf->pte); null when not mapped. */
   pte: pte_table | null = null;
   orig_pte: pte_t = __pte_none;
+  /** vmf->orig_pmd: the PMD value __handle_mm_fault read (pmdp_get_lockless). */
+  orig_pmd: pmdval_t = __pmd_none;
   ptl: spinlock_t | null = null;
   page: folio | null = null;
   cow_page: folio | null = null;

@@ -1,0 +1,43 @@
+/**
+ * read(2) of one file page through an O_DIRECT descriptor into user memory — fs/iomap/direct-io.c:
+ * iomap_dio_rw → bio_iov_iter_get_pages → pin_user_pages_fast(FOLL_WRITE | FOLL_PIN), the device
+ * writes the page, bio_release_pages. The user page gets the file's contents as a store would put
+ * them there (faulting it in, breaking COW of a private mapping, writing the file page of a
+ * shared one). GUP's rules, not a user fault's: no VMA (stacks do not grow), a driver mapping
+ * (VM_IO | VM_PFNMAP), no PROT_WRITE, or a page beyond the end of a file mapping → -EFAULT. A
+ * missing page of a missing-mode uffd range waits (the slow path faults with
+ * FAULT_FLAG_ALLOW_RETRY). At or beyond EOF: 0 bytes, nothing pinned. Result: the bytes read.
+ */
+import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioReadOp } from '../ops.js';
+import { blocked, transition, type Action } from '../action.js';
+import { findVma, pageOf } from '../state.js';
+import { direct, viewPage, waitsForUffd } from '../memory.js';
+import { anonVmaPrepare } from '../vma.js';
+
+export const dio_read: Action<DioReadOp> = {
+  apply(s, op) {
+    if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
+    const f = s.files[op.file];
+    if (!f) return { state: s, result: errno(EBADF) };
+    // Device files (drivers: impl/drivers/misc_device.ts registers every /dev/… file) have no O_DIRECT.
+    if (f.driver || f.shmem || op.file.startsWith('/dev/')) return { state: s, result: errno(EINVAL) };
+    if (op.page >= f.size) return { state: s, result: value(0) };
+    return transition(s, (d) => {
+      const proc = d.processes[op.pid]!;
+      const v = findVma(proc.vmas, op.addr);
+      if (!v || v.driver || !v.prot.write) return errno(EFAULT);
+      const page = pageOf(op.addr);
+      const view = viewPage(d, v, page);
+      if (view.kind === 'sigbus') return errno(EFAULT);
+      if (waitsForUffd(v, view)) return blocked(`P${op.pid}'s O_DIRECT read into 0x${op.addr.toString(16)} waits for UFFDIO_COPY`);
+      const data = d.files[op.file]!.pages[op.page] ?? 0;
+      if (direct(v)) {
+        d.files[v.file!]!.pages[view.fileIdx!] = data;
+      } else {
+        anonVmaPrepare(d, proc, v);
+        v.pages[page] = data;
+      }
+      return value(PAGE_SIZE);
+    });
+  },
+};
