@@ -29,6 +29,7 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
   ['linearizability', section('linearizability', 'benchLinearizability')],
   ['standard', section('standard', 'benchStandard')],
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
+  ['fastcheck', section('fastcheck', 'benchFastcheck')],
 ];
 
 /** Sections run only when named in --only= (long comparisons, not part of the standard figures). */

@@ -19,7 +19,7 @@ export { workload, family, layouts, program, scenarioOf, resolveContext, DEFAULT
 export type { WorkloadOptions, LayoutDraw, RegionDraw, ProgramOptions } from './arbitraries.js';
 export { schedules, pctSchedules, randomSchedules, switchSchedules, schedulerOf } from './schedule.js';
 export type { Schedule, StrategyChoice } from './schedule.js';
-export { mmProperty, checkRun, FaultlineViolation, FaultlineRunError } from './property.js';
+export { mmProperty, checkRun, FaultlineViolation, FaultlineRunError, SCHEDULES_PER_WORKLOAD } from './property.js';
 export type { CheckOptions, PropertyOptions, FinishedViolation } from './property.js';
 export { sequential, MmCommand, ModelMismatch, SEQUENTIAL_OPS } from './commands.js';
 export type { MmModel, MmReal, Sequential, SequentialOptions } from './commands.js';

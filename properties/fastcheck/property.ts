@@ -1,7 +1,8 @@
 /**
  * The property constructor: a variant, an arbitrary workload and an arbitrary schedule → a
  * fast-check property that runs the simulation under every per-step invariant, the end-of-run
- * checks, liveness and refinement against the model (properties/runner.ts, as `check` runs it).
+ * checks, liveness and refinement against the model (properties/runner.ts, as `check` runs it):
+ * each workload under SCHEDULES_PER_WORKLOAD schedules, as `check` runs each scenario.
  *
  * A failing run throws a FaultlineViolation. fast-check then shrinks the workload (and an explicit
  * switch schedule) the usual way, calling the predicate on each candidate; the error of the last
@@ -19,6 +20,7 @@ import type { ScenarioSpec } from '../../impl/sim/scenario.js';
 import type { RunReport } from '../api.js';
 import { makeCounterexample, serializeCounterexample, counterexampleFileName, type Counterexample } from '../counterexample.js';
 import { runScenario } from '../runner.js';
+import { SCHEDULES_PER_SCENARIO } from '../campaign.js';
 import { shrinkCounterexample } from '../shrink.js';
 import { renderHistory } from '../timeline.js';
 import { schedulerOf, schedules, type Schedule } from './schedule.js';
@@ -41,6 +43,8 @@ export interface PropertyOptions extends CheckOptions {
   readonly workload?: fc.Arbitrary<ScenarioSpec>;
   /** The schedules (default: `schedules()`, check's portfolio). */
   readonly schedule?: fc.Arbitrary<Schedule>;
+  /** Schedules each workload runs under, in order (default SCHEDULES_PER_WORKLOAD). */
+  readonly schedulesPerWorkload?: number;
 }
 
 const DEFAULT_DIR = 'counterexamples';
@@ -152,9 +156,9 @@ export class FaultlineRunError extends Error {
  * `fc.property`, `test.prop` of @fast-check/vitest, or a loop of your own): runs the scenario
  * under the schedule and throws a FaultlineViolation if any property breaks.
  */
-export function checkRun(variant: VariantLike, opts: CheckOptions = {}): (scenario: ScenarioSpec, schedule: Schedule) => void {
+export function checkRun(variant: VariantLike, opts: CheckOptions = {}): (scenario: ScenarioSpec, schedule: Schedule | readonly Schedule[]) => void {
   const target = toVariant(variant, opts.variantFile);
-  return (scenario, schedule) => {
+  const one = (scenario: ScenarioSpec, schedule: Schedule): void => {
     const r = runScenario({ variant: target.variant, scenario, scheduler: schedulerOf(schedule) });
     switch (r.status) {
       case 'pass': return;
@@ -163,12 +167,31 @@ export function checkRun(variant: VariantLike, opts: CheckOptions = {}): (scenar
       default: throw new FaultlineRunError(`internal error in ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status} (schedule ${r.schedule})`, r);
     }
   };
+  return (scenario, schedule) => {
+    if (isScheduleList(schedule)) for (const s of schedule) one(scenario, s);
+    else one(scenario, schedule);
+  };
 }
+
+function isScheduleList(s: Schedule | readonly Schedule[]): s is readonly Schedule[] {
+  return Array.isArray(s);
+}
+
+/**
+ * Schedules run per workload by mmProperty (as check's campaigns do, SCHEDULES_PER_SCENARIO): a
+ * workload's setup, its model states and their transitions are built once and reused by the runs
+ * after the first (the model's transition cache), so several interleavings of one workload cost
+ * less than as many workloads.
+ */
+export const SCHEDULES_PER_WORKLOAD = SCHEDULES_PER_SCENARIO;
 
 /**
  * The property: for every workload and schedule drawn, the simulation of `variant` breaks no
  * invariant and refines the model. `fc.assert(mmProperty({ variant: 'v6.6' }))`.
  */
-export function mmProperty(opts: PropertyOptions): fc.IPropertyWithHooks<[ScenarioSpec, Schedule]> {
-  return fc.property(opts.workload ?? workload(), opts.schedule ?? schedules(), checkRun(opts.variant, opts));
+export function mmProperty(opts: PropertyOptions): fc.IPropertyWithHooks<[ScenarioSpec, Schedule[]]> {
+  const n = opts.schedulesPerWorkload ?? SCHEDULES_PER_WORKLOAD;
+  const scheds = fc.array(opts.schedule ?? schedules(), { minLength: n, maxLength: n });
+  const run = checkRun(opts.variant, opts);
+  return fc.property(opts.workload ?? workload(), scheds, (scenario: ScenarioSpec, list: Schedule[]) => run(scenario, list));
 }
