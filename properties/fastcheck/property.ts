@@ -66,33 +66,45 @@ export interface FinishedViolation {
 export class FaultlineViolation extends Error {
   /** The property that broke ('kasan', 'pte-outside-vma', 'linearizability', …). */
   readonly property: string;
-  private done: FinishedViolation | null = null;
-  private text: string | null = null;
+  // Private (not own properties): a test runner that prints an error's fields prints `property`.
+  readonly #target: ResolvedVariant;
+  readonly #scenario: ScenarioSpec;
+  readonly #run: RunReport;
+  readonly #opts: CheckOptions;
+  #done: FinishedViolation | null = null;
+  #text: string | null = null;
 
-  constructor(
-    private readonly target: ResolvedVariant,
-    readonly scenario: ScenarioSpec,
-    /** The failing run as fast-check's input produced it (its schedule replays it strictly). */
-    readonly run: RunReport,
-    private readonly opts: CheckOptions,
-  ) {
+  constructor(target: ResolvedVariant, scenario: ScenarioSpec, run: RunReport, opts: CheckOptions) {
     super('');
     this.name = 'FaultlineViolation';
+    this.#target = target;
+    this.#scenario = scenario;
+    this.#run = run;
+    this.#opts = opts;
     this.property = run.violation?.property ?? 'unknown';
     const frames = (this.stack ?? '').split('\n').slice(1).join('\n');
     Object.defineProperty(this, 'message', { get: () => this.describe(), enumerable: false, configurable: true });
     Object.defineProperty(this, 'stack', { get: () => `${this.name}: ${this.describe()}\n${frames}`, enumerable: false, configurable: true });
   }
 
+  /**
+   * The failing scenario as fast-check's input gave it, and the failing run (its schedule replays
+   * it strictly) — before faultline's schedule shrinker (a method, so a runner that prints the
+   * error's fields does not print the whole run).
+   */
+  found(): { readonly scenario: ScenarioSpec; readonly run: RunReport } {
+    return { scenario: this.#scenario, run: this.#run };
+  }
+
   /** Shrink the interleaving, re-run traced, write the counterexample (once). */
   finish(): FinishedViolation {
-    if (this.done) return this.done;
-    const { variant } = this.target;
+    if (this.#done) return this.#done;
+    const { variant } = this.#target;
     const prop = this.property;
-    let scenario = this.scenario;
+    let scenario = this.#scenario;
     let final: RunReport | null = null;
-    if (this.opts.shrinkSchedule ?? true) {
-      const s = shrinkCounterexample(variant, this.scenario, this.run.schedule, prop);
+    if (this.#opts.shrinkSchedule ?? true) {
+      const s = shrinkCounterexample(variant, this.#scenario, this.#run.schedule, prop);
       const r = runScenario({ variant, scenario: s.scenario, schedule: s.schedule, trace: true });
       if (r.status === 'violation' && r.violation?.property === prop) {
         final = r;
@@ -101,15 +113,15 @@ export class FaultlineViolation extends Error {
     }
     // Shrinking must never lose the bug: else the run as fast-check found it.
     if (final === null) {
-      final = runScenario({ variant, scenario: this.scenario, schedule: this.run.schedule, trace: true });
-      scenario = this.scenario;
+      final = runScenario({ variant, scenario: this.#scenario, schedule: this.#run.schedule, trace: true });
+      scenario = this.#scenario;
     }
-    const v = final.violation ?? this.run.violation!;
-    const dir = resolve(this.opts.counterexamples ?? DEFAULT_DIR);
+    const v = final.violation ?? this.#run.violation!;
+    const dir = resolve(this.#opts.counterexamples ?? DEFAULT_DIR);
     const cx = makeCounterexample({
-      config: this.target.config,
-      ...(this.target.mutant !== undefined ? { mutant: this.target.mutant } : {}),
-      ...(this.target.variantFile !== undefined ? { variantFile: this.target.variantFile } : {}),
+      config: this.#target.config,
+      ...(this.#target.mutant !== undefined ? { mutant: this.#target.mutant } : {}),
+      ...(this.#target.variantFile !== undefined ? { variantFile: this.#target.variantFile } : {}),
       scenario,
       schedule: final.schedule,
       violation: { property: v.property, message: v.message, step: v.step, task: v.task, taskName: v.taskName, report: v.report },
@@ -121,16 +133,16 @@ export class FaultlineViolation extends Error {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, counterexampleFileName(cx));
     writeFileSync(file, serializeCounterexample(cx));
-    this.done = { property: prop, file, counterexample: cx, report: final };
-    return this.done;
+    this.#done = { property: prop, file, counterexample: cx, report: final };
+    return this.#done;
   }
 
   private describe(): string {
-    if (this.text !== null) return this.text;
+    if (this.#text !== null) return this.#text;
     const f = this.finish();
     const v = f.counterexample.violation;
-    const what = this.target.mutant ? `mutant ${this.target.mutant} on ${this.target.config}` : this.target.variant.name === this.target.config ? this.target.config : `variant ${this.target.variant.name} on ${this.target.config}`;
-    this.text = [
+    const what = this.#target.mutant ? `mutant ${this.#target.mutant} on ${this.#target.config}` : this.#target.variant.name === this.#target.config ? this.#target.config : `variant ${this.#target.variant.name} on ${this.#target.config}`;
+    this.#text = [
       `${v.property}: ${v.message}`,
       `  ${what}, scenario ${f.counterexample.scenario.name} (${f.counterexample.scenario.family}): ${f.counterexample.tasks} tasks, ${f.report.steps} steps, ${f.report.preemptions} preemption(s)`,
       ...v.report.map((l) => `    ${l}`),
@@ -139,7 +151,7 @@ export class FaultlineViolation extends Error {
       `  counterexample: ${f.file}`,
       `  replay: ${f.counterexample.command}`,
     ].join('\n');
-    return this.text;
+    return this.#text;
   }
 }
 

@@ -71,7 +71,7 @@ describe('mmProperty', () => {
     expect(first.threads.length).toBeLessThanOrEqual(2);
     const done = v.finish();
     expect(done.report.status).toBe('violation');
-    expect(done.report.preemptions).toBeLessThanOrEqual(v.run.preemptions);
+    expect(done.report.preemptions).toBeLessThanOrEqual(v.found().run.preemptions);
     expect(done.counterexample.violation.property).toBe('VM_BUG_ON');
   }, 120_000);
 
