@@ -3,8 +3,9 @@
  * JS and declarations), the tarball unpacked into node_modules/faultline of a fresh project in a
  * temporary directory outside the repository, beside vitest, fast-check and @fast-check/vitest
  * (offline: the repository's installed copies, linked, as the tarball's own dependencies are).
- * The project's test file imports 'faultline', type-checks against the shipped declarations, finds
- * io-no-revalidate and passes on v6.6.
+ * The project's test file imports 'faultline' (and a kernel type by its deep path), type-checks
+ * against the shipped declarations, finds io-no-revalidate, passes on v6.6, and catches a variant
+ * of its own with sequential fc.commands.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const USER_TEST = `import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { test as ptest } from '@fast-check/vitest';
-import { checkRun, family, mmProperty, schedules, type Schedule, type ScenarioSpec } from 'faultline';
+import { checkRun, defineVariant, family, mmProperty, schedules, sequential, type Schedule, type ScenarioSpec } from 'faultline';
+import type { Task } from 'faultline/impl/rt/task.js';
 
 test('finds io-no-revalidate', () => {
   const p = mmProperty({ variant: 'io-no-revalidate', workload: family('unmap-during-io'), counterexamples: 'cx' });
@@ -32,6 +34,23 @@ test('finds io-no-revalidate', () => {
   const r = fc.check(p, { seed: 7, numRuns: 500 });
   expect(r.failed).toBe(true);
   expect(String((r.errorInstance as Error).message)).toMatch(/counterexample: \\S+\\.json/);
+});
+
+// A locking idea of the user's own, written against the kernel's function table (a deep import).
+const munmapDoesNothing = defineVariant({
+  name: 'munmap-does-nothing', base: 'v6.6', description: 'munmap returns 0 and leaves the mapping',
+  overrides: {
+    __vm_munmap: function* (_start: number, _len: number, _unlock: boolean): Task<number> {
+      yield '__vm_munmap';
+      return 0;
+    },
+  },
+});
+
+test('sequential commands catch a variant of the user', () => {
+  const mm = sequential({ variant: munmapDoesNothing, counterexamples: 'cx' });
+  const r = fc.check(fc.property(fc.commands(mm.commands, { maxCommands: 8 }), (cmds) => fc.modelRun(mm.setup, cmds)), { seed: 5, numRuns: 300 });
+  expect(r.failed).toBe(true);
 });
 
 const v66: (s: ScenarioSpec, sch: Schedule) => void = checkRun('v6.6');
@@ -92,7 +111,8 @@ describe('npm pack', () => {
     const out = run.stdout + run.stderr;
     expect(out).toMatch(/finds io-no-revalidate/);
     expect(out).toMatch(/passes on v6\.6/);
-    expect(out).toMatch(/Tests\s+2 passed/);
+    expect(out).toMatch(/sequential commands catch a variant of the user/);
+    expect(out).toMatch(/Tests\s+3 passed/);
     expect(run.status).toBe(0);
     // The counterexample file it wrote is in the project.
     expect(readdirSync(join(proj, 'cx')).some((f) => f.startsWith('io-no-revalidate-'))).toBe(true);
