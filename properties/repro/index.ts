@@ -148,6 +148,9 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   }));
   const allPids = [...initialPids, ...[...forkChild.values()].filter((p) => !initialPids.includes(p))];
   if (allPids.length > 8) throw new ReproError(`the scenario has ${allPids.length} processes; the reproducer runs at most 8`);
+  const targets = sc.threads.flatMap((t) => t.program).flatMap((op) => ('target' in op ? [op.target] : []));
+  const bigPid = [...allPids, ...sc.threads.map((t) => t.pid), ...targets].find((p) => p < 1 || p > 11);
+  if (bigPid !== undefined) throw new ReproError(`simulated pid ${bigPid}: the reproducer numbers processes 1 to 11`);
   for (const t of sc.threads) {
     if (!allPids.includes(t.pid)) notes.push(`thread ${t.name} runs in P${t.pid}, which nothing creates: its operations fail with -ESRCH`);
   }
@@ -334,7 +337,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     const allowed = [...set].sort();
     return `\t{ .pid = ${pid}, .addr = ${hex(addr)}, .n = ${allowed.length}, .allowed = ${strs(`final_${i}`, allowed)} },`;
   });
-  const window = mergeRanges(outcomes?.window ?? initialRanges(sc));
+  const window = mergeRanges(outcomes?.window ?? fixedRanges(sc));
   const fixedWindow = mergeRanges(fixedRanges(sc));
 
   const CHECK_TEXT: Record<string, string> = {
@@ -454,10 +457,6 @@ function verdictName(property: string): string {
     case 'linearizability': case 'final-state': case 'fork-snapshot': return `${property}: a result the model forbids`;
     default: return `${property}: observed from user space (a result the model forbids, a hang, or a kernel warning)`;
   }
-}
-
-function initialRanges(sc: ScenarioSpec): [number, number][] {
-  return fixedRanges(sc);
 }
 
 /** Ranges the scenario maps at fixed addresses (setup and programs): the reproducer owns them. */

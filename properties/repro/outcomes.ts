@@ -97,11 +97,10 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
     }
   }
 
-  const finals: ModelState[] = [];
+  const finals: MmState[] = [];
   const visited = new Set<string>();
   let states = 0;
   let complete = true;
-  type ModelState = MmState;
   const stack: { s: MmState; pc: number[] }[] = [{ s: init, pc: programs.map(() => 0) }];
   // Window lines are judged against the full window, which grows as states are found: collect
   // maps results raw and canonicalise at the end.

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -104,6 +105,7 @@ struct fpage { int pid; uint64_t addr; int n; const char *const *allowed; };
 struct range { uint64_t start, end; };
 void child_main(int pid);
 static char *page_buffer(void);
+static int proc_index(int pid);
 void *p1_body(void *arg);
 
 /*@TABLES@*/
@@ -112,7 +114,7 @@ void *p1_body(void *arg);
 /* Shared state: results of every operation, visible across the forked processes. */
 
 struct result {
-	volatile int state;             /* 0 not started, 1 started, 2 returned, 3 not run */
+	volatile int state;             /* 0 not started, 1 started, 2 returned, 3 not run, 4 returned after the release */
 	char text[RESULT_TEXT];         /* describeResult */
 };
 struct fresult { volatile int state; char text[RESULT_TEXT]; };
@@ -379,19 +381,17 @@ static void read_proc(int i, const struct op *op, const char *what) {
 	set_result(i, "read");
 }
 
-static int policy_mode(int p) { return p; }
-
 static void run_op(int i) {
 	const struct op *op = &ops[i];
 	long v = 0;
 	int sig;
 	switch (op->kind) {
 	case OP_LOAD:
-		sig = access_page(X(op->addr), 0, 0, &v, op->thread >= 0 ? i : -1);
+		sig = access_page(X(op->addr) & ~(PAGE - 1), 0, 0, &v, op->thread >= 0 ? i : -1);
 		if (sig) set_result(i, "%s", signame(sig)); else set_result(i, "%ld", v);
 		break;
 	case OP_STORE:
-		sig = access_page(X(op->addr), 1, op->value, &v, op->thread >= 0 ? i : -1);
+		sig = access_page(X(op->addr) & ~(PAGE - 1), 1, op->value, &v, op->thread >= 0 ? i : -1);
 		if (sig) set_result(i, "%s", signame(sig)); else set_result(i, "ok");
 		break;
 	case OP_MMAP: {
@@ -417,7 +417,7 @@ static void run_op(int i) {
 	case OP_MADVISE: set_result(i, "%s", madvise((void *)X(op->addr), op->len, op->advice) ? errname(errno) : "ok"); break;
 	case OP_MBIND: {
 		unsigned long mask = op->nodemask;
-		long r = syscall(SYS_mbind, X(op->addr), op->len, policy_mode(op->policy), mask ? &mask : NULL, mask ? 64 : 0, 0);
+		long r = syscall(SYS_mbind, X(op->addr), op->len, op->policy, mask ? &mask : NULL, mask ? 64 : 0, 0);
 		set_result(i, "%s", r ? errname(errno) : "ok");
 		break;
 	}
@@ -435,7 +435,14 @@ static void run_op(int i) {
 		break;
 	}
 	case OP_EXIT:
-		if (my_pid != 1) { ctl->res[i].state = 2; set_result(i, "ok"); ctl->progress++; _exit(0); }
+		if (my_pid != 1) {
+			int pi = proc_index(my_pid);
+			set_result(i, "ok");
+			ctl->res[i].state = 2;
+			ctl->done[pi] = ctl->finals_done[pi] = 1;
+			ctl->progress++;
+			_exit(0);
+		}
 		set_result(i, "not run (the reproducer's own process)");
 		break;
 	case OP_PREAD: {
@@ -466,7 +473,7 @@ static void run_op(int i) {
 		int fd = open(path, O_RDWR);
 		if (fd < 0) { set_result(i, "%s", errname(errno)); break; }
 		long w = op->value;
-		ssize_t r = pwrite(fd, &w, sizeof w, (off_t)X(op->addr));
+		ssize_t r = pwrite(fd, &w, sizeof w, (off_t)(X(op->addr) & ~(PAGE - 1)));
 		set_result(i, "%s", r < 0 ? errname(errno) : "ok");
 		close(fd);
 		break;
@@ -564,13 +571,24 @@ static void run_program(int first, int n) {
 		if (op->kind != OP_LOAD && op->kind != OP_STORE) { ctl->res[i].state = 1; ctl->progress++; }
 		run_op(i);
 		__sync_synchronize();
-		ctl->res[i].state = 2;
+		/* returned after the userfaultfd was closed to release a blocked thread: not comparable with
+		 * the model any more, and nothing after it runs */
+		ctl->res[i].state = ctl->release ? 4 : 2;
 		ctl->progress++;
+		if (ctl->release) break;
 	}
 }
 
 static void *thread_main(void *arg) {
 	const struct thread *t = arg;
+	/* Racing threads on different CPUs: a race needs them running at once. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 1) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((int)((t - threads) % ncpu), &set);
+		pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	}
 	rng = (unsigned long)now_ms() * 2654435761UL ^ (unsigned long)(t - threads + 1) * 0x9e3779b97f4a7c15UL ^ (unsigned long)getpid();
 	while (!ctl->go && !ctl->stop) sched_yield();
 	run_program(t->first, t->n);
@@ -831,6 +849,14 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The simulation's and the model's RLIMIT_STACK (SIM_RLIMIT_STACK, model STACK_RLIMIT: 256
+	 * pages): a MAP_GROWSDOWN stack grows no further than that below its end (acct_stack_growth),
+	 * here as there. Before any thread exists (their stacks are sized from it). */
+	struct rlimit stack_rl;
+	getrlimit(RLIMIT_STACK, &stack_rl);
+	stack_rl.rlim_cur = 256 * 4096;
+	if (stack_rl.rlim_max < stack_rl.rlim_cur) stack_rl.rlim_cur = stack_rl.rlim_max;
+	if (setrlimit(RLIMIT_STACK, &stack_rl) != 0) die2("setrlimit(RLIMIT_STACK): %s", strerror(errno));
 	printf("%s", banner);
 	printf("running %u iteration(s); a hang: no progress for %u ms, confirmed over another %u ms\n", iterations, timeout_ms, timeout_ms);
 	ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

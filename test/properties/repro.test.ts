@@ -20,7 +20,7 @@ import { makeCounterexample } from '../../properties/counterexample.js';
 import { enumerateOutcomes } from '../../properties/repro/outcomes.js';
 import { cString, generateRepro, mergeRanges } from '../../properties/repro/index.js';
 import { runScenario } from '../../properties/runner.js';
-import { anon, load, page, PAGE, store, uffdRegister } from '../../properties/scenarios/build.js';
+import { anon, fileMap, fork, getPolicy, load, madvise, mbind, mprotect, mremapTo, munmap, page, PAGE, readMaps, readSmaps, RO, store, uffdRegister } from '../../properties/scenarios/build.js';
 import { initialState } from '../../model/state.js';
 import { run } from '../cli/fake.js';
 
@@ -93,6 +93,46 @@ describe('faultline repro: every kept counterexample', () => {
     expect(r.out).toMatch(/hang: thread faulter still blocked in P1 load\(0x10003000\).*unregistered/);
     expect(r.code).toBe(1);
   }, 600_000);
+});
+
+describe('every operation renders, and agrees with the model on this kernel', () => {
+  //   P1 |--anon 4p--|   |--data.bin shared 3p--|   |--anon 4p, registered--|      P2 |--anon 2p--| |--data.bin--|
+  it('loads, stores, pread/pwrite, mprotect, mremap (fixed and not), UFFDIO_COPY/MOVE, /proc/pid/mem, maps, smaps, madvise, mbind, get_mempolicy, unregister, fork, munmap, exit', () => {
+    const sc: ScenarioSpec = {
+      name: 'all-ops', family: 'test',
+      files: [{ name: 'data.bin', pages: [100, 101, 102] }],
+      processes: [
+        { pid: 1, setup: [anon(1, 0, 4), store(1, 0, 1), fileMap(1, 8, 3, 'data.bin', 0, true), anon(1, 16, 4), uffdRegister(1, 16, 4)] },
+        { pid: 2, setup: [anon(2, 0, 2), store(2, 1, 6), fileMap(2, 8, 3, 'data.bin', 0, true)] },
+      ],
+      threads: [
+        { name: 'A', pid: 1, program: [load(1, 8), store(1, 9, 55), { op: 'pread', pid: 1, file: 'data.bin', page: 1 }, { op: 'pwrite', pid: 1, file: 'data.bin', page: 2, value: 77 },
+          load(1, 10), mprotect(1, 0, 1, RO), store(1, 0, 3), mremapTo(1, 2, 2, 32), load(1, 32),
+          { op: 'mremap', pid: 1, oldAddr: page(32), oldLen: 2 * PAGE, newLen: 2 * PAGE, flags: { maymove: true, fixed: false, dontunmap: false } }] },
+        { name: 'B', pid: 1, program: [{ op: 'uffdio_copy', pid: 1, dst: page(16), value: 9 }, load(1, 16), { op: 'uffdio_copy', pid: 1, dst: page(17), value: 4 }, store(1, 17, 3),
+          { op: 'uffdio_move', pid: 1, src: page(17), dst: page(19) }, load(1, 19), { op: 'proc_mem_write', pid: 1, target: 1, addr: page(1), value: 12 }, load(1, 1),
+          readMaps(1), readSmaps(1), madvise(1, 1, 1), load(1, 1), mbind(1, 3, 1, 'bind:0'), getPolicy(1, 3),
+          { op: 'uffd_unregister', pid: 1, addr: page(16), len: 4 * PAGE }, load(1, 18), fork(1), munmap(1, 3, 1)] },
+        { name: 'C', pid: 2, program: [load(2, 1), store(2, 0, 8), load(2, 9), { op: 'proc_mem_write', pid: 2, target: 1, addr: page(0) + 8, value: 5 }, { op: 'exit', pid: 2 }] },
+      ],
+    };
+    const v = generationVariant('v6.15');
+    const r = runScenario({ variant: v, scenario: sc });
+    expect(r.status, r.violation?.message ?? r.error).toBe('pass');
+    const cx = makeCounterexample({
+      config: 'v6.15', scenario: sc, schedule: r.schedule,
+      violation: { property: 'linearizability', message: 'every operation, and read(/proc/1/maps)', step: -1, task: -1, taskName: '', report: [] },
+      steps: r.steps, preemptions: r.preemptions, tasks: 3, createdBy: 'test',
+    }, (n) => n);
+    const g = generateRepro(cx, v);
+    expect(g.modelComplete).toBe(true);
+    expect(g.c).toMatch(/#define PRIMARY \(CHECK_VALUE \| CHECK_PROC\)/);
+    expect(g.c).toMatch(/data\.bin\\n10010000-10014000 rw-p/);
+    const out = runC(compile(g.c, 'all-ops'), ['20', '200']);
+    expect(out.out, out.out).toMatch(/20 iterations in [\d.]+ s: 0 with a hang, 0 with a forbidden value, 0 with forbidden \/proc lines/);
+    expect(out.out).toMatch(/verdict: not reproduced/);
+    expect(out.code).toBe(0);
+  }, 60_000);
 });
 
 describe('the C verdicts can fail', () => {
