@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -12,6 +13,9 @@ export default defineConfig({
     testTimeout: process.env.FAULTLINE_DEEP ? 3_600_000 : 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // vitest's default is cores - 1 workers: one file at a time on a 2-core CI machine. The main
+    // process only collects results, so every core runs a test file.
+    maxWorkers: availableParallelism(),
     reporters: ['default'],
   },
 });

@@ -35,6 +35,8 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
 /** Sections run only when named in --only= (long comparisons, not part of the standard figures). */
 const OPTIONAL: ReadonlyArray<readonly [key: string, load: () => Promise<SectionFn>]> = [
   ['guided', section('guided', 'benchGuided')],
+  // A long campaign's heap (minutes): `--only=memory`.
+  ['memory', section('memory', 'benchMemory')],
 ];
 
 async function main(): Promise<void> {

@@ -1,18 +1,51 @@
-/** faultline list configs|mutants|scenarios|properties [--json] */
+/** faultline list configs|mutants|scenarios|properties|functions [--json] */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CONFIGURATIONS, findConfig } from '../properties/configs.js';
+import { FUNCTION_HOME, MODULE_FILES } from '../impl/sim/table.js';
 import { bool, parseArgs, type CommandSpec } from './args.js';
 import type { Backend } from './backend.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 
 export const LIST_SPEC: CommandSpec = { name: 'list', flags: { json: { type: 'boolean' } }, positionals: ['WHAT'] };
-const WHATS = ['configs', 'mutants', 'scenarios', 'properties'] as const;
+const WHATS = ['configs', 'mutants', 'scenarios', 'properties', 'functions'] as const;
 
-export const LIST_USAGE = `usage: faultline list configs|mutants|scenarios|properties [--json]
+export const LIST_USAGE = `usage: faultline list configs|mutants|scenarios|properties|functions [--json]
 
   configs     the kernel configurations (generations) and what each follows
   mutants     the zoo: variants that revert one kernel fix, with the scenario family that exposes each
   scenarios   the scenario families
-  properties  the named properties checked, where, and the kernel rule each stands for`;
+  properties  the named properties checked, where, and the kernel rule each stands for
+  functions   the kernel function table a variant overrides by name: each function, the
+              simulation file it lives in and the kernel files that file mirrors`;
+
+const ROOT = join(import.meta.dirname, '..');
+
+/**
+ * The kernel files a simulation file mirrors: the source paths in its header's `Kernel:`
+ * paragraph (up to the first blank comment line), in order — the first is the main one.
+ */
+export function kernelFilesOf(source: string): string[] {
+  const head = source.slice(0, source.indexOf('*/') + 2);
+  const i = head.indexOf('Kernel:');
+  if (i < 0) return [];
+  const para = head.slice(i + 'Kernel:'.length).split(/\n \*\s*\n/)[0]!.replace(/\n \* ?/g, ' ');
+  const out: string[] = [];
+  for (const m of para.matchAll(/\b((?:arch|block|drivers|fs|include|kernel|lib|mm)\/[\w\-./]*[\w\-])/g)) {
+    const path = m[1]!.replace(/[.,;:]$/, '');
+    if (!out.includes(path)) out.push(path);
+  }
+  return out;
+}
+
+/** The table: every kernel function with its module, simulation file and kernel files. */
+export function functionTable(): { name: string; module: string; file: string; kernel: string[] }[] {
+  const kernelOf = new Map<string, string[]>();
+  for (const [mod, file] of Object.entries(MODULE_FILES)) kernelOf.set(mod, kernelFilesOf(readFileSync(join(ROOT, file), 'utf8')));
+  return [...FUNCTION_HOME.entries()]
+    .map(([name, mod]) => ({ name, module: mod, file: MODULE_FILES[mod as keyof typeof MODULE_FILES], kernel: kernelOf.get(mod) ?? [] }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
 
 function firstSentence(s: string, max = 100): string {
   const m = /^(.*?\.)(\s|$)/.exec(s);
@@ -53,6 +86,11 @@ export async function listCommand(argv: readonly string[], io: CliIO, backend: B
       // An option is chosen as --scenario NAME:OPTION=VALUE (the first value is the default).
       const opts = (f: (typeof data)[number]) => f.options.map((o) => ` [${f.name}:${o.name}=${o.values.join('|')}]`).join('');
       emit(data, [['NAME', 'DESCRIPTION'], ...data.map((f) => [f.name, firstSentence(f.description, 120) + opts(f)])]);
+      break;
+    }
+    case 'functions': {
+      const data = functionTable();
+      emit(data, [['FUNCTION', 'FILE', 'KERNEL'], ...data.map((f) => [f.name, f.file, f.kernel[0] ?? '-'])]);
       break;
     }
     case 'properties': {

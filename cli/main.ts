@@ -3,7 +3,7 @@
  * never throws and never prints a stack trace: bad usage or input is one line `faultline: …` and
  * exit 2, an internal failure one line and exit 3.
  *
- *   faultline list configs|mutants|scenarios|properties [--json]
+ *   faultline list configs|mutants|scenarios|properties|functions [--json]
  *   faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy …] [--runs N] …
  *   faultline replay FILE [--json] [--html OUT]
  *   faultline repro FILE --c OUT.c [--iterations N] [--timeout-ms T] [--stop-at-first]
@@ -32,7 +32,7 @@ export type { Backend } from './backend.js';
 export const USAGE = `faultline — checks the Linux kernel's page-fault locking in a deterministic interleaving simulation
 
 usage:
-  faultline list configs|mutants|scenarios|properties [--json]
+  faultline list configs|mutants|scenarios|properties|functions [--json]
   faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy random|pct|dfs|portfolio|guided]
                   [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
   faultline replay FILE [--json] [--html OUT] [--compact]

@@ -22,7 +22,9 @@ const ioHoldVmaLock = defineVariant({
 /**
  * smaps under RCU (impl/mm/task_mmu.ts, k.cfg.smaps_rcu): VMAs from the maple tree and page
  * tables through __pte_offset_map/ptep_get_lockless, no mmap_lock and no PTL; page tables freed
- * after a grace period (mmu_gather_rcu_table_free, on in every generation here).
+ * after a grace period (mmu_gather_rcu_table_free, which v6.6 — an x86 build without PARAVIRT —
+ * does not have: the proposal turns it on). Without it the same design is the zoo mutant
+ * smaps-no-mmap-lock (a page-table use-after-free).
  */
 const smapsRcu = defineVariant({
   name: 'smaps-rcu',

@@ -19,9 +19,11 @@
  * lock changes its anon_vma or PTEs while it is copied (I17, B8) — VM_DONTCOPY skip,
  * vm_area_dup, vma_dup_policy, anon_vma_fork (or a clean slate with VM_WIPEONFORK), i_mmap link,
  * store in the child's tree, copy_page_range (COW); then mmap_write_unlock(child),
- * flush_tlb_mm(oldmm), mmap_write_unlock(oldmm). The child's tree is built VMA by VMA (6.4:
- * vma_iter_bulk_store; not 6.8's __mt_dup), so a failure leaves exactly the VMAs copied so far,
- * which mmput → exit_mmap then frees.
+ * flush_tlb_mm(oldmm), mmap_write_unlock(oldmm). The child's tree (k.cfg.fork_mt_dup): ≤6.7 built
+ * VMA by VMA (vma_iter_bulk_store), so a failure leaves exactly the VMAs copied so far; 6.8+
+ * (d24062914837) a copy of the parent's (__mt_dup) whose slots are replaced one by one, the
+ * failing VMA's range then overwritten with XA_ZERO_ENTRY — the parent's VMAs after it stay in
+ * the child's tree, and exit_mmap's walks stop at the marker (mmput → exit_mmap frees the rest).
  *
  * userfaultfd: dup_userfaultfd gives each child VMA a new context (the parent's mmap_changing
  * raised); after both locks are dropped dup_userfaultfd_complete delivers UFFD_EVENT_FORK and waits
@@ -32,7 +34,7 @@
  */
 import type { Task } from '../rt/task.js';
 import { k, current_thread } from '../sim/kernel.js';
-import { mm_struct, type folio, type vm_area_struct } from '../include/linux/mm_types.js';
+import { mm_struct, XA_ZERO_ENTRY, type folio, type vm_area_struct } from '../include/linux/mm_types.js';
 import { Violation } from '../rt/task.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_DONTCOPY, VM_LOCKED, VM_WIPEONFORK } from '../include/linux/mm_flags.js';
 import { EINTR, ENOMEM, ESRCH } from '../include/linux/errno.js';
@@ -56,58 +58,97 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   let retval = 0;
   // LIST_HEAD(uf): the userfaultfd contexts the child gets (dup_userfaultfd), one per parent ctx.
   const uf: userfaultfd_fork_ctx[] = [];
-  mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
-  for (const mpnt of k.fn.sim_vmas(oldmm)) {
-    // Parent VMA write lock: no page fault may change it while it is copied (fb49c455323f).
-    yield* k.fn.vma_start_write(mpnt);
-    if (mpnt.vm_flags & VM_DONTCOPY) continue;
-    const tmp = yield* k.fn.vm_area_dup(mpnt);
-    retval = yield* k.fn.vma_dup_policy(mpnt, tmp);
-    if (retval) {
-      k.fn.vm_area_free(tmp);
-      retval = -ENOMEM;
-      break;
+  const mt_dup = k.cfg.fork_mt_dup;
+  // 6.8+: use __mt_dup() to efficiently build an identical maple tree — its slots are the
+  // parent's VMAs until each is replaced by the child's copy below.
+  if (mt_dup) retval = yield* k.fn.__mt_dup(oldmm, mm);
+  const parent = k.fn.sim_vmas(oldmm);
+  /** loop_out's mpnt: the parent VMA the copy stopped at (6.8+: marked XA_ZERO_ENTRY). */
+  let stopped: vm_area_struct | null = null;
+  if (!retval) {
+    mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
+    for (let i = 0; i < parent.length; i++) {
+      const mpnt = parent[i]!;
+      // Parent VMA write lock: no page fault may change it while it is copied (fb49c455323f).
+      yield* k.fn.vma_start_write(mpnt);
+      if (mpnt.vm_flags & VM_DONTCOPY) {
+        // 6.8+: vma_iter_clear_gfp(&vmi, mpnt->vm_start, mpnt->vm_end): not the child's.
+        if (mt_dup) yield* k.fn.vma_iter_clear(mm, mpnt.vm_start, mpnt.vm_end);
+        continue;
+      }
+      const tmp = yield* k.fn.vm_area_dup(mpnt);
+      retval = yield* k.fn.vma_dup_policy(mpnt, tmp);
+      if (retval) {
+        k.fn.vm_area_free(tmp);
+        retval = -ENOMEM;
+        stopped = mpnt;
+        break;
+      }
+      tmp.vm_mm = mm;
+      retval = yield* k.fn.dup_userfaultfd(tmp, uf);
+      if (retval) {
+        // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
+        sim_mpol_put(tmp);
+        k.fn.vm_area_free(tmp);
+        stopped = mpnt;
+        break;
+      }
+      if (tmp.vm_flags & VM_WIPEONFORK) {
+        // VM_WIPEONFORK gets a clean slate in the child. Don't prepare anon_vma until fault since
+        // we don't copy page for current vma.
+        tmp.anon_vma = null;
+      } else if ((yield* k.fn.anon_vma_fork(tmp, mpnt)) !== 0) {
+        // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
+        sim_mpol_put(tmp);
+        k.fn.vm_area_free(tmp);
+        retval = -ENOMEM;
+        stopped = mpnt;
+        break;
+      }
+      tmp.vm_flags &= ~VM_LOCKED; // vm_flags_clear(tmp, VM_LOCKED_MASK): tmp is not visible yet
+      const file = tmp.vm_file;
+      if (file) {
+        refcount_inc(file.f_count); // get_file(file)
+        yield* down_write(file.f_mapping.i_mmap_rwsem); // i_mmap_lock_write(mapping)
+        // insert tmp into the share list, just after mpnt
+        file.f_mapping.i_mmap.add(tmp);
+        up_write(file.f_mapping.i_mmap_rwsem);
+      }
+      // Link the vma into the MT (6.8+: over the parent's slot; after __mt_dup it cannot fail).
+      // 6.15+: storing attaches it (vma_mark_attached), which asserts the VMA write lock; the
+      // child mm is write-locked by us and invisible, so this is free.
+      if (k.cfg.per_vma_lock && k.cfg.vma_lock_impl === 'refcount') yield* k.fn.vma_start_write(tmp);
+      yield* k.fn.vma_iter_store(mm, tmp);
+      mm.map_count++;
+      const snap = k.fn.sim_fork_snapshot(mpnt);
+      if (mt_dup) {
+        // 6.8+: ->open before copy_page_range; a failed copy stops at the next VMA.
+        if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
+        retval = yield* k.fn.copy_page_range(tmp, mpnt);
+        k.fn.sim_fork_snapshot_check(mpnt, snap);
+        if (retval) {
+          stopped = parent[i + 1] ?? null; // mpnt = vma_next(&vmi)
+          break;
+        }
+      } else {
+        if (!(tmp.vm_flags & VM_WIPEONFORK)) retval = yield* k.fn.copy_page_range(tmp, mpnt);
+        k.fn.sim_fork_snapshot_check(mpnt, snap);
+        if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
+        if (retval) break;
+      }
     }
-    tmp.vm_mm = mm;
-    retval = yield* k.fn.dup_userfaultfd(tmp, uf);
-    if (retval) {
-      // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
-      sim_mpol_put(tmp);
-      k.fn.vm_area_free(tmp);
-      break;
-    }
-    if (tmp.vm_flags & VM_WIPEONFORK) {
-      // VM_WIPEONFORK gets a clean slate in the child. Don't prepare anon_vma until fault since
-      // we don't copy page for current vma.
-      tmp.anon_vma = null;
-    } else if ((yield* k.fn.anon_vma_fork(tmp, mpnt)) !== 0) {
-      // fail_nomem_anon_vma_fork: mpol_put(vma_policy(tmp)); fail_nomem_policy: vm_area_free(tmp)
-      sim_mpol_put(tmp);
-      k.fn.vm_area_free(tmp);
-      retval = -ENOMEM;
-      break;
-    }
-    tmp.vm_flags &= ~VM_LOCKED; // vm_flags_clear(tmp, VM_LOCKED_MASK): tmp is not visible yet
-    const file = tmp.vm_file;
-    if (file) {
-      refcount_inc(file.f_count); // get_file(file)
-      yield* down_write(file.f_mapping.i_mmap_rwsem); // i_mmap_lock_write(mapping)
-      // insert tmp into the share list, just after mpnt
-      file.f_mapping.i_mmap.add(tmp);
-      up_write(file.f_mapping.i_mmap_rwsem);
-    }
-    // Link the vma into the MT. 6.15+: storing attaches it (vma_mark_attached), which asserts
-    // the VMA write lock; the child mm is write-locked by us and invisible, so this is free.
-    if (k.cfg.per_vma_lock && k.cfg.vma_lock_impl === 'refcount') yield* k.fn.vma_start_write(tmp);
-    yield* k.fn.vma_iter_store(mm, tmp);
-    mm.map_count++;
-    const snap = k.fn.sim_fork_snapshot(mpnt);
-    if (!(tmp.vm_flags & VM_WIPEONFORK)) retval = yield* k.fn.copy_page_range(tmp, mpnt);
-    k.fn.sim_fork_snapshot_check(mpnt, snap);
-    if (tmp.vm_ops?.open) tmp.vm_ops.open(tmp);
-    if (retval) break;
   }
-  if (!retval) mm.mm_mt.in_rcu = true; // mt_set_in_rcu
+  // loop_out:
+  if (!retval) {
+    mm.mm_mt.in_rcu = true; // mt_set_in_rcu
+  } else if (mt_dup) {
+    // The entire maple tree has already been duplicated. If the mmap duplication fails, mark
+    // the failure point with XA_ZERO_ENTRY. In exit_mmap(), if this marker is encountered, stop
+    // releasing VMAs that have not been duplicated after this point.
+    if (stopped) yield* k.fn.mas_store_prealloc(mm, stopped.vm_start, stopped.vm_end - 1, XA_ZERO_ENTRY);
+    // The mm_struct is going to exit, but the locks will be dropped first (MMF_UNSTABLE).
+    mm.mmf_unstable = true;
+  }
   k.fn.mmap_write_unlock(mm);
   yield* k.fn.flush_tlb_mm(oldmm);
   k.fn.mmap_write_unlock(oldmm);
@@ -174,11 +215,12 @@ function sim_mpol_put(vma: vm_area_struct): void {
 // ---------------------------------------------------------------------------------------------
 // The mm_struct's lifetime
 
-/** The pid the cache constructor builds the next fresh mm for (constructors take no arguments). */
-let allocPid = 0;
-
-/** mm_cachep: the slab cache of mm_structs (an ordinary cache: freed mms are never reused). */
-export const mm_cachep: kmem_cache<mm_struct> = kmem_cache_create<mm_struct>('mm_struct', () => new mm_struct(allocPid), 0, null, 1408);
+/**
+ * mm_cachep: the slab cache of mm_structs (an ordinary cache: freed mms are never reused). The
+ * constructor gets the pid from kmem_cache_alloc (no module state: a variant's copy of this
+ * module shares the cache and its constructor).
+ */
+export const mm_cachep: kmem_cache<mm_struct> = kmem_cache_create<mm_struct>('mm_struct', (pid) => new mm_struct(pid as number), 0, null, 1408);
 
 /**
  * sim_mm_alloc_setup(pid, exec): a scenario's initial mm (the exec'd process's mm_alloc), built
@@ -194,10 +236,7 @@ export function sim_mm_alloc_setup(pid: number, exec?: Execution): mm_struct {
  * mm_count 1. Not a scheduling point.
  */
 export function* allocate_mm(pid: number): Task<mm_struct> {
-  allocPid = pid;
-  const mm = yield* kmem_cache_alloc(mm_cachep, 'dup_mm: allocate_mm');
-  allocPid = 0;
-  return mm;
+  return yield* kmem_cache_alloc(mm_cachep, 'dup_mm: allocate_mm', pid);
 }
 
 /** mmgrab(mm): pin the struct (mm_count), not the address space. */

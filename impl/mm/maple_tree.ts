@@ -36,7 +36,7 @@ import { current, currentExecution, inTask } from '../rt/execution.js';
 import { step, Violation, type Task } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
 import {
-  maple_node, type maple_range, type maple_tree, type mm_struct, type vm_area_struct,
+  maple_node, XA_ZERO_ENTRY, type maple_range, type maple_tree, type mm_struct, type vm_area_struct,
 } from '../include/linux/mm_types.js';
 import { rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../sync/rcu.js';
 import { kasan_check_read, kfree_rcu, kmem_cache_create, kmem_cache_free, sim_kasan_track } from '../sync/kasan.js';
@@ -45,9 +45,6 @@ import { sim_lockdep_enabled } from '../sync/lockdep.js';
 
 /** The maple_node slab cache (lib/maple_tree.c: maple_node_cache). */
 const maple_node_cache = kmem_cache_create<maple_node>('maple_node', () => new maple_node([]), 0, null, 256);
-
-/** Nodes replaced by a writer (mte_set_node_dead): an RCU walker that reads one restarts. */
-const deadNodes = new WeakSet<maple_node>();
 
 /** One tree entry: a range and the VMA stored there. */
 export interface sim_mt_entry {
@@ -111,7 +108,7 @@ function* mas_start_walk(mm: mm_struct, site: string, rootLabel: string, nodeLab
     const node = mt.ma_root;
     yield step(nodeLabel, node);
     kasan_check_read(node, site);
-    if (!deadNodes.has(node)) return node;
+    if (!node.dead) return node;
     // ma_dead_node(): replaced after we loaded the root; mas_reset() and walk again.
   }
 }
@@ -255,7 +252,7 @@ function stored(node: maple_node, index: number, last: number, entry: vm_area_st
 
 /** ma_free_rcu() / mt_free_one(): free a replaced node, after a grace period in RCU mode. */
 function mas_free(mt: maple_tree, node: maple_node): void {
-  deadNodes.add(node);
+  node.dead = true;
   if (mt.in_rcu) kfree_rcu(node, 'ma_free_rcu');
   else kmem_cache_free(maple_node_cache, node, 'mt_free_one');
 }
@@ -290,6 +287,29 @@ export function* vma_iter_store(mm: mm_struct, vma: vm_area_struct): Task<void> 
   k.fn.mmap_assert_write_locked(mm);
   if (k.cfg.per_vma_lock && k.cfg.vma_lock_impl === 'refcount' && vma.vm_refcnt === 0) k.fn.vma_mark_attached(vma);
   yield* k.fn.mas_store_prealloc(mm, vma.vm_start, vma.vm_end - 1, vma);
+}
+
+/** xa_is_zero(entry) (include/linux/xarray.h): the reserved XA_ZERO_ENTRY. */
+export function xa_is_zero(entry: vm_area_struct | null): boolean {
+  return entry === XA_ZERO_ENTRY;
+}
+
+/**
+ * __mt_dup(mt, new, gfp) (6.8+, used by dup_mmap): make `mm`'s tree an identical copy of
+ * `oldmm`'s — same ranges, same entries (the parent's VMAs, which dup_mmap then overwrites one
+ * by one). One step. Locks: both mmap_locks held for write. 0 (allocation failure not modelled).
+ */
+export function* __mt_dup(oldmm: mm_struct, mm: mm_struct): Task<number> {
+  k.fn.mmap_assert_write_locked(oldmm);
+  k.fn.mmap_assert_write_locked(mm);
+  yield step('__mt_dup', mm);
+  const src = oldmm.mm_mt.ma_root;
+  kasan_check_read(src, '__mt_dup');
+  const mt = mm.mm_mt;
+  const old = mt.ma_root;
+  mt.ma_root = sim_kasan_track(new maple_node([...src.slots], [...src.ranges]), maple_node_cache, '__mt_dup');
+  mas_free(mt, old);
+  return 0;
 }
 
 /**

@@ -18,7 +18,11 @@
  *   under mmap_read_lock with only page_table_lock serialising it and no VMA write lock (the
  *   assertion of vma_start_write would fire), replacing the tree node while readers walk it.
  * - exit_mmap: unmap everything under mmap_read_lock, then under mmap_write_lock free the page
- *   tables (free_pgtables with mm_wr_locked: each VMA write-locked), detach and free every VMA.
+ *   tables (free_pgtables with mm_wr_locked: each VMA write-locked), detach and free every VMA;
+ *   its walks stop at an XA_ZERO_ENTRY a failed 6.8+ fork left (xa_is_zero).
+ * - mmap_region: ≤6.11 unmaps the range first (do_vmi_munmap) and maps after; 6.12+
+ *   (k.cfg.mmap_region_gather_first) goes to __mmap_region (impl/mm/vma.ts), which maps over the
+ *   gathered old VMAs and frees them after.
  *
  * Left out: file ->mmap hooks (every file mapping gets generic_file_vm_ops; driver VMAs come
  * from their own modules), MAP_POPULATE/MAP_LOCKED, hugetlb, accounting limits
@@ -72,7 +76,7 @@ export function vm_end_gap(vma: vm_area_struct): number {
  * unmapped_area_topdown(info): the highest gap of `length` below high_limit and above low_limit
  * (≥ mmap_min_addr), honouring the stack guard gaps. Locks: mmap_lock held (the tree is stable).
  */
-function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number, high_limit: number): Task<number> {
+export function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number, high_limit: number): Task<number> {
   yield 'unmapped_area_topdown:mas_empty_area_rev';
   const low = Math.max(low_limit, MMAP_MIN_ADDR);
   const vmas = k.fn.sim_vmas(mm);
@@ -93,7 +97,7 @@ function* unmapped_area_topdown(mm: mm_struct, length: number, low_limit: number
  * generic_get_unmapped_area_topdown): MAP_FIXED returns addr; a free hint is taken as it is;
  * else the top-down search below mmap_base.
  */
-function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: number, flags: number): Task<number> {
+export function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: number, flags: number): Task<number> {
   const mmap_end = TASK_SIZE;
   if (len > mmap_end - MMAP_MIN_ADDR) return -ENOMEM;
   if (flags & MAP_FIXED) return addr;
@@ -106,7 +110,7 @@ function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: numbe
       return addr;
     }
   }
-  return yield* unmapped_area_topdown(mm, len, PAGE_SIZE, MMAP_BASE);
+  return yield* k.fn.unmapped_area_topdown(mm, len, PAGE_SIZE, MMAP_BASE);
 }
 
 /**
@@ -115,7 +119,7 @@ function* arch_get_unmapped_area_topdown(mm: mm_struct, addr: number, len: numbe
  */
 export function* get_unmapped_area(mm: mm_struct, addr: number, len: number, flags: number): Task<number> {
   if (len > TASK_SIZE) return -ENOMEM;
-  addr = yield* arch_get_unmapped_area_topdown(mm, addr, len, flags);
+  addr = yield* k.fn.arch_get_unmapped_area_topdown(mm, addr, len, flags);
   if (addr < 0) return addr;
   if (addr > TASK_SIZE - len) return -ENOMEM;
   if (addr % PAGE_SIZE !== 0) return -EINVAL;
@@ -160,7 +164,7 @@ export function vma_set_page_prot(vma: vm_area_struct): void {
 }
 
 /** accountable_mapping(file, vm_flags): private writable memory is charged (VM_ACCOUNT). */
-function accountable_mapping(vm_flags: number): boolean {
+export function accountable_mapping(vm_flags: number): boolean {
   return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
 }
 
@@ -211,10 +215,12 @@ const shmem_vm_ops: vm_operations_struct = {
 export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: number, vm_flags: number, pgoff: number): Task<number> {
   const end = addr + len;
   k.fn.mmap_assert_write_locked(mm);
+  // 6.12+: gather the old VMAs, map over them, then free them (mm/vma.ts __mmap_region).
+  if (k.cfg.mmap_region_gather_first) return yield* k.fn.__mmap_region(mm, f, addr, len, vm_flags, pgoff);
   // Unmap any existing mapping in the area (6.4: do_vmi_munmap(&vmi, mm, addr, len, uf, false)).
   if ((yield* k.fn.do_vmi_munmap(mm, addr, len, false)) !== 0) return -ENOMEM;
   // Private writable mapping: check memory availability.
-  if (accountable_mapping(vm_flags)) vm_flags |= VM_ACCOUNT;
+  if (k.fn.accountable_mapping(vm_flags)) vm_flags |= VM_ACCOUNT;
 
   // Can we just expand an old mapping?
   const { vma: next, prev } = yield* k.fn.find_vma_prev(mm, addr);
@@ -490,7 +496,13 @@ export function* expand_stack(mm: mm_struct, addr: number): Task<vm_area_struct 
  */
 export function* exit_mmap(mm: mm_struct): Task<void> {
   yield* k.fn.mmap_read_lock(mm);
-  const vmas = k.fn.sim_vmas(mm);
+  // for (vma = vma_next(&vmi); vma && !xa_is_zero(vma); vma = vma_next(&vmi)): a fork that
+  // failed after __mt_dup (6.8+) left the parent's VMAs after an XA_ZERO_ENTRY — not ours.
+  const vmas: vm_area_struct[] = [];
+  for (const v of k.fn.sim_vmas(mm)) {
+    if (k.fn.xa_is_zero(v)) break;
+    vmas.push(v);
+  }
   if (vmas.length === 0) {
     // Can happen if dup_mmap() received an OOM
     k.fn.mmap_read_unlock(mm);

@@ -237,18 +237,22 @@ export function mmap_write_downgrade(mm: mm_struct): void {
 // ---------------------------------------------------------------------------------------------
 // Per-VMA lock bookkeeping (simulation only)
 
+/*
+ * The bookkeeping lives on the VMA (vma->sim_transient_readers, vma->vmlock_dep_map), never in
+ * this module: a variant's copy of vma_start_read (or of any function here) must count the same
+ * holds and acquire the same lockdep map as the base code beside it
+ * (test/impl/override_identity.test.ts).
+ */
+
 /**
  * Holds taken inside vma_start_read and not yet confirmed by its re-checks (a trylock or a
  * reference that the seq / vm_mm check may still drop). They are not read locks: the kernel's
  * readers take them while the VMA may be write-locked and give them back at once.
  */
-const transientReaders = new WeakMap<vm_area_struct, number>();
 function transient_add(vma: vm_area_struct, d: number): void {
-  transientReaders.set(vma, (transientReaders.get(vma) ?? 0) + d);
+  vma.sim_transient_readers += d;
 }
 
-/** vma->vmlock_dep_map (6.15+): the lockdep view of the refcount VMA lock. */
-const vmlockDepMaps = new WeakMap<vm_area_struct, lockdep_map>();
 /**
  * vma->vmlock_dep_map (6.15+): the lockdep map of the refcount VMA lock (class 'vma_lock'); a
  * variant that replaces vma_start_read must acquire it as the kernel's __vma_lockdep_acquire_read.
@@ -257,10 +261,10 @@ export function sim_vmlock_dep_map(vma: vm_area_struct): lockdep_map {
   return vmlock_dep_map(vma);
 }
 function vmlock_dep_map(vma: vm_area_struct): lockdep_map {
-  let m = vmlockDepMaps.get(vma);
-  if (m === undefined) {
+  let m = vma.vmlock_dep_map;
+  if (m === null) {
     m = new lockdep_map(`${vma.name}->vm_lock`, 'vma_lock');
-    vmlockDepMaps.set(vma, m);
+    vma.vmlock_dep_map = m;
   }
   return m;
 }
@@ -284,7 +288,7 @@ export interface sim_vma_lock_state_t {
 export function sim_vma_lock_state(vma: vm_area_struct): sim_vma_lock_state_t {
   if (!k.cfg.per_vma_lock) return { readers: 0, writeLocked: false, detached: vma.detached };
   const writeLocked = vma.vm_lock_seq === vma.vm_mm.mm_lock_seq;
-  const t = transientReaders.get(vma) ?? 0;
+  const t = vma.sim_transient_readers;
   if (k.cfg.vma_lock_impl === 'rwsem') {
     return { readers: vma.vm_lock.readers - t, writeLocked, detached: vma.detached };
   }
@@ -320,7 +324,7 @@ export function __vma_refcount_put_return(vma: vm_area_struct): number {
 }
 
 /** __vma_are_readers_excluded(refcnt): a writer is excluding readers and only it is left. */
-function readers_excluded(refcnt: number): boolean {
+export function __vma_are_readers_excluded(refcnt: number): boolean {
   return (refcnt & VMA_LOCK_OFFSET) !== 0 && refcnt <= VMA_LOCK_OFFSET + 1;
 }
 
@@ -336,7 +340,7 @@ export function* vma_refcount_put(vma: vm_area_struct): Task<void> {
   const mm = vma.vm_mm;
   rwsem_release(vmlock_dep_map(vma), 'vma_refcount_put');
   const newcnt = k.fn.__vma_refcount_put_return(vma);
-  if (newcnt !== 0 && readers_excluded(newcnt)) {
+  if (newcnt !== 0 && k.fn.__vma_are_readers_excluded(newcnt)) {
     // (Without a wake-up nothing after the decrement touches shared memory: no step needed.)
     yield step('vma_refcount_put:rcuwait_wake_up', mm);
     kasan_check_read(mm, 'rcuwait_wake_up (vma_refcount_put)');
@@ -490,7 +494,7 @@ export function __is_vma_write_locked(vma: vm_area_struct): boolean {
 }
 
 /** __vma_end_exclude_readers (6.15+): drop VMA_LOCK_OFFSET; true when the VMA is now detached. */
-function vma_end_exclude_readers(vma: vm_area_struct): boolean {
+export function __vma_end_exclude_readers(vma: vm_area_struct): boolean {
   vma.vm_refcnt -= VMA_LOCK_OFFSET;
   if (vma.vm_refcnt < 0) throw refcnt_violation(vma, 'refcount_t: underflow; use-after-free.', 'refcount_sub_and_test');
   rwsem_release(vmlock_dep_map(vma), '__vma_end_exclude_readers');
@@ -502,7 +506,7 @@ function vma_end_exclude_readers(vma: vm_area_struct): boolean {
  * mm->vma_writer_wait until the readers are gone (vm_refcnt == OFFSET + 1, or OFFSET when
  * detaching). -EINTR for a TASK_KILLABLE wait interrupted by SIGKILL (the offset is dropped).
  */
-function* vma_start_exclude_readers(vma: vm_area_struct, state: number, detaching: boolean): Task<{ err: number; detached: boolean; exclusive: boolean }> {
+export function* __vma_start_exclude_readers(vma: vm_area_struct, state: number, detaching: boolean): Task<{ err: number; detached: boolean; exclusive: boolean }> {
   k.fn.mmap_assert_write_locked(vma.vm_mm);
   // refcount_add_not_zero(VMA_LOCK_OFFSET, &vma->vm_refcnt): only vma_mark_attached raises a 0.
   if (vma.vm_refcnt === 0) return { err: 0, detached: true, exclusive: false };
@@ -511,7 +515,7 @@ function* vma_start_exclude_readers(vma: vm_area_struct, state: number, detachin
   const tgt = VMA_LOCK_OFFSET + (detaching ? 0 : 1);
   const err = yield* rcuwait_wait_event(vma.vm_mm.vma_writer_wait, () => vma.vm_refcnt === tgt, state);
   if (err !== 0) {
-    const detached = vma_end_exclude_readers(vma);
+    const detached = k.fn.__vma_end_exclude_readers(vma);
     return { err, detached, exclusive: false };
   }
   return { err: 0, detached: false, exclusive: true };
@@ -539,13 +543,13 @@ export function* __vma_start_write(vma: vm_area_struct, state: number): Task<num
     return 0;
   }
   yield step('__vma_start_write:vm_refcnt', vma);
-  const ves = yield* vma_start_exclude_readers(vma, state, false);
+  const ves = yield* k.fn.__vma_start_exclude_readers(vma, state, false);
   if (ves.err !== 0) {
     if (ves.detached) throw refcnt_violation(vma, 'WARNING: detached while excluding readers', '__vma_start_write');
     return ves.err;
   }
   vma.vm_lock_seq = mm_lock_seq;
-  if (ves.exclusive && vma_end_exclude_readers(vma)) {
+  if (ves.exclusive && k.fn.__vma_end_exclude_readers(vma)) {
     // WARN_ON_ONCE(ves.detached): the VMA should remain attached.
     throw refcnt_violation(vma, 'WARNING: VMA detached by __vma_start_write', '__vma_start_write');
   }
@@ -697,9 +701,9 @@ export function* vma_mark_detached(vma: vm_area_struct): Task<void> {
  * references, leaving vm_refcnt 0 (uninterruptible).
  */
 export function* __vma_exclude_readers_for_detach(vma: vm_area_struct): Task<void> {
-  const ves = yield* vma_start_exclude_readers(vma, TASK_UNINTERRUPTIBLE, true);
+  const ves = yield* k.fn.__vma_start_exclude_readers(vma, TASK_UNINTERRUPTIBLE, true);
   let detached = ves.detached;
-  if (ves.err === 0 && ves.exclusive) detached = vma_end_exclude_readers(vma);
+  if (ves.err === 0 && ves.exclusive) detached = k.fn.__vma_end_exclude_readers(vma);
   if (!detached) throw refcnt_violation(vma, 'WARNING: VMA still attached after __vma_exclude_readers_for_detach', 'vma_mark_detached');
 }
 

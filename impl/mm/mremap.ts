@@ -50,12 +50,6 @@ export function drop_rmap_locks(vma: vm_area_struct): void {
   if (vma.vm_file) up_write(vma.vm_file.f_mapping.i_mmap_rwsem);
 }
 
-/** flush_tlb_range(vma, start, end) (x86: flush_tlb_mm_range): shoot down the stale translations. */
-function* flush_tlb_range(vma: vm_area_struct, start: number, end: number): Task<void> {
-  yield 'flush_tlb_range';
-  k.fn.flush_tlb_mm_range(vma.vm_mm, start, end);
-}
-
 /**
  * move_ptes(vma, old_pmd, old_addr, old_end, new_vma, new_pmd, new_addr, need_rmap_locks):
  * move the PTEs of one table under both PTLs (the new one nested: exclusive mmap_lock prevents
@@ -90,7 +84,7 @@ export function* move_ptes(vma: vm_area_struct, old_pmd: pmd_t, old_addr: number
       if (pte.kind === 'present') force_flush = true;
       k.fn.set_pte_at(mm, new_addr, new_pte, pte); // move_pte, move_soft_dirty_pte
     }
-    if (force_flush) yield* flush_tlb_range(vma, old_end - len, old_end);
+    if (force_flush) yield* k.fn.flush_tlb_range(vma, old_end - len, old_end);
     if (new_pte !== old_pte) spin_unlock(new_pte.ptl);
     k.fn.pte_unmap(new_pte);
     k.fn.pte_unmap_unlock(old_pte);
@@ -117,7 +111,7 @@ export function* move_normal_pmd(vma: vm_area_struct, old_addr: number, new_addr
     res = true;
     VM_BUG_ON(new_pmd.table !== null, 'move_normal_pmd: !pmd_none(*new_pmd)');
     new_pmd.table = table; // pmd_populate(mm, new_pmd, pmd_pgtable(pmd))
-    yield* flush_tlb_range(vma, old_addr, old_addr + PMD_SIZE);
+    yield* k.fn.flush_tlb_range(vma, old_addr, old_addr + PMD_SIZE);
   }
   void new_addr;
   spin_unlock(mm.page_table_lock);

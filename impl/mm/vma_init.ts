@@ -32,23 +32,16 @@ import {
 import { sim_task_label } from '../sync/sched.js';
 import { currentExecution } from '../rt/execution.js';
 
+/** Fields vma_init's memset leaves alone: identity, the lock objects, vm_refcnt (see vma_lock_init). */
+const KEEP: ReadonlySet<string> = new Set(['name', 'vm_lock', 'vmlock_dep_map', 'anon_vma_chain', 'vm_mm', 'vm_refcnt']);
+
 /**
- * The mm the cache constructor builds the next fresh object for (kmem_cache constructors take no
- * arguments; vma_init sets vm_mm right after anyway).
+ * The cache's constructor: a VMA of the mm vm_area_alloc/vm_area_dup passes (kmem_cache_alloc's
+ * argument; vma_init sets vm_mm right after anyway). No state of this module: a copy of this
+ * module (a variant's) shares the cache, and so this constructor.
  */
-let allocMm: mm_struct | null = null;
-
-/** The values a fresh vm_area_struct starts with, for the memset of vma_init on a recycled one. */
-let freshDefaults: [string, unknown][] | null = null;
-/** Fields vma_init does not clear: identity, the lock objects, vm_refcnt (see vma_lock_init). */
-const KEEP = new Set(['name', 'vm_lock', 'anon_vma_chain', 'vm_mm', 'vm_refcnt']);
-
-function ctor(): vm_area_struct {
-  const vma = new vm_area_struct(allocMm!, 0, 0, 0, 0);
-  if (freshDefaults === null) {
-    freshDefaults = Object.entries(vma).filter(([key, v]) => !KEEP.has(key) && (v === null || typeof v !== 'object'));
-  }
-  return vma;
+function ctor(mm?: unknown): vm_area_struct {
+  return new vm_area_struct(mm as mm_struct, 0, 0, 0, 0);
 }
 
 /** vm_area_cachep: ≤6.14 an ordinary cache. */
@@ -79,7 +72,14 @@ export function vma_lock_init(vma: vm_area_struct, reset_refcnt: boolean): void 
  * cannot raise a 0.
  */
 export function vma_init(vma: vm_area_struct, mm: mm_struct): void {
-  for (const [key, v] of freshDefaults ?? []) (vma as unknown as Record<string, unknown>)[key] = v;
+  // memset(vma, 0, sizeof(*vma)): every plain field zeroed, every pointer NULL (the fields vma_init
+  // sets to something else are set below).
+  const fields = vma as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (KEEP.has(key)) continue;
+    const v = fields[key];
+    fields[key] = typeof v === 'number' ? 0 : typeof v === 'boolean' ? false : null;
+  }
   vma.anon_vma_chain.length = 0;
   vma.vm_mm = mm;
   vma.vm_ops = null;
@@ -92,9 +92,7 @@ export function vma_init(vma: vm_area_struct, mm: mm_struct): void {
  * freed VMA object of any mm, recycled (the scheduler chooses). Not a scheduling point.
  */
 export function* vm_area_alloc(mm: mm_struct): Task<vm_area_struct> {
-  allocMm = mm;
-  const vma = yield* kmem_cache_alloc(cachep(), 'vm_area_alloc');
-  allocMm = null;
+  const vma = yield* kmem_cache_alloc(cachep(), 'vm_area_alloc', mm);
   k.fn.vma_init(vma, mm);
   return vma;
 }
@@ -106,9 +104,7 @@ export function* vm_area_alloc(mm: mm_struct): Task<vm_area_struct> {
  * for the source (split, fork). Not a scheduling point.
  */
 export function* vm_area_dup(orig: vm_area_struct): Task<vm_area_struct> {
-  allocMm = orig.vm_mm;
-  const vma = yield* kmem_cache_alloc(cachep(), 'vm_area_dup');
-  allocMm = null;
+  const vma = yield* kmem_cache_alloc(cachep(), 'vm_area_dup', orig.vm_mm);
   // vm_area_init_from (6.16+) / *new = data_race(*orig) (before).
   vma.vm_mm = orig.vm_mm;
   vma.vm_ops = orig.vm_ops;
@@ -130,7 +126,7 @@ export function* vm_area_dup(orig: vm_area_struct): Task<vm_area_struct> {
 }
 
 /** __vm_area_free(vma): kmem_cache_free(vm_area_cachep, vma). */
-function __vm_area_free(vma: vm_area_struct, site: string): void {
+export function __vm_area_free(vma: vm_area_struct, site: string): void {
   kmem_cache_free(cachep(), vma, site);
 }
 
@@ -138,9 +134,9 @@ function __vm_area_free(vma: vm_area_struct, site: string): void {
  * vm_area_free_rcu_cb (6.4–6.14): runs after a grace period on the RCU kthread; the VMA must not
  * be locked any more while being destroyed.
  */
-function vm_area_free_rcu_cb(vma: vm_area_struct): void {
+export function vm_area_free_rcu_cb(vma: vm_area_struct): void {
   VM_BUG_ON_VMA(rwsem_is_locked(vma.vm_lock), vma, 'kernel/fork.c: vm_area_free_rcu_cb: rwsem_is_locked(&vma->vm_lock->lock)');
-  __vm_area_free(vma, 'vm_area_free_rcu_cb');
+  k.fn.__vm_area_free(vma, 'vm_area_free_rcu_cb');
 }
 
 /**
@@ -150,7 +146,7 @@ function vm_area_free_rcu_cb(vma: vm_area_struct): void {
 export function vm_area_free(vma: vm_area_struct): void {
   switch (k.cfg.vma_free) {
     case 'immediate':
-      __vm_area_free(vma, 'vm_area_free');
+      k.fn.__vm_area_free(vma, 'vm_area_free');
       return;
     case 'rcu': {
       // Record the call_rcu for KASAN's "Last potentially related work creation".
@@ -158,13 +154,13 @@ export function vm_area_free(vma: vm_area_struct): void {
       if (m !== undefined && inTask()) {
         m.rcuQueued = { task: sim_task_label(current()), site: 'vm_area_free', step: currentExecution().step };
       }
-      call_rcu(vma, vm_area_free_rcu_cb);
+      call_rcu(vma, (v) => k.fn.vm_area_free_rcu_cb(v));
       return;
     }
     case 'typesafe_rcu':
       // The vma should be detached while being destroyed.
       k.fn.vma_assert_detached(vma);
-      __vm_area_free(vma, 'vm_area_free');
+      k.fn.__vm_area_free(vma, 'vm_area_free');
       return;
   }
 }

@@ -34,8 +34,20 @@ export interface KernelConfig {
    * (release_fault_lock); 6.4: the arch code always calls vma_end_read after handle_mm_fault.
    */
   readonly vma_lock_released_by_handler: boolean;
-  /** 6.4: the VMA-lock attempt only for user-mode faults. */
+  /**
+   * The VMA-lock attempt only for user-mode faults (FAULT_FLAG_USER). x86's do_user_addr_fault
+   * has had `if (!(flags & FAULT_FLAG_USER)) goto lock_mmap;` since it first tried the VMA lock
+   * (0bff0aaea03e, 6.4) in every generation; other architectures (arm64, 6.4+) try it for kernel
+   * faults too. On in every named generation (x86).
+   */
   readonly vma_lock_user_only: boolean;
+  /**
+   * 6.7+ (46e714c729c8, "arch/mm/fault: fix major fault accounting when retrying under per-VMA
+   * lock"): a VM_FAULT_RETRY under the VMA lock that was a major fault retries under mmap_lock
+   * with FAULT_FLAG_TRIED. Before (6.6), the mmap_lock attempt is a first try again: a handler
+   * that must wait for I/O drops mmap_lock too and the fault is tried a third time.
+   */
+  readonly vma_lock_retry_tried_on_major: boolean;
   /** 6.6+: do_swap_page runs under the VMA lock (6.4: returns VM_FAULT_RETRY at once). */
   readonly swap_under_vma_lock: boolean;
   /** 6.6+: handle_userfault under the VMA lock. */
@@ -46,7 +58,48 @@ export interface KernelConfig {
   readonly file_fault_under_vma_lock: boolean;
   /** Stack growth: under the mmap read lock (≤6.4, StackRot) or the write lock (6.5+). */
   readonly expand_stack_lock: 'read' | 'write';
-  /** CONFIG_MMU_GATHER_RCU_TABLE_FREE: page tables freed after an RCU(-sched) grace period. */
+  /**
+   * ≤6.4 (246c320a8cfe, 5.8): munmap does not downgrade mmap_lock next to a VM_GROWSDOWN VMA (it
+   * could grow into the range under the read lock). Removed in 6.5 by "mm: Always downgrade
+   * mmap_lock if requested" (Matthew Wilcox), not backported: 6.3.y and 6.4.y kept it with the
+   * StackRot fix backported (the stack then grows under the write lock anyway).
+   */
+  readonly munmap_no_downgrade_next_to_stack: boolean;
+  /**
+   * 6.4: vma_prepare write-locks the VMAs a split/merge/expand changes (vp->vma, adj_next,
+   * remove, remove2 — not vp->insert: "vp->insert is always a newly created VMA, no need for
+   * locking") and dup_anon_vma write-locks dst itself (Jann Horn, "mm: lock a vma in dup_anon_vma
+   * before setting ->anon_vma", 6.4.y stable). 6.6 ("mm: always lock new vma before inserting into
+   * vma tree" and "mm: move vma locking out of vma_prepare and dup_anon_vma", Suren Baghdasaryan):
+   * the callers write-lock every VMA, the new piece of a split included, before vma_prepare, and
+   * dup_anon_vma asserts it.
+   */
+  readonly vma_lock_in_vma_prepare: boolean;
+  /**
+   * 6.12+ (Liam R. Howlett, "Avoid MAP_FIXED gap exposure", f8d112a4e657 "mm/mmap: avoid zeroing
+   * vma tree in mmap_region()"; __mmap_region since 6.13): mmap_region gathers the VMAs it
+   * replaces (split, write-locked, detached, still in the tree), clears their PTEs and closes
+   * them, maps the new VMA over them, and only then frees them; an error after the gather
+   * reattaches them (vms_abort_munmap_vmas), or leaves a gap once their PTEs are gone. Before, it
+   * unmapped the range first (do_vmi_munmap) and the tree showed a hole until the new VMA was in.
+   */
+  readonly mmap_region_gather_first: boolean;
+  /**
+   * 6.8+ (d24062914837, "fork: use __mt_dup() to duplicate maple tree in dup_mmap()"): the
+   * child's tree starts as a copy of the parent's (its slots the parent's VMAs), each slot
+   * replaced by the child's copy in turn; on failure the failing VMA's range is overwritten with
+   * XA_ZERO_ENTRY, which exit_mmap's walks stop at (the parent's VMAs after it are not the
+   * child's). Before, the child's tree was built VMA by VMA.
+   */
+  readonly fork_mt_dup: boolean;
+  /**
+   * CONFIG_MMU_GATHER_RCU_TABLE_FREE: page tables freed after an RCU(-sched) grace period. x86
+   * selects it only with PARAVIRT up to 6.13 (a native build frees page tables with the pages,
+   * right after the TLB-flush IPI has been acknowledged); from 6.14 x86_64 selects
+   * ARCH_SUPPORTS_PT_RECLAIM (4817f70c25b6) and PT_RECLAIM (default y) selects it. Each
+   * generation takes the kernel's default (PARAVIRT is default n): off ≤6.7, on in 6.15. A
+   * variant may flip it (`config: { mmu_gather_rcu_table_free: true }` for a PARAVIRT build).
+   */
   readonly mmu_gather_rcu_table_free: boolean;
   /** 6.8+: the SWP_SYNCHRONOUS_IO swap-in that skips the swap cache pins the entry with swapcache_prepare. */
   readonly swapcache_prepare_on_skip: boolean;
@@ -106,8 +159,13 @@ const G0: KernelConfig = {
   uffd_under_vma_lock: false,
   fault_around_under_vma_lock: false,
   file_fault_under_vma_lock: false,
+  vma_lock_retry_tried_on_major: false,
   expand_stack_lock: 'write',
-  mmu_gather_rcu_table_free: true,
+  munmap_no_downgrade_next_to_stack: true,
+  vma_lock_in_vma_prepare: true,
+  mmap_region_gather_first: false,
+  fork_mt_dup: false,
+  mmu_gather_rcu_table_free: false,
   swapcache_prepare_on_skip: true,
   swap_synchronous_io: false,
   maps_under_vma_lock: false,
@@ -127,7 +185,9 @@ const G1_64: KernelConfig = {
     'Linux 6.4.y with its stable fixes: per-VMA locks (5e31275cc997) for anonymous VMAs only; ' +
     'vm_lock rwsem + vm_lock_seq + detached; VMAs freed by call_rcu; the arch code always calls ' +
     'vma_end_read; swap faults return VM_FAULT_RETRY under the VMA lock; fixes B6 (9471f1f2f502), ' +
-    'B7 (c137381f71ae), B8 (fb49c455323f), B9 (33313a747e81), B10 (657b5146955e), B14 (6c21e066f925).',
+    'B7 (c137381f71ae), B8 (fb49c455323f), B9 (33313a747e81), B10 (657b5146955e), B14 (6c21e066f925); ' +
+    'vma_prepare write-locks the VMAs it changes but not a split\'s new piece, dup_anon_vma locks dst; ' +
+    'munmap keeps the write lock next to a VM_GROWSDOWN VMA; x86 tries the VMA lock for user faults only.',
   per_vma_lock: true,
   vma_free: 'rcu',
 };
@@ -139,12 +199,15 @@ const G1_66: KernelConfig = {
     'Linux 6.6: swap faults (do_swap_page), userfaultfd and fault-around under the VMA lock ' +
     '(Suren Baghdasaryan, "Per-VMA lock support for swap and userfaults"; Matthew Wilcox, "Handle ' +
     'most file-backed faults under the VMA lock"); handlers drop the VMA lock on ' +
-    'VM_FAULT_RETRY/COMPLETED; file-backed VMAs allowed in lock_vma_under_rcu; kernel faults try ' +
-    'the VMA lock too; vm_flags changes write-lock the VMA (B26 fix).',
+    'VM_FAULT_RETRY/COMPLETED (the mmap_lock retry is a first try again: no FAULT_FLAG_TRIED before ' +
+    '46e714c729c8); file-backed VMAs allowed in lock_vma_under_rcu; vm_flags changes write-lock ' +
+    'the VMA (B26 fix); callers write-lock every VMA before vma_prepare, a split\'s new piece ' +
+    'included; munmap always downgrades.',
   vma_lock_anon_only: false,
   vma_lock_refuse_uffd: false,
   vma_lock_released_by_handler: true,
-  vma_lock_user_only: false,
+  munmap_no_downgrade_next_to_stack: false,
+  vma_lock_in_vma_prepare: false,
   swap_under_vma_lock: true,
   uffd_under_vma_lock: true,
   fault_around_under_vma_lock: true,
@@ -157,8 +220,10 @@ const G1_67: KernelConfig = {
   follows:
     'Linux 6.7: ->fault, ->page_mkwrite and wp_page_copy under the VMA lock when ' +
     'vma->vm_ops->map_pages exists (Matthew Wilcox, "Handle more faults under the VMA lock", e.g. ' +
-    '4ed4379881aa); drivers without ->map_pages retry under mmap_lock (vmf_can_call_fault).',
+    '4ed4379881aa); drivers without ->map_pages retry under mmap_lock (vmf_can_call_fault); a major ' +
+    'fault retried after the VMA lock carries FAULT_FLAG_TRIED (46e714c729c8).',
   file_fault_under_vma_lock: true,
+  vma_lock_retry_tried_on_major: true,
 };
 
 const G3_615: KernelConfig = {
@@ -169,13 +234,18 @@ const G3_615: KernelConfig = {
     'mm_lock_seq a seqcount (6.13), VMAs in a SLAB_TYPESAFE_BY_RCU cache (3104138517fc) so ' +
     'lock_vma_under_rcu re-checks vm_mm (9bbffee67ffd), attachment and range after taking the ' +
     'reference; no anon_vma check in lock_vma_under_rcu (6.10, vmf_anon_prepare); SWP_SYNCHRONOUS_IO ' +
-    'swap-in pins the entry with swapcache_prepare (13ddaf26be32).',
+    'swap-in pins the entry with swapcache_prepare (13ddaf26be32); mmap_region gathers the VMAs it ' +
+    'replaces before mapping over them (6.12, f8d112a4e657); fork copies the tree with __mt_dup ' +
+    '(6.8, d24062914837); page tables freed by RCU (x86_64 PT_RECLAIM, 6.14).',
   vma_lock_impl: 'refcount',
   mm_lock_seq: 'seqcount',
   vma_free: 'typesafe_rcu',
   vma_lock_anon_vma_check: 'none',
   swap_synchronous_io: true,
   uffd_ops_vma_lock: true,
+  mmap_region_gather_first: true,
+  fork_mt_dup: true,
+  mmu_gather_rcu_table_free: true,
 };
 
 /** The named kernel generations, oldest first. */

@@ -48,6 +48,24 @@ type Modules = typeof modules;
 /** The type of the kernel function table: every exported function of every kernel module. */
 export type KernelFns = UnionToIntersection<{ [M in keyof Modules]: FunctionsOf<Modules[M]> }[keyof Modules]>;
 
+/**
+ * The simulation file of each module (repository-relative): its header's `Kernel:` line names the
+ * kernel files it mirrors (`faultline list functions`). test/cli/list_functions.test.ts keeps this
+ * in step with `modules`.
+ */
+export const MODULE_FILES: Readonly<Record<keyof typeof modules, string>> = {
+  mmap_lock: 'impl/mm/mmap_lock.ts', maple_tree: 'impl/mm/maple_tree.ts', memory: 'impl/mm/memory.ts',
+  memory_unmap: 'impl/mm/memory_unmap.ts', pgtable_generic: 'impl/mm/pgtable_generic.ts',
+  page_alloc: 'impl/mm/page_alloc.ts', rmap: 'impl/mm/rmap.ts', filemap: 'impl/mm/filemap.ts',
+  swap_state: 'impl/mm/swap_state.ts', swapfile: 'impl/mm/swapfile.ts', vmscan: 'impl/mm/vmscan.ts',
+  mmap: 'impl/mm/mmap.ts', vma: 'impl/mm/vma.ts', mprotect: 'impl/mm/mprotect.ts', fork: 'impl/mm/fork.ts',
+  mmu_gather: 'impl/mm/mmu_gather.ts', mempolicy: 'impl/mm/mempolicy.ts', userfaultfd: 'impl/mm/userfaultfd.ts',
+  mremap: 'impl/mm/mremap.ts', madvise: 'impl/mm/madvise.ts', gup: 'impl/mm/gup.ts',
+  khugepaged: 'impl/mm/khugepaged.ts', task_mmu: 'impl/mm/task_mmu.ts', fault: 'impl/arch/x86/mm/fault.ts',
+  tlb: 'impl/arch/x86/mm/tlb.ts', block: 'impl/drivers/block.ts', misc_device: 'impl/drivers/misc_device.ts',
+  vma_init: 'impl/mm/vma_init.ts', memory_swap: 'impl/mm/memory_swap.ts', mmu_notifier: 'impl/mm/mmu_notifier.ts',
+};
+
 /** Which module (kernel file) each function comes from, for `faultline list` and error messages. */
 export const FUNCTION_HOME: ReadonlyMap<string, string> = (() => {
   const m = new Map<string, string>();

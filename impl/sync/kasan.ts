@@ -69,8 +69,12 @@ export class kmem_cache<T extends object> {
   readonly id: number;
   constructor(
     readonly name: string,
-    /** Builds a fresh object. */
-    readonly ctor: () => T,
+    /**
+     * Builds a fresh object. Its argument is the simulation's: what kmem_cache_alloc was given
+     * to build it from (vm_area_alloc's mm), where the kernel's constructor would find the
+     * object's memory and the caller fills it in.
+     */
+    readonly ctor: (arg?: unknown) => T,
     readonly flags = 0,
     /** Called on an object handed back by a typesafe cache (default: nothing, the caller re-initialises, as in the kernel). */
     readonly reinit: ((obj: T) => void) | null = null,
@@ -84,11 +88,26 @@ export class kmem_cache<T extends object> {
   }
 }
 
+/**
+ * The caches created so far, by name, flags, size and constructor source: kmem_cache_create
+ * returns the existing cache for the same request, so a kernel module evaluated twice (a
+ * variant's faithful copy of a function: test/impl/override_identity.test.ts) allocates from and
+ * frees to the kernel's one cache, as a static cache is created once at boot. Bounded by the
+ * kmem_cache_create calls in the source.
+ */
+const created = new Map<string, kmem_cache<object>>();
+
 /** kmem_cache_create(name, ctor, flags). */
 export function kmem_cache_create<T extends object>(
-  name: string, ctor: () => T, flags = 0, reinit: ((obj: T) => void) | null = null, size = 8,
+  name: string, ctor: (arg?: unknown) => T, flags = 0, reinit: ((obj: T) => void) | null = null, size = 8,
 ): kmem_cache<T> {
-  return new kmem_cache(name, ctor, flags, reinit, size);
+  const key = `${name}\0${flags}\0${size}\0${String(ctor)}\0${String(reinit)}`;
+  let c = created.get(key) as kmem_cache<T> | undefined;
+  if (c === undefined) {
+    c = new kmem_cache(name, ctor, flags, reinit, size);
+    created.set(key, c as unknown as kmem_cache<object>);
+  }
+  return c;
 }
 
 /** Objects allocated with kmalloc/kfree-style calls and sim_kasan_track without a cache. */
@@ -162,17 +181,21 @@ function execOrUndefined(): Execution | undefined {
   return inTask() ? currentExecution() : undefined;
 }
 
-/** A fresh object, never reused and never failing: scenario setup, or code that must not branch. */
-export function sim_kmem_cache_alloc_fresh<T extends object>(cache: kmem_cache<T>, site: string, exec?: Execution): T {
-  return attach(cache.ctor(), cache as unknown as kmem_cache<object>, site, exec ?? execOrUndefined());
+/**
+ * A fresh object, never reused and never failing: scenario setup, or code that must not branch.
+ * `arg` goes to the cache's constructor.
+ */
+export function sim_kmem_cache_alloc_fresh<T extends object>(cache: kmem_cache<T>, site: string, exec?: Execution, arg?: unknown): T {
+  return attach(cache.ctor(arg), cache as unknown as kmem_cache<object>, site, exec ?? execOrUndefined());
 }
 
 /**
  * kmem_cache_alloc(): an object of the cache. From a SLAB_TYPESAFE_BY_RCU cache with freed
  * objects the scheduler chooses: 0 a fresh object, i > 0 the i-th freed one handed back.
+ * `arg` goes to the constructor of a fresh object (a reused one is the caller's to re-initialise).
  */
-export function* kmem_cache_alloc<T extends object>(cache: kmem_cache<T>, site: string): Task<T> {
-  if (!inTask()) return sim_kmem_cache_alloc_fresh(cache, site);
+export function* kmem_cache_alloc<T extends object>(cache: kmem_cache<T>, site: string, arg?: unknown): Task<T> {
+  if (!inTask()) return sim_kmem_cache_alloc_fresh(cache, site, undefined, arg);
   const exec = currentExecution();
   if (cache.typesafe) {
     const fl = runOf(exec).freelists[cache.id];
@@ -191,7 +214,7 @@ export function* kmem_cache_alloc<T extends object>(cache: kmem_cache<T>, site: 
       }
     }
   }
-  return sim_kmem_cache_alloc_fresh(cache, site, exec);
+  return sim_kmem_cache_alloc_fresh(cache, site, exec, arg);
 }
 
 /** kmem_cache_alloc that may fail: the scheduler chooses (1: failure, null). */

@@ -17,7 +17,9 @@ import { describeCall } from '../../model/ops.js';
 import type { MmState } from '../../model/state.js';
 import { describeHistoryOp, prefixAt, validateHistory, type HistoryOp } from './history.js';
 import { partitionHistory } from './partition.js';
-import { clearModelCache, intern, opKey, transition, trimModelCache, type ModelNode } from './model_cache.js';
+import {
+  cacheVerdict, cachedVerdict, clearModelCache, clearVerdicts, intern, opKey, transition, trimModelCache, type ModelNode,
+} from './model_cache.js';
 
 export interface LinearizabilityOptions {
   /** Search nodes allowed over the whole check (default 1e6). */
@@ -169,13 +171,9 @@ function checkGroups(initial: MmState, history: readonly HistoryOp[], budget: Bu
   return results;
 }
 
-/** Linearizable histories already decided, by verdictKey. */
-const okVerdicts = new Map<string, { readonly order: readonly number[]; readonly steps: number }>();
-const MAX_VERDICTS = 20_000;
-
 /** Forget every cached answer (verdicts, interned states, transitions): for tests and measurements. */
 export function clearLinearizabilityCaches(): void {
-  okVerdicts.clear();
+  clearVerdicts();
   clearModelCache();
 }
 
@@ -185,12 +183,14 @@ export function clearLinearizabilityCaches(): void {
  * invocation and response, in order.
  */
 function verdictKey(initial: MmState, history: readonly HistoryOp[], max: number, partition: boolean): string {
-  let k = `${intern(initial).id}/${max}/${partition ? 1 : 0}`;
+  // Joined, not concatenated: a key built with += is a rope of a node per piece, kept as such by
+  // the cache (several times the bytes of the flat string).
+  const parts: string[] = [`${intern(initial).id}/${max}/${partition ? 1 : 0}`];
   for (let i = 0; i < history.length; i++) {
     const h = history[i]!;
-    k += `;${h.id},${h.task},${h.invoke},${h.response},${opKey(h.op, h.result)}`;
+    parts.push(`;${h.id},${h.task},${h.invoke},${h.response},`, opKey(h.op, h.result));
   }
-  return k;
+  return parts.join('');
 }
 
 /**
@@ -207,7 +207,7 @@ export function checkLinearizability(
   // The same question again (a campaign's schedules often produce identical histories): the
   // answer is a pure function of its inputs, so a linearizable history's verdict is replayed.
   const memoKey = verdictKey(initial, history, budget.max, partition);
-  const hit = okVerdicts.get(memoKey);
+  const hit = cachedVerdict(memoKey);
   if (hit !== undefined) return { verdict: 'ok', order: [...hit.order], steps: hit.steps };
   const bad = validateHistory(history);
   if (bad) throw new Error(`malformed history: ${bad}`);
@@ -223,8 +223,7 @@ export function checkLinearizability(
   }
   if (results.every((x) => x.r.ok)) {
     const order = mergeOrders(results.map((x) => x.r.order), byId);
-    if (okVerdicts.size >= MAX_VERDICTS) okVerdicts.clear();
-    okVerdicts.set(memoKey, { order: [...order], steps: budget.used });
+    cacheVerdict(memoKey, { order: [...order], steps: budget.used });
     return { verdict: 'ok', order, steps: budget.used };
   }
   // Illegal. Find the shortest illegal prefix: linearizability is prefix-closed (a pending op may

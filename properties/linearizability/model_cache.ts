@@ -1,7 +1,8 @@
 /**
  * Interned model states and a cache of the model's transitions, shared by every search of the
  * process (across runs: a campaign runs the same scenario under many schedules, so its searches
- * ask the model the same questions again and again).
+ * ask the model the same questions again and again), and the verdicts of linearizable histories
+ * already decided (checker.ts).
  *
  * Soundness. The search memoises on fingerprint(state) already: two states with the same
  * fingerprint behave identically (model/spec.ts). Interning keeps one canonical state per
@@ -10,8 +11,14 @@
  * model would give again. Nothing about the verdict changes; only the number of immer
  * productions and JSON fingerprints does.
  *
- * Memory: the caches are dropped wholesale (between searches) once they hold MAX_NODES states; a
- * dropped state's node stays valid for whoever still holds it, and ids are never reused.
+ * Memory: a campaign of any length must run in a fixed heap (a million executions in 64 MB), so
+ * both caches are bounded by an estimate of the bytes they hold — mostly their strings: the
+ * state fingerprints, the op keys of the transitions, the verdict keys (a history spelled out) —
+ * not by a count (a family with longer histories or bigger address spaces has bigger entries).
+ * Between searches, a cache over its budget is dropped wholesale: a dropped state's node stays
+ * valid for whoever still holds it, ids are never reused, and nothing of the old generation
+ * stays reachable from the cache (a partial eviction would not do that: surviving nodes' edges
+ * would keep the evicted ones alive). test/properties/memory_bound.test.ts holds them to it.
  */
 import { check, fingerprint, step } from '../../model/spec.js';
 import type { ModelOp, ModelResult } from '../../model/ops.js';
@@ -31,13 +38,28 @@ export interface ModelNode {
  */
 export type Edge = ModelNode | readonly ModelNode[] | string;
 
-/** Drop the caches once they hold this many states. */
-export const MAX_NODES = 50_000;
+/**
+ * Budget (estimated bytes) of the interned states and their transitions. The estimate per state
+ * is its fingerprint (one byte a character) three times — the key, and the immer state it spells out,
+ * of which successive states share most — plus a node's fixed cost; per transition, its key and
+ * a Map entry. Calibrated against heap snapshots (see the test).
+ */
+export const MODEL_CACHE_BYTES = 12_000_000;
+/** Budget (estimated bytes) of the verdicts of linearizable histories. */
+export const VERDICT_CACHE_BYTES = 6_000_000;
+const NODE_BYTES = 160;
+const EDGE_BYTES = 64;
+const VERDICT_BYTES = 120;
 
 let nextId = 0;
 let byFingerprint = new Map<string, ModelNode>();
 let byState = new WeakMap<object, ModelNode>();
 let roots = new Map<string, ModelNode>();
+/** Estimated bytes held by byFingerprint, roots and every node's edges. */
+let modelBytes = 0;
+/** Times the model cache and the verdict cache were dropped for their budget (for the bench). */
+let modelDrops = 0;
+let verdictDrops = 0;
 
 /** The canonical node of a state. */
 export function intern(state: MmState): ModelNode {
@@ -48,22 +70,46 @@ export function intern(state: MmState): ModelNode {
   if (n === undefined) {
     n = { id: nextId++, state, edges: new Map() };
     byFingerprint.set(f, n);
+    modelBytes += NODE_BYTES + 3 * f.length;
   }
   byState.set(state, n);
   return n;
 }
 
-/** Called between searches: bound the memory the caches hold. */
+/** Called between searches: bound the memory the caches hold (each to its budget). */
 export function trimModelCache(): void {
-  if (byFingerprint.size < MAX_NODES) return;
-  clearModelCache();
+  if (modelBytes >= MODEL_CACHE_BYTES) {
+    modelDrops++;
+    clearModelCache();
+  }
+  if (verdictBytes >= VERDICT_CACHE_BYTES) {
+    verdictDrops++;
+    clearVerdicts();
+  }
 }
 
-/** Forget everything (tests, or after model code changed in a long-lived process). */
+/** Forget every state and transition (tests, or after model code changed in a long-lived process). */
 export function clearModelCache(): void {
   byFingerprint = new Map();
   byState = new WeakMap();
   roots = new Map();
+  modelBytes = 0;
+  // The op keys' JSON goes too: the edges that shared those strings are gone.
+  opJson = new Map();
+}
+
+/** What the caches hold now, and how often they were dropped (tests and the bench). */
+export interface ModelCacheStats {
+  readonly states: number;
+  readonly estimatedBytes: number;
+  readonly verdicts: number;
+  readonly verdictBytes: number;
+  readonly drops: number;
+  readonly verdictDrops: number;
+}
+
+export function modelCacheStats(): ModelCacheStats {
+  return { states: byFingerprint.size, estimatedBytes: modelBytes, verdicts: verdicts.size, verdictBytes, drops: modelDrops, verdictDrops };
 }
 
 /** A root state (e.g. a scenario's initial state) by a caller's key: built once, then interned. */
@@ -72,6 +118,7 @@ export function internRoot(key: string, build: () => MmState): ModelNode {
   if (n === undefined) {
     n = intern(build());
     roots.set(key, n);
+    modelBytes += EDGE_BYTES + key.length;
   }
   return n;
 }
@@ -116,5 +163,35 @@ export function transition(from: ModelNode, key: string, op: ModelOp, result: Mo
     e = 'blocked' in o ? o.blocked : intern(o.state);
   }
   from.edges.set(key, e);
+  modelBytes += EDGE_BYTES + key.length + (typeof e === 'string' ? e.length : 0);
   return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdicts of linearizable histories (checker.ts: the same question again, the same answer)
+
+/** A linearizable history's answer: its order and the search nodes it took. */
+export interface CachedVerdict {
+  readonly order: readonly number[];
+  readonly steps: number;
+}
+
+let verdicts = new Map<string, CachedVerdict>();
+let verdictBytes = 0;
+
+/** The cached verdict of a history, by checker.ts's verdict key. */
+export function cachedVerdict(key: string): CachedVerdict | undefined {
+  return verdicts.get(key);
+}
+
+/** Remember a linearizable history's verdict (bounded: see VERDICT_CACHE_BYTES). */
+export function cacheVerdict(key: string, v: CachedVerdict): void {
+  verdicts.set(key, v);
+  verdictBytes += VERDICT_BYTES + key.length + 8 * v.order.length;
+}
+
+/** Forget every verdict. */
+export function clearVerdicts(): void {
+  verdicts = new Map();
+  verdictBytes = 0;
 }

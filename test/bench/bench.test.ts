@@ -19,6 +19,7 @@ import * as runtime from '../../bench/runtime.js';
 import * as linearizability from '../../bench/linearizability.js';
 import * as standard from '../../bench/standard.js';
 import * as time_to_bug from '../../bench/time_to_bug.js';
+import { benchMemory } from '../../bench/memory.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -56,6 +57,18 @@ describe('bench modules', () => {
     const index = readFileSync(join(import.meta.dirname, '../../bench/index.ts'), 'utf8');
     expect(index).toMatch(/\['standard', section\('standard', 'benchStandard'\)\]/);
     expect(index).toMatch(/\['timeToBug', section\('time_to_bug', 'benchTimeToBug'\)\]/);
+    expect(index).toMatch(/\['memory', section\('memory', 'benchMemory'\)\]/);
+  });
+
+  it('memory: a short campaign gives its heap checkpoints', async () => {
+    const m = await benchMemory({ runs: 200 });
+    expect(m.runs).toBe(200);
+    expect(m.checkpoints.map((c) => c.executions)).toEqual([200]);
+    const c = m.checkpoints[0]!;
+    expect(c.keptHeapMB).toBeGreaterThan(0);
+    expect(c.peakHeapUsedMB).toBeGreaterThanOrEqual(c.keptHeapMB);
+    expect(c.peakRssMB).toBeGreaterThan(c.peakHeapUsedMB);
+    expect(m.cache.states).toBeGreaterThan(0);
   });
 
   it('timeToBug returns one row per mutant × strategy, and one for the general generator, with its notes', async () => {

@@ -23,11 +23,11 @@ describe('b10-anon-vma-check', () => {
   it('is found by the default portfolio on mremap-dontunmap-vs-fault, shrunk to 2 threads and ≤ 2 preemptions', () => {
     const v = expectFoundShrunk(M, 600, 'lockdep', 2, 2);
     expect(v.message).toMatch(/mmap_assert_locked/);
-  }, 30_000);
+  }, 60_000);
 
   it('the base configuration v6.4 (check after vma_start_read) passes mremap-dontunmap-vs-fault with the same budget', () => {
     expectBaseClean(M, 600);
-  }, 30_000);
+  }, 60_000);
 
   it('test/regressions/b10-anon-vma-check.json replays the same assertion', () => {
     const r = expectReplays('test/regressions/b10-anon-vma-check.json', M);

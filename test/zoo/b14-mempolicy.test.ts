@@ -12,11 +12,11 @@ describe('b14-mempolicy', () => {
   it('is found by the default portfolio on mbind-vs-fault', () => {
     expect(M.scenario).toBe('mbind-vs-fault');
     expectFound(M, 2000, ['kasan']);
-  }, 20_000);
+  }, 60_000);
 
   it('the base configuration ' + M.base + ' passes mbind-vs-fault with the same budget', () => {
     expectBaseClean(M, 2000);
-  }, 20_000);
+  }, 60_000);
 
   it('the kept counterexample replays the same violation', () => {
     expectReplays('test/regressions/b14-mempolicy.json', M);

@@ -12,11 +12,11 @@ describe('b22-uffd-copy-events', () => {
   it('is found by the default portfolio on uffd', () => {
     expect(M.scenario).toBe('uffd');
     expectFound(M, 2000, ['final-state', 'linearizability']);
-  }, 20_000);
+  }, 60_000);
 
   it('the base configuration ' + M.base + ' passes uffd with the same budget', () => {
     expectBaseClean(M, 2000);
-  }, 20_000);
+  }, 60_000);
 
   it('the kept counterexample replays the same violation', () => {
     expectReplays('test/regressions/b22-uffd-copy-events.json', M);

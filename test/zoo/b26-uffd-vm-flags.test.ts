@@ -12,11 +12,11 @@ describe('b26-uffd-vm-flags', () => {
   it('is found by the default portfolio on uffd', () => {
     expect(M.scenario).toBe('uffd');
     expectFound(M, 2000, ['linearizability']);
-  }, 20_000);
+  }, 60_000);
 
   it('the base configuration ' + M.base + ' passes uffd with the same budget', () => {
     expectBaseClean(M, 2000);
-  }, 20_000);
+  }, 60_000);
 
   it('the kept counterexample replays the same violation', () => {
     expectReplays('test/regressions/b26-uffd-vm-flags.json', M);

@@ -23,11 +23,11 @@ describe('b6-stackrot', () => {
   it('is found by the default portfolio on stack-rot, shrunk to 2 threads and 1 preemption', () => {
     const v = expectFoundShrunk(M, 300, 'kasan', 2, 2);
     expect(v.message).toMatch(/slab-use-after-free in (mas_prev|find_vma_prev): read of maple_node object freed at ma_free_rcu/);
-  }, 30_000);
+  }, 60_000);
 
   it('the base configuration v6.3 (stack growth under mmap_write_lock) passes stack-rot with the same budget', () => {
     expectBaseClean(M, 300);
-  }, 30_000);
+  }, 60_000);
 
   it('test/regressions/b6-stackrot.json replays the same use-after-free', () => {
     const r = expectReplays('test/regressions/b6-stackrot.json', M);

@@ -23,11 +23,11 @@ describe('b7-stack-expansion', () => {
   it('is found by the default portfolio on stack-expansion-vs-fault, shrunk to 2 threads and ≤ 2 preemptions', () => {
     const v = expectFoundShrunk(M, 300, 'rmap-incomplete', 2, 2);
     expect(v.message).toMatch(/not linear_page_index/);
-  }, 30_000);
+  }, 60_000);
 
   it('the base configuration v6.4 (vma_start_write before growing) passes stack-expansion-vs-fault with the same budget', () => {
     expectBaseClean(M, 300);
-  }, 30_000);
+  }, 60_000);
 
   it('test/regressions/b7-stack-expansion.json replays the same rmap violation', () => {
     const r = expectReplays('test/regressions/b7-stack-expansion.json', M);

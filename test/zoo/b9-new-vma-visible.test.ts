@@ -23,11 +23,11 @@ describe('b9-new-vma-visible', () => {
     const v = expectFoundShrunk(M, 50, 'VM_BUG_ON', 1, 0);
     expect(v.message).toMatch(/vma_assert_write_locked/);
     expect(v.report.trace!.some((e) => e.label === 'mas_store_prealloc:rcu_assign_pointer')).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   it('the base configuration v6.6 passes mmap-vs-fault with the same budget', () => {
     expectBaseClean(M, 50);
-  }, 30_000);
+  }, 60_000);
 
   it('test/regressions/b9-new-vma-visible.json replays the same assertion', () => {
     const r = expectReplays('test/regressions/b9-new-vma-visible.json', M);

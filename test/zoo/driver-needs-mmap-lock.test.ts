@@ -12,11 +12,11 @@ describe('driver-needs-mmap-lock', () => {
   it('is found by the default portfolio on driver-fault', () => {
     expect(M.scenario).toBe('driver-fault');
     expectFound(M, 2000, ['lockdep']);
-  }, 20_000);
+  }, 60_000);
 
   it('the base configuration ' + M.base + ' passes driver-fault with the same budget', () => {
     expectBaseClean(M, 2000);
-  }, 20_000);
+  }, 60_000);
 
   it('the kept counterexample replays the same violation', () => {
     expectReplays('test/regressions/driver-needs-mmap-lock.json', M);

@@ -13,6 +13,7 @@ import { spinlock_t } from '../../sync/spinlock.js';
 import { rw_semaphore } from '../../sync/rwsem.js';
 import { refcount_t } from '../../sync/refcount.js';
 import { rcuwait, wait_queue_head_t } from '../../sync/wait.js';
+import type { lockdep_map } from '../../sync/lockdep.js';
 import { PAGE_SHIFT, PTRS_PER_PTE } from './mm_flags.js';
 
 let nextId = 1;
@@ -278,6 +279,19 @@ export class vm_area_struct {
   detached = true;
   /** 6.15+: vm_refcnt (0 detached, 1 attached, 1+n readers, + VMA_LOCK_OFFSET while a writer excludes readers). */
   vm_refcnt = 0;
+  /**
+   * 6.15+ (CONFIG_DEBUG_LOCK_ALLOC): vma->vmlock_dep_map, lockdep's view of the refcount VMA
+   * lock; made on first use (sim_vmlock_dep_map in impl/mm/mmap_lock.ts), kept for the object's
+   * life (the same memory after SLAB_TYPESAFE_BY_RCU reuse).
+   */
+  vmlock_dep_map: lockdep_map | null = null;
+  /**
+   * Simulation bookkeeping, not a kernel field: holds taken inside vma_start_read and not yet
+   * confirmed by its re-checks (they are not read locks; see sim_vma_lock_state). Kept on the
+   * VMA, not in a module, so that a variant's copy of vma_start_read and the base's invariants
+   * count the same holds.
+   */
+  sim_transient_readers = 0;
   constructor(mm: mm_struct, start: number, end: number, flags: number, pgoff: number) {
     this.vm_mm = mm;
     this.vm_start = start;
@@ -293,6 +307,17 @@ export class vm_area_struct {
     return `${this.name}[${hex(this.vm_start)}-${hex(this.vm_end)}]`;
   }
 }
+
+/**
+ * XA_ZERO_ENTRY (include/linux/xarray.h): a reserved entry. dup_mmap (6.8+) stores it over the
+ * range of the VMA its copy failed at; the walks of exit_mmap stop there (xa_is_zero). A frozen
+ * placeholder of no mm: writing to it throws, as dereferencing the kernel's (void *)0x406 oopses.
+ */
+export const XA_ZERO_ENTRY: vm_area_struct = ((): vm_area_struct => {
+  const z = new vm_area_struct(null as unknown as mm_struct, 0, 0, 0, 0);
+  (z as { name: string }).name = 'XA_ZERO_ENTRY';
+  return Object.freeze(z) as vm_area_struct;
+})();
 
 /** VM_REFCNT_EXCLUDE_READERS_FLAG / VMA_LOCK_OFFSET (6.15+, include/linux/mm_types.h). */
 export const VMA_LOCK_OFFSET = 0x40000000;
@@ -315,6 +340,11 @@ export interface maple_range {
 export class maple_node {
   readonly name: string;
   readonly ranges: readonly maple_range[];
+  /**
+   * Replaced by a writer (mte_set_node_dead: the node's parent points to itself): an RCU walker
+   * that reads it restarts (ma_dead_node).
+   */
+  dead = false;
   constructor(readonly slots: readonly vm_area_struct[], ranges?: readonly maple_range[]) {
     this.name = `maple_node#${sim_next_id()}`;
     this.ranges = ranges ?? slots.map((v) => ({ index: v.vm_start, last: v.vm_end - 1 }));
@@ -353,6 +383,8 @@ export class mm_struct {
   write_protect_seq = 0;
   /** MMF_UNSTABLE (OOM reaper) — check_stable_address_space. */
   mmf_unstable = false;
+  /** mm->tlb_flush_pending: batched TLB flushes of this mm in flight (impl/mm/mmu_gather.ts). */
+  tlb_flush_pending = 0;
   /** 6.15+: rcuwait a writer draining VMA readers sleeps on. */
   vma_writer_waiting = -1;
   /** 6.15+: mm->vma_writer_wait, the rcuwait of a writer excluding VMA readers (__vma_start_write). */

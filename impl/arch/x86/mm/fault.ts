@@ -7,13 +7,15 @@
  * handler needs mmap_lock — the mmap_lock path (lock_mm_and_find_vma), retried with
  * FAULT_FLAG_TRIED after VM_FAULT_RETRY. Per era (impl/sim/config.ts):
  *  - ≤6.3 (per_vma_lock off): mmap_lock only.
- *  - 6.4: the VMA lock is tried for user-mode faults only (vma_lock_user_only); an access error
- *    under it falls back to mmap_lock; the arch code always calls vma_end_read() after
- *    handle_mm_fault (handlers never release it).
+ *  - Every generation (x86): the VMA lock is tried for user-mode faults only
+ *    (`if (!(flags & FAULT_FLAG_USER)) goto lock_mmap;`, k.cfg.vma_lock_user_only).
+ *  - 6.4: an access error under the VMA lock falls back to mmap_lock; the arch code always calls
+ *    vma_end_read() after handle_mm_fault (handlers never release it).
  *  - 6.6+ ("mm: drop per-VMA lock when returning VM_FAULT_RETRY or VM_FAULT_COMPLETED",
  *    vma_lock_released_by_handler): vma_end_read() only when the result has neither RETRY nor
- *    COMPLETED; kernel faults try the VMA lock too; a retry after a major fault carries
- *    FAULT_FLAG_TRIED (46e714c729c8, 6.7).
+ *    COMPLETED. 6.6's mmap_lock retry is a first try (no FAULT_FLAG_TRIED): a handler that must
+ *    wait for I/O drops mmap_lock too and the fault is tried a third time; 6.7+ a retry after a
+ *    major fault carries FAULT_FLAG_TRIED (46e714c729c8, k.cfg.vma_lock_retry_tried_on_major).
  *  - 6.10+ (the named generations with no anon_vma check in lock_vma_under_rcu): an access error
  *    found under the VMA lock is a SIGSEGV right there (bad_area_access_error with the VMA lock,
  *    "x86/mm: handle access error under per-VMA lock", 6.8) instead of a fallback.
@@ -129,7 +131,7 @@ export function* do_user_addr_fault(regs: pt_regs, error_code: number, address: 
       }
       count_vm_vma_lock_event('VMA_LOCK_RETRY');
       k.stats.fault_retries++;
-      if (k.cfg.vma_lock_released_by_handler && (fault & VM_FAULT_MAJOR)) flags |= FAULT_FLAG_TRIED;
+      if (k.cfg.vma_lock_retry_tried_on_major && (fault & VM_FAULT_MAJOR)) flags |= FAULT_FLAG_TRIED;
       // Quick path to respond to signals
       if (k.fn.fault_signal_pending(fault, regs)) return 0;
       lock_mmap = true;
