@@ -105,7 +105,7 @@ describe('npm pack', () => {
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
 
-    const run = spawnSync(process.execPath, [join(NM, 'vitest', 'vitest.mjs'), 'run', '--root', proj, '--reporter=verbose'], {
+    const run = spawnSync(process.execPath, [join(NM, 'vitest', 'vitest.mjs'), 'run', '--root', proj, '--reporter=verbose', '--testTimeout=120000'], {
       cwd: proj, encoding: 'utf8', env: { ...process.env, CI: 'true', NO_COLOR: '1' },
     });
     const out = run.stdout + run.stderr;
