@@ -29,6 +29,7 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
   ['linearizability', section('linearizability', 'benchLinearizability')],
   ['standard', section('standard', 'benchStandard')],
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
+  ['explore', section('explore', 'benchExplore')],
   ['fastcheck', section('fastcheck', 'benchFastcheck')],
 ];
 
@@ -61,12 +62,31 @@ async function main(): Promise<void> {
     seconds[key] = Math.round((performance.now() - t0) / 100) / 10;
     if (!json) process.stderr.write(`  ${key}: ${seconds[key]} s\n`);
   }
+  const ratios = ratiosOf(out);
+  if (ratios !== null) out.ratios = ratios;
   const meta = { node: process.version, platform: `${process.platform}-${process.arch}`, seconds };
   if (json) {
     process.stdout.write(JSON.stringify({ ...out, ...(Object.keys(notes).length ? { notes } : {}), meta }) + '\n');
     return;
   }
   printTable(out, notes);
+}
+
+/**
+ * Figures relative to the bare generator baseline measured in the same run (runtime.bare): they
+ * carry across machines where absolute rates do not. `standardOfBare` is standard.stepsPerSec as a
+ * fraction of it (one simulated step of the whole checker against one bare generator step).
+ */
+function ratiosOf(out: Record<string, unknown>): Record<string, number> | null {
+  const bare = (out.runtime as { bare?: { stepsPerSec?: number } } | null | undefined)?.bare?.stepsPerSec;
+  if (!bare) return null;
+  const r: Record<string, number> = {};
+  const round = (x: number) => Math.round(x * 10_000) / 10_000;
+  const std = (out.standard as { stepsPerSec?: number } | null | undefined)?.stepsPerSec;
+  if (std) r.standardOfBare = round(std / bare);
+  const rt = out.runtime as Record<string, { stepsPerSec?: number }>;
+  for (const k of ['random', 'pct', 'dfs']) if (rt[k]?.stepsPerSec) r[`${k}OfBare`] = round(rt[k]!.stepsPerSec! / bare);
+  return r;
 }
 
 function printTable(out: Record<string, unknown>, notes: Record<string, string>): void {

@@ -1,8 +1,8 @@
 /**
  * bench section `memory` (opt-in: `npm run bench -- --only=memory`): the heap of a long campaign.
  * `faultline check --config v6.6 --scenario random` (portfolio, seed 1, no stop) for
- * FAULTLINE_MEMORY_RUNS executions (default 100,000), in this process; at each checkpoint (10k,
- * 100k, 1M, … and the end) the peak heap used and RSS so far (sampled every 500 executions,
+ * FAULTLINE_MEMORY_RUNS executions (default 100,000), in this process; at each checkpoint (1k,
+ * 2k, 5k, 10k, 20k, 50k, … and the end) the peak heap used and RSS so far (sampled every 500 executions,
  * without forcing a collection: what the process really needed) and the heap after a full
  * collection (what is kept). Flat means: the kept heap does not grow with the executions. Run it
  * under a small heap to see the bound hold: NODE_OPTIONS=--max-old-space-size=64.
@@ -53,7 +53,11 @@ export async function benchMemory(opts: { runs?: number; family?: string; config
     checkpoints.push({ executions: n, peakHeapUsedMB: MB(peakHeap), peakRssMB: MB(peakRss), keptHeapMB: MB(getHeapStatistics().used_heap_size) });
   };
   const t0 = performance.now();
-  let next = 10_000;
+  // Checkpoints 1k, 2k, 5k, 10k, 20k, 50k, …
+  const series = [1, 2, 5];
+  let step = 0;
+  const at = (i: number): number => series[i % 3]! * 1000 * 10 ** Math.floor(i / 3);
+  let next = at(step);
   const r = runCampaign({
     variant: generationVariant(opts.config ?? 'v6.6'), family: opts.family ?? 'random', strategy: 'portfolio', runs, seed: 1,
     stopAtFirst: false, shrink: false,
@@ -61,7 +65,7 @@ export async function benchMemory(opts: { runs?: number; family?: string; config
       if (n % 500 === 0) sample();
       if (n === next) {
         checkpoint(n);
-        next *= 10;
+        next = at(++step);
       }
     },
   });

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DfsStrategy, Execution, explore, PctStrategy, RandomStrategy, type Scheduler, type Strategy } from '../impl/rt/index.js';
-import { lockWorkload } from './workload.js';
+import { bareLockLoop, lockWorkload } from './workload.js';
 
 export interface Throughput {
   stepsPerSec: number;
@@ -15,6 +15,12 @@ export interface Throughput {
 }
 
 export interface RuntimeSection {
+  /**
+   * The bare generator baseline: the same 3-task lock loop stepped by a bare round-robin loop, no
+   * runtime (bench/workload.ts bareLockLoop). Other figures are best compared as a ratio to it
+   * (`ratios` in the bench output), which carries across machines.
+   */
+  bare: { stepsPerSec: number };
   random: Throughput;
   pct: Throughput;
   dfs: Throughput;
@@ -52,9 +58,32 @@ function measure(make: () => Strategy, ms: number): Throughput {
   return best;
 }
 
+/**
+ * Steps per second of the bare generator lock loop: the median batch of about 250 ms after a
+ * warm-up (the median, as bench/standard.ts reports, so that their ratio compares like with like).
+ */
+export function measureBare(ms: number): { stepsPerSec: number } {
+  for (let i = 0; i < 20_000; i++) bareLockLoop();
+  const deadline = performance.now() + ms;
+  const rates: number[] = [];
+  while (performance.now() < deadline || rates.length < 3) {
+    let steps = 0;
+    const t0 = performance.now();
+    let dt = 0;
+    while (dt < 250) {
+      for (let i = 0; i < 200; i++) steps += bareLockLoop();
+      dt = performance.now() - t0;
+    }
+    rates.push(steps / (dt / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return { stepsPerSec: Math.round(rates[rates.length >> 1]!) };
+}
+
 export async function benchRuntime(opts: { ms?: number } = {}): Promise<RuntimeSection> {
   const ms = opts.ms ?? 3000;
   return {
+    bare: measureBare(ms),
     random: measure(() => new RandomStrategy(1), ms),
     pct: measure(() => new PctStrategy(1, 3, Infinity, 183), ms),
     dfs: measure(() => new DfsStrategy({ preemptionBound: 2 }), ms),

@@ -37,6 +37,8 @@ export const STANDARD_CONFIG = 'v6.6';
 export interface StandardSection {
   /** Wall clock, median of the batches. */
   executionsPerSec: number;
+  /** Scheduler steps per second (wall clock, median batch): compare with runtime.bare.stepsPerSec. */
+  stepsPerSec: number;
   stepsPerExecution: number;
   /**
    * Executions per CPU second of the process (median batch): what one core gives when the
@@ -68,6 +70,7 @@ export async function benchStandard(opts: { ms?: number; batchMs?: number; warmu
   const warm = performance.now() + (opts.warmupMs ?? 2000);
   while (performance.now() < warm) one();
   const rates: number[] = [];
+  const stepRates: number[] = [];
   const cpuRates: number[] = [];
   let steps = 0;
   let runs = 0;
@@ -77,18 +80,22 @@ export async function benchStandard(opts: { ms?: number; batchMs?: number; warmu
     const t0 = performance.now();
     let n = 0;
     let dt = 0;
+    let batchSteps = 0;
     while (dt < batchMs) {
-      steps += one();
+      const s = one();
+      steps += s;
+      batchSteps += s;
       n++;
       runs++;
       dt = performance.now() - t0;
     }
     const cpu = process.cpuUsage(c0);
     rates.push(n / (dt / 1000));
+    stepRates.push(batchSteps / (dt / 1000));
     cpuRates.push(n / ((cpu.user + cpu.system) / 1e6));
   }
   const median = (xs: number[]): number => Math.round([...xs].sort((a, b) => a - b)[xs.length >> 1]!);
-  return { executionsPerSec: median(rates), stepsPerExecution: Math.round(steps / runs), executionsPerCpuSec: median(cpuRates) };
+  return { executionsPerSec: median(rates), stepsPerSec: median(stepRates), stepsPerExecution: Math.round(steps / runs), executionsPerCpuSec: median(cpuRates) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

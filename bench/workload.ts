@@ -39,6 +39,38 @@ function* lockTask(id: number, locks: readonly BenchLock[], rounds: number): Tas
   }
 }
 
+/**
+ * The same workload with no runtime at all: the three generators stepped round-robin by a bare
+ * loop that only honours the wait ops (a blocked task is skipped while its condition is false).
+ * Returns the steps taken. This is the floor any scheduler pays: one generator resume per step.
+ */
+export function bareLockLoop(rounds = WORKLOAD_ROUNDS): number {
+  const locks = [new BenchLock('lock_a'), new BenchLock('lock_b')];
+  const gens: Task<void>[] = [];
+  for (let id = 0; id < WORKLOAD_TASKS; id++) gens.push(lockTask(id, locks, rounds));
+  const waits: (BlockOp | null)[] = [null, null, null];
+  const done = [false, false, false];
+  let steps = 0;
+  let live = WORKLOAD_TASKS;
+  let i = 0;
+  while (live > 0) {
+    const w = waits[i]!;
+    if (!done[i] && (w === null || w.until())) {
+      const r = gens[i]!.next();
+      steps++;
+      if (r.done === true) {
+        done[i] = true;
+        live--;
+      } else {
+        const op = r.value;
+        waits[i] = typeof op !== 'string' && op.k === 'block' ? op : null;
+      }
+    }
+    i = i + 1 === WORKLOAD_TASKS ? 0 : i + 1;
+  }
+  return steps;
+}
+
 export function workloadSteps(rounds = WORKLOAD_ROUNDS): number {
   return WORKLOAD_TASKS * (1 + 5 * rounds);
 }

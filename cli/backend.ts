@@ -35,17 +35,41 @@ export interface ExploreSpec {
   readonly preemptions: number;
   readonly maxExecutions: number;
   readonly timeLimitMs?: number;
-  readonly onProgress?: (executions: number) => void;
+  /**
+   * 'dpor' (default): partial-order reduction; 'cache': every schedule, cut at states reached
+   * before; 'none': every schedule (the plain DFS). See properties/explore.ts.
+   */
+  readonly reduction?: 'dpor' | 'cache' | 'none';
+  readonly onProgress?: (executions: number, more?: ExploreProgressInfo) => void;
+}
+
+/** What a progress line shows besides the executions. */
+export interface ExploreProgressInfo {
+  readonly states: number;
+  readonly prunedByReduction: number;
+  readonly prunedByCache: number;
+  readonly elapsedMs: number;
 }
 
 export interface ExploreResult {
   readonly executions: number;
   readonly elapsedMs: number;
-  /** Every interleaving within the preemption bound was run. */
+  /** Every interleaving (every trace, with reduction) within the preemption bound was run. */
   readonly complete: boolean;
   readonly unknown: number;
   /** The first violation of each property, traced. */
   readonly violations: readonly FoundViolation[];
+  readonly reduction?: 'dpor' | 'cache' | 'none';
+  /** Distinct states reached (kernel state, each task's position), over all executions (null: not tracked). */
+  readonly states?: number | null;
+  /** The state cache's memory per state, in bytes (reduction 'cache'). */
+  readonly cacheBytesPerState?: number | null;
+  /** Executions stopped early because the reduction showed them redundant. */
+  readonly prunedByReduction?: number;
+  /** Executions stopped early at a state already explored (the state cache). */
+  readonly prunedByCache?: number;
+  /** Steps over all executions. */
+  readonly steps?: number;
 }
 
 export interface Backend {
@@ -61,7 +85,26 @@ export interface Backend {
   explore(spec: ExploreSpec): Promise<ExploreResult>;
 }
 
-/** DFS over one scenario with the runner (shared by the default backend). */
+/** Exhaustive exploration of one scenario (properties/explore.ts): DPOR, or plain DFS. */
+export async function exploreWithReduction(spec: ExploreSpec): Promise<ExploreResult> {
+  const { exploreScenario: explore } = await import('../properties/explore.js');
+  try {
+    const r = explore({
+      variant: spec.variant, scenario: spec.scenario, preemptions: spec.preemptions, reduction: spec.reduction ?? 'dpor',
+      maxExecutions: spec.maxExecutions, ...(spec.timeLimitMs !== undefined ? { timeLimitMs: spec.timeLimitMs } : {}),
+      onProgress: (p) => spec.onProgress?.(p.executions, p),
+    });
+    return {
+      executions: r.executions, elapsedMs: r.elapsedMs, complete: r.complete, unknown: r.unknown, violations: r.violations,
+      reduction: r.reduction, states: r.states, cacheBytesPerState: r.cacheBytesPerState, prunedByReduction: r.prunedByReduction, prunedByCache: r.prunedByCache, steps: r.steps,
+    };
+  } catch (e) {
+    if (e instanceof Error && /internal error|not deterministic/.test(e.message)) throw new BackendError(e.message.split('\n')[0]!);
+    throw e;
+  }
+}
+
+/** DFS over one scenario with the runner (a backend without the explorer of properties/). */
 export async function exploreScenario(runScenario: Backend['runScenario'], spec: ExploreSpec): Promise<ExploreResult> {
   const { DfsStrategy } = await import('../impl/rt/schedulers/dfs.js');
   const t0 = performance.now();
@@ -155,6 +198,6 @@ export const defaultBackend: Backend = {
     return (await campaign()).loadVariantFile(path);
   },
   explore(spec) {
-    return exploreScenario((o) => defaultBackend.runScenario(o), spec);
+    return exploreWithReduction(spec);
   },
 };

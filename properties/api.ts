@@ -28,6 +28,8 @@ export interface RunReport {
   /** The normalised schedule: replays this run byte-for-byte. */
   readonly schedule: string;
   readonly steps: number;
+  /** Steps until the scenario's setup was done (the threads wait for it; −1: it never finished). */
+  readonly setupSteps?: number;
   readonly preemptions: number;
   /** Names of every task of the run (user threads, daemons, setup), by task id. */
   readonly taskNames: readonly string[];

@@ -62,17 +62,17 @@ export async function loadVariantFile(path: string): Promise<Variant> {
   return defineVariant(spec);
 }
 
-function schedulerFor(strategy: string, seed: number, i: number, k: number): Scheduler {
+function schedulerFor(strategy: string, seed: number, i: number, k: number, offset = 0): Scheduler {
   switch (strategy) {
     case 'random':
       return new RandomScheduler(mixSeed(seed, i));
     case 'pct':
-      return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k);
+      return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k, offset);
     default: {
       // portfolio: PCT depth 2, PCT depth 3, random, in turn.
       const m = i % 3;
-      if (m === 0) return new PctScheduler(mixSeed(seed ^ 0x2545f491, i), 2, k);
-      if (m === 1) return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k);
+      if (m === 0) return new PctScheduler(mixSeed(seed ^ 0x2545f491, i), 2, k, offset);
+      if (m === 1) return new PctScheduler(mixSeed(seed ^ 0x5bd1e995, i), 3, k, offset);
       return new RandomScheduler(mixSeed(seed, i));
     }
   }
@@ -152,7 +152,6 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
   const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
     spec.onProgress?.(executions);
-    if (r.steps > k) k = r.steps;
     if (r.status === 'unknown') unknown++;
     if ((r.stats.injected_failures ?? 0) > 0) injectedRuns++;
     if (r.status === 'crash' || r.status === 'bad-schedule') {
@@ -197,15 +196,30 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     };
     let pick = pickAt(0);
     signal?.begin();
+    // PCT's change points fall in the scenario's concurrent part: after its setup (which runs
+    // alone: the offset, from the last run) and over the longest concurrent part of its runs so
+    // far (k). Workloads of one family can differ in length a hundredfold (the general
+    // generator's): a k carried over from a long one would put the change points past a short
+    // one's end. A new scenario's first run starts from the last scenario's k and offset.
+    let spanned = false;
+    let offset = 0;
     for (let i = 0; ; i++) {
       if (i > 0 && i % SCHEDULES_PER_SCENARIO === 0) {
         if (corpus) corpus.feedback(pick.draw, signal!.novel());
         pick = pickAt(i / SCHEDULES_PER_SCENARIO);
         signal?.begin();
+        spanned = false;
       }
+      const scheduler = schedulerFor(spec.strategy, spec.seed, i, k, offset);
       const r = runScenario({
-        variant: spec.variant, scenario: pick.scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k), ...runCov, ...(onStep ? { onStep } : {}),
+        variant: spec.variant, scenario: pick.scenario, scheduler, ...runCov, ...(onStep ? { onStep } : {}),
       });
+      if (r.setupSteps !== undefined && r.setupSteps >= 0 && r.status !== 'violation') {
+        const span = Math.max(1, r.steps - r.setupSteps);
+        k = spanned ? Math.max(k, span) : Math.max(8, span);
+        offset = r.setupSteps;
+        spanned = true;
+      }
       if (!onResult(pick.scenario, r, pick.seed)) break;
     }
   }

@@ -5,7 +5,7 @@
  */
 import { ReplayScheduler } from '../impl/rt/schedulers/replay.js';
 import type { Scheduler } from '../impl/rt/scheduler.js';
-import type { Execution, ExecutionHooks, TaskState, ViolationRecord } from '../impl/rt/execution.js';
+import { withOutcomeSchedule, type Execution, type ExecutionHooks, type TaskState, type ViolationRecord } from '../impl/rt/execution.js';
 import { Violation } from '../impl/rt/task.js';
 import type { Kernel } from '../impl/sim/kernel.js';
 import { sim_run, sim_set_base_hooks } from '../impl/sim/run.js';
@@ -95,6 +95,8 @@ export function runScenario(opts: RunOptions): RunReport {
       break;
     case 'crash': status = 'crash'; break;
     case 'bad-schedule': status = 'bad-schedule'; break;
+    // Only a reducing explorer prunes runs (properties/explore.ts drives those itself).
+    case 'pruned': status = 'crash'; error = 'the scheduler pruned a run that runScenario was asked to judge'; break;
   }
   if (status === 'pass' && !opts.skipHistory) {
     const h = judgeHistory(run);
@@ -106,17 +108,17 @@ export function runScenario(opts: RunOptions): RunReport {
       error = h.reason;
     }
   }
-  return {
+  return withOutcomeSchedule({
     status,
     violation,
     error,
-    schedule: outcome.schedule,
     steps: outcome.steps,
+    setupSteps: kernel.setupSteps,
     preemptions: outcome.preemptions,
     taskNames: exec.tasks.map((t) => t.name),
     threads: run.threads,
     trace: exec.tracing ? exec.trace : undefined,
     history: run.history.map((e) => ({ task: e.task, op: e.op, result: e.result, invoke: e.invoke, response: e.response })),
     stats: kernel.stats,
-  };
+  }, outcome);
 }

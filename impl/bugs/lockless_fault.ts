@@ -39,6 +39,7 @@
  */
 import type { Task } from '../rt/task.js';
 import { step } from '../rt/task.js';
+import { sim_struct_copy } from '../rt/track.js';
 import { k, current_mm } from '../sim/kernel.js';
 import type { folio, pt_regs, pte_t, vm_area_struct } from '../include/linux/mm_types.js';
 import {
@@ -70,8 +71,7 @@ export function sim_lockless_fault_stats(): LocklessFaultStats {
  * fields: the copy is a stack object, not a slab object (no KASAN header).
  */
 function sim_vma_copy(vma: vm_area_struct): vm_area_struct {
-  const pvma = Object.create(Object.getPrototypeOf(vma) as object) as Record<string, unknown>;
-  for (const key of Object.keys(vma)) pvma[key] = (vma as unknown as Record<string, unknown>)[key];
+  const pvma = sim_struct_copy(vma) as unknown as Record<string, unknown>; // every field, read as the copy reads them (impl/rt/track.ts)
   pvma['name'] = `${vma.name}(copy)`;
   return pvma as unknown as vm_area_struct;
 }

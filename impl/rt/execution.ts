@@ -7,18 +7,29 @@
  *
  * Kernel-agnostic: what a step means is up to the tasks. Checks hook in through ExecutionHooks.
  */
-import type { BlockOp, ChooseOp, Op, Task, TaskFn } from './task.js';
+import { OP_PROTO, type BlockOp, type ChooseOp, type Op, type Task, type TaskFn } from './task.js';
 import { Violation } from './task.js';
 import type { Scheduler } from './scheduler.js';
 import { SCHEDULE_VERSION, ScheduleError, type Decision } from './schedule.js';
 import type { TraceEvent } from './trace.js';
+import { sim_track_footprint, sim_track_immutable_proto, sim_track_record, sim_track_recorder, sim_track_static, type Footprint } from './track.js';
+
+/** Returned by Scheduler.pick to stop the run: what follows is already covered ('pruned'). */
+export const PICK_PRUNE = -1;
+
+const EMPTY_FP: Footprint = Object.freeze({ reads: Object.freeze([]) as readonly number[], writes: Object.freeze([]) as readonly number[] });
+
+sim_track_immutable_proto(OP_PROTO);
 
 export interface TaskState {
   readonly id: number;
   readonly name: string;
   /** Kernel threads (RCU, I/O completion, reclaim …) do not keep the run alive and are not deadlocked when idle. */
   readonly daemon: boolean;
+  /** The generator that runs next: the innermost frame of the task's flattened call stack. */
   gen: Task<unknown>;
+  /** Its callers (flattened calls, see task.ts CallOp), outermost first. */
+  readonly stack: Task<unknown>[];
   done: boolean;
   block: BlockOp | null;
   /** The label of the yield the task is paused at: what its next step does. */
@@ -30,6 +41,14 @@ export interface TaskState {
   waited: boolean;
   /** Per-task storage for primitives (lockdep held stack, RCU nesting …); see registerTaskSlot. */
   readonly slots: unknown[];
+  /**
+   * Tracked runs: the hash (two lanes) of every value the task has read (impl/rt/track.ts), which
+   * stands for what its generator's locals hold.
+   */
+  obs1: number;
+  obs2: number;
+  /** The last step ended a wait (the task had yielded a BlockOp). */
+  woke: boolean;
 }
 
 export interface ViolationRecord {
@@ -43,7 +62,11 @@ export interface ViolationRecord {
   readonly label: string;
 }
 
-export type OutcomeStatus = 'ok' | 'violation' | 'crash' | 'bad-schedule';
+/**
+ * 'pruned': the scheduler stopped the run early because what follows was already covered (partial-
+ * order reduction's sleep sets, the state cache): it says nothing about the run's verdict.
+ */
+export type OutcomeStatus = 'ok' | 'violation' | 'crash' | 'bad-schedule' | 'pruned';
 
 export interface Outcome {
   readonly status: OutcomeStatus;
@@ -67,11 +90,26 @@ export interface ExecutionHooks {
   describe?(task: TaskState): string;
 }
 
+/**
+ * Told the footprint of every step (impl/rt/track.ts): what it read and wrote of the tracked heap.
+ * Setting one makes the run record footprints (the heap must have been put under tracking by
+ * sim_track_begin). Called after the step, before the hooks' afterStep.
+ */
+export interface StepObserver {
+  stepDone(exec: Execution, task: TaskState, step: number, fp: Footprint): void;
+  /**
+   * false: the next step's footprint is not needed (a reducer replaying a prefix it knows): the
+   * step runs unrecorded and stepDone gets an empty footprint. Read before each step.
+   */
+  readonly recording?: boolean;
+}
+
 export interface ExecutionOptions {
   readonly scheduler: Scheduler;
   readonly maxSteps?: number;
   readonly trace?: boolean;
   readonly hooks?: ExecutionHooks;
+  readonly observer?: StepObserver;
 }
 
 let CURRENT: TaskState | null = null;
@@ -112,6 +150,7 @@ export class Execution {
   preemptions = 0;
   private readonly scheduler: Scheduler;
   private readonly hooks: ExecutionHooks;
+  private readonly observer: StepObserver | null;
   /**
    * Decisions made so far, packed two numbers each (no object per step): the step, then the task
    * id for a pick or −1 − value for a choice. `decisionList` unpacks them.
@@ -132,6 +171,8 @@ export class Execution {
     this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
     this.tracing = opts.trace ?? false;
     this.hooks = opts.hooks ?? {};
+    this.observer = opts.observer ?? null;
+    sim_track_static(this);
   }
 
   /**
@@ -140,13 +181,16 @@ export class Execution {
    * each generator function closure has its own prototype, so its generators get their own hidden
    * class, which costs V8 a little per run and keeps garbage alive until a full GC.
    */
-  spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean } = {}): number {
+  spawn(name: string, fn: TaskFn<unknown>, opts: { daemon?: boolean; start?: BlockOp } = {}): number {
     const id = this.tasks.length;
+    // `start`: the task begins blocked on this wait (no step is spent reaching it): e.g. user
+    // threads waiting for the scenario's setup, which no interleaving should run during.
     const t: TaskState = {
-      id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>,
-      done: false, block: null, label: 'start', obj: undefined, result: undefined, steps: 0, waited: false, slots: [],
+      id, name, daemon: opts.daemon ?? false, gen: undefined as unknown as Task<unknown>, stack: [],
+      done: false, block: opts.start ?? null, label: opts.start?.label ?? 'start', obj: opts.start?.obj, result: undefined, steps: 0, waited: false, slots: [], obs1: 0, obs2: 0, woke: false,
     };
     this.tasks.push(t);
+    sim_track_static(t);
     // Creating a generator runs no code, so this is safe mid-step.
     t.gen = fn();
     if (this.runnable.length < this.tasks.length) {
@@ -193,6 +237,8 @@ export class Execution {
     const afterStep = hooks.afterStep;
     const onTaskExit = hooks.onTaskExit;
     const packed = this.packed;
+    const observer = this.observer;
+    const rec = observer !== null ? sim_track_recorder(true) : null;
     let t: TaskState | null = null;
     try {
       for (;;) {
@@ -233,6 +279,10 @@ export class Execution {
         let pick = dflt;
         if (n > 1 || everyStep) {
           pick = sched.pick(runnable, n, dflt, cur, step);
+          if (pick === PICK_PRUNE) {
+            sched.end?.(step);
+            return this.finish(null, undefined, true);
+          }
           if (pick !== dflt) {
             let ok = false;
             for (let j = 0; j < n; j++) if (runnable[j] === pick) { ok = true; break; }
@@ -246,14 +296,53 @@ export class Execution {
 
         // Resume it for one step.
         if (tracing) this.traceStep(task);
+        const woke = task.block;
         task.block = null;
         task.waited = false;
         task.steps++;
         t = CURRENT = task;
-        const gen = task.gen;
-        let r = gen.next();
+        const recording = rec !== null && observer!.recording !== false;
+        if (recording) {
+          rec.o1 = task.obs1;
+          rec.o2 = task.obs2;
+          sim_track_record(rec);
+          // A step that ends a wait: what the wait's condition reads is part of it (evaluated
+          // again, recorded; a condition is a pure read of shared state).
+          if (woke !== null) {
+            woke.until();
+            rec.u = rec.r.slice();
+          }
+        }
+        task.woke = woke !== null;
+        // The task's innermost generator runs; a CallOp pushes its caller (see task.ts: flattened
+        // calls), a return pops back to it, and an exception propagates to it as a throw.
+        let gen = task.gen;
+        const stack = task.stack;
+        let send: unknown = undefined;
+        let thrown: unknown = undefined;
+        let throwing = false;
         for (;;) {
+          let r: IteratorResult<Op, unknown>;
+          try {
+            if (throwing) {
+              throwing = false;
+              r = gen.throw(thrown);
+            } else {
+              r = gen.next(send);
+            }
+          } catch (e) {
+            if (stack.length === 0) throw e;
+            gen = task.gen = stack.pop()!;
+            thrown = e;
+            throwing = true;
+            continue;
+          }
           if (r.done === true) {
+            if (stack.length !== 0) {
+              gen = task.gen = stack.pop()!;
+              send = r.value;
+              continue;
+            }
             task.done = true;
             task.result = r.value;
             task.label = 'exit';
@@ -266,17 +355,32 @@ export class Execution {
             task.obj = undefined;
             break;
           }
-          if (op.k === 'choose') {
-            r = gen.next(this.choose(task, op));
+          const kind = op.k;
+          if (kind === 'call') {
+            stack.push(gen);
+            gen = task.gen = op.gen;
+            send = undefined;
+            continue;
+          }
+          if (kind === 'choose') {
+            send = this.choose(task, op);
             continue;
           }
           task.label = op.label;
           task.obj = op.obj;
-          if (op.k === 'block') task.block = op;
+          if (kind === 'block') task.block = op;
           break;
         }
         t = CURRENT = null;
         this.step = step + 1;
+        if (rec !== null) {
+          if (recording) {
+            sim_track_record(null);
+            task.obs1 = rec.o1;
+            task.obs2 = rec.o2;
+          }
+          observer!.stepDone(this, task, step, recording ? sim_track_footprint(rec) : EMPTY_FP);
+        }
         if (onTaskExit !== undefined && task.done) {
           const v = onTaskExit(this, task);
           if (v) return this.finish(this.record(v, step, task));
@@ -289,6 +393,10 @@ export class Execution {
     } catch (e) {
       // Thrown by the task during its step (t set), or by the scheduler or a hook (t null).
       CURRENT = null;
+      if (rec !== null) {
+        sim_track_record(null);
+        if (t !== null) observer!.stepDone(this, t, this.step, sim_track_footprint(rec));
+      }
       if (e instanceof Violation) {
         return t !== null ? this.finish(this.record(e, this.step, t)) : this.finish(this.record(e, this.step - 1, this.tasks[this.cur] ?? null));
       }
@@ -387,8 +495,8 @@ export class Execution {
     };
   }
 
-  private finish(v: ViolationRecord | null, err?: unknown): Outcome {
-    let status: OutcomeStatus = 'ok';
+  private finish(v: ViolationRecord | null, err?: unknown, pruned = false): Outcome {
+    let status: OutcomeStatus = pruned ? 'pruned' : 'ok';
     let error: string | undefined;
     if (err !== undefined) {
       if (err instanceof ScheduleError) {
@@ -441,6 +549,18 @@ const SOURCE = Symbol('faultline.outcome.source');
  */
 function lazySchedule<T extends object>(o: T, packed: readonly number[]): T & { readonly schedule: string } {
   Object.defineProperty(o, SOURCE, { value: packed, writable: true, enumerable: false, configurable: false });
+  Object.defineProperty(o, 'schedule', { get: scheduleGetter, enumerable: true, configurable: false });
+  return o as T & { readonly schedule: string };
+}
+
+/**
+ * Give `o` the outcome's `schedule` the same lazy way (a report built from an outcome: the string
+ * is encoded only if someone reads it).
+ */
+export function withOutcomeSchedule<T extends object>(o: T, from: Outcome): T & { readonly schedule: string } {
+  const src = (from as unknown as { [SOURCE]?: readonly number[] | string })[SOURCE];
+  if (src === undefined) return Object.assign(o, { schedule: from.schedule });
+  Object.defineProperty(o, SOURCE, { value: src, writable: true, enumerable: false, configurable: false });
   Object.defineProperty(o, 'schedule', { get: scheduleGetter, enumerable: true, configurable: false });
   return o as T & { readonly schedule: string };
 }

@@ -76,6 +76,8 @@ export class Kernel {
   faultInjection = false;
   /** Failures still allowed in this run (fault_inject.ts FAULT_INJECTION_TIMES). */
   faultInjectionLeft = 0;
+  /** Steps the setup task took to finish (the run's concurrent part starts after them; −1: not done). */
+  setupSteps = -1;
   /** Free-form state of the swap device, block device, etc., owned by their modules. */
   readonly ext = new Map<string, unknown>();
 

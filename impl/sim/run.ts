@@ -3,9 +3,10 @@
  * setup task, the user threads and the daemons; run; return the outcome and the history.
  */
 import { FAULT_INJECTION_TIMES } from '../include/linux/fault_inject.js';
-import { Execution, type ExecutionHooks, type Outcome } from '../rt/execution.js';
+import { Execution, type ExecutionHooks, type Outcome, type StepObserver } from '../rt/execution.js';
+import { sim_track_adopt, sim_track_begin, sim_track_end, sim_track_static_deep } from '../rt/track.js';
 import type { Scheduler } from '../rt/scheduler.js';
-import { block, type Task, type Violation } from '../rt/task.js';
+import { block, flatten, type BlockOp, type Task, type Violation } from '../rt/task.js';
 import { Kernel, sim_set_kernel } from './kernel.js';
 import type { ScenarioSpec, SetupAction, DaemonSpec } from './scenario.js';
 import type { Variant } from './variant.js';
@@ -23,6 +24,11 @@ export interface SimOptions {
   /** Test-only: more kernel-side setup, run after the scenario's setup. */
   readonly setup?: (kernel: Kernel) => Task<void>;
   readonly maxSteps?: number;
+  /**
+   * Record every step's footprint (impl/rt/track.ts) and tell this observer: the kernel's state is
+   * put under tracking for the run.
+   */
+  readonly observer?: StepObserver;
 }
 
 export interface SimRun {
@@ -64,6 +70,22 @@ function mergeHooks(a: ExecutionHooks, b: ExecutionHooks | undefined): Execution
   };
 }
 
+const FLAT_TABLES = new WeakMap<Variant, Record<string, unknown>>();
+
+/**
+ * The variant's function table with every generator function flattened (impl/rt/task.ts
+ * flatten): the template is built once per variant, each run gets its own copy.
+ */
+function flatTable(v: Variant): import('./table.js').KernelFns {
+  let t = FLAT_TABLES.get(v);
+  if (t === undefined) {
+    t = {};
+    for (const [name, f] of Object.entries(v.table())) t[name] = flatten(f);
+    FLAT_TABLES.set(v, t);
+  }
+  return { ...t } as unknown as import('./table.js').KernelFns;
+}
+
 /** Build a run without starting it. */
 export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   sim_reset_ids();
@@ -73,13 +95,13 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     trace: opts.trace ?? false,
     hooks,
     maxSteps: opts.maxSteps ?? opts.scenario.maxSteps,
+    ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
   });
-  const kernel = new Kernel(opts.variant.cfg, opts.variant.table(), opts.variant.name, exec);
+  const kernel = new Kernel(opts.variant.cfg, flatTable(opts.variant), opts.variant.name, exec);
   exec.world = kernel;
   kernel.scenario = opts.scenario;
   // Fault injection starts when the setup is done: the setup builds the scenario's starting state.
   kernel.faultInjection = false;
-  const history: HistoryEntry[] = kernel.history;
   const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
   const state = { setupTid: -1, setupDone: false };
@@ -95,15 +117,29 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
     kernel.nextPid = Math.max(kernel.nextPid, p.pid + 1);
   }
 
+  if (opts.observer !== undefined) {
+    // Every object the kernel can reach is converted (impl/rt/track.ts); the run's constant parts
+    // stay as they are.
+    sim_track_static_deep(opts.scenario);
+    sim_track_begin(kernel, KERNEL_UNTRACKED);
+    sim_track_adopt(state);
+  }
+  const history: HistoryEntry[] = kernel.history;
+  // Under footprint tracking (a reducing explorer), user threads and daemons start blocked on the
+  // setup: a step in which one finds the setup unfinished and waits changes nothing, but its read
+  // of `ready` races with the setup's last step, so a reducer would explore it at every point of
+  // the setup. Untracked runs keep them runnable (counterexample schedules may switch to a thread
+  // at step 0); an execution that starts them after the setup is the same either way.
+  const waitSetup = opts.observer !== undefined ? block('wait for setup', ready) : undefined;
   state.setupTid = exec.spawn('setup', () => sim_setup_task(kernel, opts, state, setupHistory));
 
   const threads: number[] = [];
   for (const t of sc.threads) {
-    const tid = exec.spawn(t.name, () => sim_user_thread(t.program, history, ready));
+    const tid = exec.spawn(t.name, () => sim_user_thread(t.program, history, ready), waitSetup !== undefined ? { start: waitSetup } : {});
     kernel.threads.set(tid, { tid, pid: t.pid, comm: t.name, exiting: false });
     threads.push(tid);
   }
-  for (const d of sc.daemons ?? []) spawnDaemon(kernel, d, ready);
+  for (const d of sc.daemons ?? []) spawnDaemon(kernel, d, ready, waitSetup);
   return { exec, kernel, history, threads, setupHistory };
 }
 
@@ -140,6 +176,7 @@ function* sim_setup_task(
   kernel.faultInjection = sc.faultInjection ?? false;
   kernel.faultInjectionLeft = FAULT_INJECTION_TIMES;
   state.setupDone = true;
+  kernel.setupSteps = kernel.exec.step + 1;
 }
 
 function* runSetupAction(kernel: Kernel, a: SetupAction): Task<void> {
@@ -148,11 +185,11 @@ function* runSetupAction(kernel: Kernel, a: SetupAction): Task<void> {
   yield* f(a);
 }
 
-function spawnDaemon(kernel: Kernel, d: DaemonSpec, ready: () => boolean): void {
+function spawnDaemon(kernel: Kernel, d: DaemonSpec, ready: () => boolean, start: BlockOp | undefined): void {
   const name = `sim_daemon_${d.kind}`;
   const f = kfn(kernel, name);
   if (!f) throw new Error(`daemon ${d.kind} is not implemented by this kernel`);
-  kernel.exec.spawn(d.kind, () => sim_daemon_task(f, d, ready), { daemon: true });
+  kernel.exec.spawn(d.kind, () => sim_daemon_task(f, d, ready), { daemon: true, ...(start !== undefined ? { start } : {}) });
 }
 
 function* sim_daemon_task(f: (...a: unknown[]) => Task<unknown>, d: DaemonSpec, ready: () => boolean): Task<void> {
@@ -164,6 +201,14 @@ function* sim_daemon_task(f: (...a: unknown[]) => Task<unknown>, d: DaemonSpec, 
 export function sim_run(opts: SimOptions): SimRun {
   const r = sim_prepare(opts);
   sim_set_kernel(r.kernel);
-  const outcome = r.exec.run();
+  let outcome: Outcome;
+  try {
+    outcome = r.exec.run();
+  } finally {
+    if (opts.observer !== undefined) sim_track_end();
+  }
   return { ...r, outcome };
 }
+
+/** The Kernel's fields that are the run's constants, not its state: left untracked. */
+const KERNEL_UNTRACKED: readonly string[] = ['fn', 'cfg', 'exec', 'stats', 'scenario', 'variant'];

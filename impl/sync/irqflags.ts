@@ -10,10 +10,15 @@
 import { current, currentExecution, inTask } from '../rt/execution.js';
 import { Violation } from '../rt/task.js';
 import { sim_current_sync, sim_task_label, sim_task_sync_peek, type sim_task_sync } from './sched.js';
+import { sim_fp_read } from '../rt/track.js';
+import { RCU_GP } from './rcu.js';
 
 /** Enter a preempt-disabled section (spin_lock does this). */
 export function sim_preempt_inc(s: sim_task_sync): void {
-  if (s.preempt++ === 0) s.preemptStart = currentExecution().step;
+  if (s.preempt++ === 0) {
+    s.preemptStart = currentExecution().step;
+    sim_fp_read(RCU_GP); // an RCU-sched reader begins (see rcu.ts)
+  }
 }
 
 /** Leave a preempt-disabled section. */
@@ -49,6 +54,7 @@ export function local_irq_disable(): void {
   if (s.irqsOff === 0) {
     s.irqsOff = 1;
     s.irqStart = currentExecution().step;
+    sim_fp_read(RCU_GP);
   }
 }
 

@@ -29,11 +29,14 @@ import { current, currentExecution, inTask, registerExecSlot, type Execution } f
 import { choose, Violation, type Task } from '../rt/task.js';
 import { call_rcu, rcu_read_lock_any_held } from './rcu.js';
 import { sim_task_label } from './sched.js';
+import { sim_fp_read, sim_fp_write, sim_hash_mix, sim_track_immutable_proto, sim_track_reserve_key, sim_track_state_part, sim_track_static } from '../rt/track.js';
 
 /** SLAB_TYPESAFE_BY_RCU (include/linux/slab.h). */
 export const SLAB_TYPESAFE_BY_RCU = 0x00080000;
 
 export const KASAN_META: unique symbol = Symbol('kasan_meta');
+// The header may be attached to an object that is already tracked (impl/rt/track.ts).
+sim_track_reserve_key(KASAN_META);
 
 export const KASAN_ALLOCATED = 0;
 export const KASAN_FREED = 1;
@@ -55,8 +58,14 @@ export class kasan_meta {
   /** call_rcu/kfree_rcu that queued the free ("Last potentially related work creation"). */
   rcuQueued: kasan_track | null = null;
   /** Instrumented writes to the object so far (see sim_kasan_write_stamp). */
-  writes = 0;
-  constructor(readonly cache: kmem_cache<object>, readonly id: number, public alloc: kasan_track) {}
+  declare writes: number;
+  constructor(readonly cache: kmem_cache<object>, readonly id: number, public alloc: kasan_track) {
+    // A non-enumerable field: the footprint tracker (impl/rt/track.ts) leaves it alone. It is the
+    // I10 memo's change detector, not kernel state: two writes to different entries of a table
+    // both bump it, and tracked they would look dependent. The reducing explorer runs I10
+    // without the memo (properties/invariants STEP_CHECKS_STATELESS).
+    Object.defineProperty(this, 'writes', { value: 0, writable: true, enumerable: false, configurable: true });
+  }
 }
 
 /** Anything the store may have a header on. */
@@ -82,6 +91,7 @@ export class kmem_cache<T extends object> {
     readonly size = 8,
   ) {
     this.id = cacheIds++;
+    sim_track_static(this);
   }
   get typesafe(): boolean {
     return (this.flags & SLAB_TYPESAFE_BY_RCU) !== 0;
@@ -134,6 +144,18 @@ class kasan_run {
 }
 
 const RUN = registerExecSlot();
+// A state's hash (impl/rt/track.ts): the typesafe caches' free lists (which objects a reuse may pick).
+sim_track_state_part((exec, h) => {
+  const r = (exec as Execution).slots[RUN] as kasan_run | undefined;
+  if (r === undefined) return;
+  r.freelists.forEach((fl, id) => {
+    sim_hash_mix(h, id);
+    for (const o of fl) sim_hash_mix(h, o);
+  });
+});
+
+/** The footprint resource of the typesafe caches' free lists (sub-key: the cache id). */
+const FREELISTS = Object.freeze({ resource: 'kasan freelists' });
 
 function runOf(exec: Execution): kasan_run {
   let r = exec.slots[RUN] as kasan_run | undefined;
@@ -144,9 +166,13 @@ function runOf(exec: Execution): kasan_run {
   return r;
 }
 
+/** The prototype of kasan_track values (never written: the footprint tracker leaves them alone). */
+const TRACK_PROTO: object = Object.freeze(Object.create(null) as object);
+sim_track_immutable_proto(TRACK_PROTO);
+
 function here(site: string): kasan_track {
-  if (!inTask()) return { task: 'setup', site, step: -1 };
-  return { task: sim_task_label(current()), site, step: currentExecution().step };
+  if (!inTask()) return { __proto__: TRACK_PROTO, task: 'setup', site, step: -1 } as kasan_track;
+  return { __proto__: TRACK_PROTO, task: sim_task_label(current()), site, step: currentExecution().step } as kasan_track;
 }
 
 function metaOf(obj: object): kasan_meta | undefined {
@@ -199,9 +225,12 @@ export function* kmem_cache_alloc<T extends object>(cache: kmem_cache<T>, site: 
   const exec = currentExecution();
   if (cache.typesafe) {
     const fl = runOf(exec).freelists[cache.id];
+    // The free list is per-run state outside the tracked heap: its footprint is explicit.
+    sim_fp_read(FREELISTS, cache.id);
     if (fl !== undefined && fl.length > 0) {
       const c = yield* choose(fl.length + 1, `${cache.name}:reuse`);
       if (c > 0) {
+        sim_fp_write(FREELISTS, cache.id);
         const obj = fl.splice(c - 1, 1)[0]! as T;
         const m = metaOf(obj)!;
         m.state = KASAN_ALLOCATED;
@@ -264,6 +293,7 @@ function doFree(obj: object, cache: kmem_cache<object> | null, site: string, che
   m.state = KASAN_FREED;
   m.free = here(site);
   if (m.cache.typesafe && inTask()) {
+    sim_fp_write(FREELISTS, m.cache.id);
     const r = runOf(currentExecution());
     let fl = r.freelists[m.cache.id];
     if (fl === undefined) {

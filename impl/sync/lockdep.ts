@@ -28,6 +28,7 @@
 import { current, currentExecution, inTask, registerExecSlot, type Execution, type ExecutionHooks, type TaskState } from '../rt/execution.js';
 import { Violation } from '../rt/task.js';
 import { sim_task_label, sim_task_sync_of, sim_task_sync_peek, type lockdep_instance, type sim_task_sync } from './sched.js';
+import { sim_fp_write_task, sim_hash32, sim_hash_mix, sim_track_state_part, sim_track_static } from '../rt/track.js';
 
 // ---------------------------------------------------------------------------------------------
 // Lock classes (static, like lock_class_key: shared by all runs; they carry no run state)
@@ -62,6 +63,7 @@ export class lock_class {
   ) {
     this.id = classes.length;
     classes.push(this);
+    sim_track_static(this);
   }
   /** The class of a `_nested(lock, subclass)` acquisition (subclass 0 is the class itself). */
   sub(subclass: number): lock_class {
@@ -118,6 +120,21 @@ class lockdep_run {
 }
 
 const RUN = registerExecSlot();
+
+// A state's hash (impl/rt/track.ts): the lock-order graph (what a later acquisition is checked
+// against). Order-insensitive: the set of edges.
+sim_track_state_part((execU, h) => {
+  const r = (execU as Execution).slots[RUN] as lockdep_run | undefined;
+  if (r === undefined) return;
+  let s1 = 0;
+  for (let a = 0; a < r.adj.length; a++) {
+    const l = r.adj[a];
+    if (l === undefined) continue;
+    for (const b of l) s1 = (s1 + sim_hash32(a * 65599 + b)) | 0;
+  }
+  sim_hash_mix(h, s1);
+  sim_hash_mix(h, r.enabled);
+});
 
 function runOf(exec: Execution): lockdep_run {
   let r = exec.slots[RUN] as lockdep_run | undefined;
@@ -220,6 +237,7 @@ export function sim_lockdep_release(lock: lockdep_instance, cls: lock_class, lab
   if (!inTask()) return;
   const exec = currentExecution();
   const t = holder === undefined || holder < 0 ? current() : exec.tasks[holder] ?? current();
+  if (t !== current()) sim_fp_write_task(t.id);
   const s = sim_task_sync_of(t);
   if (!cls.ownerless && s.heldCount > 0) s.heldCount--;
   if (!runOf(exec).enabled) return;

@@ -23,6 +23,24 @@ import { current, currentExecution, inTask, registerExecSlot, type Execution, ty
 import { block, Violation, type BlockOp, type Task } from '../rt/task.js';
 import { might_sleep } from './lockdep.js';
 import { sim_current_sync, sim_task_label, sim_task_sync_peek } from './sched.js';
+import { sim_fp_read, sim_fp_write, sim_hash_code, sim_hash_mix, sim_track_state_part } from '../rt/track.js';
+
+/**
+ * Footprints (impl/rt/track.ts) of the RCU state, which lives in per-task and per-run slots the
+ * tracked heap does not reach. Grace periods compare the step at which a reader's section began
+ * with the step of the updater's snapshot, so what matters is the order of each reader's section
+ * beginning and each snapshot: a beginning reads RCU_GP, a snapshot writes it (beginnings of two
+ * readers commute; a snapshot is ordered against every beginning). The end of a section commutes
+ * with an adjacent snapshot: either way the grace period is over once both happened, and
+ * nothing can run in between. Whether a waiter may go on
+ * (its wait condition reads every task's sections) is seen by the reducer as enabling and
+ * disabling. The callback queue is RCU_CBS, as a queue: call_rcu reads and writes its tail and
+ * writes the slot it fills; the kthread reads the slot at its head and writes the head. So two
+ * call_rcu are ordered, and an invocation is ordered only against the call_rcu of the callback it
+ * runs.
+ */
+export const RCU_GP = Object.freeze({ resource: 'rcu grace-period clock' });
+const RCU_CBS = Object.freeze({ resource: 'rcu callbacks' });
 
 // ---------------------------------------------------------------------------------------------
 // Read side
@@ -31,7 +49,10 @@ import { sim_current_sync, sim_task_label, sim_task_sync_peek } from './sched.js
 export function rcu_read_lock(): void {
   if (!inTask()) return;
   const s = sim_current_sync();
-  if (s.rcu++ === 0) s.rcuStart = currentExecution().step;
+  if (s.rcu++ === 0) {
+    s.rcuStart = currentExecution().step;
+    sim_fp_read(RCU_GP);
+  }
 }
 
 /** rcu_read_unlock(): leave one nesting level; unbalanced unlock is a violation. */
@@ -95,7 +116,11 @@ export function* synchronize_rcu(): Task<void> {
   might_sleep('synchronize_rcu');
   const exec = currentExecution();
   const snap = exec.step;
+  sim_fp_write(RCU_GP);
+  const w = { snap, irqsOnly: false };
+  runOf(exec).waits.push(w);
   yield block('synchronize_rcu', () => sim_rcu_gp_done(exec, snap), undefined, () => blockers(exec, snap, false));
+  dropWait(exec, w);
 }
 
 /**
@@ -112,7 +137,11 @@ export function* synchronize_irqs_off(): Task<void> {
   }
   const exec = currentExecution();
   const snap = exec.step;
+  sim_fp_write(RCU_GP);
+  const w = { snap, irqsOnly: true };
+  runOf(exec).waits.push(w);
   yield block('tlb_remove_table_sync_one', () => sim_rcu_gp_done(exec, snap, true), undefined, () => blockers(exec, snap, true));
+  dropWait(exec, w);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,6 +155,8 @@ interface rcu_cb {
 
 class rcu_run {
   readonly cbs: (rcu_cb | undefined)[] = [];
+  /** Grace periods being waited for by synchronize_rcu / synchronize_irqs_off (for the state hash). */
+  readonly waits: { snap: number; irqsOnly: boolean }[] = [];
   /** Index of the next callback to invoke (callbacks before it ran). */
   next = 0;
   kthread = -1;
@@ -141,6 +172,37 @@ class rcu_run {
 
 const RUN = registerExecSlot();
 
+function dropWait(exec: Execution, w: { snap: number; irqsOnly: boolean }): void {
+  const ws = runOf(exec).waits;
+  const i = ws.indexOf(w);
+  if (i >= 0) ws.splice(i, 1);
+}
+
+/**
+ * A state's hash (impl/rt/track.ts): the callbacks still queued (their objects and functions) and,
+ * for each grace period still awaited (queued callbacks, synchronize_rcu waiters), which tasks'
+ * read-side sections began before it — what decides when it ends. Absolute step numbers are left
+ * out: only this order matters.
+ */
+sim_track_state_part((execU, h) => {
+  const exec = execU as Execution;
+  const r = exec.slots[RUN] as rcu_run | undefined;
+  if (r === undefined) { sim_hash_mix(h, 0); return; }
+  sim_hash_mix(h, r.kthread);
+  const snaps: [number, boolean][] = [];
+  for (let i = r.next; i < r.cbs.length; i++) {
+    const cb = r.cbs[i]!;
+    sim_hash_mix(h, cb.head);
+    // The callback by its code: its closure holds the object (hashed above) and the site name.
+    sim_hash_mix(h, sim_hash_code(cb.fn));
+    snaps.push([cb.snap, false]);
+  }
+  for (const w of r.waits) snaps.push([w.snap, w.irqsOnly]);
+  for (const [snap, irqsOnly] of snaps) {
+    for (const t of exec.tasks) sim_hash_mix(h, preexisting(t, snap, irqsOnly));
+  }
+});
+
 function runOf(exec: Execution): rcu_run {
   let r = exec.slots[RUN] as rcu_run | undefined;
   if (r === undefined) {
@@ -153,6 +215,8 @@ function runOf(exec: Execution): rcu_run {
 function* rcu_gp_kthread(r: rcu_run): Task<void> {
   for (;;) {
     yield r.waitOp;
+    sim_fp_read(RCU_CBS, r.next);
+    sim_fp_write(RCU_CBS, 'head');
     const cb = r.cbs[r.next]!;
     r.cbs[r.next] = undefined;
     r.next++;
@@ -180,6 +244,9 @@ export function call_rcu<T>(head: T, func: (head: T) => void, exec?: Execution):
   const e = exec ?? (inTask() ? currentExecution() : undefined);
   if (e === undefined) throw new Error('call_rcu outside a running task: pass the Execution');
   const r = ensureKthread(e);
+  sim_fp_write(RCU_GP);
+  sim_fp_write(RCU_CBS, 'tail');
+  sim_fp_write(RCU_CBS, r.cbs.length);
   r.cbs.push({ head, fn: func as (head: unknown) => void, snap: e.step });
 }
 
@@ -188,6 +255,7 @@ export function* rcu_barrier(): Task<void> {
   might_sleep('rcu_barrier');
   const exec = currentExecution();
   const r = runOf(exec);
+  sim_fp_read(RCU_CBS, 'tail');
   const target = r.cbs.length;
   yield block('rcu_barrier', () => r.next >= target, undefined, () => (r.kthread >= 0 ? [r.kthread] : []));
 }

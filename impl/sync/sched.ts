@@ -12,6 +12,7 @@
 import { current, currentExecution, inTask, registerTaskSlot, type Execution, type TaskState } from '../rt/execution.js';
 import type { BlockOp } from '../rt/task.js';
 import type { lock_class } from './lockdep.js';
+import { sim_fp_write_task, sim_hash_mix, sim_track_state_part } from '../rt/track.js';
 
 /** Task run states (include/linux/sched.h). */
 export const TASK_RUNNING = 0x0000;
@@ -64,6 +65,29 @@ export class sim_task_sync {
 
 const SLOT = registerTaskSlot();
 
+// A state's hash (impl/rt/track.ts) includes every task's sync state: sleeping, signals, the
+// atomic contexts (whether they are open: when they began matters only against grace periods,
+// which rcu.ts hashes), and the lockdep stack of held locks.
+sim_track_state_part((exec, h) => {
+  for (const t of (exec as Execution).tasks) {
+    const s = t.slots[SLOT] as sim_task_sync | undefined;
+    if (s === undefined) { sim_hash_mix(h, 0); continue; }
+    sim_hash_mix(h, s.state);
+    sim_hash_mix(h, s.fatal);
+    sim_hash_mix(h, s.preempt);
+    sim_hash_mix(h, s.rcu);
+    sim_hash_mix(h, s.irqsOff);
+    sim_hash_mix(h, s.heldCount);
+    sim_hash_mix(h, s.depth);
+    for (let i = 0; i < s.depth; i++) {
+      sim_hash_mix(h, s.hLock[i]);
+      sim_hash_mix(h, s.hClass[i]!.id);
+      sim_hash_mix(h, s.hRead[i]);
+      sim_hash_mix(h, s.hTry[i]);
+    }
+  }
+});
+
 /** The sync state of a task (created on first use). */
 export function sim_task_sync_of(t: TaskState): sim_task_sync {
   let s = t.slots[SLOT] as sim_task_sync | undefined;
@@ -103,6 +127,7 @@ function taskById(id: number, exec: Execution | undefined): TaskState {
  */
 export function send_sig_kill(taskId: number, exec?: Execution): void {
   const s = sim_task_sync_of(taskById(taskId, exec));
+  sim_fp_write_task(taskId);
   s.fatal = true;
   if ((s.state & (TASK_WAKEKILL | TASK_INTERRUPTIBLE)) !== 0) s.state = TASK_RUNNING;
 }
@@ -134,6 +159,7 @@ export const __set_current_state = set_current_state;
  */
 export function wake_up_process(taskId: number, exec?: Execution): boolean {
   const s = sim_task_sync_of(taskById(taskId, exec));
+  sim_fp_write_task(taskId);
   if (s.state === TASK_RUNNING) return false;
   s.state = TASK_RUNNING;
   return true;

@@ -167,6 +167,20 @@ export function ptesInsideVmasIn(kernel: Kernel, mms: readonly mm_struct[]): Vio
   return null;
 }
 
+/**
+ * I10 without the memo (the same verdict): for the reducing explorer (properties/explore.ts),
+ * which re-runs a check only when something it read changed, and needs what a check reads to
+ * depend on the state alone, not on which earlier steps it was run after.
+ */
+export function checkPtesInsideVmasNoMemo(kernel: Kernel): Violation | null {
+  for (const mm of liveMms(kernel)) {
+    if (mm.mmap_lock.owner !== -1 || mm.mmap_lock.readers !== 0) continue;
+    const v = scanPtes(mm, null);
+    if (v) return v;
+  }
+  return null;
+}
+
 /** I10 at the end of the run: every mm, no memo. */
 export function checkPtesInsideVmasAtEnd(kernel: Kernel): Violation | null {
   for (const mm of liveMms(kernel)) {

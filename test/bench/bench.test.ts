@@ -19,6 +19,7 @@ import * as runtime from '../../bench/runtime.js';
 import * as linearizability from '../../bench/linearizability.js';
 import * as standard from '../../bench/standard.js';
 import * as time_to_bug from '../../bench/time_to_bug.js';
+import { benchExplore } from '../../bench/explore.js';
 import { benchMemory } from '../../bench/memory.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,6 +70,19 @@ describe('bench modules', () => {
     expect(c.peakHeapUsedMB).toBeGreaterThanOrEqual(c.keptHeapMB);
     expect(c.peakRssMB).toBeGreaterThan(c.peakHeapUsedMB);
     expect(m.cache.states).toBeGreaterThan(0);
+  });
+
+  it('explore reports, per preemption bound, the executions, states and whether the space was covered', async () => {
+    const index = readFileSync(join(import.meta.dirname, '../../bench/index.ts'), 'utf8');
+    expect(index).toMatch(/\['explore', section\('explore', 'benchExplore'\)\]/);
+    const r = await benchExplore({ bounds: [0] });
+    expect(r.config).toBe('v6.7');
+    const b0 = r.bounds['0']!;
+    expect(b0.complete).toBe(true);
+    expect(b0.executions).toBeGreaterThan(0);
+    expect(b0.states).toBeGreaterThan(b0.executions);
+    const cut = await benchExplore({ bounds: [1], timeLimitMs: 1 });
+    expect(cut.bounds['1']!.complete).toBe(false);
   });
 
   it('timeToBug returns one row per mutant × strategy, and one for the general generator, with its notes', async () => {

@@ -81,6 +81,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['explore without --scenario', () => ['explore', '--config', 'v6.6'], /missing --scenario/],
     ['explore negative --preemptions', () => ['explore', '--config', 'v6.6', '--scenario', 'fam-a', '--preemptions', '-1'], /--preemptions must be a non-negative integer/],
     ['explore non-numeric --preemptions', () => ['explore', '--config', 'v6.6', '--scenario', 'fam-a', '--preemptions', 'two'], /--preemptions/],
+    ['explore unknown --reduction', () => ['explore', '--config', 'v6.6', '--scenario', 'fam-a', '--reduction', 'spin'], /--reduction must be dpor, cache or none, not "spin"/],
     ['list without what', () => ['list'], /list: missing WHAT/],
     ['list of something unknown', () => ['list', 'bugs'], /unknown list "bugs"/],
     ['replay without FILE', () => ['replay'], /replay: missing FILE/],
@@ -343,6 +344,10 @@ describe('explore', () => {
     const cut = await run(['explore', '--config', 'v6.7', '--scenario', 'fam-a', '--runs', '5', '--json'], { cwd: dir, backend: b });
     expect(JSON.parse(cut.out)).toMatchObject({ executions: 5, complete: false });
     expect(b.explores[1]!.preemptions).toBe(2);
+    expect(b.explores[1]!.reduction).toBe('dpor');
+    const cache = await run(['explore', '--config', 'v6.7', '--scenario', 'fam-a', '--reduction', 'cache', '--json'], { cwd: dir, backend: b });
+    expect(b.explores[2]!.reduction).toBe('cache');
+    expect(Object.keys(JSON.parse(cache.out))).toEqual(expect.arrayContaining(['executions', 'states', 'prunedByReduction', 'prunedByCache', 'cacheBytesPerState', 'complete', 'elapsedMs']));
   });
 
   it('a violation: exit 1 and a counterexample that replays', async () => {

@@ -26,6 +26,17 @@ const scenarios = seeds.map((s) => random.generate(s));
 const ops = (sc: ScenarioSpec): ModelOp[] => sc.threads.flatMap((t) => t.program);
 
 describe('random family: the general generator', () => {
+  it('a run reports how long its setup ran (the campaign puts PCT change points after it)', () => {
+    const v = generationVariant('v6.6');
+    for (const sc of scenarios.slice(0, 20)) {
+      const r = runScenario({ variant: v, scenario: sc, scheduler: new RandomScheduler(3) });
+      expect(r.setupSteps, sc.name).toBeGreaterThan(0);
+      expect(r.setupSteps!, sc.name).toBeLessThan(r.steps);
+      // Nothing of the threads' programs is in the history before the setup is done.
+      expect(r.history.every((h) => h.invoke >= r.setupSteps!), sc.name).toBe(true);
+    }
+  });
+
   it('is deterministic per seed and names each scenario by it', () => {
     for (const s of [1, 2, 77]) {
       expect(random.generate(s)).toEqual(random.generate(s));

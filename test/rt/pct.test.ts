@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Execution, explore, PctScheduler, PctStrategy, RandomStrategy, Violation, type Strategy, type Task,
+  block, Execution, explore, PctScheduler, PctStrategy, RandomStrategy, Violation, type Strategy, type Task,
 } from '../../impl/rt/index.js';
 import { labels, runOnce } from './helpers.js';
 
@@ -103,5 +103,52 @@ describe('PctStrategy', () => {
     expect(s.expectedLength).toBe(50);
     s.next();
     expect(s.next()).toBeNull();
+  });
+
+  it('draws the change points after the offset: a setup that runs alone first takes none', () => {
+    // A setup task runs 200 steps alone (the others wait for it; with the highest priority it runs
+    // before they start), then the planted bug. With the offset at the setup's end and k = 40 the
+    // bound holds as without the setup; with no offset every change point falls inside the setup.
+    const withSetup = (e: Execution): void => {
+      const st = { done: false };
+      e.spawn('setup', function* (): Task<void> {
+        for (let i = 0; i < 200; i++) yield `setup:${i}`;
+        st.done = true;
+      });
+      const wrap = (name: string, body: () => Task<void>): void => {
+        e.spawn(name, function* (): Task<void> {
+          yield block('wait for setup', () => st.done);
+          yield* body();
+        });
+      };
+      const s = { t0first: false, t1sawT0: false, t1done: false };
+      wrap('T0', function* () {
+        s.t0first = true;
+        yield 't0:1';
+        if (s.t1sawT0 && s.t1done) throw new Violation('ordering', 'T1 ran entirely between T0 steps 1 and 2');
+        for (let i = 2; i < 10; i++) yield `t0:${i}`;
+      });
+      wrap('T1', function* () {
+        s.t1sawT0 = s.t0first;
+        for (let i = 1; i < 10; i++) yield `t1:${i}`;
+        s.t1done = true;
+      });
+      wrap('T2', () => labels(9, 't2:'));
+      wrap('T3', () => labels(9, 't3:'));
+    };
+    const hits = (offset: number): number => {
+      let n = 0;
+      for (let i = 0; i < 2000; i++) {
+        const e = new Execution({ scheduler: new PctScheduler(i * 7919 + 1, 2, 40, offset) });
+        withSetup(e);
+        if (e.run().status === 'violation') n++;
+      }
+      return n;
+    };
+    const at = hits(204);
+    const none = hits(0);
+    console.log(`[pct-offset] depth-2 bug after a 200-step setup: hit in ${at} of 2000 PCT runs with the offset at the setup's end (bound ≥ 12.5), ${none} with none`);
+    expect(at).toBeGreaterThanOrEqual(10);
+    expect(none).toBe(0);
   });
 });

@@ -9,7 +9,10 @@
  *     would run it first drops to priority i (and the highest-priority runnable task runs).
  * A bug of depth d is then found with probability at least 1/(n·k^(d−1)) per run. Steps are
  * global steps (0-based), counted also where a single task is runnable (the scheduler asks for
- * `everyStep`), as the paper counts them.
+ * `everyStep`), as the paper counts them — from `offset` on: the change points fall in
+ * [offset, offset + k). A scenario's setup runs alone before its threads start (they wait for it),
+ * and a change point there changes nothing; the campaign passes the setup's length as the offset
+ * and the rest of the run's length as k.
  *
  * Nondeterministic values are drawn uniformly, as by the random strategy. Tasks spawned during the
  * run get a fresh random priority above the initial ones.
@@ -28,7 +31,7 @@ export class PctScheduler implements Scheduler {
   private changeTo: number[] = [];
   private nextChange = 0;
 
-  constructor(seed: number, private readonly depth: number, private readonly k: number) {
+  constructor(seed: number, private readonly depth: number, private readonly k: number, private readonly offset = 0) {
     if (!(depth >= 1)) throw new RangeError(`PCT depth must be ≥ 1, got ${depth}`);
     this.rng = new Prng(seed);
   }
@@ -49,7 +52,7 @@ export class PctScheduler implements Scheduler {
     }
     // points[i] carries priority value i+1; order them by time.
     const order = points.map((_, i) => i).sort((a, b) => points[a]! - points[b]! || a - b);
-    this.changeAt = order.map((i) => points[i]!);
+    this.changeAt = order.map((i) => points[i]! + this.offset);
     this.changeTo = order.map((i) => i + 1);
     this.nextChange = 0;
   }
