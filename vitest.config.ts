@@ -14,7 +14,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // vitest's default is cores - 1 workers: one file at a time on a 2-core CI machine. The main
-    // process only collects results, so every core runs a test file.
+    // process only collects results, so every core runs a test file. Deep: the long campaigns of
+    // configs and fault_injection_configs also run on a pool of worker threads (deep_pool.ts).
     maxWorkers: availableParallelism(),
     reporters: ['default'],
   },

@@ -29,6 +29,7 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
   ['linearizability', section('linearizability', 'benchLinearizability')],
   ['standard', section('standard', 'benchStandard')],
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
+  ['scale', section('scale', 'benchScale')],
   ['explore', section('explore', 'benchExplore')],
   ['fastcheck', section('fastcheck', 'benchFastcheck')],
 ];

@@ -9,7 +9,8 @@
  *   faultline repro FILE --c OUT.c [--iterations N] [--timeout-ms T] [--stop-at-first]
  *   faultline explore --config C [--mutant M | --variant FILE] --scenario S [--preemptions K] [--json]
  *   faultline coverage [--config C] [--scenario S] [--runs N] [--seed N] [--json]
- *   faultline verify
+ *   faultline verify [--budget SEC | --runs N] [--jobs N] [--shard I/N | --shards N] …
+ *   faultline merge DIR… [--out OUT] [--json]
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,8 @@ import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, oneLine, UsageError, type CliIO } f
 import { listCommand, LIST_USAGE } from './list.js';
 import { replayCommandMain, REPLAY_USAGE } from './replay.js';
 import { reproCommand, REPRO_USAGE } from './repro.js';
-import { verifyCommand, verifyWorker, VERIFY_USAGE } from './verify.js';
+import { verifyCommand, VERIFY_USAGE } from './verify.js';
+import { mergeCommand, MERGE_USAGE } from './merge.js';
 import { version } from './version.js';
 
 export type { CliIO } from './io.js';
@@ -34,18 +36,19 @@ export const USAGE = `faultline — checks the Linux kernel's page-fault locking
 usage:
   faultline list configs|mutants|scenarios|properties|functions [--json]
   faultline check --config C [--mutant M | --variant FILE] [--scenario S] [--strategy random|pct|dfs|portfolio|guided]
-                  [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json]
+                  [--runs N] [--seed S] [--time-limit SEC] [--out DIR] [--json] [--jobs N] [--shard I/N | --shards N]
   faultline replay FILE [--json] [--html OUT] [--compact]
   faultline repro FILE --c OUT.c [--iterations N] [--timeout-ms T] [--stop-at-first]
   faultline explore --config C [--mutant M | --variant FILE] --scenario S [--preemptions K] [--json]
-  faultline coverage [--config C] [--scenario S] [--strategy …] [--runs N] [--seed N] [--json]
-  faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
+  faultline coverage [--config C] [--scenario S] [--strategy …] [--runs N] [--seed N] [--json] [--jobs N] [--shard I/N]
+  faultline verify [--budget SEC | --runs N] [--jobs N] [--shard I/N | --shards N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
+  faultline merge DIR… [--out OUT] [--json]
   faultline help [COMMAND] | --version
 
 exit codes: 0 no violation, 1 violation found (replay: reproduced), 2 bad usage or input, 3 internal error`;
 
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
-  list: LIST_USAGE, check: CHECK_USAGE, replay: REPLAY_USAGE, repro: REPRO_USAGE, explore: EXPLORE_USAGE, coverage: COVERAGE_USAGE, verify: VERIFY_USAGE,
+  list: LIST_USAGE, check: CHECK_USAGE, replay: REPLAY_USAGE, repro: REPRO_USAGE, explore: EXPLORE_USAGE, coverage: COVERAGE_USAGE, verify: VERIFY_USAGE, merge: MERGE_USAGE,
 };
 
 export interface MainOptions extends Partial<CliIO> {
@@ -82,7 +85,7 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
-      throw new UsageError('missing command (one of list, check, replay, repro, explore, coverage, verify; see faultline help)');
+      throw new UsageError('missing command (one of list, check, replay, repro, explore, coverage, verify, merge; see faultline help)');
     case 'help':
     case '--help':
     case '-h': {
@@ -109,11 +112,11 @@ async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): P
       return coverageCommand(rest, io, backend);
     case 'verify':
       return verifyCommand(rest, io, backend);
-    case '__verify-worker':
-      return verifyWorker(io, backend);
+    case 'merge':
+      return mergeCommand(rest, io, backend);
     default:
-      if (cmd.startsWith('-')) throw new UsageError(`unknown option ${cmd} (a command comes first: list, check, replay, repro, explore, coverage, verify)`);
-      throw new UsageError(`unknown command "${cmd.length > 40 ? cmd.slice(0, 37) + '...' : cmd}" (one of list, check, replay, repro, explore, coverage, verify; see faultline help)`);
+      if (cmd.startsWith('-')) throw new UsageError(`unknown option ${cmd} (a command comes first: list, check, replay, repro, explore, coverage, verify, merge)`);
+      throw new UsageError(`unknown command "${cmd.length > 40 ? cmd.slice(0, 37) + '...' : cmd}" (one of list, check, replay, repro, explore, coverage, verify, merge; see faultline help)`);
   }
 }
 

@@ -18,6 +18,8 @@ export interface Target {
   readonly variantName?: string;
   /** The scenario families to run, in order. */
   readonly families: readonly FamilyInfo[];
+  /** The flags it was resolved from (a worker thread resolves the same target from them). */
+  readonly flags?: TargetFlags;
 }
 
 export { configNames };
@@ -105,7 +107,7 @@ export async function resolveTarget(cmd: string, backend: Backend, io: CliIO, f:
   else if (variant.scenario !== undefined && families.has(variant.scenario)) fams = [families.get(variant.scenario)!];
   else fams = [...families.values()];
   return {
-    variant, config: configNameOf(variant), families: fams,
+    variant, config: configNameOf(variant), families: fams, flags: { ...f },
     ...(mutant !== undefined ? { mutant } : {}),
     ...(variantFile !== undefined ? { variantFile } : {}),
     ...(variantName !== undefined ? { variantName } : {}),

@@ -1,31 +1,33 @@
 /**
- * faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
+ * faultline verify [--budget SEC | --runs N] [--jobs N] [--shard I/N | --shards N] [--config C] [--scenario S]
+ *   [--no-mutants] [--out DIR] [--json]
  *
  * Every configuration × every scenario family (portfolio strategy, time-bounded so the whole run
- * takes about --budget seconds, default 120, over --jobs worker processes, default 2), then every
+ * takes about --budget seconds, default 120, or N executions per cell with --runs, over --jobs
+ * worker threads, default the machine's cores; a shard runs every N-th cell), then every
  * zoo mutant (each must be caught). Prints a table configuration × property and writes
  * DIR/index.html and DIR/report.json (DIR default faultline-report), with the counterexamples in
  * DIR/counterexamples and a timeline page for each. Exit 1 when a correct configuration shows a
  * violation or a mutant is not found; 3 when a cell could not run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { CONFIGURATIONS, isProposal } from '../properties/configs.js';
-import { readCounterexample } from '../properties/counterexample.js';
+import { parseCounterexample, readCounterexample, writeCounterexample } from '../properties/counterexample.js';
 import { coverageHtml, escapeHtml, renderHtml } from '../properties/html.js';
 import type { CoverageJson, VerifyCoverage } from '../properties/coverage.js';
 import { bool, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
-import type { Backend } from './backend.js';
-import { createdBy, runCheck, type CheckViolationJson } from './check.js';
+import { defaultBackend, type Backend } from './backend.js';
+import { createdBy, MAX_JOBS, replayCommand, runCheck, type CheckViolationJson } from './check.js';
+import { WorkerPool } from './pool.js';
+import { SHARD_FORMAT, shardFlags, writeShardFile, type Shard, type ShardFile } from './shard.js';
+import { defaultJobs } from './units.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_VIOLATION, oneLine, UsageError, type CliIO } from './io.js';
 import { Progress } from './progress.js';
 import { counterexampleVariant, headerLines } from './replay.js';
 import { checkConfig, resolveTarget } from './target.js';
 import { bindFamily } from '../properties/scenarios/family.js';
+import type { Variant } from '../impl/sim/variant.js';
 import { version } from './version.js';
 
 export const DEFAULT_BUDGET_SEC = 120;
@@ -45,15 +47,23 @@ export const VERIFY_SPEC: CommandSpec = {
     'no-mutants': { type: 'boolean' },
     out: { type: 'string', value: 'DIR' },
     json: { type: 'boolean' },
+    runs: { type: 'string', value: 'N' },
+    shard: { type: 'string', value: 'I/N' },
+    shards: { type: 'string', value: 'N' },
   },
 };
 
-export const VERIFY_USAGE = `usage: faultline verify [--budget SEC] [--jobs N] [--config C] [--scenario S] [--no-mutants] [--out DIR] [--json]
+export const VERIFY_USAGE = `usage: faultline verify [--budget SEC | --runs N] [--jobs N] [--shard I/N | --shards N] [--config C] [--scenario S]
+                        [--no-mutants] [--out DIR] [--json]
 
   Check every configuration (or only C) on every scenario family (or only S) with the portfolio
-  strategy, then every zoo mutant, within about SEC seconds in total (default ${DEFAULT_BUDGET_SEC}) on N
-  worker processes (default 2). Prints configuration × property, writes DIR/index.html and
+  strategy, then every zoo mutant, within about SEC seconds in total (default ${DEFAULT_BUDGET_SEC}), or N executions
+  per cell (--runs: the same result on any number of threads or machines), on N worker threads
+  (--jobs, default: the machine's cores). Prints configuration × property, writes DIR/index.html and
   DIR/report.json (default ./${DEFAULT_REPORT_DIR}/).
+  --shard I/N (or --shards N, I from JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID) runs every N-th cell
+  from the I-th (SEC is then each shard's budget) and writes DIR/shard-I-of-N.json and
+  DIR/counterexamples/; \`faultline merge DIR…\` writes the report of the whole run.
   Exit 0: all pass and every mutant is caught; 1: a violation on a correct configuration, or a
   mutant not caught; 3: a cell could not run.`;
 
@@ -64,7 +74,10 @@ export interface Cell {
   readonly config?: string;
   readonly mutant?: string;
   readonly scenario?: string;
-  readonly timeLimitSec: number;
+  /** Time-bounded cells (--budget)… */
+  readonly timeLimitSec?: number;
+  /** …or N executions each (--runs). */
+  readonly runs?: number;
   readonly out: string;
 }
 
@@ -83,15 +96,17 @@ export interface CellResult {
 }
 
 /** Run one cell in this process. */
-export async function runCell(backend: Backend, io: CliIO, cell: Cell): Promise<CellResult> {
+export async function runCell(backend: Backend, io: CliIO, cell: Cell, onRun?: () => void): Promise<CellResult> {
   const t0 = Date.now();
   const base = { id: cell.id, config: cell.config ?? '', mutant: cell.mutant ?? null, scenario: cell.scenario ?? '' };
   try {
     const target = await resolveTarget('verify', backend, io, { config: cell.config, mutant: cell.mutant, scenario: cell.scenario }, false);
     const cov = cell.kind === 'config' ? new (await import('../properties/coverage.js')).CoverageCollector() : undefined;
     const r = await runCheck(backend, io, {
-      target, strategy: 'portfolio', runs: UNBOUNDED_RUNS, seed: VERIFY_SEED, timeLimitSec: cell.timeLimitSec, out: cell.out,
+      target, strategy: 'portfolio', runs: cell.runs ?? UNBOUNDED_RUNS, seed: VERIFY_SEED, out: cell.out,
+      ...(cell.timeLimitSec !== undefined ? { timeLimitSec: cell.timeLimitSec } : {}),
       createdBy: createdBy('verify', 'portfolio', VERIFY_SEED), ...(cov !== undefined ? { coverage: cov } : {}),
+      ...(onRun !== undefined ? { onProgress: () => onRun() } : {}),
     });
     return {
       ...base, config: r.config, scenario: r.scenario, executions: r.executions, elapsedMs: r.elapsedMs, unknown: r.unknown, violations: r.violations,
@@ -102,71 +117,38 @@ export async function runCell(backend: Backend, io: CliIO, cell: Cell): Promise<
   }
 }
 
-/** The hidden `__verify-worker` command: cells in as JSON lines on stdin, results out on stdout. */
-export async function verifyWorker(io: CliIO, backend: Backend): Promise<number> {
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const line of rl) {
-    if (line.trim() === '') continue;
-    const cell = JSON.parse(line) as Cell;
-    const r = await runCell(backend, io, cell);
-    io.stdout(JSON.stringify(r) + '\n');
-  }
-  return EXIT_OK;
+/** A verify cell on a worker thread (cli/pool_worker_main.ts). */
+export async function runCellTask(task: { readonly cell?: unknown; readonly cwd?: unknown }, hooks: { onRun: () => void; onViolation: () => void }): Promise<CellResult> {
+  const io: CliIO = { stdout: () => {}, stderr: () => {}, stderrIsTTY: false, cwd: String(task.cwd) };
+  const r = await runCell(defaultBackend, io, task.cell as Cell, hooks.onRun);
+  if (r.violations.length > 0) hooks.onViolation();
+  return r;
 }
 
-const BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
-
-/** Run the cells over `jobs` worker processes (in this process when jobs is 1). */
-async function runCells(backend: Backend, io: CliIO, cells: readonly Cell[], jobs: number, onDone: (r: CellResult) => void): Promise<CellResult[]> {
+/** Run the cells over `jobs` worker threads (in this thread when jobs is 1). */
+async function runCells(backend: Backend, io: CliIO, cells: readonly Cell[], jobs: number, onDone: (r: CellResult) => void, onRun: () => void): Promise<CellResult[]> {
   const results: CellResult[] = [];
   const done = (r: CellResult) => {
     results.push(r);
     onDone(r);
   };
-  if (jobs <= 1) {
-    for (const c of cells) done(await runCell(backend, io, c));
+  // Worker threads load the real checker: a test's fake backend runs in this thread.
+  if (jobs <= 1 || cells.length <= 1 || backend !== defaultBackend) {
+    for (const c of cells) done(await runCell(backend, io, c, onRun));
     return results;
   }
-  const queue = [...cells];
-  const workers: Promise<void>[] = [];
-  for (let w = 0; w < Math.min(jobs, cells.length); w++) {
-    workers.push(new Promise<void>((resolveW) => {
-      const child: ChildProcess = spawn(process.execPath, [BIN, '__verify-worker'], { cwd: io.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-      let current: Cell | undefined;
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr = (stderr + d.toString()).slice(-2000);
-      });
-      const next = () => {
-        current = queue.shift();
-        if (current) child.stdin!.write(JSON.stringify(current) + '\n');
-        else child.stdin!.end();
-      };
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (!current) return;
-        try {
-          done(JSON.parse(line) as CellResult);
-        } catch {
-          done(failed(current, `worker said: ${line.slice(0, 200)}`));
-        }
-        next();
-      });
-      child.on('error', (e) => {
-        if (current) done(failed(current, `worker failed: ${e.message}`));
-        current = undefined;
-        resolveW();
-      });
-      child.on('exit', (code) => {
-        if (current) done(failed(current, `worker exited with ${code}: ${oneLine(stderr) || 'no message'}`));
-        current = undefined;
-        resolveW();
-      });
-      next();
-    }));
+  const pool = new WorkerPool(Math.min(jobs, cells.length), io.cwd);
+  const poll = setInterval(() => {
+    for (let n = pool.executions - counted; n > 0; n--) onRun();
+    counted = pool.executions;
+  }, 200);
+  let counted = 0;
+  try {
+    await Promise.all(cells.map((c) => pool.run<CellResult>({ kind: 'cell', cell: c, cwd: io.cwd }).then(done, (e: Error) => done(failed(c, oneLine(e.message))))));
+  } finally {
+    clearInterval(poll);
+    await pool.close();
   }
-  await Promise.all(workers);
-  // Cells left when every worker died.
-  for (const c of queue) done(failed(c, 'no worker left to run it'));
   return results;
 }
 
@@ -205,14 +187,34 @@ export interface VerifyReport {
   }[];
 }
 
+/** What every shard of one verify run has the same (merge refuses shards that differ). */
+export interface VerifyShardCampaign {
+  readonly faultline: string;
+  readonly configs: readonly string[];
+  readonly scenarios: readonly string[];
+  readonly mutants: readonly string[];
+  readonly properties: readonly string[];
+  readonly budgetSec: number;
+  readonly runs: number | null;
+  readonly cells: readonly Omit<Cell, 'out' | 'timeLimitSec'>[];
+}
+
+export interface VerifyShardResults {
+  readonly jobs: number;
+  readonly cells: readonly CellResult[];
+}
+
 export async function verifyCommand(argv: readonly string[], io: CliIO, backend: Backend): Promise<number> {
   const p = parseArgs(VERIFY_SPEC, argv);
   if (p.help) {
     io.stdout(VERIFY_USAGE + '\n');
     return EXIT_OK;
   }
+  if (str(p, 'budget') !== undefined && str(p, 'runs') !== undefined) throw new UsageError('verify: --budget and --runs cannot be used together');
   const budget = secondsFlag(p, 'verify', 'budget') ?? DEFAULT_BUDGET_SEC;
-  const jobs = intFlag(p, 'verify', 'jobs', Math.max(1, Math.min(2, availableParallelism())), 1, 64);
+  const runs = str(p, 'runs') !== undefined ? intFlag(p, 'verify', 'runs', 1, 1) : undefined;
+  const jobs = intFlag(p, 'verify', 'jobs', defaultJobs(), 1, MAX_JOBS);
+  const shard = shardFlags(p, 'verify');
   const outDir = str(p, 'out') ?? DEFAULT_REPORT_DIR;
   const json = bool(p, 'json');
   const onlyConfig = str(p, 'config');
@@ -221,6 +223,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   const onlyScenario = str(p, 'scenario');
   const bound = onlyScenario !== undefined ? bindFamily(onlyScenario, families) : undefined;
   if (typeof bound === 'string') throw new UsageError(`verify: ${bound}`);
+  if (shard !== undefined && backend !== defaultBackend) throw new UsageError('verify: --shard needs the real checker');
   // Generations must pass; design proposals are checked the same way, their violations are findings.
   const configs = onlyConfig !== undefined ? [onlyConfig] : CONFIGURATIONS.map((c) => c.name);
   const scenarios = onlyScenario !== undefined ? [onlyScenario] : [...families.keys()];
@@ -230,34 +233,75 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   const cxDir = join(outDir, 'counterexamples');
   const nMatrix = configs.length * scenarios.length;
   const matrixBudget = mutants.length > 0 ? budget * MATRIX_SHARE : budget;
-  const cellSec = Math.max(0.2, (matrixBudget * jobs) / Math.max(1, nMatrix));
-  const mutantSec = mutants.length > 0 ? Math.max(0.5, ((budget - matrixBudget) * jobs) / mutants.length) : 0;
-  const cells: Cell[] = [];
-  for (const c of configs) for (const s of scenarios) cells.push({ id: cells.length, kind: 'config', config: c, scenario: s, timeLimitSec: cellSec, out: cxDir });
+  // A shard's budget is its own: it runs 1/N of the cells in about SEC seconds.
+  const share = jobs * (shard?.count ?? 1);
+  const cellSec = Math.max(0.2, (matrixBudget * share) / Math.max(1, nMatrix));
+  const mutantSec = mutants.length > 0 ? Math.max(0.5, ((budget - matrixBudget) * share) / mutants.length) : 0;
+  const limit = (sec: number) => (runs !== undefined ? { runs } : { timeLimitSec: sec });
+  const all: Cell[] = [];
+  for (const c of configs) for (const s of scenarios) all.push({ id: all.length, kind: 'config', config: c, scenario: s, ...limit(cellSec), out: cxDir });
   for (const m of mutants) {
-    cells.push({ id: cells.length, kind: 'mutant', mutant: m.name, ...(m.scenario !== undefined && families.has(m.scenario) ? { scenario: m.scenario } : {}), timeLimitSec: mutantSec, out: cxDir });
+    all.push({ id: all.length, kind: 'mutant', mutant: m.name, ...(m.scenario !== undefined && families.has(m.scenario) ? { scenario: m.scenario } : {}), ...limit(mutantSec), out: cxDir });
   }
+  const cells = shard !== undefined ? all.filter((c) => c.id % shard.count === shard.index) : all;
 
   const t0 = Date.now();
   const progress = new Progress(io);
-  const planned = cells.reduce((a, c) => a + c.timeLimitSec, 0) / jobs;
+  const planned = runs !== undefined ? undefined : t0 + (cells.reduce((a, c) => a + (c.timeLimitSec ?? 0), 0) / jobs) * 1000;
   let finished = 0;
-  // The bar follows the time budget (cells are time-bounded); the label counts the cells done.
-  const draw = (force: boolean) => progress.update(finished === cells.length ? planned : Math.min(planned * 0.99, (Date.now() - t0) / 1000), planned, `${finished}/${cells.length} cells, ${((Date.now() - t0) / 1000).toFixed(0)}s`, force);
-  const tick = setInterval(() => draw(false), 250);
-  if (!json) io.stdout(`faultline verify: ${configs.length} configuration(s) × ${scenarios.length} scenario famil${scenarios.length === 1 ? 'y' : 'ies'} (${cellSec.toFixed(1)}s each), ${mutants.length} mutant(s) (${mutantSec.toFixed(1)}s each), ${jobs} job(s)\n`);
+  let executions = 0;
+  let violations = 0;
+  progress.start(() => ({
+    executions, violations, ...(planned !== undefined ? { deadline: planned } : { total: cells.length * (runs ?? 0) }), label: `${finished}/${cells.length} cells`,
+  }));
+  const what = runs !== undefined ? `${runs} executions each` : `${cellSec.toFixed(1)}s each`;
+  if (!json) io.stdout(`faultline verify: ${configs.length} configuration(s) × ${scenarios.length} scenario famil${scenarios.length === 1 ? 'y' : 'ies'} (${what}), ${mutants.length} mutant(s) (${runs !== undefined ? `${runs} executions` : `${mutantSec.toFixed(1)}s`} each), ${jobs} job(s)${shard !== undefined ? `, shard ${shard.index}/${shard.count}: ${cells.length} cell(s)` : ''}\n`);
   let results: CellResult[];
   try {
-    results = await runCells(backend, io, cells, jobs, () => {
+    results = await runCells(backend, io, cells, jobs, (r) => {
       finished++;
-      draw(true);
+      violations += r.violations.length;
+      progress.poke(true);
+    }, () => {
+      executions++;
+      progress.poke();
     });
   } finally {
-    clearInterval(tick);
-    progress.clear();
+    progress.stop();
   }
   results.sort((a, b) => a.id - b.id);
   const elapsedMs = Date.now() - t0;
+  if (shard !== undefined) {
+    const file: ShardFile<VerifyShardCampaign, VerifyShardResults> = {
+      format: SHARD_FORMAT, version: 1, command: 'verify', shard,
+      // The cells without their output directory and time slot (a shard's own).
+      campaign: { faultline: version(), configs, scenarios, mutants: mutants.map((m) => m.name), properties, budgetSec: budget, runs: runs ?? null, cells: all.map(({ out: _o, timeLimitSec: _t, ...rest }) => rest) },
+      results: { jobs, cells: results }, elapsedMs,
+    };
+    const path = await writeShardFile(resolve(io.cwd, outDir), file);
+    if (json) io.stdout(JSON.stringify(file) + '\n');
+    else {
+      io.stdout(`shard ${shard.index}/${shard.count}: ${results.length} cell(s), ${results.reduce((a, r) => a + r.executions, 0)} executions, ${results.reduce((a, r) => a + r.violations.length, 0)} violation(s), ${results.filter((r) => r.error).length} error(s) (${(elapsedMs / 1000).toFixed(1)}s)\n`);
+      io.stdout(`wrote ${join(outDir, basename(path))} and its counterexamples: faultline merge gives the report\n`);
+    }
+    return EXIT_OK;
+  }
+  return finishVerify(io, backend, { configs, scenarios, mutants, properties, cells: all, budgetSec: budget, jobs }, results, outDir, elapsedMs, json);
+}
+
+interface VerifyPlan {
+  readonly configs: readonly string[];
+  readonly scenarios: readonly string[];
+  readonly mutants: readonly Variant[];
+  readonly properties: readonly string[];
+  readonly cells: readonly Pick<Cell, 'id' | 'kind' | 'mutant'>[];
+  readonly budgetSec: number;
+  readonly jobs: number;
+}
+
+/** The verdicts, the table, report.json, index.html and the timelines, from every cell's result. */
+async function finishVerify(io: CliIO, backend: Backend, plan: VerifyPlan, results: readonly CellResult[], outDir: string, elapsedMs: number, json: boolean): Promise<number> {
+  const { configs, scenarios, mutants, properties, cells } = plan;
   const byId = new Map(results.map((r) => [r.id, r]));
 
   const failures: string[] = [];
@@ -291,7 +335,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   const allProps = [...properties];
   for (const r of matrix) for (const v of r.violations) if (!allProps.includes(v.property)) allProps.push(v.property);
   const report: VerifyReport = {
-    format: 'faultline-verify-report', version: 1, createdBy: `faultline ${version()} verify`, budgetSec: budget, jobs, elapsedMs,
+    format: 'faultline-verify-report', version: 1, createdBy: `faultline ${version()} verify`, budgetSec: plan.budgetSec, jobs: plan.jobs, elapsedMs,
     ok: failures.length === 0 && errors.length === 0, failures: [...failures, ...errors], findings, configs, scenarios, properties: allProps,
     cells: cellsOut, coverage, mutants: mutantRows,
   };
@@ -315,6 +359,55 @@ export async function verifyCommand(argv: readonly string[], io: CliIO, backend:
   if (failures.length > 0) return EXIT_VIOLATION;
   if (errors.length > 0) return EXIT_INTERNAL;
   return EXIT_OK;
+}
+
+/**
+ * merge of verify shards: every cell's result from its shard, the counterexamples copied into
+ * OUT/counterexamples (their replay command naming the new place), then the report as verify writes it.
+ */
+export async function mergeVerify(io: CliIO, backend: Backend, files: readonly { file: string; dir: string; data: ShardFile<unknown, unknown> }[], outFlag: string | undefined, json: boolean): Promise<number> {
+  const c = files[0]!.data.campaign as VerifyShardCampaign;
+  const outDir = outFlag ?? DEFAULT_REPORT_DIR;
+  const cxDir = join(outDir, 'counterexamples');
+  const allMutants = await backend.mutants();
+  const mutants = c.mutants.map((name) => {
+    const m = allMutants.find((x) => x.name === name);
+    if (m === undefined) throw new UsageError(`merge: the shards name mutant ${name}, which this faultline does not have`);
+    return m;
+  });
+  const results: CellResult[] = [];
+  for (const f of files) {
+    const res = f.data.results as VerifyShardResults;
+    for (const r of res.cells) {
+      const violations: CheckViolationJson[] = [];
+      for (const v of r.violations) {
+        const name = basename(v.file);
+        const src = join(f.dir, 'counterexamples', name);
+        let text: string;
+        try {
+          text = await readFile(src, 'utf8');
+        } catch {
+          throw new UsageError(`merge: ${f.file} names counterexample ${name}, which is not in ${join(f.dir, 'counterexamples')}`);
+        }
+        const cx = parseCounterexample(text);
+        const file = join(cxDir, name);
+        await writeCounterexample(resolve(io.cwd, cxDir), { ...cx, command: replayCommand(file) });
+        violations.push({ ...v, file });
+      }
+      results.push({ ...r, violations });
+    }
+  }
+  const ids = new Set(results.map((r) => r.id));
+  const missing = c.cells.filter((x) => !ids.has(x.id));
+  if (missing.length > 0) throw new UsageError(`merge: ${missing.length} cell(s) of the run are in no shard file (cell ${missing[0]!.id} first)`);
+  results.sort((a, b) => a.id - b.id);
+  const jobs = Math.max(...files.map((f) => (f.data.results as VerifyShardResults).jobs));
+  const elapsedMs = Math.max(...files.map((f) => f.data.elapsedMs));
+  if (!json) {
+    const what = c.runs !== null ? `${c.runs} executions each` : `${c.budgetSec}s budget per shard`;
+    io.stdout(`faultline merge: ${files.length} verify shard(s), ${c.configs.length} configuration(s) × ${c.scenarios.length} scenario famil${c.scenarios.length === 1 ? 'y' : 'ies'}, ${mutants.length} mutant(s) (${what})\n`);
+  }
+  return finishVerify(io, backend, { configs: c.configs, scenarios: c.scenarios, mutants, properties: c.properties, cells: c.cells, budgetSec: c.budgetSec, jobs }, results, outDir, elapsedMs, json);
 }
 
 /** Replay each counterexample in this process and write its HTML timeline; returns file → page (relative to outDir). */

@@ -11,7 +11,7 @@ import { produce } from 'immer';
 import { ENOMEM, type ModelResult } from './ops.js';
 import { ZERO_PAGE, findVma, type MmState, type MmStateData, type ProcessData, type Vma, type VmaData } from './state.js';
 import { direct, viewPage } from './memory.js';
-import { anonVmaPrepare, isolate, mergeAround, queueEvent, splitAt, unmapRange } from './vma.js';
+import { anonVmaPrepare, modifyRange, queueEvent, splitAt, unmapRange } from './vma.js';
 
 export const isErrno = (r: ModelResult, e: number): boolean => r.kind === 'errno' && r.errno === e;
 export const isENOMEM = (r: ModelResult): boolean => isErrno(r, ENOMEM);
@@ -28,9 +28,9 @@ export function derive(s: MmState, body: (d: MmStateData) => void): MmState {
  * swap — so that a read error (bio status != 0) ends it in VM_FAULT_SIGBUS: mm/filemap.c
  * filemap_fault ("page_not_uptodate": the re-read failed → VM_FAULT_SIGBUS), mm/memory.c
  * do_swap_page (the swapped-in folio is not uptodate → VM_FAULT_SIGBUS). That is a file page the
- * mapping reads through (a shared mapping, or a private one not yet copied; shmem included), or a
- * private page with contents (reclaim may have swapped it out). Not the zero page, a fresh
- * anonymous page, or device memory (no disk behind it).
+ * mapping reads through (a shared mapping, or a private one not yet copied; for shmem only a page
+ * the object has, which may be swapped out), or a private page with contents (reclaim may have
+ * swapped it out). Not the zero page, a fresh anonymous or shmem page, or device memory.
  */
 export function faultMayRead(s: MmState, v: Vma, page: number): boolean {
   if (v.driver) return false;
@@ -39,7 +39,10 @@ export function faultMayRead(s: MmState, v: Vma, page: number): boolean {
     if (own !== undefined) return own !== ZERO_PAGE;
   }
   if (v.file === null) return false;
-  return viewPage(s, v, page).kind === 'page';
+  const view = viewPage(s, v, page);
+  // shmem: only a page the object has may be on swap; a missing one is allocated, not read.
+  if (s.files[v.file]?.shmem) return view.kind === 'page' && view.present;
+  return view.kind === 'page';
 }
 
 /**
@@ -114,7 +117,7 @@ export function unmapped(s: MmState, pid: number, start: number, end: number): M
  */
 export function walkFailureStates(
   s: MmState, pid: number, start: number, end: number, covered: number, splitBothThenFail: boolean,
-  change: (v: VmaData) => void,
+  same: (v: VmaData) => boolean, change: (v: VmaData) => void,
 ): MmState[] {
   const proc = s.processes[pid] as ProcessData | undefined;
   if (!proc) return [s];
@@ -123,16 +126,13 @@ export function walkFailureStates(
   const out: MmState[] = [];
   for (const b of bounds) {
     const done = b === start ? s : derive(s, (d) => {
-      const vmas = d.processes[pid]!.vmas;
-      const [i, j] = isolate(vmas, start, b);
-      for (let x = i; x < j; x++) change(vmas[x]!);
-      mergeAround(vmas, start, b);
+      modifyRange(d.processes[pid]!.vmas, start, b, same, change);
     });
     out.push(done);
-    // The VMA the walk failed on: split at start (only the first VMA can need it) and at end
-    // (only the last), left unchanged.
+    // The VMA the walk failed on (one that changes: an unchanged one is skipped, nothing can fail
+    // there): split at start (only the first VMA can need it) and at end (only the last).
     const failing = findVma(done.processes[pid]!.vmas, b);
-    if (!failing) continue;
+    if (!failing || same(failing as VmaData)) continue;
     const needStart = failing.start < start && b === start;
     const needEnd = failing.end > end;
     if (needStart) out.push(derive(done, (d) => splitAt(d.processes[pid]!.vmas, start)));

@@ -13,7 +13,9 @@
  */
 import { describeResult, resultsEqual, type ModelOp, type ModelResult, type OpName } from './ops.js';
 import type { Action, Outcome, Verdict } from './action.js';
-import { initialState, type MmState } from './state.js';
+import { produce } from 'immer';
+import { initialState, type MmState, type MmStateData } from './state.js';
+import { withAnonMergeRule } from './vma.js';
 import { mmap } from './actions/mmap.js';
 import { munmap } from './actions/munmap.js';
 import { mprotect } from './actions/mprotect.js';
@@ -73,7 +75,25 @@ function actionFor(op: ModelOp): Action<ModelOp> {
 
 /** The canonical outcome: a result and the next state, or { blocked } when not enabled. */
 export function step(state: MmState, op: ModelOp): Outcome {
-  return actionFor(op).apply(state, op);
+  const o = actionFor(op).apply(state, op);
+  return 'blocked' in o ? o : { state: batchEvents(o.state), result: o.result };
+}
+
+/**
+ * Give the events an operation queued (those without a batch yet: UffdCtxData.batches) one new
+ * batch number per context: one syscall's events form a batch.
+ */
+function batchEvents(s: MmState): MmState {
+  let needed = false;
+  for (const c of Object.values(s.uffd)) if (c.batches.length < c.events.length) needed = true;
+  if (!needed) return s;
+  return produce(s, (d) => {
+    for (const c of Object.values((d as MmStateData).uffd)) {
+      if (c.batches.length >= c.events.length) continue;
+      const b = ++c.lastBatch;
+      while (c.batches.length < c.events.length) c.batches.push(b);
+    }
+  });
 }
 
 /** Why op cannot complete in this state (a fault waiting for userfaultfd), or null. */
@@ -105,11 +125,19 @@ export function check(
   op: ModelOp,
   result: ModelResult,
 ): { ok: true; state: MmState; also?: readonly MmState[] } | { ok: false; why: string } {
-  const a = actionFor(op);
-  const v = checkNormal(a, state, op, result);
-  const failed = state.mayFail && a.onFailure ? a.onFailure(state, op, result) : [];
-  if (failed.length === 0) return v;
-  const states = v.ok ? [v.state, ...(v.also ?? []), ...failed] : [...failed];
+  const loose = checkUnderRule(state, op, result);
+  if (!MERGING.has(op.op)) return loose;
+  // Operations that may merge VMAs: also 6.3–6.15's anon_vma merge rule (model/vma.ts canMerge).
+  const strict = withAnonMergeRule('6.3', () => checkUnderRule(state, op, result));
+  if (!loose.ok) return strict;
+  if (!strict.ok) return loose;
+  return union([strict.state, ...(strict.also ?? []), loose.state, ...(loose.also ?? [])]);
+}
+
+/** The operations whose effect may include a VMA merge. */
+const MERGING: ReadonlySet<OpName> = new Set<OpName>(['mmap', 'mprotect', 'mbind', 'mremap', 'uffd_register', 'uffd_unregister']);
+
+function union(states: readonly MmState[]): { ok: true; state: MmState; also?: readonly MmState[] } {
   const seen = new Set<string>();
   const distinct = states.filter((st) => {
     const f = fingerprint(st);
@@ -118,6 +146,21 @@ export function check(
     return true;
   });
   return distinct.length === 1 ? { ok: true, state: distinct[0]! } : { ok: true, state: distinct[0]!, also: distinct.slice(1) };
+}
+
+function checkUnderRule(
+  state: MmState,
+  op: ModelOp,
+  result: ModelResult,
+): { ok: true; state: MmState; also?: readonly MmState[] } | { ok: false; why: string } {
+  const a = actionFor(op);
+  const v = checkNormal(a, state, op, result);
+  const failed = state.mayFail && a.onFailure ? a.onFailure(state, op, result) : [];
+  if (failed.length === 0) {
+    if (!v.ok) return v;
+    return v.also === undefined ? { ok: true, state: batchEvents(v.state) } : { ok: true, state: batchEvents(v.state), also: v.also.map(batchEvents) };
+  }
+  return union((v.ok ? [v.state, ...(v.also ?? []), ...failed] : [...failed]).map(batchEvents));
 }
 
 function checkNormal(a: Action<ModelOp>, state: MmState, op: ModelOp, result: ModelResult): Verdict {

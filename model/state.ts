@@ -104,6 +104,17 @@ export interface UffdCtxData {
    * UFFDIO_COPY / MOVE may still return -EAGAIN meanwhile. Lowered by uffd_settle.
    */
   unsettled: number;
+  /**
+   * Per event (parallel to `events`), the syscall that raised it: events of one syscall are read in
+   * the order it queued them; events of different syscalls in any order. A raising syscall waits
+   * until its events are read (userfaultfd_event_wait_completion), so two unread events of
+   * different syscalls come from calls both still in flight, which queue them on event_wqh only
+   * after dropping mmap_lock (userfaultfd_unmap_complete, mremap_userfaultfd_complete, …) — in
+   * an order that need not be the one in which they took effect. Filled in by spec.ts.
+   */
+  batches: number[];
+  /** The last batch number given out. */
+  lastBatch: number;
 }
 
 export interface MmStateData {
@@ -217,10 +228,13 @@ export function initialState(spec: InitialSpec = {}): MmState {
   }
   const uffd: Record<number, UffdCtxData> = {};
   for (const p of Object.values(processes)) {
-    if (p.vmas.some((v) => v.uffd !== null)) uffd[p.pid] = { events: [], unsettled: 0 };
+    if (p.vmas.some((v) => v.uffd !== null)) uffd[p.pid] = newUffdCtx();
   }
   return freeze({ processes, files, uffd, nextPid, nextAnonVma, nextShmem: 1, mayFail: spec.mayFail ?? false }, true);
 }
+
+/** A fresh userfaultfd context (no events). */
+export const newUffdCtx = (): UffdCtxData => ({ events: [], unsettled: 0, batches: [], lastBatch: 0 });
 
 /** The state with mayFail set (a scenario's fault injection starts after its setup). */
 export function withMayFail(s: MmState, mayFail: boolean): MmState {

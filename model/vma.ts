@@ -17,6 +17,23 @@ import {
 
 export const npages = (v: { start: number; end: number }): number => (v.end - v.start) / PAGE_SIZE;
 
+/**
+ * Which kernel's anon_vma merge rule canMerge applies (see there): canonically the newest (6.16+,
+ * as the kernels a reproducer meets); model/spec.ts check also accepts 6.3–6.15's.
+ */
+let anonMergeRule: '6.3' | '6.16' = '6.16';
+
+/** Run f under the given anon_vma merge rule (model/spec.ts judges merging operations under both). */
+export function withAnonMergeRule<T>(rule: '6.3' | '6.16', f: () => T): T {
+  const saved = anonMergeRule;
+  anonMergeRule = rule;
+  try {
+    return f();
+  } finally {
+    anonMergeRule = saved;
+  }
+}
+
 /** A deep copy of a VMA (never alias draft children), with overrides. */
 export function cloneVma(v: VmaData, over: Partial<VmaData> = {}): VmaData {
   const pages: Record<number, number> = {};
@@ -95,8 +112,20 @@ const protEq = (a: VmaData['prot'], b: VmaData['prot']): boolean =>
  * contiguous, same flags (protection, shared, growsdown, uffd, VM_ACCOUNT), same file with contiguous
  * offsets (anonymous VMAs compare their creation-time pgoff too), same policy, compatible
  * anon_vma; VM_PFNMAP (driver) never merges (VM_SPECIAL).
+ *
+ * The anon_vma rule, mm/vma.c is_mergeable_anon_vma: 6.3–6.15 (and the simulation) — equal, or
+ * the range has none and the neighbour's anon_vma_chain is singular (assumed: the model does not
+ * track forked chains), so a range with an anon_vma never merges into a neighbour without one;
+ * 6.16+ (vma_had_uncowed_parents) — either may lack one (dup_anon_vma copies it over). `range`
+ * says which of a, b is the range being mapped or changed (the other being the existing
+ * neighbour); canonically the 6.16+ rule, and spec.ts check accepts both (withAnonMergeRule).
  */
-export function canMerge(a: VmaData, b: VmaData): boolean {
+export function canMerge(a: VmaData, b: VmaData, range?: VmaData): boolean {
+  const either = a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma;
+  const anonOk = anonMergeRule === '6.16' ? either
+    : range === a ? a.anonVma === null || a.anonVma === b.anonVma
+    : range === b ? b.anonVma === null || a.anonVma === b.anonVma
+    : either;
   return (
     a.end === b.start &&
     !a.driver &&
@@ -109,19 +138,60 @@ export function canMerge(a: VmaData, b: VmaData): boolean {
     a.policy === b.policy &&
     a.account === b.account &&
     a.pgoff + npages(a) === b.pgoff &&
-    (a.anonVma === null || b.anonVma === null || a.anonVma === b.anonVma)
+    anonOk
   );
 }
 
-/** Merge adjacent compatible VMAs whose common boundary lies within [lo, hi]. */
-export function mergeAround(vmas: VmaData[], lo: number, hi: number): void {
+/**
+ * Merge adjacent compatible VMAs whose common boundary lies within [lo, hi]; `range`, when given,
+ * is the VMA just mapped or moved there (vma_merge_new_range: it merges into its neighbours).
+ */
+export function mergeAround(vmas: VmaData[], lo: number, hi: number, range?: VmaData): void {
+  let r = range;
   for (let i = 0; i + 1 < vmas.length; ) {
     const a = vmas[i]!;
     const b = vmas[i + 1]!;
-    if (a.end >= lo && a.end <= hi && canMerge(a, b)) {
+    if (a.end >= lo && a.end <= hi && canMerge(a, b, r)) {
       const m = cloneVma(a, { end: b.end, anonVma: a.anonVma ?? b.anonVma });
       for (const [k, val] of Object.entries(b.pages)) m.pages[Number(k)] = val;
       vmas.splice(i, 2, m);
+      if (r === a || r === b) r = m;
+    } else {
+      i++;
+    }
+  }
+}
+
+/**
+ * The VMA walk of mprotect, mbind and UFFDIO_(UN)REGISTER over [start, end) — mm/vma.c
+ * vma_modify per VMA: a VMA that already has what the call sets is skipped (no split, no merge:
+ * mprotect_fixup's newflags == oldflags, mbind_range's mpol_equal, userfaultfd_register's
+ * "skip"); one that changes is split at the range's ends and may merge with a compatible
+ * neighbour (vma_merge_existing_range). Boundaries between two unchanged VMAs are left alone.
+ */
+export function modifyRange(vmas: VmaData[], start: number, end: number, same: (v: VmaData) => boolean, change: (v: VmaData) => void): void {
+  const straddling = (a: number) => vmas.find((v) => v.start < a && a < v.end);
+  const first = straddling(start);
+  if (first && !same(first)) splitAt(vmas, start);
+  const last = straddling(end);
+  if (last && !same(last)) splitAt(vmas, end);
+  const changed = new Set<VmaData>();
+  for (const v of vmas) {
+    if (v.start >= start && v.end <= end && !same(v)) {
+      change(v);
+      changed.add(v);
+    }
+  }
+  for (let i = 0; i + 1 < vmas.length; ) {
+    const a = vmas[i]!;
+    const b = vmas[i + 1]!;
+    // The range is the VMA the walk changed (the later one when both changed: it merges into its
+    // already-changed predecessor).
+    if (a.end >= start && a.end <= end && (changed.has(a) || changed.has(b)) && canMerge(a, b, changed.has(b) ? b : a)) {
+      const m = cloneVma(a, { end: b.end, anonVma: a.anonVma ?? b.anonVma });
+      for (const [k, val] of Object.entries(b.pages)) m.pages[Number(k)] = val;
+      vmas.splice(i, 2, m);
+      changed.add(m);
     } else {
       i++;
     }

@@ -17,15 +17,15 @@ import { bindFamily, type Family } from './scenarios/family.js';
 import { shrinkCounterexample } from './shrink.js';
 import { shrinkWorkload } from './arbitraries/shrink.js';
 import { Corpus, makeSignal, type SignalName } from './corpus.js';
-import { guidedLoop } from './guided.js';
+import { guidedScenario } from './guided.js';
+import { CampaignFold, SCHEDULES_PER_SCENARIO, unitCount, unitRuns } from './campaign_fold.js';
 import { MUTANTS } from '../impl/bugs/index.js';
 import { configNames, findConfig } from './configs.js';
 
+export { CampaignFold, SCHEDULES_PER_SCENARIO, unitCount, unitRuns };
+
 /** The corpus's coverage signal by default (properties/corpus.ts). */
 export const CORPUS_SIGNAL: SignalName = 'steps';
-
-/** Schedules tried per generated scenario before drawing a new one. */
-export const SCHEDULES_PER_SCENARIO = 16;
 
 /** A family by name, or by `NAME:OPTION=VALUE,…` with its options bound (scenarios/family.ts). */
 export function familyOrThrow(name: string): Family {
@@ -128,7 +128,41 @@ export function faultInjectionFor(spec: Pick<CampaignSpec, 'seed' | 'faultInject
   return share > 0 && mixSeed(spec.seed ^ 0x6a09e667, sIdx) < share * 2 ** 32;
 }
 
-export function runCampaign(spec: CampaignSpec): CampaignResult {
+/**
+ * A campaign is a sequence of units, each depending on the seed and its own index alone: unit u is
+ * the runs of generated scenario u (executions u·16 … u·16+15 of the campaign: the scenario, each
+ * run's scheduler and seed, and PCT's guess k of a run's length, which starts afresh with each
+ * scenario), or for the dfs strategy the whole family (each scenario's DFS budget is what the
+ * scenarios before it left). So the units can run in any order, on any worker thread or machine
+ * (cli/pool.ts, --shard), and folded in unit order (CampaignFold) give what one process running
+ * them in turn gives: the same executions, the same first violation.
+ */
+export interface UnitOptions {
+  /** Stop before a run (never before the first) once Date.now() reaches it (epoch ms: same on every thread). */
+  readonly deadline?: number;
+  /** Asked before each run but the first: true stops the unit (a violation earlier in the campaign). */
+  readonly stop?: () => boolean;
+  /** Properties already found earlier in the campaign (not shrunk again when stopAtFirst is false). */
+  readonly seen?: ReadonlySet<string>;
+  /** Called after each run with the unit's executions so far. */
+  readonly onRun?: (executions: number) => void;
+}
+
+export interface UnitResult {
+  readonly unit: number;
+  readonly executions: number;
+  readonly unknown: number;
+  readonly injectedRuns: number;
+  /** The first violation of each property in the unit; executionsToFind counts from the unit's start. */
+  readonly violations: readonly FoundViolation[];
+  /** DFS only: every scenario's space within the bound was covered. */
+  readonly complete?: boolean;
+  /** Stopped before its last run (deadline or stop()); a unit stopped by its own violation is not cut. */
+  readonly cut: boolean;
+}
+
+/** Run one unit of the campaign. */
+export function runUnit(spec: CampaignSpec, u: number, opts: UnitOptions = {}): UnitResult {
   const fam = familyOrThrow(spec.family);
   const family = {
     generate(seed: number, sIdx: number): ScenarioSpec {
@@ -136,22 +170,23 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       return !sc.faultInjection && faultInjectionFor(spec, sIdx) ? { ...sc, faultInjection: true } : sc;
     },
   };
-  const t0 = performance.now();
-  const deadline = spec.timeLimitMs !== undefined ? t0 + spec.timeLimitMs : Infinity;
+  const deadline = opts.deadline ?? Infinity;
   const stopAtFirst = spec.stopAtFirst ?? true;
   const violations: FoundViolation[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<string>(opts.seen ?? []);
+  const budget = unitRuns(spec, u);
   let executions = 0;
   let unknown = 0;
   let injectedRuns = 0;
   let complete: boolean | undefined;
+  let cut = false;
   let k = 64;
   // Coverage of the campaign's own runs (not of shrinking and replays).
   const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : {};
 
   const onResult = (scenario: ScenarioSpec, r: RunReport, seed?: number): boolean => {
     executions++;
-    spec.onProgress?.(executions);
+    opts.onRun?.(executions);
     if (r.status === 'unknown') unknown++;
     if ((r.stats.injected_failures ?? 0) > 0) injectedRuns++;
     if (r.status === 'crash' || r.status === 'bad-schedule') {
@@ -162,7 +197,12 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       violations.push(found(spec, fam, scenario, r, executions, seed));
       if (stopAtFirst) return false;
     }
-    return executions < spec.runs && performance.now() < deadline;
+    if (executions >= budget) return false;
+    if (Date.now() >= deadline || opts.stop?.() === true) {
+      cut = true;
+      return false;
+    }
+    return true;
   };
 
   if (spec.strategy === 'dfs') {
@@ -170,21 +210,19 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     let go = true;
     for (let sIdx = 0; go; sIdx++) {
       const scenario = family.generate(mixSeed(spec.seed, sIdx), sIdx);
-      const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, spec.runs - executions) });
+      const dfs = new DfsStrategy({ preemptionBound: spec.preemptions ?? 2, maxExecutions: Math.max(1, budget - executions) });
       for (let s = dfs.next(); s && go; s = dfs.next()) {
         const r = runScenario({ variant: spec.variant, scenario, scheduler: s, ...cov });
         dfs.done?.(r.steps);
         go = onResult(scenario, r);
       }
       if (!dfs.complete) complete = false;
-      if (executions >= spec.runs || performance.now() >= deadline) go = false;
+      if (executions >= budget) go = false;
     }
-  } else if (spec.strategy === 'guided') {
-    // Communication-guided: each scenario's first runs are its solo profiles (guided.ts).
-    guidedLoop(spec, (g) => family.generate(mixSeed(spec.seed, g), g), SCHEDULES_PER_SCENARIO, onResult);
-  } else {
-    // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts).
-    const corpus = spec.guidance === 'corpus' && fam.mutable ? new Corpus(fam.mutable, spec.seed) : null;
+  } else if (spec.guidance === 'corpus' && spec.strategy !== 'guided') {
+    // Guided: a coverage-guided corpus of the family's workloads (properties/corpus.ts). The corpus
+    // learns from every scenario before: one unit, the whole family (campaign_fold.ts unitCount).
+    const corpus = fam.mutable ? new Corpus(fam.mutable, spec.seed) : null;
     const signal = corpus ? makeSignal(spec.corpusSignal ?? CORPUS_SIGNAL) : null;
     const onStep = signal?.onStep;
     // The signal's collector records the campaign's runs (a caller's own collector wins).
@@ -200,7 +238,8 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
     // alone: the offset, from the last run) and over the longest concurrent part of its runs so
     // far (k). Workloads of one family can differ in length a hundredfold (the general
     // generator's): a k carried over from a long one would put the change points past a short
-    // one's end. A new scenario's first run starts from the last scenario's k and offset.
+    // one's end. A new scenario's first run starts from the last scenario's k and offset (the corpus
+    // is one unit: the scenarios run in turn).
     let spanned = false;
     let offset = 0;
     for (let i = 0; ; i++) {
@@ -222,6 +261,53 @@ export function runCampaign(spec: CampaignSpec): CampaignResult {
       }
       if (!onResult(pick.scenario, r, pick.seed)) break;
     }
+  } else if (budget > 0) {
+    const seed = mixSeed(spec.seed, u);
+    const scenario = family.generate(seed, u);
+    if (spec.strategy === 'guided') {
+      // Communication-guided: the scenario's first runs are its solo profiles (guided.ts).
+      guidedScenario(spec, scenario, u, SCHEDULES_PER_SCENARIO, budget, onResult);
+    } else {
+      // PCT's change points over the scenario's concurrent part, as in the corpus loop above: k and
+      // the setup's offset from this scenario's runs so far. The unit's first run starts from the
+      // campaign's first guess (k 64, offset 0), not from the scenario before: a unit depends on
+      // the seed and its index alone.
+      let spanned = false;
+      let offset = 0;
+      for (let j = 0; j < budget; j++) {
+        const i = u * SCHEDULES_PER_SCENARIO + j;
+        const r = runScenario({ variant: spec.variant, scenario, scheduler: schedulerFor(spec.strategy, spec.seed, i, k, offset), ...cov });
+        if (r.setupSteps !== undefined && r.setupSteps >= 0 && r.status !== 'violation') {
+          const span = Math.max(1, r.steps - r.setupSteps);
+          k = spanned ? Math.max(k, span) : Math.max(8, span);
+          offset = r.setupSteps;
+          spanned = true;
+        }
+        if (!onResult(scenario, r, seed)) break;
+      }
+    }
   }
-  return { executions, elapsedMs: performance.now() - t0, violations, complete, unknown, injectedRuns };
+  return { unit: u, executions, unknown, injectedRuns, violations, ...(complete !== undefined ? { complete } : {}), cut };
+}
+
+export function runCampaign(spec: CampaignSpec): CampaignResult {
+  familyOrThrow(spec.family);
+  const t0 = performance.now();
+  const deadline = spec.timeLimitMs !== undefined ? Date.now() + spec.timeLimitMs : undefined;
+  const fold = new CampaignFold<FoundViolation>(spec.stopAtFirst ?? true, (v, executionsToFind) => ({ ...v, executionsToFind }));
+  const n = unitCount(spec);
+  for (let u = 0; u < n; u++) {
+    const before = fold.executions;
+    const r = runUnit(spec, u, {
+      ...(deadline !== undefined ? { deadline } : {}),
+      seen: fold.seen,
+      ...(spec.onProgress ? { onRun: (e: number) => spec.onProgress!(before + e) } : {}),
+    });
+    if (!fold.add(r)) break;
+    if (deadline !== undefined && Date.now() >= deadline) break;
+  }
+  return {
+    executions: fold.executions, elapsedMs: performance.now() - t0, violations: fold.violations,
+    ...(fold.complete !== undefined ? { complete: fold.complete } : {}), unknown: fold.unknown, injectedRuns: fold.injectedRuns,
+  };
 }

@@ -117,32 +117,39 @@ export function profileScenario(variant: Variant, scenario: ScenarioSpec, covera
 }
 
 /**
- * The guided campaign loop: a new scenario every `perScenario` executions, profiled by its first
- * execution, then guided runs. `onResult` is the campaign's (false: stop).
+ * One scenario of the guided campaign (campaign unit `g`): the scenario profiled by its first
+ * executions (one solo run per user thread), then guided runs, `runs` executions in all (at most
+ * `perScenario`). The guesses h (communication points per run) and k (steps per run) start afresh
+ * with each scenario, so a unit's runs depend on the seed and g alone (campaign.ts: units run in
+ * any order, on any worker). `onResult` is the campaign's (false: stop).
  */
-export function guidedLoop(
+export function guidedScenario(
   spec: CampaignSpec,
-  generate: (i: number) => ScenarioSpec,
+  scenario: ScenarioSpec,
+  g: number,
   perScenario: number,
+  runs: number,
   onResult: (scenario: ScenarioSpec, r: RunReport) => boolean,
 ): void {
   const cov = spec.coverage !== undefined ? { coverage: spec.coverage } : {};
-  let h = 0;
   let k = 64;
-  for (let g = 0; ; g++) {
-    const scenario = generate(g);
-    const { runs, profile } = profileScenario(spec.variant, scenario, spec.coverage);
-    // The first guess of h: every communication step met before and after.
-    h = Math.max(h, 2 * profile.hotSteps, 1);
-    for (const r of runs) if (!onResult(r.scenario, { ...r.report, trace: undefined })) return;
-    for (let j = runs.length; j < perScenario; j++) {
-      const i = g * perScenario + j;
-      const seed = mixSeed(spec.seed ^ 0x3c6ef372, i);
-      const sched = new GuidedScheduler(seed, { depth: GUIDED_DEPTH, h, k, hot: profile.hot, uniform: GUIDED_UNIFORM });
-      const r = runScenario({ variant: spec.variant, scenario, scheduler: sched, ...cov });
-      if (sched.communicationPoints > h) h = sched.communicationPoints;
-      if (r.steps > k) k = r.steps;
-      if (!onResult(scenario, r)) return;
-    }
+  const { runs: solo, profile } = profileScenario(spec.variant, scenario, spec.coverage);
+  // The first guess of h: every communication step met before and after.
+  let h = Math.max(2 * profile.hotSteps, 1);
+  let n = 0;
+  for (const r of solo) {
+    if (n >= runs) return;
+    n++;
+    if (!onResult(r.scenario, { ...r.report, trace: undefined })) return;
+  }
+  for (let j = solo.length; j < perScenario && n < runs; j++) {
+    const i = g * perScenario + j;
+    const seed = mixSeed(spec.seed ^ 0x3c6ef372, i);
+    const sched = new GuidedScheduler(seed, { depth: GUIDED_DEPTH, h, k, hot: profile.hot, uniform: GUIDED_UNIFORM });
+    const r = runScenario({ variant: spec.variant, scenario, scheduler: sched, ...cov });
+    if (sched.communicationPoints > h) h = sched.communicationPoints;
+    if (r.steps > k) k = r.steps;
+    n++;
+    if (!onResult(scenario, r)) return;
   }
 }

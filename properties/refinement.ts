@@ -67,9 +67,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropUffdBeforeOpen(init, dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))));
+  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history)))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -357,6 +357,28 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
   });
+}
+
+/**
+ * madvise(MADV_DONTNEED) raises UFFD_EVENT_REMOVE for a registered VMA, drops mmap_lock and waits
+ * for the monitor's read, then looks the VMA up again (mm/madvise.c madvise_dontneed_free after
+ * userfaultfd_remove): if a racing mprotect/mbind/munmap has split it meanwhile, the walk meets
+ * the rest of the range as a VMA of its own and raises a second REMOVE for it — a part of the range
+ * already announced. The model's madvise raises its events at once, from the VMAs it sees then;
+ * such a repeat adds nothing (the first event's zap covers it, and mmap_changing stays raised
+ * while the madvise runs): a read of a REMOVE event contained in one its process read earlier,
+ * while an madvise of that process overlapping both reads was in flight, is left out.
+ */
+function dropRepeatedRemoves(history: HistoryOp[]): HistoryOp[] {
+  const reads = history.filter((h) => h.op.op === 'uffd_read_event' && h.result?.kind === 'event' && h.result.event.type === 'remove');
+  if (reads.length < 2) return history;
+  const madvises = history.filter((h) => h.op.op === 'madvise');
+  const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
+  const range = (h: HistoryOp) => (h.result as { event: { start: number; end: number } }).event;
+  const repeated = new Set(reads.filter((h) => reads.some((e) => e !== h && e.op.pid === h.op.pid && e.response < h.invoke &&
+    range(e).start <= range(h).start && range(h).end <= range(e).end &&
+    madvises.some((m) => m.op.pid === h.op.pid && overlaps(m, e) && overlaps(m, h)))));
+  return repeated.size === 0 ? history : history.filter((h) => !repeated.has(h));
 }
 
 /**

@@ -20,7 +20,9 @@
  *  - anything else ("/dev/pfnmap…", the model's driver files): ->mmap sets VM_PFNMAP | VM_IO |
  *    VM_DONTEXPAND | VM_DONTDUMP and prefaults every page of the device with remap_pfn_range
  *    (special PTEs: no struct page refcounting, vm_normal_page() == NULL); no ->fault, so a
- *    missing PTE (beyond the device) is SIGBUS (do_fault's !vma->vm_ops->fault path).
+ *    missing PTE (beyond the device) is SIGBUS (do_fault's !vma->vm_ops->fault path). A private
+ *    (COW) mapping must be remapped whole, so one longer than the rest of the device is refused
+ *    with -EINVAL.
  *
  * Device pages are PFNs numbered from 0 (pfn == page offset in the device), so a private
  * mapping's remap_pfn_range leaves vm_pgoff as the mmap offset. The PFN map's PTEs get the
@@ -200,11 +202,9 @@ export function* misc_dev_mmap(f: file, vma: vm_area_struct): Task<number> {
         yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
         return 0;
       }
-      if (k.fn.is_cow_mapping(vma.vm_flags) && n !== pages) {
-        // A COW PFN map must be remapped whole: map what exists, flags set by hand.
-        yield* k.fn.vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-        return 0;
-      }
+      // A COW PFN map must be remapped whole (remap_pfn_range: -EINVAL otherwise): a private
+      // mapping longer than what is left of the device is refused, as drivers do.
+      if (k.fn.is_cow_mapping(vma.vm_flags) && n !== pages) return -EINVAL;
       return yield* k.fn.remap_pfn_range(vma, vma.vm_start, vma.vm_pgoff, n * PAGE_SIZE, writable);
     }
   }

@@ -235,6 +235,9 @@ export function* filemap_read_folio(_file: file | null, f: folio): Task<number> 
 export function* page_cache_ra_unbounded(mapping: address_space, index: number, nr_to_read: number): Task<void> {
   const end = Math.min(index + nr_to_read, mapping.host.i_size);
   for (let i = index; i < end; i++) {
+    // shmem (filemap_fault on behalf of shmem_fault): only pages the object has are read back; a
+    // page it does not have is not created by readahead.
+    if (mapping.host.sim_shmem_present && !mapping.host.sim_shmem_present.has(i)) continue;
     const present = yield* k.fn.filemap_get_entry(mapping, i);
     if (present !== null) {
       k.fn.folio_put(present);

@@ -37,12 +37,13 @@ import {
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_PRIVATE, MAP_SHARED, MMAP_BASE, MMAP_MIN_ADDR,
   PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SIM_RLIMIT_STACK, STACK_GUARD_GAP, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT,
-  VM_EXEC, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
+  VM_EXEC, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
   VM_UFFD_MISSING, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from '../include/linux/errno.js';
 import { BUG_ON } from '../include/linux/mmdebug.js';
 import { spin_lock, spin_unlock } from '../sync/spinlock.js';
+import { folio_unlock } from '../sync/bitlock.js';
 import { refcount_dec_and_test, refcount_inc } from '../sync/refcount.js';
 import { generic_file_vm_ops } from './filemap.js';
 import { sim_vmg_new_range } from './vma.js';
@@ -186,17 +187,27 @@ export function shmem_zero_setup(vma: vm_area_struct): number {
  * shmem_fault(vmf) (mm/shmem.c) — ->fault of shared anonymous memory. shmem_get_folio_gfp: a page
  * at or beyond i_size → VM_FAULT_SIGBUS; a page the object does not have (neither in the page
  * cache nor swapped out) in a VM_UFFD_MISSING VMA → handle_userfault(vmf, VM_UFFD_MISSING), which
- * waits for the monitor; otherwise the page, here through filemap_fault over the object's
- * zero-filled backing store (shmem's own swap-in and allocation are left out).
+ * waits for the monitor; one it does not have otherwise is allocated zero-filled and uptodate
+ * into the page cache (shmem_alloc_and_add_folio: no read, so no read error; VM_FAULT_OOM when the
+ * allocation fails). Then the page is mapped through filemap_fault (a page written back to the
+ * object's backing store — shmem's swap here — is read from it).
  * Locks: the fault lock, as filemap_fault (released on VM_FAULT_RETRY).
  */
 export function* shmem_fault(vmf: vm_fault): Task<number> {
   const vma = vmf.vma;
-  const inode = vma.vm_file!.f_mapping.host;
+  const mapping = vma.vm_file!.f_mapping;
+  const inode = mapping.host;
   yield 'shmem_fault:i_size_read';
   if (vmf.pgoff >= inode.i_size) return VM_FAULT_SIGBUS;
-  if (!(inode.sim_shmem_present?.has(vmf.pgoff) ?? true) && vma.vm_flags & VM_UFFD_MISSING) {
-    return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
+  if (!(inode.sim_shmem_present?.has(vmf.pgoff) ?? true)) {
+    if (vma.vm_flags & VM_UFFD_MISSING) return yield* k.fn.handle_userfault(vmf, VM_UFFD_MISSING);
+    const f = yield* k.fn.folio_alloc();
+    if (!f) return VM_FAULT_OOM;
+    f.uptodate = true; // cleared (the simulation's pages start zeroed) and marked uptodate
+    f.swapbacked = true;
+    // Added locked; -EEXIST when a racing fault added it first (then that one is used).
+    if ((yield* k.fn.filemap_add_folio(mapping, f, vmf.pgoff, 0)) === 0) folio_unlock(f);
+    k.fn.folio_put(f);
   }
   return yield* k.fn.filemap_fault(vmf);
 }

@@ -24,8 +24,8 @@ import {
   VM_HUGETLB, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE,
 } from '../include/linux/mm_flags.js';
 import { EACCES, EINTR, EINVAL, ENOMEM } from '../include/linux/errno.js';
-import type { mmu_gather } from './mmu_gather.js';
 import { WARN_ON_ONCE } from '../include/linux/mmdebug.js';
+import type { mmu_gather } from './mmu_gather.js';
 
 /** PROT_GROWSDOWN / PROT_GROWSUP (include/uapi/asm-generic/mman-common.h). */
 export const PROT_GROWSDOWN = 0x01000000;

@@ -192,7 +192,8 @@ export function set_pte_at(mm: mm_struct, addr: number, table: pte_table, pte: p
   if (pte.kind === 'present') {
     // pte_t keeps no protection bits but the write bit: the PROT_NONE state every caller's
     // mk_pte(page, vma->vm_page_prot) would give is taken from the VMA's vm_page_prot here (the
-    // caller holds the lock that keeps it stable).
+    // caller holds the lock that keeps it stable). A VMA not in the tree yet (a driver's ->mmap
+    // prefaulting it) keeps what the caller made.
     const protnone = sim_vma_protnone(mm, addr);
     if (protnone !== null && protnone !== (pte.protnone ?? false)) pte = { ...pte, protnone };
   }

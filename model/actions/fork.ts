@@ -19,7 +19,7 @@
  */
 import { ENOMEM, ESRCH, describeResult, errno, type ForkOp, type ModelResult } from '../ops.js';
 import { transition, type Action, type Outcome, type Verdict } from '../action.js';
-import type { MmState } from '../state.js';
+import { newUffdCtx, type MmState } from '../state.js';
 import { cloneVma, queueEvent } from '../vma.js';
 
 function forkAs(s: MmState, op: ForkOp, child: number): Outcome {
@@ -29,7 +29,7 @@ function forkAs(s: MmState, op: ForkOp, child: number): Outcome {
     d.processes[child] = { pid: child, vmas };
     d.nextPid = Math.max(d.nextPid, child + 1);
     if (d.uffd[op.pid] && parent.vmas.some((v) => v.uffd !== null)) {
-      d.uffd[child] = { events: [], unsettled: 0 };
+      d.uffd[child] = newUffdCtx();
       queueEvent(d, op.pid, { type: 'fork', child });
     } else {
       for (const v of vmas) v.uffd = null;

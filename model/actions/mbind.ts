@@ -6,7 +6,7 @@
  * Deviation: shmem's shared policy (vm_ops->set_policy) is kept per VMA here.
  *
  * Failure contract (state.mayFail): -ENOMEM. do_mbind allocates the policy first (mpol_new →
- * -ENOMEM, nothing changed); then, under mmap_write_lock, mbind_range per VMA: vma_modify_policy
+ * -ENOMEM, nothing changed — before the range is checked, so also over a hole); then, under mmap_write_lock, mbind_range per VMA: vma_modify_policy
  * (the merge, or split_vma at the range's start / end) and vma_replace_policy, whose mpol_dup
  * fails after both splits. The loop breaks at the failing VMA: the VMAs before have the policy,
  * that one is unchanged but maybe split at start, or at start and end (failure.ts
@@ -15,7 +15,7 @@
 import { EFAULT, EINVAL, ESRCH, OK, errno, type MbindOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from '../state.js';
-import { isolate, mergeAround, rangeFullyMapped } from '../vma.js';
+import { modifyRange, rangeFullyMapped } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
 
 const POLICY = /^(default|local|interleave(:\d+(,\d+)*)?|weighted_interleave(:\d+(,\d+)*)?|bind:\d+(,\d+)*|preferred(:\d+)?|preferred_many:\d+(,\d+)*)$/;
@@ -34,9 +34,9 @@ export const mbind: Action<MbindOp> = {
     if (!rangeFullyMapped(proc.vmas, op.addr, end)) return { state: s, result: errno(EFAULT) };
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, end);
-      for (let k = i; k < j; k++) vmas[k]!.policy = op.policy === 'local' ? 'local' : op.policy;
-      mergeAround(vmas, op.addr, end);
+      modifyRange(vmas, op.addr, end, (v) => v.policy === op.policy, (v) => {
+        v.policy = op.policy;
+      });
       return OK;
     });
   },
@@ -45,8 +45,10 @@ export const mbind: Action<MbindOp> = {
     const len = pageAlignUp(op.len);
     if (!proc || !isENOMEM(r) || op.addr % PAGE_SIZE !== 0 || !isValidPolicy(op.policy) || op.len < 0 || len === 0) return [];
     const end = op.addr + len;
-    if (end > TASK_SIZE || !rangeFullyMapped(proc.vmas, op.addr, end)) return [];
-    return walkFailureStates(s, op.pid, op.addr, end, end, true, (v) => {
+    if (end > TASK_SIZE) return [];
+    // mpol_new comes before the range is looked at (MPOL_DEFAULT allocates nothing).
+    if (!rangeFullyMapped(proc.vmas, op.addr, end)) return op.policy !== 'default' ? [s] : [];
+    return walkFailureStates(s, op.pid, op.addr, end, end, true, (v) => v.policy === op.policy, (v) => {
       v.policy = op.policy;
     });
   },

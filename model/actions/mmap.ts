@@ -3,7 +3,9 @@
  * MAP_FIXED replaces what was there (munmap first, with UFFD_EVENT_UNMAP);
  * MAP_FIXED_NOREPLACE fails with -EEXIST instead; without them the kernel picks an address
  * (the hint if free, else any free range ≥ mmap_min_addr: the model accepts any, canonically the
- * top-down choice). The new VMA merges with compatible neighbours (vma_merge_new_range).
+ * top-down choice). The new VMA merges with compatible neighbours (vma_merge_new_range). A
+ * private mapping of a PFN-map device longer than the rest of the device is refused (-EINVAL,
+ * impl/drivers/misc_device.ts), the range unmapped first.
  *
  * Failure contract (state.mayFail): -ENOMEM (vm_area_alloc, vma_iter_prealloc, the merge's
  * anon_vma_clone, a driver's ->mmap such as remap_pfn_range's page tables, shmem's inode). Without
@@ -55,7 +57,12 @@ function mapAt(s: MmState, op: MmapOp, addr: number): Outcome {
     if (!op.flags.anonymous) {
       file = op.file!;
       pgoff = (op.offset ?? 0) / PAGE_SIZE;
-      driver = d.files[file]!.driver;
+      const f = d.files[file]!;
+      driver = f.driver;
+      // A device (VM_PFNMAP) mapped privately must be remapped whole (remap_pfn_range): its ->mmap
+      // refuses a private mapping that runs past the end of the device — after mmap_region has
+      // unmapped the range (a hole, with MAP_FIXED).
+      if (driver && !op.flags.shared && pgoff < f.size && pgoff + len / PAGE_SIZE > f.size) return errno(EINVAL);
     } else if (op.flags.shared) {
       // shmem_zero_setup: shared anonymous memory is a fresh shmem object of this size.
       file = `shmem:${d.nextShmem++}`;
@@ -79,7 +86,7 @@ function mapAt(s: MmState, op: MmapOp, addr: number): Outcome {
       pages: {},
     };
     insertVma(proc.vmas, v);
-    if (!driver) mergeAround(proc.vmas, addr, addr + len);
+    if (!driver) mergeAround(proc.vmas, addr, addr + len, v);
     return addrResult(addr);
   });
 }

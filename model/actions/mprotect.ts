@@ -14,7 +14,7 @@
 import { EINVAL, ENOMEM, ESRCH, OK, errno, type MprotectOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { PAGE_SIZE, TASK_SIZE, findVma, pageAlignUp } from '../state.js';
-import { isolate, mergeAround } from '../vma.js';
+import { modifyRange } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
 
 export const mprotect: Action<MprotectOp> = {
@@ -30,16 +30,15 @@ export const mprotect: Action<MprotectOp> = {
     const covered = mappedPrefix(proc.vmas, op.addr, end);
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, covered);
-      for (let k = i; k < j; k++) {
-        const v = vmas[k]!;
+      const p = op.prot;
+      // mprotect_fixup: a VMA whose flags do not change is skipped (no split, no merge).
+      modifyRange(vmas, op.addr, covered, (v) => v.prot.read === p.read && v.prot.write === p.write && v.prot.exec === p.exec, (v) => {
         // mprotect_fixup's accounting: a private mapping gaining write is charged; an anonymous
         // one losing write before it had an anon_vma is not any more (VM_ACCOUNT decides merging).
-        if (op.prot.write && !v.account && !v.prot.write && !v.shared) v.account = true;
-        else if (!op.prot.write && v.account && v.file === null && v.anonVma === null) v.account = false;
-        v.prot = { read: op.prot.read, write: op.prot.write, exec: op.prot.exec };
-      }
-      mergeAround(vmas, op.addr, covered);
+        if (p.write && !v.account && !v.prot.write && !v.shared) v.account = true;
+        else if (!p.write && v.account && v.file === null && v.anonVma === null) v.account = false;
+        v.prot = { read: p.read, write: p.write, exec: p.exec };
+      });
       return covered >= end ? OK : errno(ENOMEM);
     });
   },
@@ -50,9 +49,10 @@ export const mprotect: Action<MprotectOp> = {
     if (!findVma(proc.vmas, op.addr)) return [];
     const end = op.addr + len;
     const prot = { read: op.prot.read, write: op.prot.write, exec: op.prot.exec };
-    return walkFailureStates(s, op.pid, op.addr, end, mappedPrefix(proc.vmas, op.addr, end), false, (v) => {
-      v.prot = { ...prot };
-    });
+    return walkFailureStates(s, op.pid, op.addr, end, mappedPrefix(proc.vmas, op.addr, end), false,
+      (v) => v.prot.read === prot.read && v.prot.write === prot.write && v.prot.exec === prot.exec, (v) => {
+        v.prot = { ...prot };
+      });
   },
 };
 

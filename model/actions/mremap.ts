@@ -96,7 +96,7 @@ interface OldStays {
 }
 
 /** The range the VMA lands in must be placeable (unless fixed): the space left after unmaps. */
-function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays): Outcome {
+function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays, shrunkRemapLen = false): Outcome {
   const oldLen = pageAlignUp(op.oldLen);
   const newLen = pageAlignUp(op.newLen);
   return transition(s, (d: MmStateData) => {
@@ -158,15 +158,27 @@ function moveTo(s: MmState, op: MremapOp, target: number | null, oldStays?: OldS
       if (registered) queueEvent(d, op.pid, { type: 'unmap', start: op.oldAddr, end: op.oldAddr + len });
     }
     insertVma(proc.vmas, moved);
-    if (!moved.driver) mergeAround(proc.vmas, to, to + newLen);
+    if (!moved.driver) mergeAround(proc.vmas, to, to + newLen, moved);
     if (oldStays) {
       // Undo the model's isolate where the kernel did not split.
       if (oldStays.split !== 'both' && splitHi) mergeAround(proc.vmas, op.oldAddr + len, op.oldAddr + len);
       if (oldStays.split === 'whole' && splitLo) mergeAround(proc.vmas, op.oldAddr, op.oldAddr);
     }
-    if (registered && ctx) ctx.events.splice(mark, 0, { type: 'remap', from: op.oldAddr, to, len });
+    // mremap_userfaultfd_complete(uf, addr, ret, old_len): 6.3–6.14 pass the syscall's old_len;
+    // 6.15+ (vma_remap_struct) the length after MREMAP_FIXED shrank the source (vrm->old_len =
+    // vrm->new_len). Canonically the former; check() accepts both.
+    const remapLen = shrunkRemapLen ? len : oldLen;
+    if (registered && ctx) ctx.events.splice(mark, 0, { type: 'remap', from: op.oldAddr, to, len: remapLen });
     return addrResult(to);
   });
+}
+
+/** 6.15+'s shrunk UFFD_EVENT_REMAP length as an alternative state (see moveTo), or none. */
+function shrunkRemap(s: MmState, op: MremapOp, target: number | null, oldStays?: OldStays): MmState[] {
+  if (!op.flags.fixed || pageAlignUp(op.oldLen) <= pageAlignUp(op.newLen)) return [];
+  if ((findVma(s.processes[op.pid]?.vmas ?? [], op.oldAddr)?.uffd ?? null) === null) return [];
+  const o = moveTo(s, op, target, oldStays, true);
+  return 'blocked' in o ? [] : [o.state];
 }
 
 export const mremap: Action<MremapOp> = {
@@ -187,7 +199,7 @@ export const mremap: Action<MremapOp> = {
           const vmas = d.processes[op.pid]!.vmas;
           const v = findVma(vmas, op.oldAddr)!;
           v.end += newLen - oldLen;
-          mergeAround(vmas, v.end, v.end);
+          mergeAround(vmas, v.end, v.end, v);
           return addrResult(op.oldAddr);
         });
       case 'move':
@@ -197,7 +209,11 @@ export const mremap: Action<MremapOp> = {
   check(s, op, r: ModelResult): Verdict {
     const canon = mremap.apply(s, op);
     if ('blocked' in canon) return { ok: false, why: canon.blocked };
-    if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
+    if (resultsEqual(canon.result, r)) {
+      const p0 = plan(s, op);
+      const alt = p0.kind === 'move' ? shrunkRemap(s, op, p0.fixedAt).filter((st) => JSON.stringify(st) !== JSON.stringify(canon.state)) : [];
+      return alt.length ? { ok: true, state: canon.state, also: alt } : { ok: true, state: canon.state };
+    }
     const p = plan(s, op);
     if (p.kind !== 'move' || p.fixedAt !== null || r.kind !== 'addr') {
       return { ok: false, why: `mremap must return ${describeResult(canon.result)}` };
@@ -208,7 +224,9 @@ export const mremap: Action<MremapOp> = {
       return { ok: false, why: `${describeResult(r)} is not a free range for the moved mapping` };
     }
     const o = moveTo(s, op, r.addr);
-    return 'blocked' in o ? { ok: false, why: o.blocked } : { ok: true, state: o.state };
+    if ('blocked' in o) return { ok: false, why: o.blocked };
+    const alt = shrunkRemap(s, op, r.addr);
+    return alt.length ? { ok: true, state: o.state, also: alt } : { ok: true, state: o.state };
   },
   onFailure(s, op, r) {
     const p = plan(s, op);
@@ -237,6 +255,7 @@ function oldStaysStates(s: MmState, op: MremapOp, to: number): MmState[] {
     for (const unmapEvent of [false, true]) {
       const o = moveTo(s, op, op.flags.fixed ? op.newAddr! : to, { split, unmapEvent });
       if (!('blocked' in o) && resultsEqual(o.result, addrResult(to))) out.push(o.state);
+      out.push(...shrunkRemap(s, op, op.flags.fixed ? op.newAddr! : to, { split, unmapEvent }));
     }
   }
   return out;
@@ -270,8 +289,9 @@ function failedMoveStates(s: MmState, op: MremapOp, fixedAt: number | null): MmS
       const vmas = d.processes[op.pid]!.vmas;
       const src = findVma(vmas, op.oldAddr)!;
       const pgoff = src.file === null && src.anonVma === null ? to / PAGE_SIZE : src.pgoff + (op.oldAddr - src.start) / PAGE_SIZE;
-      insertVma(vmas, cloneVma(src, { start: to, end: to + newLen, pgoff, pages: {} }));
-      if (!src.driver) mergeAround(vmas, to, to + newLen);
+      const left = cloneVma(src, { start: to, end: to + newLen, pgoff, pages: {} });
+      insertVma(vmas, left);
+      if (!src.driver) mergeAround(vmas, to, to + newLen, left);
     }));
   }
   return out;

@@ -13,6 +13,9 @@
  * munmap, mremap and UFFDIO_UNREGISTER dequeue nothing either. So the page may be present, or
  * the address no longer registered or mapped, by the time the monitor reads it.
  *
+ * Events of different raising syscalls may be read in either order (UffdCtxData.batches): both
+ * calls are still in flight, and each queues its events only after dropping mmap_lock.
+ *
  * Failure contract (state.mayFail): reading a UFFD_EVENT_FORK message installs a new file for the
  * child's context (resolve_userfault_fork → anon_inode_create_getfd: -ENOMEM, or -EMFILE); on
  * failure userfaultfd_ctx_read puts the event back at its place in event_wqh and returns the
@@ -31,6 +34,7 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     return transition(s, (d) => {
       const c = d.uffd[op.pid]!;
       const ev = { ...c.events.shift()! }; // a plain copy, not a draft
+      c.batches.shift();
       // Its raising task is woken now; mmap_changing drops when that task runs (uffd_settle).
       if (ev.type !== 'pagefault') c.unsettled++;
       return { kind: 'event', event: ev };
@@ -46,20 +50,16 @@ export const uffd_read_event: Action<UffdReadEventOp> = {
     // mmap_read_unlock). Until then a read finds nothing.
     if (r.kind === 'errno' && r.errno === EAGAIN && (s.uffd[op.pid]?.events.length ?? 0) > 0) return { ok: true, state: s };
     if (r.kind === 'event' && r.event.type === 'pagefault' && s.processes[op.pid] && s.uffd[op.pid]) return { ok: true, state: s };
-    // Each raising task queues its event only after dropping mmap_lock, and waits for it to be
-    // read before it queues another: the events on event_wqh at any time come from different
-    // syscalls, queued in whatever order those tasks got there — not necessarily the order in
-    // which they changed the address space (the model's queue). So a read may return any queued
-    // event. (Over-approximation: the events one mremap queues here at once — REMAP, then UNMAP
-    // — may be read out of order too.)
-    if (r.kind === 'event' && r.event.type !== 'pagefault') {
-      const ctx = s.uffd[op.pid];
-      const i = ctx ? ctx.events.findIndex((e) => resultsEqual({ kind: 'event', event: e }, r)) : -1;
-      if (i > 0) {
+    // The first event of another raising syscall still in flight (see UffdCtxData.batches).
+    const ctx = s.uffd[op.pid];
+    if (r.kind === 'event' && ctx) {
+      for (let i = 1; i < ctx.events.length; i++) {
+        if (ctx.batches.indexOf(ctx.batches[i]!) !== i || !resultsEqual({ kind: 'event', event: ctx.events[i]! }, r)) continue;
         const o = transition(s, (d) => {
           const c = d.uffd[op.pid]!;
           const ev = { ...c.events.splice(i, 1)[0]! };
-          c.unsettled++;
+          c.batches.splice(i, 1);
+          if (ev.type !== 'pagefault') c.unsettled++;
           return { kind: 'event', event: ev };
         });
         if (!('blocked' in o)) return { ok: true, state: o.state };

@@ -2,8 +2,8 @@
  * UFFDIO_REGISTER — fs/userfaultfd.c: userfaultfd_register. Every VMA intersecting the range
  * must be able to userfault (else -EINVAL, nothing changes); holes are allowed; no VMA at all →
  * -ENOMEM. The intersecting VMAs are split at the range ends, get the mode, and merge with
- * compatible neighbours. The process's context is created on first use — whatever the result
- * (the program opened its userfaultfd before the ioctl that failed: impl sim_sys_uffd_register).
+ * compatible neighbours. The process's context (the monitor's userfaultfd) is opened by the first
+ * UFFDIO_REGISTER, whatever it returns (the simulation's stand-in for userfaultfd(2)).
  *
  * Failure contract (state.mayFail): -ENOMEM part-way. After checking every VMA, userfaultfd_register
  * changes them in turn: vma_modify_flags_uffd (mm/vma.c vma_modify: the merge, or split_vma at
@@ -13,7 +13,8 @@
  */
 import { EINVAL, ESRCH, OK, errno, type UffdRegisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
-import { isolate, mergeAround } from '../vma.js';
+import { newUffdCtx } from '../state.js';
+import { modifyRange } from '../vma.js';
 import { derive, isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
 
@@ -21,21 +22,18 @@ export const uffd_register: Action<UffdRegisterOp> = {
   apply(s, op) {
     const proc = s.processes[op.pid];
     if (!proc) return { state: s, result: errno(ESRCH) };
-    const opened = s.uffd[op.pid] ? s : (transition(s, (d) => {
-      d.uffd[op.pid] = { events: [], unsettled: 0 };
-      return OK;
-    }) as { state: typeof s }).state;
     const bad = validateRange(op.addr, op.len);
-    if (bad !== null) return { state: opened, result: errno(bad) };
     const end = op.addr + op.len;
-    const hit = intersecting(proc.vmas, op.addr, end);
-    if (typeof hit === 'number') return { state: opened, result: errno(hit) };
-    if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return { state: opened, result: errno(EINVAL) };
-    return transition(opened, (d) => {
+    const hit = bad !== null ? bad : intersecting(proc.vmas, op.addr, end);
+    return transition(s, (d) => {
+      // The monitor's userfaultfd is opened with the first UFFDIO_REGISTER, whatever it returns.
+      d.uffd[op.pid] ??= newUffdCtx();
+      if (typeof hit === 'number') return errno(hit);
+      if (!hit.every((v) => canUserfault(v, s.files, op.mode))) return errno(EINVAL);
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, end);
-      for (let k = i; k < j; k++) vmas[k]!.uffd = op.mode;
-      mergeAround(vmas, op.addr, end);
+      modifyRange(vmas, op.addr, end, (v) => v.uffd === op.mode, (v) => {
+        v.uffd = op.mode;
+      });
       return OK;
     });
   },
@@ -45,9 +43,9 @@ export const uffd_register: Action<UffdRegisterOp> = {
     const hit = intersecting(proc.vmas, op.addr, op.addr + op.len);
     if (typeof hit === 'number' || !hit.every((v) => canUserfault(v, s.files, op.mode))) return [];
     const withCtx = derive(s, (d) => {
-      d.uffd[op.pid] ??= { events: [], unsettled: 0 };
+      d.uffd[op.pid] ??= newUffdCtx();
     });
-    return walkFailureStates(withCtx, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => {
+    return walkFailureStates(withCtx, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => v.uffd === op.mode, (v) => {
       v.uffd = op.mode;
     });
   },

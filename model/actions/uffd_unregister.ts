@@ -1,8 +1,7 @@
 /**
  * UFFDIO_UNREGISTER — fs/userfaultfd.c: userfaultfd_unregister. Like register: split at the
- * range ends, clear the registration, merge; no VMA → -ENOMEM. Faults waiting in the range are
- * woken and retry without userfaultfd (in the model: the op becomes enabled again). No context
- * (the process never opened a userfaultfd) → -EBADF, as the other ioctls.
+ * range ends, clear the registration, merge; no VMA → -ENOMEM; no userfaultfd → -EBADF. Faults waiting in the range are
+ * woken and retry without userfaultfd (in the model: the op becomes enabled again).
  *
  * Failure contract (state.mayFail): as uffd_register's — userfaultfd_unregister's loop breaks at
  * the VMA whose vma_modify_flags_uffd failed: -ENOMEM, the VMAs before unregistered, that one
@@ -10,7 +9,7 @@
  */
 import { EBADF, EINVAL, ESRCH, OK, errno, type UffdUnregisterOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
-import { isolate, mergeAround } from '../vma.js';
+import { modifyRange } from '../vma.js';
 import { isENOMEM, walkFailureStates } from '../failure.js';
 import { canUserfault, intersecting, validateRange } from './uffd_common.js';
 
@@ -18,6 +17,7 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
   apply(s, op) {
     const proc = s.processes[op.pid];
     if (!proc) return { state: s, result: errno(ESRCH) };
+    // No userfaultfd open (never registered): the ioctl has no file, -EBADF.
     if (!s.uffd[op.pid]) return { state: s, result: errno(EBADF) };
     const bad = validateRange(op.addr, op.len);
     if (bad !== null) return { state: s, result: errno(bad) };
@@ -27,18 +27,18 @@ export const uffd_unregister: Action<UffdUnregisterOp> = {
     if (!hit.every((v) => canUserfault(v, s.files, null))) return { state: s, result: errno(EINVAL) };
     return transition(s, (d) => {
       const vmas = d.processes[op.pid]!.vmas;
-      const [i, j] = isolate(vmas, op.addr, end);
-      for (let k = i; k < j; k++) vmas[k]!.uffd = null;
-      mergeAround(vmas, op.addr, end);
+      modifyRange(vmas, op.addr, end, (v) => v.uffd === null, (v) => {
+        v.uffd = null;
+      });
       return OK;
     });
   },
   onFailure(s, op, r) {
     const proc = s.processes[op.pid];
-    if (!proc || !isENOMEM(r) || validateRange(op.addr, op.len) !== null) return [];
+    if (!proc || !s.uffd[op.pid] || !isENOMEM(r) || validateRange(op.addr, op.len) !== null) return [];
     const hit = intersecting(proc.vmas, op.addr, op.addr + op.len);
     if (typeof hit === 'number' || !hit.every((v) => canUserfault(v, s.files, null))) return [];
-    return walkFailureStates(s, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => {
+    return walkFailureStates(s, op.pid, op.addr, op.addr + op.len, op.addr + op.len, false, (v) => v.uffd === null, (v) => {
       v.uffd = null;
     });
   },

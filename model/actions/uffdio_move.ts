@@ -12,9 +12,10 @@
  * (not PageAnonExclusive); the model does not track exclusivity, so the check accepts -EBUSY
  * (with no change) wherever it would accept a successful move.
  *
- * Failure contract (state.mayFail): -ENOMEM, nothing moved, when VMAs contain src and dst.
+ * Failure contract (state.mayFail): -ENOMEM, nothing moved, when a VMA contains dst.
  * mm/userfaultfd.c move_pages → uffd_move_lock → uffd_lock_vma / find_vma_and_prepare_anon:
- * anon_vma_prepare of dst's and then src's VMA (either → -ENOMEM, before the mmap_changing check);
+ * anon_vma_prepare of dst's VMA (→ -ENOMEM before src is even looked up, and before the
+ * mmap_changing check), then of src's;
  * then per page mm_alloc_pmd / __pte_alloc for dst → -ENOMEM. The anon_vmas prepared before the
  * failing allocation stay.
  */
@@ -66,7 +67,7 @@ export const uffdio_move: Action<UffdioMoveOp> = {
   onFailure(s, op, r) {
     const proc = s.processes[op.pid];
     if (!proc || !s.uffd[op.pid] || !isENOMEM(r)) return [];
-    if (!findVma(proc.vmas, op.src) || !findVma(proc.vmas, op.dst)) return [];
+    if (!findVma(proc.vmas, op.dst)) return [];
     return maybeAnonVma(s, op.pid, op.dst).flatMap((st) => maybeAnonVma(st, op.pid, op.src));
   },
 };

@@ -17,7 +17,9 @@
  *
  * Kernel-internal daemons (reclaim, khugepaged, swapoff) are stutter steps of the model. The
  * userfaultfd monitor of a process is a move available whenever a thread's access waits for a
- * page of that process: read every pending event, then UFFDIO_COPY its value to the page.
+ * page of that process: read every pending event, then UFFDIO_COPY its value to the page; and,
+ * whenever a non-cooperative event is queued, a move that reads it and lets its raising syscall
+ * finish (uffd_settle).
  */
 import { fingerprint, step } from '../../model/spec.js';
 import { PAGE_SIZE, describeResult, mapsLineString, type MapsLine, type ModelOp, type ModelResult } from '../../model/ops.js';
@@ -155,6 +157,17 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
       if (fingerprint(c.state) === fingerprint(s)) continue;
       moved = true;
       stack.push({ s: c.state, pc });
+    }
+    // The monitor reads a pending non-cooperative event whenever one is queued (the C monitor
+    // polls all the time), and the raising syscall then finishes (uffd_settle: an madvise's
+    // deferred zap). Without this move an madvise(MADV_DONTNEED) over a registered range would
+    // never zap unless some access happened to wait.
+    for (const pid of monitors.keys()) {
+      const r = step(s, { op: 'uffd_read_event', pid });
+      if ('blocked' in r || r.result.kind !== 'event' || r.result.event.type === 'pagefault') continue;
+      const settled = step(r.state, { op: 'uffd_settle', pid, event: r.result.event });
+      moved = true;
+      stack.push({ s: 'blocked' in settled ? r.state : settled.state, pc });
     }
     const done = pc.every((i, t) => i >= programs[t]!.length);
     if (done) finals.push(s);

@@ -113,7 +113,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['variant file with an unknown base', () => ['check', '--variant', 'badbase.ts'], /unknown base "v9.9"/],
     ['variant file with a syntax error', () => ['check', '--variant', 'syntax.ts'], /syntax.ts/],
     ['variant file that does not exist', () => ['check', '--variant', 'missing.ts'], /variant file missing.ts does not exist/],
-    ['verify --jobs 0', () => ['verify', '--jobs', '0'], /--jobs must be between 1 and 64/],
+    ['verify --jobs 0', () => ['verify', '--jobs', '0'], /--jobs must be between 1 and 256/],
     ['verify unknown config', () => ['verify', '--config', 'v1'], /unknown configuration "v1"/],
     ['help for an unknown command', () => ['help', 'nope'], /unknown command "nope"/],
   ];

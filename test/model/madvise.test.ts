@@ -4,7 +4,7 @@
 // techniques such as System V shared memory segments) or zero-fill-on-demand pages for anonymous
 // private mappings." Private file mappings re-read the file (the COW copy is dropped).
 import { describe, expect, it } from 'vitest';
-import { ENOMEM } from '../../model/index.js';
+import { EINVAL, ENOMEM } from '../../model/index.js';
 import { A, K, Seq, err, fixedAnon, ok, oneVma, v, RW } from './helpers.js';
 
 describe('madvise', () => {
@@ -35,5 +35,18 @@ describe('madvise', () => {
     s.store(1, A, 5);
     expect(s.do({ op: 'madvise', pid: 1, addr: A, len: 2 * K, advice: 'dontneed' })).toEqual(err(ENOMEM));
     expect(s.load(1, A)).toEqual(v(0));
+  });
+});
+
+describe('madvise(MADV_DONTNEED) on a registered range: it may give up after its REMOVE event was read', () => {
+  it('-EINVAL or -ENOMEM accepted (the event raised, its zap deferred), only when a registered VMA is in the range', () => {
+    const s = new Seq(oneVma(2));
+    s.store(1, A, 3);
+    const plain = new Seq(s.state);
+    expect(plain.accept({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' }, err(EINVAL)).ok).toBe(false);
+    s.do({ op: 'uffd_register', pid: 1, addr: A, len: 2 * K, mode: 'missing' });
+    const r = new Seq(s.state);
+    expect(r.accept({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' }, err(EINVAL)).ok).toBe(true);
+    expect(r.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'remove', start: A, end: A + K } }).ok).toBe(true);
   });
 });

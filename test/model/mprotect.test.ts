@@ -2,7 +2,7 @@
 // unmapped pages"; a store to a page without PROT_WRITE is SIGSEGV. mprotect_fixup splits and
 // re-merges VMAs (mm/mprotect.c, vma_modify_flags), which /proc/pid/maps shows.
 import { describe, expect, it } from 'vitest';
-import { ENOMEM, EINVAL } from '../../model/index.js';
+import { ENOMEM, EINVAL, initialState } from '../../model/index.js';
 import { A, K, NONE, RO, RW, Seq, err, ok, oneVma, segv, v } from './helpers.js';
 
 describe('mprotect', () => {
@@ -24,6 +24,15 @@ describe('mprotect', () => {
     expect(s.maps(1)).toHaveLength(3);
     s.do({ op: 'mprotect', pid: 1, addr: A + K, len: K, prot: RW });
     expect(s.maps(1)).toEqual([`${A.toString(16)}-${(A + 3 * K).toString(16)} rw-p 0`]);
+  });
+
+  it('VMAs it does not change are skipped: no split, and no merge between two of them', () => {
+    // Two adjacent compatible VMAs left unmerged (as a failed munmap's split leaves them).
+    const s = new Seq(initialState({ processes: [{ pid: 1, vmas: [{ start: A, end: A + K }, { start: A + K, end: A + 3 * K, pgoff: A / K + 1 }] }] }));
+    s.do({ op: 'mprotect', pid: 1, addr: A, len: 3 * K, prot: RW });
+    expect(s.maps(1)).toHaveLength(2);
+    s.do({ op: 'mprotect', pid: 1, addr: A, len: 2 * K, prot: RO }); // changes both: split, merge
+    expect(s.maps(1)).toEqual([`${A.toString(16)}-${(A + 2 * K).toString(16)} r--p 0`, `${(A + 2 * K).toString(16)}-${(A + 3 * K).toString(16)} rw-p 0`]);
   });
 
   it('a hole gives ENOMEM, after changing the part before the hole', () => {

@@ -160,3 +160,26 @@ describe('non-cooperative events vs the kernel', () => {
     expect(s.do({ op: 'proc_mem_write', pid: 1, target: 1, addr: A, value: 5 })).toEqual(err(-5));
   });
 });
+
+describe('uffd_read_event: events of different syscalls in either order, of one syscall in order', () => {
+  const ev = (start: number, end: number) => ({ kind: 'event' as const, event: { type: 'unmap' as const, start, end } });
+  it('two munmaps in flight: either event may be read first', () => {
+    const s = new Seq(oneVma(4));
+    s.do({ op: 'uffd_register', pid: 1, addr: A, len: 4 * K, mode: 'missing' });
+    s.do({ op: 'munmap', pid: 1, addr: A, len: K });
+    s.do({ op: 'munmap', pid: 1, addr: A + 2 * K, len: K });
+    const later = new Seq(s.state);
+    expect(later.accept({ op: 'uffd_read_event', pid: 1 }, ev(A + 2 * K, A + 3 * K)).ok).toBe(true);
+    expect(later.accept({ op: 'uffd_read_event', pid: 1 }, ev(A, A + K)).ok).toBe(true);
+  });
+  it('one mremap: its UFFD_EVENT_REMAP comes before its UFFD_EVENT_UNMAP', () => {
+    const s = new Seq(oneVma(4));
+    s.store(1, A, 1);
+    s.do({ op: 'uffd_register', pid: 1, addr: A, len: 4 * K, mode: 'missing' });
+    // Shrinking MREMAP_FIXED: the tail's unmap and the moved range's unmap follow the remap.
+    s.do({ op: 'mremap', pid: 1, oldAddr: A, oldLen: 2 * K, newLen: K, flags: { maymove: true, fixed: true, dontunmap: false }, newAddr: A + 16 * K });
+    const r = new Seq(s.state);
+    expect(r.accept({ op: 'uffd_read_event', pid: 1 }, ev(A + K, A + 2 * K)).ok).toBe(false);
+    expect(r.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'remap', from: A, to: A + 16 * K, len: 2 * K } }).ok).toBe(true);
+  });
+});

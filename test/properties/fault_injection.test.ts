@@ -24,6 +24,9 @@ import { uffdio_copy } from '../../model/actions/uffdio_copy.js';
 import { fork as forkAction } from '../../model/actions/fork.js';
 import { mbind as mbindAction } from '../../model/actions/mbind.js';
 import { uffd_register } from '../../model/actions/uffd_register.js';
+import { uffd_unregister } from '../../model/actions/uffd_unregister.js';
+import { uffdio_move } from '../../model/actions/uffdio_move.js';
+import { store as storeAction } from '../../model/actions/store.js';
 import { pread } from '../../model/actions/pread.js';
 import { pwrite } from '../../model/actions/pwrite.js';
 import { proc_mem_write } from '../../model/actions/proc_mem_write.js';
@@ -57,6 +60,9 @@ interface Case {
 }
 
 const none: OnFailure = () => [];
+// The real contracts, for broken ones built on them (the test swaps the action's onFailure).
+const munmapContract = munmap.onFailure!;
+const mremapContract = mremap.onFailure!;
 const noPartialEffect: OnFailure = (s: MmState, _op: ModelOp, r: ModelResult) => (r.kind === 'errno' ? [s] : []);
 
 const CASES: Case[] = [
@@ -65,6 +71,13 @@ const CASES: Case[] = [
     scenario: sc([anon(1, 0, 3), store(1, 0, 5), uffdRegister(1, 0, 3)], [munmapOp(1, 1, 1), readMaps(1)]),
     fail: { 'userfaultfd_unmap_prep:kzalloc_fail': [1] },
     history: ['P1 munmap(0x10001000, 4K) = -ENOMEM', 'P1 read(/proc/1/maps) = [10000000-10001000 rw-p 00000000; 10001000-10002000 rw-p 00000000; 10002000-10003000 rw-p 00000000]'],
+    action: munmap, broken: noPartialEffect,
+  },
+  {
+    name: 'munmap: the split at the end fails after the one at the start; a later mprotect that changes nothing leaves the split (no merge)',
+    scenario: sc([anon(1, 0, 4), store(1, 0, 5)], [munmapOp(1, 1, 2), mprotect(1, 0, 4, RW), readMaps(1)]),
+    fail: { 'anon_vma_chain:alloc_fail': [2] },
+    history: ['P1 munmap(0x10001000, 8K) = -ENOMEM', 'P1 mprotect(0x10000000, 16K, rw-) = ok', 'P1 read(/proc/1/maps) = [10000000-10001000 rw-p 00000000; 10001000-10004000 rw-p 00000000]'],
     action: munmap, broken: noPartialEffect,
   },
   {
@@ -82,13 +95,23 @@ const CASES: Case[] = [
     action: mbindAction, broken: noPartialEffect,
   },
   {
+    name: 'munmap over two VMAs: the first (registered) is gathered, the second\'s split fails; -ENOMEM, yet UFFD_EVENT_UNMAP is delivered',
+    scenario: sc([anon(1, 0, 4), store(1, 0, 1), uffdRegister(1, 0, 2), mbind(1, 2, 2, 'interleave')], [munmapOp(1, 0, 3), readMaps(1)], {
+      daemons: [{ kind: 'uffd_handler', pid: 1, count: 2, value: 77 }],
+    }),
+    fail: { 'mpol_dup:kmem_cache_alloc_fail': [1] },
+    history: ['P1 munmap(0x10000000, 12K) = -ENOMEM', 'P1 uffd_read_event() = unmap(0x10000000-0x10003000)', 'P1 read(/proc/1/maps) = [10000000-10002000 rw-p 00000000; 10002000-10004000 rw-p 00000000]'],
+    action: munmap,
+    broken: (s, op, r) => (munmapContract(s, op as never, r) as MmState[]).filter((st) => st.uffd[1]?.events.length === s.uffd[1]?.events.length),
+  },
+  {
     name: 'mremap: the move succeeded but the unmap of the old range failed; the old range stays mapped, registered and empty (a UFFDIO_COPY fills it)',
     scenario: sc([anon(1, 0, 2), store(1, 0, 5), uffdRegister(1, 0, 2)], [mremapTo(1, 0, 2, 16), load(1, 0), readMaps(1)], {
       daemons: [{ kind: 'uffd_handler', pid: 1, count: 4, value: 77 }],
     }),
     fail: { 'userfaultfd_unmap_prep:kzalloc_fail': [1] },
     history: ['P1 mremap(0x10000000, 8K, 8K, maymove|fixed, 0x10010000) = 0x10010000', 'P1 load(0x10000000) = 77', 'P1 UFFDIO_COPY(0x10000000, 77) = ok', 'P1 read(/proc/1/maps) = [10000000-10002000 rw-p 00000000; 10010000-10012000 rw-p 00000000]'],
-    action: mremap, broken: (s, op, r) => (r.kind === 'addr' ? [] : (mremap.onFailure!(s, op as never, r) as MmState[])),
+    action: mremap, broken: (s, op, r) => (r.kind === 'addr' ? [] : (mremapContract(s, op as never, r) as MmState[])),
   },
   {
     name: 'mremap: move_page_tables cannot allocate the destination\'s page table; the entries go back, -ENOMEM',
@@ -128,6 +151,47 @@ const CASES: Case[] = [
     fail: { 'anon_vma_chain:alloc_fail': [1] },
     history: ['P1 uffd_register(0x10000000, 12K, missing) = -ENOMEM', 'P1 UFFDIO_COPY(0x10001000, 9) = ok', 'P1 load(0x10001000) = 9'],
     action: uffd_register, broken: none,
+  },
+  {
+    name: 'UFFDIO_UNREGISTER: the second VMA\'s split fails; the first VMA is unregistered (a load there no longer waits)',
+    scenario: sc([anon(1, 0, 4), store(1, 0, 1), store(1, 2, 2), mprotect(1, 2, 2, { read: true, write: false, exec: false }), uffdRegister(1, 0, 4)], [
+      { op: 'uffd_unregister', pid: 1, addr: page(0), len: 3 * PAGE }, load(1, 1), readMaps(1),
+    ]),
+    fail: { 'anon_vma_chain:alloc_fail': [1] },
+    history: ['P1 uffd_unregister(0x10000000, 12K) = -ENOMEM', 'P1 load(0x10001000) = 0', 'P1 read(/proc/1/maps) = [10000000-10002000 rw-p 00000000; 10002000-10004000 r--p 00000000]'],
+    action: uffd_unregister, broken: noPartialEffect,
+  },
+  {
+    name: 'UFFDIO_MOVE: the destination\'s page table cannot be allocated; -ENOMEM, the next move succeeds',
+    scenario: sc([anon(1, 0, 2), store(1, 0, 5), anon(1, 1024, 2), uffdRegister(1, 1024, 2)], [
+      { op: 'uffdio_move', pid: 1, src: page(0), dst: page(1024) }, { op: 'uffdio_move', pid: 1, src: page(0), dst: page(1024) }, load(1, 1024),
+    ]),
+    fail: { 'pte_alloc_one:fail': [1] },
+    history: ['P1 UFFDIO_MOVE(0x10000000 -> 0x10400000) = -ENOMEM', 'P1 UFFDIO_MOVE(0x10000000 -> 0x10400000) = ok', 'P1 load(0x10400000) = 5'],
+    action: uffdio_move, broken: none,
+  },
+  {
+    name: 'store to a private file page: do_cow_fault\'s read of the file page fails; SIGBUS, the next store succeeds',
+    scenario: sc([fileMap(1, 0, 2, 'data.bin')], [store(1, 1, 9), store(1, 1, 9), load(1, 1)], { files: FILE }),
+    fail: { 'bio:ioerr': [1, 2, 3] },
+    history: ['P1 store(0x10001000, 9) = SIGBUS', 'P1 store(0x10001000, 9) = ok', 'P1 load(0x10001000) = 9'],
+    action: storeAction, broken: none,
+  },
+  {
+    name: 'mbind over a hole: mpol_new fails before the range is checked; -ENOMEM (then -EFAULT)',
+    scenario: sc([anon(1, 0, 1)], [mbind(1, 0, 2, 'interleave'), mbind(1, 0, 2, 'interleave')]),
+    fail: { 'mpol_new:kmem_cache_alloc_fail': [1] },
+    history: ['P1 mbind(0x10000000, 8K, interleave) = -ENOMEM', 'P1 mbind(0x10000000, 8K, interleave) = -EFAULT'],
+    action: mbindAction, broken: none,
+  },
+  {
+    name: 'UFFDIO_MOVE from nowhere: dst\'s anon_vma_prepare fails before src is looked up; -ENOMEM (then -ENOENT)',
+    scenario: sc([anon(1, 0, 2), uffdRegister(1, 0, 2)], [
+      { op: 'uffdio_move', pid: 1, src: page(8), dst: page(0) }, { op: 'uffdio_move', pid: 1, src: page(8), dst: page(0) },
+    ]),
+    fail: { 'anon_vma:alloc_fail': [1] },
+    history: ['P1 UFFDIO_MOVE(0x10008000 -> 0x10000000) = -ENOMEM', 'P1 UFFDIO_MOVE(0x10008000 -> 0x10000000) = -ENOENT'],
+    action: uffdio_move, broken: none,
   },
   {
     name: 'pread: the read of the page fails; -EIO',
@@ -192,6 +256,15 @@ describe('failure contracts: the kernel fails, the model accepts what it leaves'
   }
 });
 
+describe('fault injection where the kernel has no failure point', () => {
+  it('a fresh shmem page is allocated zeroed, not read: no read error, no SIGBUS, even when every read fails', () => {
+    const shmem = { op: 'mmap' as const, pid: 1, addr: page(0), len: 2 * PAGE, prot: RW, flags: { shared: true, anonymous: true, fixed: true, growsdown: false } };
+    const r = runFailing(sc([shmem], [load(1, 1), store(1, 0, 4), load(1, 0)]), { 'bio:ioerr': [1, 2, 3, 4, 5, 6] });
+    expect(r.history.map((h) => describeCall(h.op, h.result))).toEqual(['P1 load(0x10001000) = 0', 'P1 store(0x10000000, 4) = ok', 'P1 load(0x10000000) = 4']);
+    expect(r.status).toBe('pass');
+  });
+});
+
 describe('campaigns with fault injection in a share of the scenarios', () => {
   it('faultInjectionFor picks about the share asked, the same scenarios every time', () => {
     const pick = (share: number) => Array.from({ length: 2000 }, (_, i) => faultInjectionFor({ seed: 7, faultInjection: share }, i));
@@ -202,15 +275,18 @@ describe('campaigns with fault injection in a share of the scenarios', () => {
     expect(pick(0).some(Boolean)).toBe(false);
     expect(pick(1).every(Boolean)).toBe(true);
   });
-  it('the scenarios a campaign runs carry faultInjection as chosen; injected failures are judged (v6.15, uffd)', () => {
-    const seen: boolean[] = [];
-    const res = runCampaign({
-      variant: resolveVariant('v6.15'), family: 'uffd', strategy: 'random', runs: 64, seed: 3, stopAtFirst: false,
-      faultInjection: 0.5, onProgress: () => undefined,
+  it('a campaign injects failures only in the share asked, and judges them (v6.15, uffd)', () => {
+    const run = (share: number) => runCampaign({
+      variant: resolveVariant('v6.15'), family: 'uffd', strategy: 'random', runs: 48, seed: 3, stopAtFirst: false, faultInjection: share,
     });
-    for (let i = 0; i < 4; i++) seen.push(faultInjectionFor({ seed: 3, faultInjection: 0.5 }, i));
-    expect(seen.some(Boolean)).toBe(true);
-    expect(res.executions).toBe(64);
-    expect(res.violations.map((v) => v.message)).toEqual([]);
+    expect(run(0).injectedRuns).toBe(0);
+    const all = run(1);
+    expect(all.injectedRuns).toBeGreaterThan(24);
+    expect(all.violations.map((v) => v.message)).toEqual([]);
+    const half = run(0.5);
+    // 3 scenarios of 16 schedules each: only the runs of the scenarios picked can fail anything.
+    const picked = [0, 1, 2].filter((i) => faultInjectionFor({ seed: 3, faultInjection: 0.5 }, i)).length;
+    expect(half.injectedRuns).toBeLessThanOrEqual(16 * picked);
+    expect(half.violations.map((v) => v.message)).toEqual([]);
   });
 });

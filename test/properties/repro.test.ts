@@ -201,6 +201,20 @@ describe('outcomes (the model side of the verdicts)', () => {
     expect(o.ops[0]![0]!.mayBlockForever).toBe(false);
   });
 
+  it('the monitor reads a queued UFFD_EVENT_REMOVE with no access waiting: the madvise zaps, the final page is not judged', () => {
+    // The real monitor polls all the time: madvise(MADV_DONTNEED) over a registered page returns
+    // after the read and zaps, and the final read faults to the monitor's value.
+    const init = initialState({ processes: [{ pid: 1, vmas: [{ start: page(0), end: page(2), uffd: 'missing', pages: { [page(0)]: 5 } }] }] });
+    const sc: ScenarioSpec = { ...registered([{ name: 'T1', pid: 1, program: [madvise(1, 0, 1)] }]), daemons: [{ kind: 'uffd_handler', pid: 1, count: 1, value: 77 }] };
+    const o = enumerateOutcomes(sc, init);
+    expect(o.complete).toBe(true);
+    expect(o.finalSkipped.has(`1:${page(0)}`)).toBe(true);
+    expect(o.finalPages.has(`1:${page(0)}`)).toBe(false);
+    // Without a monitor nothing reads the event: the page keeps its value in the model.
+    const alone = enumerateOutcomes(registered([{ name: 'T1', pid: 1, program: [madvise(1, 0, 1)] }]), init);
+    expect([...alone.finalPages.get(`1:${page(0)}`)!]).toEqual(['5']);
+  });
+
   it('C strings and ranges', () => {
     expect(cString('a"b\\c\nd\te\u0001??=')).toBe('"a\\"b\\\\c\\nd\\te\\001\\?\\?="');
     expect(mergeRanges([[5, 8], [0, 2], [2, 4], [7, 9]])).toEqual([[0, 4], [5, 9]]);
