@@ -1,9 +1,14 @@
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // examples/ import the package by name, as a user's project does; here it is the source.
+  resolve: {
+    alias: [{ find: /^faultline$/, replacement: fileURLToPath(new URL('./properties/fastcheck/index.ts', import.meta.url)) }],
+  },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     // Deep campaigns (FAULTLINE_DEEP=1) run long random searches; the default run keeps fixed seeds.
     testTimeout: process.env.FAULTLINE_DEEP ? 3_600_000 : 120_000,
     hookTimeout: 60_000,

@@ -31,6 +31,7 @@ const SECTIONS: ReadonlyArray<readonly [key: string, load: () => Promise<Section
   ['timeToBug', section('time_to_bug', 'benchTimeToBug')],
   ['scale', section('scale', 'benchScale')],
   ['explore', section('explore', 'benchExplore')],
+  ['fastcheck', section('fastcheck', 'benchFastcheck')],
 ];
 
 /** Sections run only when named in --only= (long comparisons, not part of the standard figures). */

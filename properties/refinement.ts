@@ -69,7 +69,7 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const uffd = uffdPids(init, run.history);
   const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffd)))))));
+  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -250,6 +250,17 @@ export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): Histo
 function uffdPids(init: MmState, history: readonly { op: ModelOp }[]): Set<number> {
   const out = new Set(Object.keys(init.uffd).map(Number));
   for (const h of history) if (h.op.op === 'uffd_register') out.add(h.op.pid);
+  return out;
+}
+
+/**
+ * Processes with a range registered with userfaultfd at some point: at the start, or by an
+ * UFFDIO_REGISTER that succeeded or had not returned. Only there can a load change what a later
+ * UFFDIO_COPY finds (loadEffects); a process whose registrations all failed registered nothing.
+ */
+function uffdRegistered(init: MmState, history: readonly { op: ModelOp; result?: ModelResult }[]): Set<number> {
+  const out = new Set(Object.keys(init.uffd).map(Number));
+  for (const h of history) if (h.op.op === 'uffd_register' && (h.result === undefined || h.result.kind === 'ok')) out.add(h.op.pid);
   return out;
 }
 
