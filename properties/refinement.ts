@@ -336,7 +336,7 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     const op = h.op;
     if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
-    if (!segv && !(op.op === 'load' && h.result?.kind === 'value' && !keepLoads.has(op.pid))) { out.push(h); continue; }
+    if (!segv && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     const races = racing.some((r) => {
       const ro = r.op;
@@ -358,7 +358,10 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // It is kept as a pending load of its page: it may take effect (as a load, before the racing
     // call) or not at all. A store's data never lands (its retry failed), only the page, which
     // reads as zero like the zero page a load maps.
-    if (segv) {
+    // Likewise a load that read a value through a PTE or TLB entry the racing call had not taken
+    // yet, in a process where its fault may have had such an effect (keepLoads): its value says
+    // nothing (a stale entry), its effect may be real.
+    if (segv || keepLoads.has(op.pid)) {
       // On a task of its own (a history's tasks are sequential, and this one's thread went on).
       out.push({ ...h, task: -5000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity });
     }
