@@ -74,7 +74,8 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
   // every operation completed (a pending one leaves the final state open).
-  const complete = history.every((h) => h.result !== undefined);
+  // (A racing access kept as a pending load by dropRacingFaults completed in the kernel.)
+  const complete = run.history.every((e) => e.result !== undefined);
   const finals = complete ? finalObservations(run.kernel, run.kernel.historySeq, history.reduce((m, h) => Math.max(m, h.id), -1) + 1) : [];
   const res = checkLinearizability(init, [...history, ...finals], { maxSteps: LINEARIZABILITY_BUDGET });
   if (res.verdict === 'unknown') return { status: 'unknown', reason: `linearizability: ${res.reason}` };
@@ -316,23 +317,42 @@ export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], 
 }
 
 export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<number> = new Set()): HistoryOp[] {
-  const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect');
+  const racing = history.filter((h) => h.op.op === 'munmap' || h.op.op === 'mprotect' || h.op.op === 'mremap');
   if (racing.length === 0) return history;
   const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
-  return history.filter((h) => {
+  const out: HistoryOp[] = [];
+  for (const h of history) {
     const op = h.op;
-    if (op.op !== 'load' && op.op !== 'store') return true;
+    if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
-    if (!segv && !(op.op === 'load' && h.result?.kind === 'value' && !keepLoads.has(op.pid))) return true;
+    if (!segv && !(op.op === 'load' && h.result?.kind === 'value' && !keepLoads.has(op.pid))) { out.push(h); continue; }
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
-    return !racing.some((r) => {
+    const races = racing.some((r) => {
       const ro = r.op;
-      if ((ro.op !== 'munmap' && ro.op !== 'mprotect') || ro.pid !== op.pid) return false;
-      if (pageAddr < ro.addr || pageAddr >= ro.addr + ro.len) return false;
-      if (ro.op === 'mprotect' && (op.op === 'load' ? ro.prot.read : ro.prot.write)) return false;
-      return overlaps(h, r);
+      if (ro.pid !== op.pid || !overlaps(h, r)) return false;
+      const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
+      if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
+      if (ro.op === 'mprotect') return inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
+      // mremap takes the old range away (move_vma → do_vmi_munmap of the source; a shrink unmaps
+      // the tail) and MREMAP_FIXED unmaps the target first.
+      if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
+      return false;
     });
-  });
+    if (!races) { out.push(h); continue; }
+    // Where a fault has an effect later operations can see (keepLoads: a userfaultfd or a stack
+    // that may grow), the faulting access that ended in SIGSEGV may still have left one: its
+    // fault installed the zero page (a read) or a zeroed anonymous page (a write) while the VMA
+    // was there, and the access, retried after the VMA went, got SIGSEGV — a page a registered
+    // range then shows (a later load reads 0, UFFDIO_COPY gets -EEXIST) and mremap moves along.
+    // It is kept as a pending load of its page: it may take effect (as a load, before the racing
+    // call) or not at all. A store's data never lands (its retry failed), only the page, which
+    // reads as zero like the zero page a load maps.
+    if (segv && keepLoads.has(op.pid)) {
+      // On a task of its own (a history's tasks are sequential, and this one's thread went on).
+      out.push({ ...h, task: -5000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity });
+    }
+  }
+  return out;
 }
 
 /**

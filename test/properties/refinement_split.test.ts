@@ -49,6 +49,25 @@ describe('dropRacingFaults', () => {
   });
 });
 
+describe('dropRacingFaults: mremap, and processes whose faults leave effects', () => {
+  const mremapAway: HistoryOp = { id: 0, task: 1, op: { op: 'mremap', pid: 1, oldAddr: B, oldLen: 2 * P, newLen: 2 * P, newAddr: B + 16 * P, flags: { fixed: true, maymove: true, dontunmap: false } }, result: { kind: 'value', value: B + 16 * P }, invoke: 0, response: 10 };
+  const segvAt = (addr: number): HistoryOp => ({ id: 1, task: 2, op: { op: 'load', pid: 1, addr }, result: { kind: 'signal', sig: 'SIGSEGV' }, invoke: 2, response: 3 });
+
+  it('leaves out a SIGSEGV load racing an mremap of its page (source, or a MREMAP_FIXED target), not one elsewhere', () => {
+    expect(dropRacingFaults([mremapAway, segvAt(B + P)])).toHaveLength(1);
+    expect(dropRacingFaults([mremapAway, segvAt(B + 17 * P)])).toHaveLength(1);
+    expect(dropRacingFaults([mremapAway, segvAt(B + 4 * P)])).toHaveLength(2);
+  });
+
+  it('keeps a racing SIGSEGV access of a userfaultfd process as a pending load (its fault may have mapped a page)', () => {
+    const out = dropRacingFaults([mremapAway, segvAt(B + P)], new Set([1]));
+    expect(out).toHaveLength(2);
+    expect(out[1]).toMatchObject({ op: { op: 'load', pid: 1, addr: B + P }, result: undefined, response: Infinity });
+    const st: HistoryOp = { ...segvAt(B + P), op: { op: 'store', pid: 1, addr: B + P, value: 9 } };
+    expect(dropRacingFaults([munmap2M, { ...st, op: { op: 'store', pid: 1, addr: B + 3 * P, value: 9 } }], new Set([1]))[1]).toMatchObject({ op: { op: 'load', addr: B + 3 * P }, result: undefined });
+  });
+});
+
 describe('finalObservations', () => {
   it('of a 2 MiB VMA: the edge pages and every page with an entry, not the empty middle', () => {
     const scenario = {
