@@ -401,7 +401,8 @@ function pendFaultsRacingMremap(history: HistoryOp[]): HistoryOp[] {
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     const raced = remaps.some((r) => r.op.op === 'mremap' && r.op.pid === op.pid && pageAddr >= r.op.oldAddr &&
       pageAddr < r.op.oldAddr + r.op.oldLen && overlaps(h, r));
-    return raced ? { ...h, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity } : h;
+    // A pseudo-task of its own: the thread's later operations start before this one "returns".
+    return raced ? { ...h, task: -1_000_000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity } : h;
   });
 }
 
