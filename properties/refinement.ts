@@ -67,9 +67,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(pendFaultsRacingMremap(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffd)))))));
+  })), uffd), loadEffects(init, run.history, uffd))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -399,6 +399,30 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
   return history.filter((h) => {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
+  });
+}
+
+/**
+ * A load or store faults the page in (handle_mm_fault maps the zero page or a new page and
+ * returns), then the CPU retries the access; a racing mremap that moved the VMA away meanwhile
+ * makes the retry fault with no VMA there: SIGSEGV — after the first fault's page was mapped, and
+ * moved to the new address with the rest (move_page_tables). The access did not happen, but the
+ * page it faulted in did. So a load or store that got SIGSEGV while an mremap of its page's old
+ * range was in flight is judged as a load still pending: the model may give it the effect of a
+ * load (the page mapped, as a read fault leaves it) at any point, or none.
+ */
+function pendFaultsRacingMremap(history: HistoryOp[]): HistoryOp[] {
+  const remaps = history.filter((h) => h.op.op === 'mremap');
+  if (remaps.length === 0) return history;
+  const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
+  return history.map((h) => {
+    const op = h.op;
+    if ((op.op !== 'load' && op.op !== 'store') || h.result?.kind !== 'signal' || h.result.sig !== 'SIGSEGV') return h;
+    const pageAddr = op.addr - (op.addr % PAGE_SIZE);
+    const raced = remaps.some((r) => r.op.op === 'mremap' && r.op.pid === op.pid && pageAddr >= r.op.oldAddr &&
+      pageAddr < r.op.oldAddr + r.op.oldLen && overlaps(h, r));
+    // A pseudo-task of its own: the thread's later operations start before this one "returns".
+    return raced ? { ...h, task: -1_000_000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity } : h;
   });
 }
 

@@ -19,9 +19,11 @@ export const uffd_settle: Action<UffdSettleOp> = {
       d.uffd[op.pid]!.unsettled--;
       const ev = op.event;
       if (ev.type === 'remove') {
-        // The deferred zap of the registered part of an madvise(MADV_DONTNEED) range.
+        // The deferred zap of the registered part of an madvise(MADV_DONTNEED) range: the VMAs
+        // madvise_dontneed_free finds there when it looks again, registered or not any more (a
+        // racing UFFDIO_UNREGISTER does not stop the zap); a driver VMA is not zapped (-EINVAL).
         for (const v of d.processes[op.pid]!.vmas) {
-          if (v.uffd === null || v.end <= ev.start || v.start >= ev.end) continue;
+          if (v.driver || v.end <= ev.start || v.start >= ev.end) continue;
           for (const k of Object.keys(v.pages)) {
             const pg = Number(k);
             if (pg >= ev.start / PAGE_SIZE && pg < ev.end / PAGE_SIZE) delete v.pages[pg];

@@ -49,4 +49,18 @@ describe('madvise(MADV_DONTNEED) on a registered range: it may give up after its
     expect(r.accept({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' }, err(EINVAL)).ok).toBe(true);
     expect(r.accept({ op: 'uffd_read_event', pid: 1 }, { kind: 'event', event: { type: 'remove', start: A, end: A + K } }).ok).toBe(true);
   });
+
+  it('a registered page: the zap follows the REMOVE read, even when UFFDIO_UNREGISTER came in between (soak, v6.4)', () => {
+    const s = new Seq(oneVma(2));
+    s.store(1, A, 5);
+    expect(s.do({ op: 'uffd_register', pid: 1, addr: A, len: 2 * K, mode: 'missing' })).toEqual(ok);
+    expect(s.do({ op: 'madvise', pid: 1, addr: A, len: K, advice: 'dontneed' })).toEqual(ok);
+    expect(s.load(1, A + 0)).toEqual(v(5)); // not zapped before the monitor reads the event
+    expect(s.do({ op: 'uffd_unregister', pid: 1, addr: A, len: 2 * K })).toEqual(ok);
+    const r = s.do({ op: 'uffd_read_event', pid: 1 });
+    expect(r).toMatchObject({ kind: 'event', event: { type: 'remove', start: A, end: A + K } });
+    if (r.kind !== 'event') throw new Error('no event');
+    expect(s.do({ op: 'uffd_settle', pid: 1, event: r.event })).toEqual(ok);
+    expect(s.load(1, A)).toEqual(v(0));
+  });
 });
