@@ -363,7 +363,11 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // nothing (a stale entry), its effect may be real.
     if (segv || keepLoads.has(op.pid)) {
       // On a task of its own (a history's tasks are sequential, and this one's thread went on).
-      out.push({ ...h, task: -5000 - h.id, op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, response: Infinity });
+      // A store's fault allocated a zeroed anonymous page (counted in smaps' Rss, unlike the zero
+      // page a read maps): a pending store of 0. (Where the fault was a COW of a page with data
+      // this allows a zero the kernel would not leave: it can hide a bug, never invent one.)
+      const pend: ModelOp = op.op === 'store' && segv ? { op: 'store', pid: op.pid, addr: op.addr, value: 0 } : { op: 'load', pid: op.pid, addr: op.addr };
+      out.push({ ...h, task: -5000 - h.id, op: pend, result: undefined, response: Infinity });
     }
   }
   return out;
