@@ -180,6 +180,13 @@ const BUS: ModelResult = Object.freeze({ kind: 'signal', sig: 'SIGBUS' });
 const val = (value: number): ModelResult => ({ kind: 'value', value });
 
 /**
+ * The task of an operation the preparation of a history adds or moves off its thread (a piece of
+ * a split call, a settle of a uffd event, a racing access kept pending): one per operation id,
+ * which is unique in a history, so no two of them share a task (a task's ops are sequential).
+ */
+const pseudoTask = (id: number): number => -1000 - id;
+
+/**
  * munmap, mprotect and madvise(MADV_DONTNEED) are not atomic to other threads: the kernel removes
  * the VMAs (new faults fail) before it zaps the PTEs, and other threads keep using present PTEs
  * and TLB entries until the zap and the flush; mprotect rewrites PTEs one by one before its flush.
@@ -236,7 +243,7 @@ export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): Histo
     pieces.forEach((piece, i) => {
       // Pieces after the first run as pseudo-tasks of their own: they overlap the first in time.
       const id = i === 0 ? h.id : nextId++;
-      out.push({ ...h, id, task: i === 0 ? h.task : -1000 - id, op: { ...op, addr: piece.addr, len: piece.len } });
+      out.push({ ...h, id, task: i === 0 ? h.task : pseudoTask(id), op: { ...op, addr: piece.addr, len: piece.len } });
     });
   }
   return out;
@@ -296,7 +303,7 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
     if (end === -Infinity) end = Infinity;
     const id = nextId++;
     out.push({
-      id, task: -3000 - id, op: { op: 'uffd_settle', pid: h.op.pid, event: ev },
+      id, task: pseudoTask(id), op: { op: 'uffd_settle', pid: h.op.pid, event: ev },
       result: end === Infinity ? undefined : { kind: 'ok' }, invoke: h.invoke, response: end,
     });
   }
@@ -307,13 +314,15 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
  * A racing munmap (or an mprotect that takes the access away) removes the VMA before it zaps the
  * PTEs and flushes the TLBs: meanwhile a fault on the page fails with SIGSEGV (no VMA), while an
  * access through a PTE or TLB entry that is still there succeeds with the old contents — the same
- * thread can see both, in either order. So a load or store that got SIGSEGV while such a call on
- * its page was in flight had no effect and constrains nothing: it is left out of the search. So
- * is a load that succeeded meanwhile: it read the page through a stale PTE or TLB entry, even
- * after a read of /proc/pid/maps by the same thread had shown the VMA gone (the VMA goes first,
- * for every page at once; each PTE later) — a load that changes nothing (loadEffects: not where
- * it may grow a stack or map a page a userfaultfd copy would find) can be left out without
- * inventing a violation; it can only hide a wrong value.
+ * thread can see both, in either order; mremap takes its old range (and a MREMAP_FIXED target)
+ * away the same way. So a load or store that got SIGSEGV while such a call on its page was in
+ * flight constrains nothing by its result; but its fault may have installed a page first (see
+ * dropRacingFaults), so it stays as a pending operation that may take effect or not. A load that
+ * succeeded meanwhile read the page through a stale PTE or TLB entry, even after a read of
+ * /proc/pid/maps by the same thread had shown the VMA gone (the VMA goes first, for every page at
+ * once; each PTE later): its value says nothing. It is left out where a load changes nothing, and
+ * kept pending where it may grow a stack or map a page a userfaultfd copy would find
+ * (loadEffects). Either way this can only hide a wrong value, never invent a violation.
  */
 /**
  * Processes in which a load can change what later operations see: it may grow a stack (a
@@ -355,19 +364,18 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // there, and the access, retried after the VMA went, got SIGSEGV — a page that mremap moves
     // along and mprotect leaves in place, which smaps counts, a registered range then shows (a
     // later load reads 0 where it would wait for the monitor) and UFFDIO_COPY finds (-EEXIST).
-    // It is kept as a pending load of its page: it may take effect (as a load, before the racing
-    // call) or not at all. A store's data never lands (its retry failed), only the page, which
-    // reads as zero like the zero page a load maps.
-    // Likewise a load that read a value through a PTE or TLB entry the racing call had not taken
+    // So it is kept pending: it may take effect (before the racing call) or not at all. Likewise
+    // a load that read a value through a PTE or TLB entry the racing call had not taken
     // yet, in a process where its fault may have had such an effect (keepLoads): its value says
     // nothing (a stale entry), its effect may be real.
     if (segv || keepLoads.has(op.pid)) {
-      // On a task of its own (a history's tasks are sequential, and this one's thread went on).
-      // A store's fault allocated a zeroed anonymous page (counted in smaps' Rss, unlike the zero
-      // page a read maps): a pending store of 0. (Where the fault was a COW of a page with data
-      // this allows a zero the kernel would not leave: it can hide a bug, never invent one.)
+      // A load maps the zero page; a store's fault allocated a zeroed anonymous page (counted in
+      // smaps' Rss, unlike the zero page) and its data never landed (the retry failed): a pending
+      // store of 0. (Where the fault was a COW of a page with data this allows a zero the kernel
+      // would not leave: it can hide a bug, never invent one.) On a task of its own: the
+      // thread's later operations start before this one "returns".
       const pend: ModelOp = op.op === 'store' && segv ? { op: 'store', pid: op.pid, addr: op.addr, value: 0 } : { op: 'load', pid: op.pid, addr: op.addr };
-      out.push({ ...h, task: -5000 - h.id, op: pend, result: undefined, response: Infinity });
+      out.push({ ...h, task: pseudoTask(h.id), op: pend, result: undefined, response: Infinity });
     }
   }
   return out;
