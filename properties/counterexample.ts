@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { configNames, findConfig } from './configs.js';
 import { decodeSchedule, ScheduleError } from '../impl/rt/schedule.js';
 import { UFFD_MONITORS, type ScenarioSpec } from '../impl/sim/scenario.js';
+import type { OpName } from '../model/ops.js';
 
 export const COUNTEREXAMPLE_FORMAT = 'faultline-counterexample';
 export const COUNTEREXAMPLE_VERSION = 1;
@@ -475,7 +476,7 @@ class Checker {
     const o = this.elem(x, p);
     const q = p + '.';
     const name = this.str(o, 'op', q);
-    const shape = OP_SHAPES[name];
+    const shape = (OP_SHAPES as Readonly<Record<string, Readonly<Record<string, string>>>>)[name];
     if (!shape) this.fail(`"${q}op" is not a known operation (${show(name)})`);
     this.int(o, 'pid', q, 1);
     const allowed = ['op', 'pid', ...Object.keys(shape!)];
@@ -493,6 +494,7 @@ class Checker {
         case 'mremapflags': this.flags(this.obj(o, key, q), `${q}${key}.`, ['maymove', 'fixed', 'dontunmap'], []); break;
         case 'advice': this.oneOf(o, key, q, ['dontneed'] as const); break;
         case 'uffdmode': this.oneOf(o, key, q, ['missing', 'wp'] as const); break;
+        case 'ioctlcmd': this.oneOf(o, key, q, ['KVM_CREATE_VM'] as const); break;
         default: throw new Error(`counterexample.ts: unknown field type ${ty}`);
       }
     }
@@ -505,8 +507,13 @@ class Checker {
   }
 }
 
-/** The fields of each operation besides `op` and `pid` (model/ops.ts); '?' marks optional ones. */
-const OP_SHAPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+/**
+ * The fields of each operation besides `op` and `pid` (model/ops.ts); '?' marks optional ones.
+ * Keyed by every operation a thread's program may hold (the type makes a new operation without
+ * its shape a type error: a counterexample file it writes must replay); khugepaged_collapse and
+ * uffd_settle are performed by the daemons and the monitor, never by a program.
+ */
+const OP_SHAPES: { readonly [K in Exclude<OpName, 'khugepaged_collapse' | 'uffd_settle'>]: Readonly<Record<string, string>> } = {
   mmap: { addr: 'int', len: 'int', prot: 'prot', flags: 'mmapflags', file: 'str?', offset: 'int?' },
   munmap: { addr: 'int', len: 'int' },
   mprotect: { addr: 'int', len: 'int', prot: 'prot' },
@@ -528,4 +535,7 @@ const OP_SHAPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   uffdio_copy: { dst: 'int', value: 'value' },
   uffdio_move: { src: 'int', dst: 'int' },
   uffd_read_event: {},
+  dio_read: { file: 'str', page: 'int', addr: 'int' },
+  dio_write: { file: 'str', page: 'int', addr: 'int' },
+  dev_ioctl: { file: 'str', cmd: 'ioctlcmd' },
 };

@@ -7,12 +7,25 @@
  * (VM_IO | VM_PFNMAP), no PROT_WRITE, or a page beyond the end of a file mapping → -EFAULT. A
  * missing page of a missing-mode uffd range waits (the slow path faults with
  * FAULT_FLAG_ALLOW_RETRY). At or beyond EOF: 0 bytes, nothing pinned. Result: the bytes read.
+ *
+ * Failure contract (state.mayFail): mm/gup.c faultin_page → vm_fault_to_errno: the pinning fault
+ * failed to allocate (VM_FAULT_OOM → -ENOMEM; anon_vma_prepare may have run first, as for a
+ * store) or failed to read the page in (VM_FAULT_SIGBUS → -EFAULT, where the fault reads a file
+ * or swap page); or the page was pinned — so faulted in for write (FOLL_WRITE: a private page
+ * COW-copied with what it showed, a missing anonymous page zero-filled, a shared file page read
+ * into the page cache) — and the read of the file page then failed (filemap_read: the page cache
+ * allocation -ENOMEM, the device read -EIO): the user page keeps what it showed, the pin is
+ * dropped. The data is never partly written (one page, one bio).
  */
 import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioReadOp } from '../ops.js';
-import { blocked, transition, type Action } from '../action.js';
+import { blocked, isBlocked, transition, type Action } from '../action.js';
 import { findVma, pageOf } from '../state.js';
 import { direct, viewPage, waitsForUffd } from '../memory.js';
 import { anonVmaPrepare } from '../vma.js';
+import { EIO, type ModelResult } from '../ops.js';
+import { faultMayRead, isENOMEM, isErrno, maybeAnonVma } from '../failure.js';
+import { store } from './store.js';
+import type { MmState } from '../state.js';
 
 export const dio_read: Action<DioReadOp> = {
   apply(s, op) {
@@ -40,4 +53,24 @@ export const dio_read: Action<DioReadOp> = {
       return value(PAGE_SIZE);
     });
   },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    const f = s.files[op.file];
+    if (!proc || !f || f.driver || f.shmem || op.file.startsWith('/dev/') || op.page >= f.size) return [];
+    const v = findVma(proc.vmas, op.addr);
+    if (!v || v.driver || !v.prot.write) return [];
+    const view = viewPage(s, v, pageOf(op.addr));
+    if (view.kind === 'sigbus' || waitsForUffd(v, view)) return [];
+    if (isErrno(r, EFAULT)) return faultMayRead(s, v, pageOf(op.addr)) ? maybeAnonVma(s, op.pid, op.addr) : [];
+    const pinned = faultedForWrite(s, op.pid, op.addr, view.value);
+    if (isErrno(r, EIO)) return [pinned];
+    if (isENOMEM(r)) return [...maybeAnonVma(s, op.pid, op.addr), pinned];
+    return [];
+  },
 };
+
+/** The state after a write fault at addr that left the page showing `value` (what it showed). */
+function faultedForWrite(s: MmState, pid: number, addr: number, value: number): MmState {
+  const o = store.apply(s, { op: 'store', pid, addr, value });
+  return isBlocked(o) ? s : o.state;
+}

@@ -6,11 +6,20 @@
  * pwrite does. GUP's rules: no VMA (stacks do not grow), a driver mapping, no PROT_READ (GUP checks
  * VM_READ), or a page beyond the end of a file mapping → -EFAULT. A missing page of a missing-mode
  * uffd range waits. Result: the bytes written.
+ *
+ * Failure contract (state.mayFail): mm/gup.c faultin_page → vm_fault_to_errno: the pinning fault
+ * failed to allocate (VM_FAULT_OOM → -ENOMEM, anon_vma_prepare maybe done) or to read the page in
+ * (VM_FAULT_SIGBUS → -EFAULT, where the fault reads a file or swap page); or the page was pinned
+ * (faulted in for read: a missing anonymous page maps the zero page, a shmem page is allocated)
+ * and the page cache allocation of the write failed (generic_perform_write →
+ * __filemap_get_folio: -ENOMEM): the file is unchanged.
  */
 import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioWriteOp } from '../ops.js';
-import { blocked, transition, type Action } from '../action.js';
+import { produce } from 'immer';
+import { blocked, isBlocked, transition, type Action } from '../action.js';
 import { ZERO_PAGE, findVma, pageOf } from '../state.js';
 import { viewPage, waitsForUffd } from '../memory.js';
+import { faultMayRead, isENOMEM, isErrno, maybeAnonVma } from '../failure.js';
 
 export const dio_write: Action<DioWriteOp> = {
   apply(s, op) {
@@ -37,5 +46,29 @@ export const dio_write: Action<DioWriteOp> = {
       file.size = Math.max(file.size, op.page + 1);
       return value(PAGE_SIZE);
     });
+  },
+  onFailure(s, op, r) {
+    const proc = s.processes[op.pid];
+    const f = s.files[op.file];
+    if (!proc || !f || f.driver || f.shmem || op.file.startsWith('/dev/')) return [];
+    if (!Number.isInteger(op.page) || op.page < 0) return [];
+    const v = findVma(proc.vmas, op.addr);
+    if (!v || v.driver || !v.prot.read) return [];
+    const view = viewPage(s, v, pageOf(op.addr));
+    if (view.kind === 'sigbus' || waitsForUffd(v, view)) return [];
+    if (isErrno(r, EFAULT)) return faultMayRead(s, v, pageOf(op.addr)) ? maybeAnonVma(s, op.pid, op.addr) : [];
+    if (!isENOMEM(r)) return [];
+    // Pinned, then the write's page cache allocation failed: the success state with the file
+    // page and size as they were.
+    const o = dio_write.apply(s, op);
+    if (isBlocked(o)) return [];
+    const pinned = produce(o.state, (d) => {
+      const file = d.files[op.file]!;
+      const old = s.files[op.file]!;
+      file.size = old.size;
+      if (old.pages[op.page] === undefined) delete file.pages[op.page];
+      else file.pages[op.page] = old.pages[op.page]!;
+    });
+    return [...maybeAnonVma(s, op.pid, op.addr), pinned];
   },
 };

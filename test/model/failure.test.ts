@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { check, fingerprint, initialState, type MmState, type ModelOp, type ModelResult } from '../../model/index.js';
-import { ENOMEM, EIO, EINVAL } from '../../model/ops.js';
+import { ENOMEM, EIO, EINVAL, EFAULT } from '../../model/ops.js';
 import { withMayFail } from '../../model/state.js';
 import { A, K, NONE, RW, Seq, err, ok, sigbus, fixedAnon } from './helpers.js';
 
@@ -114,5 +114,49 @@ describe('fork -ENOMEM: no child, nothing changed', () => {
     const c = check(s, { op: 'fork', pid: 1 }, err(ENOMEM));
     expect(c.ok && c.state === s && c.also === undefined).toBe(true);
     expect(check(s, { op: 'fork', pid: 1 }, ok).ok).toBe(false);
+  });
+});
+
+describe('O_DIRECT read/write: the pinning fault or the file I/O failed', () => {
+  const dio = (op: 'dio_read' | 'dio_write', addr: number, page = 0): ModelOp => ({ op, pid: 1, file: 'f', page, addr });
+  function anon(mayFail: boolean): Seq {
+    const q = new Seq(initialState({ processes: [{ pid: 1 }], files: { f: { pages: [10, 20] } }, mayFail }));
+    q.do({ op: 'mmap', pid: 1, addr: A, len: 2 * K, prot: RW, flags: fixedAnon() });
+    q.store(1, A + K, 7);
+    return q;
+  }
+  it('dio_read -EIO (filemap_read failed after the pin): the user page faulted in for write, the data not written', () => {
+    const s = anon(true).state;
+    const c = check(s, dio('dio_read', A, 1), err(EIO));
+    expect(c.ok).toBe(true);
+    const states = c.ok ? [c.state, ...(c.also ?? [])] : [];
+    expect(states).toHaveLength(1);
+    // the never-touched page now has a private zero-filled page (smaps counts it), not the file's 20
+    expect(states[0]!.processes[1]!.vmas[0]!.pages[A / K]).toBe(0);
+    const w = check(s, dio('dio_read', A + K, 1), err(EIO));
+    expect(w.ok && [w.state, ...(w.also ?? [])].map((st) => st.processes[1]!.vmas[0]!.pages[A / K + 1])).toEqual([7]);
+    expect(check(withMayFail(s, false), dio('dio_read', A, 1), err(EIO)).ok).toBe(false);
+  });
+  it('dio_read -ENOMEM: nothing, the anon_vma only, or the page faulted in; -EFAULT only where the fault reads a page', () => {
+    const s = anon(true).state;
+    const c = check(s, dio('dio_read', A, 1), err(ENOMEM));
+    expect(c.ok).toBe(true);
+    const states = c.ok ? [c.state, ...(c.also ?? [])] : [];
+    expect(states.map((st) => st.processes[1]!.vmas[0]!.pages[A / K])).toEqual([undefined, 0]);
+    // a fresh anonymous page is not read from anywhere: no VM_FAULT_SIGBUS, so no -EFAULT
+    expect(check(s, dio('dio_read', A, 1), err(EFAULT)).ok).toBe(false);
+    // a written anonymous page may be on swap: its swap-in may fail
+    expect(check(s, dio('dio_read', A + K, 1), err(EFAULT)).ok).toBe(true);
+    // a read at EOF pins nothing and cannot fail
+    expect(check(s, dio('dio_read', A, 5), err(ENOMEM)).ok).toBe(false);
+  });
+  it('dio_write -ENOMEM: the file unchanged (maybe with the user page faulted in for read); no -EIO', () => {
+    const s = anon(true).state;
+    const c = check(s, dio('dio_write', A + K, 0), err(ENOMEM));
+    expect(c.ok).toBe(true);
+    const states = c.ok ? [c.state, ...(c.also ?? [])] : [];
+    for (const st of states) expect(new Seq(st).do({ op: 'pread', pid: 1, file: 'f', page: 0 })).toEqual({ kind: 'value', value: 10 });
+    expect(check(s, dio('dio_write', A + K, 0), err(EIO)).ok).toBe(false);
+    expect(check(withMayFail(s, false), dio('dio_write', A + K, 0), err(ENOMEM)).ok).toBe(false);
   });
 });
