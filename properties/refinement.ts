@@ -345,14 +345,18 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     const op = h.op;
     if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
-    if (!segv && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
+    // A store that succeeded through a stale PTE (see below): munmap and mremap only, which
+    // downgrade mmap_lock before they zap (an mprotect changes the PTEs under mmap_lock held for
+    // writing, so nothing sees its VMA change before its PTEs).
+    const staleStore = op.op === 'store' && h.result?.kind === 'ok';
+    if (!segv && !staleStore && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     const races = racing.some((r) => {
       const ro = r.op;
       if (ro.pid !== op.pid || !overlaps(h, r)) return false;
       const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
       if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
-      if (ro.op === 'mprotect') return inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
+      if (ro.op === 'mprotect') return !staleStore && inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
       // mremap takes the old range away (move_vma → do_vmi_munmap of the source; a shrink unmaps
       // the tail) and MREMAP_FIXED unmaps the target first.
       if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
@@ -368,6 +372,17 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // a load that read a value through a PTE or TLB entry the racing call had not taken
     // yet, in a process where its fault may have had such an effect (keepLoads): its value says
     // nothing (a stale entry), its effect may be real.
+    // A store that succeeded meanwhile wrote through a PTE or TLB entry still there (the VMA
+    // already gone for a /proc read or an madvise of the same thread): its data lands in the
+    // doomed page — invisible after the munmap for a private page; kept in the page cache or the
+    // device page for a shared one. So it is kept as a pending store of its value: it may take
+    // effect (before the racing call) or not at all. Not covered: a shared page's data that
+    // landed after the VMA went is not shown to later readers of the file (pread, another
+    // mapping); a reader that sees it would still be flagged.
+    if (staleStore) {
+      out.push({ ...h, task: pseudoTask(h.id), result: undefined, response: Infinity });
+      continue;
+    }
     if (segv || keepLoads.has(op.pid)) {
       // A load maps the zero page; a store's fault allocated a zeroed anonymous page (counted in
       // smaps' Rss, unlike the zero page) and its data never landed (the retry failed): a pending
