@@ -67,9 +67,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))))));
+  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history)))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -441,6 +441,35 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
   });
+}
+
+/**
+ * fork is not one step for a store of another thread of the parent: kernel/fork.c dup_mmap
+ * (6.3–6.15) walks the parent's VMAs in address order, and for each one calls dup_userfaultfd
+ * (which raises ctx->mmap_changing: a UFFDIO_COPY then gets -EAGAIN) and then copy_page_range,
+ * which write-protects the parent's private PTEs; the TLB is flushed only once, after the walk
+ * (flush_tlb_mm). A store through a PTE or TLB entry still writable lands in the page the child
+ * then shares, even after an earlier VMA's userfaultfd event was already visible. So a successful
+ * store of the parent overlapping a successful fork also gets a pending store of its value to the
+ * child (its own pseudo task): the child's copy may have it or not. (A pending op can take effect
+ * at any later point, also after the child's own later writes to that page: that can hide a
+ * wrong value, never invent one.)
+ */
+export function forkRacingStores(history: HistoryOp[]): HistoryOp[] {
+  const forks = history.filter((h) => h.op.op === 'fork' && h.result?.kind === 'pid');
+  if (forks.length === 0) return history;
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  const out = [...history];
+  for (const h of history) {
+    const op = h.op;
+    if (op.op !== 'store' || h.result?.kind !== 'ok') continue;
+    for (const f of forks) {
+      if (f.op.pid !== op.pid || f.response < h.invoke || h.response < f.invoke || f.result?.kind !== 'pid') continue;
+      const id = nextId++;
+      out.push({ id, task: pseudoTask(id), op: { op: 'store', pid: f.result.pid, addr: op.addr, value: op.value }, result: undefined, invoke: Math.max(h.invoke, f.invoke), response: Infinity });
+    }
+  }
+  return out;
 }
 
 /**
