@@ -327,12 +327,22 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
 /**
  * Processes in which a load can change what later operations see: it may grow a stack (a
  * MAP_GROWSDOWN VMA at the start, or mapped by the history), or map the zero page or a shmem page
- * that a registered range's UFFDIO_COPY would then find. Their successful loads are kept.
+ * that a registered range's UFFDIO_COPY would then find — its own, or another process's sharing
+ * the shmem object (a fork's child). Their successful loads are kept.
  */
 export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): Set<number> {
   const out = new Set(uffd);
   for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) out.add(p.pid);
   for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) out.add(h.op.pid);
+  // A shmem page a load allocates (shmem_fault) is in the object every mapper shares: another
+  // process's registered range then finds it (no missing fault; UFFDIO_COPY -EEXIST). So with
+  // userfaultfd in use and shared memory around, every process's loads may have that effect.
+  const shmem = Object.values(init.processes).some((p) => p.vmas.some((v) => v.file !== null && init.files[v.file]?.shmem === true))
+    || history.some((h) => h.op.op === 'mmap' && h.op.flags.shared && h.op.flags.anonymous);
+  if (uffd.size > 0 && shmem) {
+    for (const p of Object.values(init.processes)) out.add(p.pid);
+    for (const h of history) out.add(h.op.pid);
+  }
   return out;
 }
 
