@@ -14,7 +14,7 @@ import {
 } from '../impl/include/linux/mm_flags.js';
 import { sim_misc_dev_kind, sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
 import { initialState, withMayFail, type MmState } from '../model/state.js';
-import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import { EAGAIN, EFAULT, type DioReadOp, type DioWriteOp, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
 import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
@@ -327,12 +327,22 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
 /**
  * Processes in which a load can change what later operations see: it may grow a stack (a
  * MAP_GROWSDOWN VMA at the start, or mapped by the history), or map the zero page or a shmem page
- * that a registered range's UFFDIO_COPY would then find. Their successful loads are kept.
+ * that a registered range's UFFDIO_COPY would then find — its own, or another process's sharing
+ * the shmem object (a fork's child). Their successful loads are kept.
  */
 export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): Set<number> {
   const out = new Set(uffd);
   for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) out.add(p.pid);
   for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) out.add(h.op.pid);
+  // A shmem page a load allocates (shmem_fault) is in the object every mapper shares: another
+  // process's registered range then finds it (no missing fault; UFFDIO_COPY -EEXIST). So with
+  // userfaultfd in use and shared memory around, every process's loads may have that effect.
+  const shmem = Object.values(init.processes).some((p) => p.vmas.some((v) => v.file !== null && init.files[v.file]?.shmem === true))
+    || history.some((h) => h.op.op === 'mmap' && h.op.flags.shared && h.op.flags.anonymous);
+  if (uffd.size > 0 && shmem) {
+    for (const p of Object.values(init.processes)) out.add(p.pid);
+    for (const h of history) out.add(h.op.pid);
+  }
   return out;
 }
 
@@ -343,6 +353,7 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
   const out: HistoryOp[] = [];
   for (const h of history) {
     const op = h.op;
+    if (op.op === 'dio_read' || op.op === 'dio_write') { out.push(dioRacing(h, op, racing, overlaps)); continue; }
     if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
     // A store that succeeded through a stale PTE (see below): munmap and mremap only, which
@@ -394,6 +405,37 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     }
   }
   return out;
+}
+
+/**
+ * An O_DIRECT read or write racing a munmap or mremap of its user page (dropRacingFaults): GUP-fast
+ * (mm/gup.c gup_fast_fallback, no VMA, no mmap_lock) pins the page through a PTE the racing call
+ * has not zapped yet, even after the VMA is gone for /proc readers — the device then moves the
+ * data in or out of that doomed page (a read's data is lost with it, a write takes the old
+ * contents to the file). If it got -EFAULT instead (the slow path found no VMA), its fault may
+ * have installed the page first, as a racing access's (a read fault for a write's buffer, a
+ * write fault for a read's). Either way it stays as a pending operation, on a task of its own:
+ * it may take effect before the racing call, or not at all (a success's data: this can hide a
+ * lost write, never invent a violation). An mprotect changes the PTEs under mmap_lock held for
+ * writing, so only its -EFAULT races.
+ */
+function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly HistoryOp[], overlaps: (a: HistoryOp, b: HistoryOp) => boolean): HistoryOp {
+  const efault = h.result?.kind === 'errno' && h.result.errno === EFAULT;
+  const ok = h.result?.kind === 'value';
+  if (!efault && !ok) return h;
+  const pageAddr = op.addr - (op.addr % PAGE_SIZE);
+  const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
+  const races = racing.some((r) => {
+    const ro = r.op;
+    if (ro.pid !== op.pid || !overlaps(h, r)) return false;
+    if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
+    if (ro.op === 'mprotect') return efault && inRange(ro.addr, ro.len);
+    if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
+    return false;
+  });
+  if (!races) return h;
+  const pend: ModelOp = ok ? op : op.op === 'dio_write' ? { op: 'load', pid: op.pid, addr: op.addr } : { op: 'store', pid: op.pid, addr: op.addr, value: 0 };
+  return { ...h, task: pseudoTask(h.id), op: pend, result: undefined, response: Infinity };
 }
 
 /**
