@@ -687,7 +687,7 @@ export class DporRun implements Scheduler, StepObserver {
       }
       node = {
         kind: 't', step, runnable: r, prev: this.lastTask, pre: this.pre, taken, takenConservative: false,
-        backtrack: new Map(), done: new Map(), sleep, ...(forced !== undefined ? { frozen: true } : {}),
+        backtrack: new Map(), done: new Map(), sleep, frozen: forced !== undefined,
       };
       // Without reduction every runnable task is an alternative (advance drops those over the bound).
       if (this.strategy.mode === 'full' && forced === undefined) for (const q of r) if (q !== taken) node.backtrack.set(q, { conservative: false, seq: null });
@@ -707,7 +707,7 @@ export class DporRun implements Scheduler, StepObserver {
     let node = path[this.depth];
     const forced = this.strategy.forced[this.decisions++];
     if (node === undefined) {
-      node = forced !== undefined ? { kind: 'c', step, n, value: forcedChoose(forced, n, step, 'DPOR: subtree prefix'), frozen: true } : { kind: 'c', step, n, value: 0 };
+      node = forced !== undefined ? { kind: 'c', step, n, value: forcedChoose(forced, n, step, 'DPOR: subtree prefix'), frozen: true } : { kind: 'c', step, n, value: 0, frozen: false };
       path.push(node);
     } else if (node.kind !== 'c' || node.step !== step || node.n !== n) {
       return this.diverge(node, `a choice among ${n} at step ${step}`);
