@@ -67,9 +67,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))))));
+  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history)))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -345,14 +345,18 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     const op = h.op;
     if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
-    if (!segv && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
+    // A store that succeeded through a stale PTE (see below): munmap and mremap only, which
+    // downgrade mmap_lock before they zap (an mprotect changes the PTEs under mmap_lock held for
+    // writing, so nothing sees its VMA change before its PTEs).
+    const staleStore = op.op === 'store' && h.result?.kind === 'ok';
+    if (!segv && !staleStore && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     const races = racing.some((r) => {
       const ro = r.op;
       if (ro.pid !== op.pid || !overlaps(h, r)) return false;
       const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
       if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
-      if (ro.op === 'mprotect') return inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
+      if (ro.op === 'mprotect') return !staleStore && inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
       // mremap takes the old range away (move_vma → do_vmi_munmap of the source; a shrink unmaps
       // the tail) and MREMAP_FIXED unmaps the target first.
       if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
@@ -368,6 +372,17 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // a load that read a value through a PTE or TLB entry the racing call had not taken
     // yet, in a process where its fault may have had such an effect (keepLoads): its value says
     // nothing (a stale entry), its effect may be real.
+    // A store that succeeded meanwhile wrote through a PTE or TLB entry still there (the VMA
+    // already gone for a /proc read or an madvise of the same thread): its data lands in the
+    // doomed page — invisible after the munmap for a private page; kept in the page cache or the
+    // device page for a shared one. So it is kept as a pending store of its value: it may take
+    // effect (before the racing call) or not at all. Not covered: a shared page's data that
+    // landed after the VMA went is not shown to later readers of the file (pread, another
+    // mapping); a reader that sees it would still be flagged.
+    if (staleStore) {
+      out.push({ ...h, task: pseudoTask(h.id), result: undefined, response: Infinity });
+      continue;
+    }
     if (segv || keepLoads.has(op.pid)) {
       // A load maps the zero page; a store's fault allocated a zeroed anonymous page (counted in
       // smaps' Rss, unlike the zero page) and its data never landed (the retry failed): a pending
@@ -426,6 +441,35 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
   });
+}
+
+/**
+ * fork is not one step for a store of another thread of the parent: kernel/fork.c dup_mmap
+ * (6.3–6.15) walks the parent's VMAs in address order, and for each one calls dup_userfaultfd
+ * (which raises ctx->mmap_changing: a UFFDIO_COPY then gets -EAGAIN) and then copy_page_range,
+ * which write-protects the parent's private PTEs; the TLB is flushed only once, after the walk
+ * (flush_tlb_mm). A store through a PTE or TLB entry still writable lands in the page the child
+ * then shares, even after an earlier VMA's userfaultfd event was already visible. So a successful
+ * store of the parent overlapping a successful fork also gets a pending store of its value to the
+ * child (its own pseudo task): the child's copy may have it or not. (A pending op can take effect
+ * at any later point, also after the child's own later writes to that page: that can hide a
+ * wrong value, never invent one.)
+ */
+export function forkRacingStores(history: HistoryOp[]): HistoryOp[] {
+  const forks = history.filter((h) => h.op.op === 'fork' && h.result?.kind === 'pid');
+  if (forks.length === 0) return history;
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  const out = [...history];
+  for (const h of history) {
+    const op = h.op;
+    if (op.op !== 'store' || h.result?.kind !== 'ok') continue;
+    for (const f of forks) {
+      if (f.op.pid !== op.pid || f.response < h.invoke || h.response < f.invoke || f.result?.kind !== 'pid') continue;
+      const id = nextId++;
+      out.push({ id, task: pseudoTask(id), op: { op: 'store', pid: f.result.pid, addr: op.addr, value: op.value }, result: undefined, invoke: Math.max(h.invoke, f.invoke), response: Infinity });
+    }
+  }
+  return out;
 }
 
 /**
