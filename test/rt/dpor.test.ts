@@ -12,6 +12,7 @@ import { block, type Task } from '../../impl/rt/task.js';
 import { DfsStrategy } from '../../impl/rt/schedulers/dfs.js';
 import { DporStrategy } from '../../impl/rt/schedulers/dpor.js';
 import type { Scheduler } from '../../impl/rt/scheduler.js';
+import { enumerateSubtrees, type ForcedChoice } from '../../impl/rt/schedulers/subtrees.js';
 import { sim_track_begin, sim_track_end, sim_track_new_exploration, sim_track_static } from '../../impl/rt/track.js';
 
 type Op = { k: 'r'; v: number } | { k: 'w'; v: number; x: number } | { k: 'lock' } | { k: 'unlock' } | { k: 'wait'; v: number };
@@ -83,9 +84,9 @@ function outcomesDfs(program: readonly (readonly Op[])[], bound: number): { set:
   return { set, runs };
 }
 
-function outcomesDpor(program: readonly (readonly Op[])[], bound: number, untracked?: (w: World) => void): { set: Set<string>; runs: number } {
+function outcomesDpor(program: readonly (readonly Op[])[], bound: number, untracked?: (w: World) => void, forced?: readonly ForcedChoice[]): { set: Set<string>; runs: number } {
   sim_track_new_exploration();
-  const dpor = new DporStrategy({ preemptionBound: bound });
+  const dpor = new DporStrategy({ preemptionBound: bound, ...(forced !== undefined ? { forced } : {}) });
   const set = new Set<string>();
   let runs = 0;
   for (let run = dpor.next(); run; run = dpor.next()) {
@@ -175,5 +176,35 @@ describe('DporStrategy', () => {
     expect(outcomesDfs(program, Infinity).set.size).toBe(2);
     expect(outcomesDpor(program, Infinity).set.size).toBe(2);
     expect(outcomesDpor(program, Infinity, (w) => sim_track_static(w.vars)).set.size).toBe(1);
+  });
+});
+
+describe('DporStrategy on subtrees (forced prefixes: explore --split)', () => {
+  /** The union of the subtrees' outcomes, each subtree searched by its own DPOR. */
+  function outcomesSplit(program: readonly (readonly Op[])[], bound: number, depth: number): { set: Set<string>; subtrees: number } {
+    const subs = enumerateSubtrees((s) => void runOnce(program, s, false), depth, bound);
+    const set = new Set<string>();
+    for (const st of subs) for (const o of outcomesDpor(program, bound, undefined, st.prefix).set) set.add(o);
+    return { set, subtrees: subs.length };
+  }
+
+  it('the subtrees together reach the outcomes the plain DFS reaches, within preemption bounds 0, 1, 2 (3 tasks, depth 1–3)', () => {
+    let split = 0;
+    fc.assert(fc.property(fc.array(fc.array(opArb, { minLength: 1, maxLength: 3 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 3 }), (program, bound, depth) => {
+      const a = outcomesDfs(program, bound);
+      const b = outcomesSplit(program, bound, depth);
+      if (b.subtrees > 1) split++;
+      expect(sorted(b.set)).toEqual(sorted(a.set));
+    }), { numRuns: 60, seed: 13 });
+    expect(split).toBeGreaterThan(30);
+  });
+
+  it('one subtree alone misses outcomes the others reach (the union is needed)', () => {
+    const program: Op[][] = [[{ k: 'w', v: 0, x: 4 }], [{ k: 'r', v: 0 }]];
+    const subs = enumerateSubtrees((s) => void runOnce(program, s, false), 1, Infinity);
+    expect(subs.length).toBe(2);
+    const each = subs.map((st) => outcomesDpor(program, Infinity, undefined, st.prefix).set.size);
+    expect(each).toEqual([1, 1]);
+    expect(outcomesSplit(program, Infinity, 1).set.size).toBe(2);
   });
 });

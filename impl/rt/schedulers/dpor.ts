@@ -63,6 +63,7 @@
 import { PICK_PRUNE, type Execution, type Outcome, type StepObserver, type TaskState } from '../execution.js';
 import type { Scheduler, Strategy } from '../scheduler.js';
 import { ScheduleError } from '../schedule.js';
+import { forcedChoose, forcedPick, type ForcedChoice } from './subtrees.js';
 import { sim_fp_conflict, sim_fp_task, sim_hash_mix, sim_track_footprint, sim_track_heap_hash, sim_track_record, sim_track_recorder, sim_track_state_parts, type Footprint } from '../track.js';
 
 export interface DporOptions {
@@ -87,6 +88,12 @@ export interface DporOptions {
   readonly maxExecutions?: number;
   /** Sleep sets (default on). Off: source sets alone (more redundant executions; for testing). */
   readonly sleepSets?: boolean;
+  /**
+   * Explore only the subtree below these first decisions (impl/rt/schedulers/subtrees.ts): their
+   * points are frozen — no alternative is ever added there, races reaching back into the prefix
+   * are left to the subtrees of the other prefixes — and nothing sleeps at the subtree's root.
+   */
+  readonly forced?: readonly ForcedChoice[];
 }
 
 interface SleepEntry {
@@ -115,6 +122,8 @@ interface TNode {
   readonly done: Map<number, SleepEntry | null>;
   /** The sleep set here. */
   readonly sleep: readonly SleepEntry[];
+  /** A decision of the forced prefix (DporOptions.forced): no alternative here. */
+  readonly frozen?: boolean;
 }
 
 /**
@@ -135,6 +144,8 @@ interface CNode {
   readonly step: number;
   readonly n: number;
   value: number;
+  /** A decision of the forced prefix: never advanced. */
+  readonly frozen?: boolean;
 }
 
 type Node = TNode | CNode;
@@ -196,6 +207,7 @@ export class DporStrategy implements Strategy {
   readonly sleepSets: boolean;
   readonly mode: 'dpor' | 'full';
   readonly cache: boolean;
+  readonly forced: readonly ForcedChoice[];
   private current: DporRun | null = null;
   /** The events of the last finished execution (the next one replays a prefix of them). */
   private lastEvents: readonly Ev[] = [];
@@ -222,6 +234,7 @@ export class DporStrategy implements Strategy {
     this.mode = opts.mode ?? 'dpor';
     this.cache = opts.cache ?? false;
     this.sleepSets = this.mode === 'dpor' && (opts.sleepSets ?? true);
+    this.forced = opts.forced ?? [];
     if (this.cache && this.mode !== 'full') throw new RangeError('the state cache needs mode full (see DporOptions.cache)');
     if (!(this.bound >= 0)) throw new RangeError(`DPOR preemption bound must be ≥ 0, got ${this.bound}`);
   }
@@ -497,7 +510,7 @@ export class DporStrategy implements Strategy {
   }
 
   private addOne(node: TNode, q: number, conservative: boolean, seq: readonly number[] | null): void {
-    if (node.done.has(q)) return;
+    if (node.done.has(q) || node.frozen === true) return;
     if (!conservative && this.sleepSets && node.sleep.some((s) => s.task === q)) return;
     const had = node.backtrack.get(q);
     if (had === undefined) node.backtrack.set(q, { conservative, seq });
@@ -514,7 +527,7 @@ export class DporStrategy implements Strategy {
       const d = path.length - 1;
       const node = path[d]!;
       if (node.kind === 'c') {
-        if (node.value + 1 < node.n) {
+        if (node.frozen !== true && node.value + 1 < node.n) {
           node.value++;
           this.branch = d;
           return true;
@@ -594,6 +607,8 @@ export class DporRun implements Scheduler, StepObserver {
   private lastTask = -1;
   private lastRunnable: number[] = [];
   private choiceInStep = false;
+  /** Decisions so far (picks among ≥ 2 tasks, choices): the forced prefix's first ones. */
+  private decisions = 0;
   private readonly pendingPreds = new Map<number, number[]>();
   private readonly taskLocs: number[] = [];
   private exec: Execution | null = null;
@@ -661,6 +676,7 @@ export class DporRun implements Scheduler, StepObserver {
     const path = this.path;
     const d = this.depth;
     let node = path[d];
+    const forced = r.length >= 2 ? this.strategy.forced[this.decisions++] : undefined;
     if (node !== undefined) {
       if (node.kind !== 't' || node.step !== step || !sameList(node.runnable, r)) {
         return this.diverge(node, `a pick at step ${step} among [${r.join(',')}]`);
@@ -683,7 +699,10 @@ export class DporRun implements Scheduler, StepObserver {
           f.length = 0;
         }
       }
-      if (taken >= 0) { /* from the wakeup sequence */ }
+      if (forced !== undefined) {
+        taken = forcedPick(forced, r, r.length, step, 'DPOR: subtree prefix');
+        if (curRunnable && taken !== current && this.pre + 1 > this.bound) throw new ScheduleError(`DPOR: subtree prefix: t${taken} at step ${step} is over the preemption bound`);
+      } else if (taken >= 0) { /* from the wakeup sequence */ }
       else if (curRunnable && awake(current)) taken = current;
       else if (!curRunnable) {
         if (awake(dflt)) taken = dflt;
@@ -696,10 +715,10 @@ export class DporRun implements Scheduler, StepObserver {
       }
       node = {
         kind: 't', step, runnable: r, prev: this.lastTask, pre: this.pre, taken, takenConservative: false,
-        backtrack: new Map(), done: new Map(), sleep,
+        backtrack: new Map(), done: new Map(), sleep, frozen: forced !== undefined,
       };
       // Without reduction every runnable task is an alternative (advance drops those over the bound).
-      if (this.strategy.mode === 'full') for (const q of r) if (q !== taken) node.backtrack.set(q, { conservative: false, seq: null });
+      if (this.strategy.mode === 'full' && forced === undefined) for (const q of r) if (q !== taken) node.backtrack.set(q, { conservative: false, seq: null });
       path.push(node);
     }
     const t = node.taken;
@@ -714,8 +733,9 @@ export class DporRun implements Scheduler, StepObserver {
     this.choiceInStep = true;
     const path = this.path;
     let node = path[this.depth];
+    const forced = this.strategy.forced[this.decisions++];
     if (node === undefined) {
-      node = { kind: 'c', step, n, value: 0 };
+      node = forced !== undefined ? { kind: 'c', step, n, value: forcedChoose(forced, n, step, 'DPOR: subtree prefix'), frozen: true } : { kind: 'c', step, n, value: 0, frozen: false };
       path.push(node);
     } else if (node.kind !== 'c' || node.step !== step || node.n !== n) {
       return this.diverge(node, `a choice among ${n} at step ${step}`);
