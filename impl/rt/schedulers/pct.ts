@@ -102,7 +102,8 @@ export class PctScheduler implements Scheduler {
   }
 }
 
-function shuffle(a: number[], rng: Prng): void {
+/** Fisher–Yates, drawing from rng (PCT's initial priorities and its value/time pairing; guided.ts too). */
+export function shuffle(a: number[], rng: Prng): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = rng.below(i + 1);
     const x = a[i]!;
