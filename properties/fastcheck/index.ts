@@ -11,7 +11,9 @@
  *   FaultlineViolation: the kernel-style report after faultline's schedule shrinker, and the path
  *   of the counterexample file (`npx faultline replay FILE`).
  * - Model-based commands: `sequential({ variant })` → `commands` for `fc.commands` and `setup`
- *   for `fc.modelRun`.
+ *   for `fc.modelRun`; `concurrent({ variant })` → `programs()` (one command list per thread) and
+ *   `setup` for `scheduledModelRun(schedule, setup, programs)`: the threads against one simulated
+ *   mm, interleaved under a schedule arbitrary, judged by every invariant and linearizability.
  * - Variants: `defineVariant` and the kernel function table `k` for a locking idea of your own;
  *   configuration and mutant names (`configurations`, `mutants`).
  */
@@ -23,6 +25,8 @@ export { mmProperty, checkRun, FaultlineViolation, FaultlineRunError, SCHEDULES_
 export type { CheckOptions, PropertyOptions, FinishedViolation } from './property.js';
 export { sequential, MmCommand, ModelMismatch, SEQUENTIAL_OPS } from './commands.js';
 export type { MmModel, MmReal, Sequential, SequentialOptions } from './commands.js';
+export { concurrent, scheduledModelRun, concurrentScenario } from './concurrent.js';
+export type { Concurrent, ConcurrentOptions, ProgramsOptions } from './concurrent.js';
 export { toVariant } from './variant.js';
 export type { VariantLike, ResolvedVariant } from './variant.js';
 export { defineVariant, VariantError } from '../../impl/sim/variant.js';
