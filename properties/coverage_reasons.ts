@@ -30,8 +30,8 @@ const SMAPS_RCU = 'a proposal: smaps-rcu only';
 const MADVISE_VMA = 'a flag off: MADV_DONTNEED under the VMA lock (madvise_dontneed_vma_lock, off in every configuration; a variant can turn it on)';
 const MAPS_VMA = 'a flag off: /proc/pid/maps under per-VMA locks (6.17; maps_under_vma_lock, off in every configuration; a variant can turn it on)';
 const THP =
-  'rare: a huge PMD — only khugepaged\'s anonymous collapse makes one (a PMD-sized, populated, writable, referenced anonymous range; ' +
-  'a swapped-out page in it stops the scan: __collapse_huge_page_swapin is left out), and an operation must then meet it';
+  'rare: a huge PMD — only khugepaged\'s anonymous collapse makes one (a PMD-sized, populated, writable, referenced anonymous range ' +
+  'with ≤ 64 swapped-out pages and no GUP pin), and an operation must then meet it';
 const COLLAPSE = 'rare: khugepaged collapsing an anonymous 2 MiB range (see the huge-PMD entries)';
 const FILE_COLLAPSE = 'rare: khugepaged\'s file collapse needs a file of ≥ 2 MiB mapped over a whole PMD; the generator\'s data files have 1–6 pages';
 const MOVE_PMD = 'rare: mremap moving a whole PMD-aligned 2 MiB range to an empty PMD (move_normal_pmd)';
