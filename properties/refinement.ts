@@ -16,7 +16,7 @@ import { sim_misc_dev_kind, sim_misc_dev_pages } from '../impl/drivers/misc_devi
 import { initialState, withMayFail, type MmState } from '../model/state.js';
 import { fingerprint, step } from '../model/spec.js';
 import { withAnonMergeRule } from '../model/vma.js';
-import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import { EAGAIN, EFAULT, type DioReadOp, type DioWriteOp, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
 import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
@@ -338,29 +338,22 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
 /**
  * Processes in which a load can change what later operations see: it may grow a stack (a
  * MAP_GROWSDOWN VMA at the start, or mapped by the history), or map the zero page or a shmem page
- * that a registered range's UFFDIO_COPY would then find. Their successful loads are kept.
+ * that a registered range's UFFDIO_COPY would then find — its own, or another process's sharing
+ * the shmem object (a fork's child). Their successful loads are kept.
  */
-export function loadEffects(init: MmState, history: readonly { op: ModelOp; result?: ModelResult }[], uffd: ReadonlySet<number>): Set<number> {
+export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): Set<number> {
   const out = new Set(uffd);
-  // A shmem page is one object for every process that maps it: a load in any of them allocates
-  // it (mm/shmem.c shmem_fault → shmem_get_folio_gfp, SGP_CACHE), and a registering process then
-  // finds it there (its fault no longer waits for UFFDIO_COPY; UFFDIO_COPY gets -EEXIST). So where
-  // some process registers, the loads of every process mapping shmem count too (and of their
-  // children: fork shares the object).
-  if (uffd.size > 0) {
-    const shmem = new Set<number>();
-    for (const p of Object.values(init.processes)) {
-      if (p.vmas.some((v) => v.shared && v.file !== null && init.files[v.file]?.shmem)) shmem.add(p.pid);
-    }
-    for (const h of history) {
-      const op = h.op;
-      if (op.op === 'mmap' && op.flags.shared && (op.flags.anonymous || (op.file !== undefined && init.files[op.file]?.shmem))) shmem.add(op.pid);
-      if (op.op === 'fork' && shmem.has(op.pid) && h.result?.kind === 'pid') shmem.add(h.result.pid);
-    }
-    for (const pid of shmem) out.add(pid);
-  }
   for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) out.add(p.pid);
   for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) out.add(h.op.pid);
+  // A shmem page a load allocates (shmem_fault) is in the object every mapper shares: another
+  // process's registered range then finds it (no missing fault; UFFDIO_COPY -EEXIST). So with
+  // userfaultfd in use and shared memory around, every process's loads may have that effect.
+  const shmem = Object.values(init.processes).some((p) => p.vmas.some((v) => v.file !== null && init.files[v.file]?.shmem === true))
+    || history.some((h) => h.op.op === 'mmap' && h.op.flags.shared && h.op.flags.anonymous);
+  if (uffd.size > 0 && shmem) {
+    for (const p of Object.values(init.processes)) out.add(p.pid);
+    for (const h of history) out.add(h.op.pid);
+  }
   return out;
 }
 
@@ -371,14 +364,13 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
   const out: HistoryOp[] = [];
   for (const h of history) {
     const op = h.op;
-    if (op.op !== 'load' && op.op !== 'store' && op.op !== 'dio_read' && op.op !== 'dio_write') { out.push(h); continue; }
+    if (op.op === 'dio_read' || op.op === 'dio_write') { out.push(dioRacing(h, op, racing, overlaps)); continue; }
+    if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
     // A store that succeeded through a stale PTE (see below): munmap and mremap only, which
     // downgrade mmap_lock before they zap (an mprotect changes the PTEs under mmap_lock held for
     // writing, so nothing sees its VMA change before its PTEs).
-    // Likewise an O_DIRECT read/write whose user page GUP pinned (mm/gup.c gup_fast walks the page
-    // tables with no mmap_lock; pin_user_pages_fast) through a PTE still there: it succeeded.
-    const staleStore = (op.op === 'store' && h.result?.kind === 'ok') || ((op.op === 'dio_read' || op.op === 'dio_write') && h.result?.kind === 'value');
+    const staleStore = op.op === 'store' && h.result?.kind === 'ok';
     if (!segv && !staleStore && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     const races = racing.some((r) => {
@@ -406,7 +398,7 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // already gone for a /proc read or an madvise of the same thread): its data lands in the
     // doomed page — invisible after the munmap for a private page; kept in the page cache or the
     // device page for a shared one. So it is kept as a pending store of its value: it may take
-    // effect (before the racing call) or not at all. (An O_DIRECT call the same: a pending call.) Not covered: a shared page's data that
+    // effect (before the racing call) or not at all. Not covered: a shared page's data that
     // landed after the VMA went is not shown to later readers of the file (pread, another
     // mapping); a reader that sees it would still be flagged.
     if (staleStore) {
@@ -424,6 +416,37 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     }
   }
   return out;
+}
+
+/**
+ * An O_DIRECT read or write racing a munmap or mremap of its user page (dropRacingFaults): GUP-fast
+ * (mm/gup.c gup_fast_fallback, no VMA, no mmap_lock) pins the page through a PTE the racing call
+ * has not zapped yet, even after the VMA is gone for /proc readers — the device then moves the
+ * data in or out of that doomed page (a read's data is lost with it, a write takes the old
+ * contents to the file). If it got -EFAULT instead (the slow path found no VMA), its fault may
+ * have installed the page first, as a racing access's (a read fault for a write's buffer, a
+ * write fault for a read's). Either way it stays as a pending operation, on a task of its own:
+ * it may take effect before the racing call, or not at all (a success's data: this can hide a
+ * lost write, never invent a violation). An mprotect changes the PTEs under mmap_lock held for
+ * writing, so only its -EFAULT races.
+ */
+function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly HistoryOp[], overlaps: (a: HistoryOp, b: HistoryOp) => boolean): HistoryOp {
+  const efault = h.result?.kind === 'errno' && h.result.errno === EFAULT;
+  const ok = h.result?.kind === 'value';
+  if (!efault && !ok) return h;
+  const pageAddr = op.addr - (op.addr % PAGE_SIZE);
+  const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
+  const races = racing.some((r) => {
+    const ro = r.op;
+    if (ro.pid !== op.pid || !overlaps(h, r)) return false;
+    if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
+    if (ro.op === 'mprotect') return efault && inRange(ro.addr, ro.len);
+    if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
+    return false;
+  });
+  if (!races) return h;
+  const pend: ModelOp = ok ? op : op.op === 'dio_write' ? { op: 'load', pid: op.pid, addr: op.addr } : { op: 'store', pid: op.pid, addr: op.addr, value: 0 };
+  return { ...h, task: pseudoTask(h.id), op: pend, result: undefined, response: Infinity };
 }
 
 /**

@@ -17,8 +17,8 @@
  */
 export { workload, family, layouts, program, scenarioOf, resolveContext, DEFAULT_LAYOUT, PROGRAM_OPS } from './arbitraries.js';
 export type { WorkloadOptions, LayoutDraw, RegionDraw, ProgramOptions } from './arbitraries.js';
-export { schedules, pctSchedules, randomSchedules, switchSchedules, schedulerOf } from './schedule.js';
-export type { Schedule, StrategyChoice } from './schedule.js';
+export { schedules, pctSchedules, randomSchedules, switchSchedules, schedulerOf, SetupRelativePct } from './schedule.js';
+export type { Schedule, StrategyChoice, PctOptions } from './schedule.js';
 export { mmProperty, checkRun, FaultlineViolation, FaultlineRunError, SCHEDULES_PER_WORKLOAD } from './property.js';
 export type { CheckOptions, PropertyOptions, FinishedViolation } from './property.js';
 export { sequential, MmCommand, ModelMismatch, SEQUENTIAL_OPS } from './commands.js';

@@ -22,7 +22,21 @@
  * two dependent events of different tasks, e ≺ e', with nothing in between ordering them — gives
  * the sequence v = notdep(e).e' (the events after e that do not depend on it, then e'); unless
  * some task that can start v is already explored or scheduled at the point before e, one of them
- * (e' 's task when it can) is added there. Sleep sets: a task explored at a point sleeps in its
+ * (e' 's task when it can) is added there.
+ *
+ * Waits. A step that ended a wait races with every earlier write, by another task, of what its
+ * condition read, that its own past does not order before it (the lock taken by someone else
+ * before: two acquisitions are co-enabled, a release and a blocked acquisition are not). Such a
+ * race is reversible only when the waiting task could have run at the point before the write: if
+ * its step is the first of v by its task, no event of v orders it (no event of notdep(e) writes
+ * what its condition reads), and the task was blocked at that point, its condition was false there
+ * and stays false through notdep(e) — the race is not reversible and adds nothing (a lock held
+ * by a third task, a flag not yet set, a queue still empty). Without this, every such race fell
+ * back to all runnable tasks at that point (the classic rule for a task not enabled there). The
+ * waits tasks are still blocked in when a run ends (deadlock, idle daemons) race the same way as
+ * events that did not happen (DporRun.pendingWaits): a task that never ran again has no step to
+ * reveal that it could have passed its wait earlier. test/rt/dpor.test.ts checks both against
+ * the plain DFS on random programs with locks and flag waits. Sleep sets: a task explored at a point sleeps in its
  * later siblings' subtrees until an event dependent with its step runs; an execution in which
  * every runnable task sleeps is redundant and stops ('pruned'). A step that made a
  * nondeterministic choice (choose) never sleeps (its footprint depends on the value); choice
@@ -49,7 +63,7 @@
 import { PICK_PRUNE, type Execution, type Outcome, type StepObserver, type TaskState } from '../execution.js';
 import type { Scheduler, Strategy } from '../scheduler.js';
 import { ScheduleError } from '../schedule.js';
-import { sim_fp_conflict, sim_fp_task, sim_hash_mix, sim_track_heap_hash, sim_track_state_parts, type Footprint } from '../track.js';
+import { sim_fp_conflict, sim_fp_task, sim_hash_mix, sim_track_footprint, sim_track_heap_hash, sim_track_record, sim_track_recorder, sim_track_state_parts, type Footprint } from '../track.js';
 
 export interface DporOptions {
   /**
@@ -148,6 +162,8 @@ interface Ev {
   readonly o2: number;
   /** The state after it (see stateKey). */
   readonly state: number;
+  /** Not a step: the wait a task was still blocked in when the run ended (see DporRun.pendingWaits). */
+  pending?: true;
 }
 
 export interface DporStats {
@@ -162,6 +178,8 @@ export interface DporStats {
   readonly races: number;
   /** Alternatives dropped because they needed more preemptions than the bound. */
   readonly overBound: number;
+  /** Races of a wake-up step with a write made while its task was blocked on that wait (not reversible). */
+  readonly infeasible: number;
   /** Distinct states reached (see stateKey). */
   readonly states: number;
 }
@@ -187,7 +205,7 @@ export class DporStrategy implements Strategy {
   private follow: readonly number[] = [];
   /** Why exploration stopped early because a re-execution diverged from its prefix, or null. */
   diverged: string | null = null;
-  private st = { sleepPruned: 0, boundPruned: 0, cachePruned: 0, races: 0, overBound: 0 };
+  private st = { sleepPruned: 0, boundPruned: 0, cachePruned: 0, races: 0, overBound: 0, infeasible: 0 };
   /** Distinct states reached (their keys). */
   private readonly states = new Set<number>();
 
@@ -267,7 +285,9 @@ export class DporStrategy implements Strategy {
       else this.st.cachePruned++;
     }
     const evs = run.events;
-    if (outcome.status === 'violation' && outcome.violation !== undefined && outcome.violation.step >= 0 && evs.length > 0) {
+    // A deadlock is not an event's doing: it is a property of the final state, found at a
+    // scheduling point where nothing can run (the blocked tasks' waits race as pending waits).
+    if (outcome.status === 'violation' && outcome.violation !== undefined && outcome.violation.step >= 0 && outcome.violation.property !== 'deadlock' && evs.length > 0) {
       const last = evs[evs.length - 1]!;
       last.abort = true;
       const n = this.path[last.node];
@@ -276,7 +296,7 @@ export class DporStrategy implements Strategy {
     if (process.env.DPOR_DUMP && Number(process.env.DPOR_DUMP) === this.runs) {
       for (const e of evs) process.stderr.write(`ev t${e.task} n${e.node} ${e.abort ? 'A' : ''}${e.choice ? 'C' : ''} R${e.fp.reads.join(',')} W${e.fp.writes.join(',')} P${e.preds.join(',')} D${e.disables?.join(',') ?? ''}\n`);
     }
-    if (this.mode === 'dpor') this.analyse(evs);
+    if (this.mode === 'dpor') this.analyse(outcome.status === 'pruned' ? evs : evs.concat(run.pendingWaits()));
     this.lastEvents = evs;
   }
 
@@ -308,7 +328,8 @@ export class DporStrategy implements Strategy {
     const reads = new Map<number, number[]>();
     const clock = new Int32Array(T);
     const cands: number[] = [];
-    const races: [number, number][] = [];
+    /** [j, i, 1 when found by the wake-up rule only (see reverse)]. */
+    const races: [number, number, number][] = [];
     for (let i = 0; i < N; i++) {
       const e = evs[i]!;
       const p = e.task;
@@ -355,7 +376,7 @@ export class DporStrategy implements Strategy {
             const q = evs[j]!.task;
             if (q === p || seenC.has(j)) continue;
             seenC.add(j);
-            if (idx[j]! >= pc[q]!) races.push([j, i]);
+            if (idx[j]! >= pc[q]!) races.push([j, i, 1]);
           }
         }
       }
@@ -368,7 +389,7 @@ export class DporStrategy implements Strategy {
           if (j === prevC) continue;
           prevC = j;
           const q = evs[j]!.task;
-          if (idx[j]! >= clock[q]!) races.push([j, i]);
+          if (idx[j]! >= clock[q]!) races.push([j, i, e.pending ? 1 : 0]);
           join(clock, 0, j * T, T, vc);
           if (clock[q]! < idx[j]! + 1) clock[q] = idx[j]! + 1;
         }
@@ -398,7 +419,9 @@ export class DporStrategy implements Strategy {
       }
     }
     this.st.races += races.length;
-    for (const [j, i] of races) this.reverse(evs, vc, idx, T, j, i);
+    for (const [j, i, woke] of races) {
+      this.reverse(evs, vc, idx, T, j, i, woke === 1);
+    }
     // An event that made a runnable task block: try that task before it.
     for (let i = 0; i < N; i++) {
       const d = evs[i]!.disables;
@@ -407,7 +430,7 @@ export class DporStrategy implements Strategy {
   }
 
   /** The race j ≺ i: schedule, at the point before j, a task that can start notdep(j).i. */
-  private reverse(evs: readonly Ev[], vc: Int32Array, idx: Int32Array, T: number, j: number, i: number): void {
+  private reverse(evs: readonly Ev[], vc: Int32Array, idx: Int32Array, T: number, j: number, i: number, woke: boolean): void {
     const ej = evs[j]!;
     const pj = ej.task;
     const ij = idx[j]!;
@@ -437,6 +460,10 @@ export class DporStrategy implements Strategy {
     const fits = (q: number): boolean => node.pre + (node.prev >= 0 && q !== node.prev && node.runnable.includes(node.prev) ? 1 : 0) <= this.bound;
     for (const q of initials) if (node.done.has(q) || (node.backtrack.has(q) && fits(q))) return;
     const pi = evs[i]!.task;
+    if (woke && first[pi] === idx[i] && initials.includes(pi) && !node.runnable.includes(pi)) {
+      this.st.infeasible++;
+      return;
+    }
     const within = initials.filter(fits);
     const pool = within.length > 0 ? within : initials;
     const q = pool.includes(pi) ? pi : Math.min(...pool);
@@ -569,6 +596,7 @@ export class DporRun implements Scheduler, StepObserver {
   private choiceInStep = false;
   private readonly pendingPreds = new Map<number, number[]>();
   private readonly taskLocs: number[] = [];
+  private exec: Execution | null = null;
 
   constructor(
     private readonly strategy: DporStrategy,
@@ -697,6 +725,7 @@ export class DporRun implements Scheduler, StepObserver {
   }
 
   stepDone(exec: Execution, task: TaskState, _step: number, fp: Footprint): void {
+    this.exec = exec;
     const t = task.id;
     const known = this.prefix[this.events.length];
     if (known !== undefined) {
@@ -730,6 +759,39 @@ export class DporRun implements Scheduler, StepObserver {
     if (node !== undefined && node.kind === 't') {
       node.done.set(t, ev.choice || node.takenConservative ? null : { task: t, fp: withTask, ev });
     }
+  }
+
+  /**
+   * The waits tasks were still blocked in when the run ended (a deadlock, a daemon idle at the
+   * end, a task stuck behind a lock its holder never released), as events that did not happen:
+   * each reads what its wait's condition reads now (evaluated again, recorded). A blocked task has
+   * no event to race with the writes that decided its wait (it never ran again), yet had it been
+   * scheduled where its condition held — before the lock was taken, between the write that set a
+   * flag and the one that cleared it — it would have gone on. The analysis treats each like a step
+   * that ended a wait (woke), so those writes are reversed where the task could run.
+   */
+  pendingWaits(): Ev[] {
+    const exec = this.exec;
+    if (exec === null) return [];
+    const out: Ev[] = [];
+    const rec = sim_track_recorder();
+    for (const task of exec.tasks) {
+      if (task.done || task.block === null) continue;
+      sim_track_record(rec);
+      try {
+        task.block.until();
+      } finally {
+        sim_track_record(null);
+      }
+      const fp = sim_track_footprint(rec);
+      const loc = sim_fp_task(task.id);
+      const preds = this.pendingPreds.get(task.id);
+      out.push({
+        task: task.id, fp: { reads: insertSorted(fp.reads, loc), writes: [], waits: fp.reads }, node: -1, choice: false, abort: false, woke: true,
+        selfBlocked: true, preds: preds ?? NO_PREDS, disables: null, o1: 0, o2: 0, state: 0, pending: true,
+      });
+    }
+    return out;
   }
 
   /** The last event also writes `loc` (the driver: a step visible to the per-step checks). */

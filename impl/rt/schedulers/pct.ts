@@ -71,6 +71,11 @@ export class PctScheduler implements Scheduler {
     return this.rng.below(n);
   }
 
+  /** The steps of the change points drawn by `begin`, in time order (offset included). */
+  get changePoints(): readonly number[] {
+    return this.changeAt;
+  }
+
   /** The current priority of every task known so far (for tests and the timeline). */
   get priorities(): readonly number[] {
     return this.prio;
