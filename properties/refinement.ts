@@ -78,9 +78,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history)))))))));
+  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -414,6 +414,35 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
       const pend: ModelOp = op.op === 'store' && segv ? { op: 'store', pid: op.pid, addr: op.addr, value: 0 } : { op: 'load', pid: op.pid, addr: op.addr };
       out.push({ ...h, task: pseudoTask(h.id), op: pend, result: undefined, response: Infinity });
     }
+  }
+  return out;
+}
+
+/**
+ * A user access below a VM_GROWSDOWN stack is a fault that grows the stack
+ * (arch/x86/mm/fault.c: lock_mm_and_find_vma → expand_stack, 6.5+; find_vma + expand_stack
+ * before), then handle_mm_fault, then the instruction retried: the grown VMA is there for every
+ * other thread (a maps read, an madvise, an O_DIRECT pin of the page, which does not grow stacks
+ * itself) before the access reads or writes — and what another thread put in the page meanwhile is
+ * what a load then reads. The model's access is atomic; so each successful access in a process
+ * with a stack, at an address outside every VMA it starts with, gets a pending load beside it on a
+ * task of its own (the growth, which may take effect first, or not at all: then the access grows
+ * the stack itself). It only adds orders the kernel has; it cannot invent a violation.
+ */
+function stackGrowthBeforeAccess(init: MmState, history: HistoryOp[]): HistoryOp[] {
+  const stacks = new Set<number>();
+  for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) stacks.add(p.pid);
+  for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) stacks.add(h.op.pid);
+  if (stacks.size === 0) return history;
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  const out = [...history];
+  for (const h of history) {
+    const op = h.op;
+    if ((op.op !== 'load' && op.op !== 'store') || !stacks.has(op.pid) || h.result === undefined) continue;
+    if (h.result.kind === 'signal' && h.result.sig === 'SIGSEGV') continue;
+    if (init.processes[op.pid]?.vmas.some((v) => op.addr >= v.start && op.addr < v.end)) continue;
+    const id = nextId++;
+    out.push({ id, task: pseudoTask(id), op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, invoke: h.invoke, response: Infinity });
   }
   return out;
 }
