@@ -11,13 +11,20 @@
  * time), the pids fork gave. From the model (outcomes.ts): what each load may return, which
  * operation may block forever, what the final memory and the /proc lines may be.
  *
+ * The kernel daemons run through the user-space triggers of their kernel paths (runtime.c says
+ * which path each takes): reclaim (kswapd) as process_madvise(MADV_COLD, MADV_PAGEOUT) of its
+ * target pages and swapoff as swapoff(2)/swapon(2) of the reproducer's own swap file, both from a
+ * helper process racing the programs; khugepaged as MADV_COLLAPSE of the scenario's PMD-aligned
+ * 2 MiB ranges from a thread racing each process's programs (what differs from khugepaged: the
+ * banner and runtime.c collapse_main); pages swapped out at the start by MADV_PAGEOUT at setup. As
+ * root the program creates, swaps on and at exit removes a swap file of the scenario's swapSlots
+ * slots; otherwise it uses the machine's swap, if any, and skips swapoff with a line saying so.
  * What cannot be run from user space is said in the program's banner and approximated or left
- * out: kernel daemons other than the monitor (reclaim is approximated by MADV_PAGEOUT of the
- * swap_out setup, khugepaged by MADV_COLLAPSE of the scenario's PMD-aligned 2 MiB ranges from a
- * thread racing each process's programs, swapoff is not run), simulated driver devices (a regular
- * file stands in, values are then not judged; ioctl(KVM_CREATE_VM) goes to the machine's /dev/kvm
- * when it opens), exit of the reproducer's own process. O_DIRECT read/write use a descriptor
- * opened with O_DIRECT (a buffered one where the filesystem refuses it: then nothing is pinned).
+ * out: simulated driver devices (a regular file stands in, values are then not judged;
+ * ioctl(KVM_CREATE_VM) goes to the machine's /dev/kvm, and without one the program prints a skip
+ * line and does not run it), exit of the reproducer's own process. O_DIRECT read/write use a
+ * descriptor opened with O_DIRECT (a buffered one where the filesystem refuses it: then nothing
+ * is pinned).
  */
 import { readFileSync } from 'node:fs';
 import { ReplayScheduler } from '../../impl/rt/schedulers/replay.js';
@@ -145,6 +152,15 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   if (!initialPids.includes(1)) throw new ReproError('the scenario has no process P1 (the reproducer itself)');
   const forkChild = new Map<string, number>();
   let nextChild = Math.max(...initialPids) + 1;
+  // A fork in a process's setup (the general generator's children of P1): the child's pid is the
+  // one the setup's fork got (the setup runs in process order, so the history is in table order).
+  let setupAt = 0;
+  sc.processes.forEach((p) => p.setup.forEach((op, k) => {
+    const r = run.setupHistory[setupAt++]?.result;
+    if (op.op !== 'fork') return;
+    forkChild.set(`s${p.pid}:${k}`, r?.kind === 'pid' ? r.pid : nextChild++);
+  }));
+  if (forkChild.size > 0) nextChild = Math.max(nextChild, Math.max(...forkChild.values()) + 1);
   sc.threads.forEach((t, ti) => t.program.forEach((op, k) => {
     if (op.op !== 'fork') return;
     const r = entries[ti]![k]?.result;
@@ -152,21 +168,35 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   }));
   const allPids = [...initialPids, ...[...forkChild.values()].filter((p) => !initialPids.includes(p))];
   if (allPids.length > 8) throw new ReproError(`the scenario has ${allPids.length} processes; the reproducer runs at most 8`);
-  const targets = sc.threads.flatMap((t) => t.program).flatMap((op) => ('target' in op ? [op.target] : []));
+  const targets = [
+    ...sc.threads.flatMap((t) => t.program).flatMap((op) => ('target' in op ? [op.target] : [])),
+    ...(sc.daemons ?? []).flatMap((d) => (d.kind === 'reclaim' ? d.targets.map((t) => t.pid) : d.kind === 'uffd_handler' ? [d.pid] : [])),
+    ...(sc.kernelSetup ?? []).flatMap((a) => (a.do === 'swap_out' ? [a.pid] : [])),
+  ];
   const bigPid = [...allPids, ...sc.threads.map((t) => t.pid), ...targets].find((p) => p < 1 || p > 11);
   if (bigPid !== undefined) throw new ReproError(`simulated pid ${bigPid}: the reproducer numbers processes 1 to 11`);
   for (const t of sc.threads) {
     if (!allPids.includes(t.pid)) notes.push(`thread ${t.name} runs in P${t.pid}, which nothing creates: its operations fail with -ESRCH`);
   }
   const monitors = new Map<number, { value: number; contract: boolean }>();
+  const reclaimTargets: { pid: number; addr: number }[] = [];
+  let runSwapoff = false;
   for (const d of sc.daemons ?? []) {
     if (d.kind === 'uffd_handler') monitors.set(d.pid, { value: d.value, contract: d.monitor === 'contract' });
-    else if (d.kind === 'reclaim') notes.push(`the reclaim daemon is not run (MADV_PAGEOUT of its ${d.targets.length} target page(s) happens once, at setup)`);
-    else if (d.kind === 'khugepaged') notes.push('khugepaged is approximated by MADV_COLLAPSE (Linux 6.1+) of the scenario\'s PMD-aligned 2 MiB ranges, from a thread in each process racing its programs (the kernel\'s own khugepaged may run meanwhile)');
-    else if (d.kind === 'swapoff') notes.push('swapoff is not run (it needs a swap device and CAP_SYS_ADMIN)');
+    else if (d.kind === 'reclaim') {
+      for (const t of d.targets) if (!reclaimTargets.some((x) => x.pid === t.pid && x.addr === t.addr)) reclaimTargets.push(t);
+      notes.push(`reclaim (kswapd) runs as process_madvise(MADV_COLD, then MADV_PAGEOUT) of one of its ${d.targets.length} target page(s) at a time, from a helper process racing the programs until they are done (reclaim_pages -> shrink_folio_list -> try_to_unmap, add_to_swap); unlike kswapd, MADV_PAGEOUT skips a page mapped by more than one process`);
+    } else if (d.kind === 'khugepaged') {
+      notes.push('khugepaged runs as MADV_COLLAPSE (Linux 6.1+, its documented synchronous equivalent) of the scenario\'s PMD-aligned 2 MiB ranges, from a thread in each process racing its programs (the kernel\'s own khugepaged may run meanwhile); it differs from khugepaged in running in the process under its mmap_read_lock (khugepaged is a kernel thread that only trylocks), in not enforcing max_ptes_none/swap/shared nor the THP sysfs setting, and in mapping a collapsed file THP by PMD in its own mm at once; other mms\' page tables are retracted as by khugepaged (since v6.6)');
+    } else if (d.kind === 'swapoff') {
+      runSwapoff = true;
+      notes.push('swapoff runs as swapoff(2) then swapon(2) of the reproducer\'s own swap file, over and over from a helper process racing the programs (try_to_unuse -> unuse_mm); it needs root (the program says "skip" otherwise)');
+    }
   }
-  if ((sc.swapSlots ?? 0) > 0 || (sc.kernelSetup ?? []).some((a) => a.do === 'swap_out')) {
-    notes.push('pages swapped out at setup are paged out with MADV_PAGEOUT (only where the machine has swap)');
+  const swapOut = (sc.kernelSetup ?? []).filter((a) => a.do === 'swap_out').length;
+  const needsSwap = (sc.swapSlots ?? 0) > 0 || swapOut > 0 || reclaimTargets.length > 0 || runSwapoff;
+  if (needsSwap) {
+    notes.push(`swap: as root the program swaps on a swap file of its own with ${swapPagesOf(sc)} slot(s) (the scenario's swap device; removed at exit), else it uses the machine's swap if any${swapOut ? `; the ${swapOut} page(s) swapped out at the start are paged out with MADV_PAGEOUT at setup (the program says if one stays resident)` : ''}`);
   }
   const files = sc.files ?? [];
   const devices = files.filter((f) => f.name.startsWith('/dev/'));
@@ -181,7 +211,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   const setupSpan = new Map<number, [number, number]>();
   for (const p of sc.processes) {
     const first = rows.length;
-    for (const op of p.setup) rows.push({ op, pid: p.pid, thread: -1 });
+    p.setup.forEach((op, k) => rows.push({ op, pid: p.pid, thread: -1, key: `s${p.pid}:${k}` }));
     setupSpan.set(p.pid, [first, p.setup.length]);
   }
   const threadSpan: [number, number][] = [];
@@ -248,7 +278,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     const kind = OP_KIND[op.op];
     if (kind === undefined) throw new ReproError(`operation "${(op as { op: string }).op}" has no C rendering yet`);
     const f: Record<string, string | number> = { kind, pid: r.pid, thread: r.thread, text: cString(describeOp(op)) };
-    const entry = r.key !== undefined ? entries[r.thread]![Number(r.key.split(':')[1])] : undefined;
+    const entry = r.thread >= 0 && r.key !== undefined ? entries[r.thread]![Number(r.key.split(':')[1])] : undefined;
     switch (op.op) {
       case 'mmap':
         Object.assign(f, {
@@ -338,9 +368,6 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
       case 'cache': return `\t{ .kind = KS_CACHE, .pid = 1, .file = ${fileIndex(a.file)}, .page = ${a.page} },`;
     }
   });
-  for (const d of sc.daemons ?? []) {
-    if (d.kind === 'reclaim') for (const t of d.targets) ksInits.push(`\t{ .kind = KS_SWAP_OUT, .pid = ${t.pid}, .addr = ${hex(t.addr)}, .file = -1 },`);
-  }
   const finals = outcomes && judgeValues ? [...outcomes.finalPages].slice(0, 1024) : [];
   const finalInits = finals.map(([k, set], i) => {
     const [pid, addr] = k.split(':').map(Number) as [number, number];
@@ -389,6 +416,10 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     `#define NFILES ${files.length}`,
     `#define NKSETUP ${ksInits.length}`,
     `#define NCOLLAPSE ${collapseInits.length}`,
+    `#define NRECLAIM ${reclaimTargets.length}`,
+    `#define NEEDS_SWAP ${needsSwap ? 1 : 0}`,
+    `#define SWAP_PAGES ${swapPagesOf(sc)}`,
+    `#define RUN_SWAPOFF ${runSwapoff ? 1 : 0}`,
     `#define NFINAL ${finalInits.length}`,
     `#define NWINDOW ${window.length}`,
     `#define NFIXED ${fixedWindow.length}`,
@@ -415,6 +446,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
     `static const struct file files[] = {\n${fileInits.join('\n') || '\t{ 0 },'}\n};`,
     `static const struct ksetup ksetup[] = {\n${ksInits.join('\n') || '\t{ 0 },'}\n};`,
     `static const struct collapse collapse[] = {\n${collapseInits.join('\n') || '\t{ 0 },'}\n};`,
+    `static const struct rtarget reclaim_targets[] = {\n${reclaimTargets.map((t) => `\t{ .pid = ${t.pid}, .addr = ${hex(t.addr)} },`).join('\n') || '\t{ 0 },'}\n};`,
     `static const struct fpage fpages[] = {\n${finalInits.join('\n') || '\t{ 0 },'}\n};`,
     `static const struct range window[] = {\n${window.map(([a, b]) => `\t{ ${hex(a)}, ${hex(b)} },`).join('\n') || '\t{ 0, 0 },'}\n};`,
     `static const struct range fixed_window[] = {\n${fixedWindow.map(([a, b]) => `\t{ ${hex(a)}, ${hex(b)} },`).join('\n') || '\t{ 0, 0 },'}\n};`,
@@ -436,6 +468,11 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
   ].join('\n');
   const c = header + template.replace(marker, tables);
   return { c, checked, notes, modelComplete };
+}
+
+/** Slots of the reproducer's own swap file: the scenario's swap device (8 when it names none). */
+function swapPagesOf(sc: ScenarioSpec): number {
+  return Math.max(sc.swapSlots ?? 0, 0) || 8;
 }
 
 /** The madvise(2) advice number (uapi/asm-generic/mman-common.h). */

@@ -36,7 +36,9 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,6 +52,18 @@
 #endif
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef SWAP_FLAG_PREFER
+#define SWAP_FLAG_PREFER 0x8000
 #endif
 #ifndef KVM_CREATE_VM
 #define KVM_CREATE_VM _IO(0xAE, 0x01)
@@ -113,6 +127,7 @@ struct ksetup { int kind, pid, file, page; uint64_t addr; };
 struct fpage { int pid; uint64_t addr; int n; const char *const *allowed; };
 struct range { uint64_t start, end; };
 struct collapse { int pid; uint64_t addr; };  /* khugepaged: MADV_COLLAPSE of [addr, addr + 2M) in pid */
+struct rtarget { int pid; uint64_t addr; };   /* reclaim (kswapd): a page it may pick */
 void child_main(int pid);
 static char *page_buffer(void);
 static int proc_index(int pid);
@@ -132,6 +147,13 @@ struct ctl {
 	volatile int go, stop, release, finals, stall_quit, setup_turn, setup_failed;
 	volatile int started[MAXP], ready[MAXP], done[MAXP], finals_done[MAXP];
 	volatile int realpid[MAXP + 4];
+	/* each process's address translations (X()), for the kernel-daemon helper process */
+	struct { uint64_t model, real, len; } xl[MAXP][MAXX];
+	volatile int nxl[MAXP];
+	volatile int daemons_quit;      /* the programs are done (or hung): the daemon helper stops */
+	volatile int swap_on;           /* the reproducer's own swap file is swapped on */
+	volatile int swapoffs, pageouts, reclaimed;
+	volatile int noted_kvm, noted_swapout;
 	volatile long progress;         /* bumped on every operation start and return */
 	char setup_error[256];
 	struct result res[NOPS > 0 ? NOPS : 1];
@@ -150,6 +172,8 @@ static int stall_ok;
 
 /* Per process (each forked process has its own copy). */
 static int my_pid;                      /* simulated pid of this process */
+static pid_t main_pid;                  /* the reproducer's first process: the others end when it is gone */
+static void orphan_check(void) { if (kill(main_pid, 0) != 0 && errno == ESRCH) _exit(0); }
 static int uffd = -1;
 static struct { uint64_t model, real, len; } xl[MAXX];
 static int nxl;
@@ -192,9 +216,23 @@ static uint64_t unX(uint64_t a) {
 		if (a >= xl[i].real && a <= xl[i].real + xl[i].len) return xl[i].model + (a - xl[i].real);
 	return a;
 }
+static void xlate_publish(void) {
+	int pi = proc_index(my_pid);
+	for (int i = 0; i < nxl; i++) { ctl->xl[pi][i].model = xl[i].model; ctl->xl[pi][i].real = xl[i].real; ctl->xl[pi][i].len = xl[i].len; }
+	__sync_synchronize();
+	ctl->nxl[pi] = nxl;
+}
 static void xlate_add(uint64_t model, uint64_t real, uint64_t len) {
 	if (model == real || nxl >= MAXX) return;
 	xl[nxl].model = model; xl[nxl].real = real; xl[nxl].len = len; nxl++;
+	xlate_publish();
+}
+/* Model address -> the address in process pi (from the published translations). */
+static uint64_t Xp(int pi, uint64_t a) {
+	int n = ctl->nxl[pi];
+	for (int i = 0; i < n && i < MAXX; i++)
+		if (a >= ctl->xl[pi][i].model && a < ctl->xl[pi][i].model + ctl->xl[pi][i].len) return ctl->xl[pi][i].real + (a - ctl->xl[pi][i].model);
+	return a;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -561,7 +599,12 @@ static void run_op(int i) {
 	case OP_DEV_IOCTL: {
 		/* KVM_CREATE_VM: a VM bound to this mm registers its MMU notifier (mm_take_all_locks) */
 		int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-		if (kfd < 0) { set_result(i, "%s", ioctl(file_fd[op->file], KVM_CREATE_VM, 0) < 0 ? errname(errno) : "ok"); break; }
+		if (kfd < 0) {
+			if (!__sync_fetch_and_add(&ctl->noted_kvm, 1))
+				printf("skip: /dev/kvm: %s: %s is not run (no VM, so no MMU notifier registration: mm_take_all_locks is not exercised)\n", strerror(errno), op->text);
+			set_result(i, "not run (no /dev/kvm)");
+			break;
+		}
 		int vm = ioctl(kfd, KVM_CREATE_VM, 0);
 		int e = errno;
 		close(kfd);
@@ -573,6 +616,8 @@ static void run_op(int i) {
 		break;
 	}
 	case OP_COLLAPSE:
+		/* khugepaged's collapse (simulated daemon), as MADV_COLLAPSE: madvise_collapse ->
+		 * hpage_collapse_scan_pmd -> collapse_huge_page (see collapse_main) */
 		set_result(i, "%s", madvise((void *)X(op->addr), PMD_BYTES, MADV_COLLAPSE) ? errname(errno) : "ok");
 		break;
 	default:
@@ -580,9 +625,24 @@ static void run_op(int i) {
 	}
 }
 
-/* khugepaged, approximated: MADV_COLLAPSE of this process's PMD-aligned ranges of the scenario, over
- * and over with random spins, until the process's user threads are done. Not progress: a hang
- * stays a hang while this thread runs. */
+/* Simulated daemon: khugepaged. Rendered as MADV_COLLAPSE (Linux 6.1+, the documented synchronous
+ * equivalent) of this process's PMD-aligned ranges of the scenario, over and over with random
+ * spins, until the process's user threads are done. Kernel path: madvise_collapse ->
+ * hpage_collapse_scan_pmd -> collapse_huge_page for anonymous memory (khugepaged_scan_mm_slot
+ * takes the same one), hpage_collapse_scan_file -> collapse_file -> retract_page_tables for
+ * file/shmem. What differs from khugepaged (mm/khugepaged.c):
+ *  - it runs in a thread of the process, under that process's mmap_read_lock taken by madvise(2);
+ *    khugepaged is a kernel thread outside every mm and only mmap_read_trylock()s (it skips a
+ *    contended mm);
+ *  - cc->is_khugepaged is false: max_ptes_none/max_ptes_swap/max_ptes_shared are not enforced, and
+ *    the THP sysfs "enabled" setting is not (khugepaged scans only VMAs it allows: TVA_ENFORCE_SYSFS);
+ *  - a file/shmem collapse then maps the THP by PMD in the caller's mm at once
+ *    (collapse_pte_mapped_thp(mm, addr, true); khugepaged passes false);
+ *  - the page tables of the other mms mapping the range: since v6.6 (retract_page_tables() without
+ *    mmap or vma lock) collapse_file retracts them for MADV_COLLAPSE as for khugepaged; before,
+ *    MADV_COLLAPSE's retract_page_tables(mapping, start, mm, addr, hpage, cc) treated the caller's
+ *    mm apart from the others.
+ * Not progress: a hang stays a hang while this thread runs. */
 static void *collapse_main(void *arg) {
 	(void)arg;
 	rng = (unsigned long)now_ms() * 0x9e3779b97f4a7c15UL ^ (unsigned long)getpid() ^ 0x5bd1e995UL;
@@ -602,6 +662,213 @@ static void vms_close(void) {
 	pthread_mutex_lock(&vm_lock);
 	while (nvm) close(vm_fd[--nvm]);
 	pthread_mutex_unlock(&vm_lock);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Simulated daemons reclaim (kswapd) and swapoff, through the user-space triggers of their kernel
+ * paths, from a helper process forked before any setup (outside every scenario mm, as the
+ * kernel's daemons are), racing the programs until they are done:
+ *   reclaim - process_madvise(2) of one target page at a time (picked at random, as the
+ *             simulation's scheduler picks one per round), MADV_COLD then MADV_PAGEOUT:
+ *             madvise_cold_or_pageout_pte_range -> reclaim_pages -> shrink_folio_list ->
+ *             try_to_unmap, add_to_swap / pageout, the reclaim kswapd runs on its LRU pages.
+ *             Unlike kswapd, MADV_PAGEOUT leaves a page mapped by more than one process alone.
+ *   swapoff - swapoff(2) of the reproducer's own swap file, then swapon(2) of it again:
+ *             try_to_unuse -> unuse_mm -> unuse_pte_range (every swapped page of every mm is read
+ *             back in and mapped). Only with a swap file of its own (root).
+ * Anonymous pages go to swap only where there is swap: as root the reproducer creates its own
+ * swap file (SWAP_PAGES slots, the scenario's swapSlots), swapped on at the highest priority and
+ * swapped off and removed at exit (and by the next run, if this one is killed). */
+static char swap_path[160];
+static pid_t swap_owner, daemons_pid;
+static int swap_ok;
+
+static void *reclaim_main(void *arg) {
+	(void)arg;
+	rng = (unsigned long)now_ms() * 0x9e3779b97f4a7c15UL ^ (unsigned long)getpid() ^ 0x2545f491UL;
+	while (NRECLAIM > 0 && !ctl->daemons_quit && !ctl->stop) {
+		const struct rtarget *t = &reclaim_targets[rnd() % (NRECLAIM > 0 ? NRECLAIM : 1)];
+		int pid = ctl->realpid[t->pid];
+		if (pid <= 0) { usleep(50); continue; }
+		int pfd = syscall(SYS_pidfd_open, pid, 0);
+		if (pfd < 0) { usleep(50); continue; }
+		struct iovec iov = { .iov_base = (void *)(Xp(proc_index(t->pid), t->addr) & ~(PAGE - 1)), .iov_len = PAGE };
+		unsigned long sp = rnd() % (1UL << (rnd() % 14));
+		for (volatile unsigned long k = 0; k < sp; k++);
+		long r = syscall(SYS_process_madvise, pfd, &iov, 1, MADV_COLD, 0);
+		if (r >= 0) r = syscall(SYS_process_madvise, pfd, &iov, 1, MADV_PAGEOUT, 0);
+		int e = errno;
+		close(pfd);
+		if (r >= 0) {
+			ctl->pageouts++;
+			/* did it leave the page's PTE not present (swapped out, or a file page unmapped)? */
+			char pm[64];
+			snprintf(pm, sizeof pm, "/proc/%d/pagemap", pid);
+			int fd = open(pm, O_RDONLY | O_CLOEXEC);
+			uint64_t ent = 0;
+			if (fd >= 0 && pread(fd, &ent, sizeof ent, (off_t)((uint64_t)iov.iov_base / PAGE) * sizeof ent) == (ssize_t)sizeof ent && !(ent >> 63 & 1))
+				ctl->reclaimed++;
+			if (fd >= 0) close(fd);
+		}
+		else if (e == EPERM || e == ENOSYS) {
+			printf("skip: reclaim: process_madvise(MADV_PAGEOUT) on another process: %s (it needs CAP_SYS_NICE and Linux 5.10+): the reclaim daemon is not run\n", strerror(e));
+			break;
+		}
+		usleep(20);
+	}
+	return NULL;
+}
+
+static void *swapoff_main(void *arg) {
+	(void)arg;
+	rng = (unsigned long)now_ms() * 0x9e3779b97f4a7c15UL ^ (unsigned long)getpid() ^ 0x68e31da4UL;
+	while (!ctl->daemons_quit && !ctl->stop) {
+		unsigned long sp = rnd() % (1UL << (rnd() % 14));
+		for (volatile unsigned long k = 0; k < sp; k++);
+		if (swapoff(swap_path) == 0) { ctl->swap_on = 0; ctl->swapoffs++; }
+		else if (errno != ENOMEM && errno != EINTR) { printf("note: swapoff(%s): %s: the swapoff daemon stops\n", swap_path, strerror(errno)); break; }
+		if (!ctl->swap_on) {
+			if (swapon(swap_path, SWAP_FLAG_PREFER | 32767) != 0) { printf("note: swapon(%s) again: %s: the run goes on without swap\n", swap_path, strerror(errno)); break; }
+			ctl->swap_on = 1;
+		}
+		usleep(100);
+	}
+	return NULL;
+}
+
+/* Fork the daemon helper for this iteration (0: the scenario has none to run here). */
+static pid_t daemons_start(void) {
+	int swapoff_here = RUN_SWAPOFF && swap_ok;
+	if (NRECLAIM == 0 && !swapoff_here) return 0;
+	pid_t c = fork();
+	if (c != 0) return c < 0 ? 0 : c;
+	if (stall_fd >= 0) { close(stall_fd); stall_fd = -1; }
+	while (!ctl->go && !ctl->stop) { orphan_check(); usleep(20); }
+	pthread_t a, b;
+	int ha = NRECLAIM > 0 && !pthread_create(&a, NULL, reclaim_main, NULL);
+	int hb = swapoff_here && !pthread_create(&b, NULL, swapoff_main, NULL);
+	if (ha) pthread_join(a, NULL);
+	if (hb) pthread_join(b, NULL);
+	_exit(0);
+}
+
+static int machine_swaps(void) {
+	FILE *f = fopen("/proc/swaps", "r");
+	if (!f) return 0;
+	char line[512];
+	int n = -1;  /* the header */
+	while (fgets(line, sizeof line, f)) n++;
+	fclose(f);
+	return n < 0 ? 0 : n;
+}
+
+/* Swap off and remove the reproducer's swap file (at exit, on SIGINT/SIGTERM/SIGHUP). */
+static void swap_cleanup(void) {
+	if (!swap_ok || getpid() != swap_owner) return;
+	swap_ok = 0;
+	if (daemons_pid > 0) { kill(daemons_pid, SIGKILL); waitpid(daemons_pid, NULL, 0); daemons_pid = 0; }
+	if (swapoff(swap_path) != 0 && errno != EINVAL)
+		printf("note: swapoff(%s) at exit: %s: swap it off by hand (swapoff %s; rm %s)\n", swap_path, strerror(errno), swap_path, swap_path);
+	else
+		unlink(swap_path);
+}
+static void swap_signal(int sig) {
+	swap_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A swap file of n pages with a version-1 header (what mkswap writes), written out in full: swapon
+ * refuses a file with holes. */
+static int mkswapfile(const char *path, unsigned long npages) {
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) return -1;
+	static char pg[PAGE];
+	for (unsigned long i = 0; i < npages; i++) {
+		memset(pg, 0, sizeof pg);
+		if (i == 0) {
+			uint32_t *info = (uint32_t *)(pg + 1024);  /* union swap_header: bootbits[1024], then info */
+			info[0] = 1;                               /* version */
+			info[1] = (uint32_t)(npages - 1);          /* last_page */
+			memcpy(pg + PAGE - 10, "SWAPSPACE2", 10);
+		}
+		if (write(fd, pg, sizeof pg) != (ssize_t)sizeof pg) { close(fd); return -1; }
+	}
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* Swap files that a killed reproducer left on (its pid is in the name and no longer runs). */
+static void swap_stale_cleanup(void) {
+	FILE *f = fopen("/proc/swaps", "r");
+	if (!f) return;
+	char line[512];
+	while (fgets(line, sizeof line, f)) {
+		char path[400];
+		int owner;
+		if (sscanf(line, "%399s", path) != 1) continue;
+		char *slash = strrchr(path, '/');
+		if (!strstr(path, "/faultline-repro-") || !slash || sscanf(slash, "/swap.%d", &owner) != 1) continue;
+		if (kill(owner, 0) == 0 || errno != ESRCH) continue;
+		if (swapoff(path) != 0) continue;
+		unlink(path);
+		printf("note: swapped off and removed %s, which a killed reproducer left on\n", path);
+		*slash = 0;
+		rmdir(path);
+	}
+	fclose(f);
+}
+
+static void swap_setup(void) {
+	if (!NEEDS_SWAP) return;
+	int machine = machine_swaps();
+	if (getenv("FAULTLINE_REPRO_NO_SWAP")) {
+		printf("note: FAULTLINE_REPRO_NO_SWAP: no swap file of the reproducer's own (%s)%s\n",
+		       machine ? "the machine's swap is used" : "the machine has no swap: anonymous pages are not swapped out",
+		       RUN_SWAPOFF ? "; skip: swapoff is not run" : "");
+		return;
+	}
+	if (geteuid() != 0) {
+		printf("note: not root: no swap file of the reproducer's own (%s)%s\n",
+		       machine ? "the machine's swap is used" : "the machine has no swap: anonymous pages are not swapped out",
+		       RUN_SWAPOFF ? "; skip: swapoff is not run (it needs CAP_SYS_ADMIN)" : "");
+		return;
+	}
+	swap_stale_cleanup();
+	snprintf(swap_path, sizeof swap_path, "%s/swap.%d", dir, (int)getpid());
+	if (mkswapfile(swap_path, SWAP_PAGES + 1) != 0) {
+		printf("note: cannot write the swap file %s: %s: %s\n", swap_path, strerror(errno), machine ? "the machine's swap is used" : "no swap");
+		unlink(swap_path);
+		return;
+	}
+	if (swapon(swap_path, SWAP_FLAG_PREFER | 32767) != 0) {
+		printf("note: swapon(%s): %s: %s%s\n", swap_path, strerror(errno), machine ? "the machine's swap is used" : "no swap",
+		       RUN_SWAPOFF ? "; skip: swapoff is not run" : "");
+		unlink(swap_path);
+		return;
+	}
+	swap_ok = 1;
+	swap_owner = getpid();
+	ctl->swap_on = 1;
+	atexit(swap_cleanup);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = swap_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	printf("swap: %s, %d slot(s), swapped on at the highest priority (swapped off and removed at exit)\n", swap_path, SWAP_PAGES);
+}
+
+/* Whether this process's page at a is swapped out (/proc/self/pagemap bit 62), -1 unknown. */
+static int page_swapped(uint64_t a) {
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return -1;
+	uint64_t e = 0;
+	ssize_t r = pread(fd, &e, sizeof e, (off_t)(a / PAGE) * sizeof e);
+	close(fd);
+	return r == (ssize_t)sizeof e ? (int)((e >> 62) & 1) : -1;
 }
 
 /* Busy-wait (a race needs both threads on a CPU), yielding now and then. */
@@ -777,6 +1044,7 @@ void child_main(int pid) {
 	nvm = 0;                /* the parent's VMs: its own to close */
 	pthread_mutex_init(&vm_lock, NULL);
 	ctl->realpid[pid] = getpid();
+	xlate_publish();        /* the translations inherited from the parent */
 	process_body(pid, proc_of(pid) && proc_of(pid)->initial);
 }
 
@@ -806,9 +1074,24 @@ static int run_setup(int pid) {
 static void kernel_setup(int pid) {
 	for (int k = 0; k < NKSETUP; k++) {
 		const struct ksetup *a = &ksetup[k];
-		if (a->kind == KS_SWAP_OUT && a->pid == pid) madvise((void *)(X(a->addr) & ~(PAGE - 1)), PAGE, MADV_PAGEOUT);
+		if (a->kind == KS_SWAP_OUT && a->pid == pid) {
+			/* swapped out at the start: reclaim of the one page (MADV_PAGEOUT -> shrink_folio_list) */
+			uint64_t pa = X(a->addr) & ~(PAGE - 1);
+			madvise((void *)pa, PAGE, MADV_PAGEOUT);
+			if (page_swapped(pa) == 0 && !__sync_fetch_and_add(&ctl->noted_swapout, 1))
+				printf("note: setup: P%d's page 0x%lx is still resident after MADV_PAGEOUT (%s): it starts resident, not swapped out\n", pid,
+				       (unsigned long)a->addr, swap_ok || machine_swaps() ? "mapped by another process too, or swap full" : "no swap");
+		}
 		if (pid != 1) continue;
-		if (a->kind == KS_EVICT) posix_fadvise(file_fd[a->file], (off_t)a->page * PAGE, PAGE, POSIX_FADV_DONTNEED);
+		if (a->kind == KS_EVICT) {
+			/* page-cache eviction of one clean page (invalidate_mapping_pages: a mapped page stays) */
+			posix_fadvise(file_fd[a->file], (off_t)a->page * PAGE, PAGE, POSIX_FADV_DONTNEED);
+			void *m = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, file_fd[a->file], (off_t)a->page * PAGE);
+			unsigned char in = 0;
+			if (m != MAP_FAILED && mincore(m, PAGE, &in) == 0 && (in & 1) && !__sync_fetch_and_add(&ctl->noted_swapout, 1))
+				printf("note: setup: page %d of %s is still in the page cache after POSIX_FADV_DONTNEED (mapped?): it starts cached, not evicted\n", a->page, files[a->file].name);
+			if (m != MAP_FAILED) munmap(m, PAGE);
+		}
 		if (a->kind == KS_CACHE) { long w; if (pread(file_fd[a->file], &w, sizeof w, (off_t)a->page * PAGE) < 0) {} }
 	}
 }
@@ -837,10 +1120,10 @@ static void process_body(int pid, int setup) {
 	if (collapse_running) { pthread_join(collapse_tid, NULL); collapse_running = 0; }
 	ctl->done[pi] = 1;
 	/* final memory, read while the monitor still serves faults */
-	while (!ctl->finals && !ctl->stop) { if (ctl->release) close_uffd(); usleep(200); }
+	while (!ctl->finals && !ctl->stop) { if (ctl->release) close_uffd(); if (pid != 1) orphan_check(); usleep(200); }
 	if (ctl->finals && !ctl->release) final_reads(pid);
 	ctl->finals_done[pi] = 1;
-	while (!ctl->stop) usleep(200);
+	while (!ctl->stop) { if (pid != 1) orphan_check(); usleep(200); }
 	if (users < ntids) pthread_join(tids[ntids - 1], NULL);
 	close_uffd();
 }
@@ -936,6 +1219,7 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	main_pid = getpid();
 	/* The simulation's and the model's RLIMIT_STACK (SIM_RLIMIT_STACK, model STACK_RLIMIT: 256
 	 * pages): a MAP_GROWSDOWN stack grows no further than that below its end (acct_stack_growth),
 	 * here as there. Before any thread exists (their stacks are sized from it). */
@@ -955,7 +1239,8 @@ int main(int argc, char **argv) {
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 	snprintf(dir, sizeof dir, "/tmp/faultline-repro-XXXXXX");
-	if (NFILES > 0 && !mkdtemp(dir)) die2("mkdtemp: %s", strerror(errno));
+	if ((NFILES > 0 || NEEDS_SWAP) && !mkdtemp(dir)) die2("mkdtemp: %s", strerror(errno));
+	swap_setup();
 	for (int f = 0; f < NFILES; f++) file_fd[f] = file_dfd[f] = -1;
 	check_window_free();
 	if (NEEDS_UFFD) {
@@ -980,8 +1265,13 @@ int main(int argc, char **argv) {
 		for (int i = 0; i < NMAPSOPS; i++) ctl->maps[i][0] = 0;
 		nunreg = 0;
 		my_pid = 1;
+		for (int i = 0; i < MAXP + 4; i++) ctl->realpid[i] = 0;
+		for (int i = 0; i < MAXP; i++) ctl->nxl[i] = 0;
+		ctl->daemons_quit = 0;
 		ctl->realpid[1] = getpid();
 		files_reset();
+		/* the daemon helper (reclaim, swapoff), before any setup: outside the scenario's mms */
+		daemons_pid = daemons_start();
 		/* the other initial processes */
 		for (int p = 0; p < NPROCS; p++) {
 			if (!procs[p].initial || procs[p].pid == 1) continue;
@@ -1026,6 +1316,7 @@ int main(int argc, char **argv) {
 			if (!suspect) break;
 			usleep(200);
 		}
+		ctl->daemons_quit = 1;
 		/* hang: an operation still running that the model says cannot block forever */
 		int hung = 0, blocked_ok = 0;
 		for (int i = 0; i < NOPS; i++) {
@@ -1062,10 +1353,12 @@ int main(int argc, char **argv) {
 					if (PRIMARY & CHECK_HANG) {
 						printf("verdict: reproduced - %s: hang (iteration %u)\n", VERDICT_PROPERTY, iters_run + 1);
 						fflush(stdout);
+						swap_cleanup();
 						_exit(1);
 					}
 					printf("verdict: not reproduced - the run hung for good (not the property this reproducer checks: %s)\n", CHECKED);
 					fflush(stdout);
+					swap_cleanup();
 					_exit(0);
 				}
 				usleep(200);
@@ -1105,6 +1398,8 @@ int main(int argc, char **argv) {
 		}
 		/* teardown */
 		while (waitpid(-1, NULL, 0) > 0);
+		daemons_pid = 0;
+		if (swap_ok && !ctl->swap_on && swapon(swap_path, SWAP_FLAG_PREFER | 32767) == 0) ctl->swap_on = 1;
 		close_uffd();
 		teardown_mappings();
 		repro_hang += it_hang; repro_value += it_value; repro_proc += it_proc; repro_taint += it_taint;
@@ -1117,7 +1412,8 @@ int main(int argc, char **argv) {
 	ctl->stall_quit = 1;
 	if (stall_ok) pthread_join(stall_tid, NULL);
 	for (int f = 0; f < NFILES; f++) { if (file_fd[f] >= 0) close(file_fd[f]); if (file_dfd[f] >= 0) close(file_dfd[f]); }
-	if (NFILES > 0) {
+	if (NFILES > 0 || NEEDS_SWAP) {
+		swap_cleanup();
 		for (int f = 0; f < NFILES; f++) {
 			char path[256];
 			snprintf(path, sizeof path, "%s/%s", dir, files[f].device ? "device-standin" : files[f].name);
@@ -1131,6 +1427,8 @@ int main(int argc, char **argv) {
 	if (legit_blocked) printf("; %u with an operation blocked where the model allows it", legit_blocked);
 	printf("\n");
 	if (other_iters) printf("also observed in %u iteration(s): something this reproducer does not check for (see above)\n", other_iters);
+	if (NRECLAIM > 0) printf("reclaim daemon: %d MADV_PAGEOUT(s) of its target pages (process_madvise), %d of which left the page not present (swapped out or unmapped)\n", ctl->pageouts, ctl->reclaimed);
+	if (RUN_SWAPOFF) printf("swapoff daemon: %d swapoff(2) of the reproducer's swap file\n", ctl->swapoffs);
 	if (repro_iters) {
 		printf("verdict: reproduced - %s (%u of %u iterations, %.1f%%)\n", VERDICT_PROPERTY, repro_iters, iters_run, 100.0 * repro_iters / iters_run);
 		return 1;

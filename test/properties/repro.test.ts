@@ -9,7 +9,8 @@
  *   0x10000000 |--anon rw, 2 pages (page 0 = 1), registered MISSING--|
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,9 @@ import { cString, generateRepro, mergeRanges } from '../../properties/repro/inde
 import { runScenario } from '../../properties/runner.js';
 import { anon, fileMap, fork, getPolicy, load, madvise, mbind, mprotect, mremapTo, munmap, page, PAGE, readMaps, readSmaps, RO, store, uffdRegister } from '../../properties/scenarios/build.js';
 import { initialState } from '../../model/state.js';
+import { OP_TABLE } from '../../properties/arbitraries/ops.js';
+import { workloadArb } from '../../properties/arbitraries/workload.js';
+import { FAMILIES } from '../../properties/scenarios/index.js';
 import { run } from '../cli/fake.js';
 
 const DEEP = !!process.env.FAULTLINE_DEEP;
@@ -38,10 +42,17 @@ function compile(c: string, name: string): string {
   return bin;
 }
 
-function runC(bin: string, args: string[]): { code: number; out: string } {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120_000 });
+function runC(bin: string, args: string[], env: Record<string, string> = {}, timeout = 120_000): { code: number; out: string } {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout, env: { ...process.env, ...env } });
   return { code: r.status ?? -1, out: r.stdout + r.stderr };
 }
+
+const ROOT_USER = process.getuid?.() === 0;
+/** The swap file a reproducer said it swapped on, and whether /proc/swaps still lists it. */
+function swapFileOf(out: string): string | undefined {
+  return /^swap: (\S+), /m.exec(out)?.[1];
+}
+const swappedOn = (path: string): boolean => readFileSync('/proc/swaps', 'utf8').split('\n').some((l) => l.split(/\s+/)[0] === path);
 
 /** A counterexample of a scenario on v6.6 as the checker would write it (its replay's verdict). */
 function cxOf(sc: ScenarioSpec, schedule = 'v1:') {
@@ -158,7 +169,7 @@ describe('O_DIRECT read/write, KVM_CREATE_VM and khugepaged render and run', () 
     expect(g.c).toMatch(/\.kind = OP_DIO_READ, .*\.file = 0, \.page = 1, \.addr = 0x10005000UL/);
     expect(g.c).toMatch(/\.kind = OP_DIO_WRITE, .*\.file = 0, \.page = 2, \.addr = 0x10003000UL/);
     expect(g.c).toMatch(/static const struct collapse collapse\[\] = \{\n\t\{ \.pid = 1, \.addr = 0x10000000UL \},\n\};/);
-    expect(g.notes.join('\n')).toMatch(/khugepaged is approximated by MADV_COLLAPSE/);
+    expect(g.notes.join('\n')).toMatch(/khugepaged runs as MADV_COLLAPSE/);
     // the model: the page O_DIRECT read into holds file page 1; the file page O_DIRECT wrote holds page 3's value
     expect(g.c).toMatch(/final_\d+\[\] = \{ "101" \}/);
     const bin = compile(g.c, 'dio-thp');
@@ -183,8 +194,127 @@ describe('O_DIRECT read/write, KVM_CREATE_VM and khugepaged render and run', () 
     expect(g.notes.join('\n')).toMatch(/ioctl\(KVM_CREATE_VM\) runs on the machine's \/dev\/kvm/);
     const out = runC(compile(g.c, 'kvm'), ['5', '200']);
     expect(out.out, out.out).toMatch(/5 iterations in [\d.]+ s: 0 with a hang/);
+    if (!existsSync('/dev/kvm')) expect(out.out).toMatch(/^skip: \/dev\/kvm: .*P1 ioctl\(\/dev\/kvm0, KVM_CREATE_VM\) is not run/m);
     expect(out.code).toBe(0);
   }, 60_000);
+});
+
+describe('kernel daemons through their user-space triggers (reclaim, swapoff, khugepaged)', () => {
+  //   P1 |--anon rw 2p (stored)--|  |--data.bin ro 2p--|      reclaim: process_madvise(MADV_PAGEOUT) of 3 pages
+  it('reclaim (kswapd) is process_madvise(MADV_COLD, MADV_PAGEOUT) from a helper process racing the programs; as root on its own swap file, removed at exit', () => {
+    const sc = FAMILIES.get('reclaim')!.generate(1);
+    expect(sc.daemons).toEqual([expect.objectContaining({ kind: 'reclaim' })]);
+    const g = generateRepro(cxOf(sc), generationVariant('v6.6'));
+    expect(g.c).toMatch(/#define NRECLAIM 3\n#define NEEDS_SWAP 1\n#define SWAP_PAGES 4\n#define RUN_SWAPOFF 0/);
+    expect(g.c).toMatch(/static const struct rtarget reclaim_targets\[\] = \{\n\t\{ \.pid = 1, \.addr = 0x10000000UL \},/);
+    expect(g.c).toMatch(/Simulated daemons reclaim \(kswapd\) and swapoff, through the user-space triggers of their kernel/);
+    expect(g.c).toMatch(/madvise_cold_or_pageout_pte_range -> reclaim_pages -> shrink_folio_list ->/);
+    expect(g.notes.join('\n')).toMatch(/reclaim \(kswapd\) runs as process_madvise\(MADV_COLD, then MADV_PAGEOUT\)/);
+    const out = runC(compile(g.c, 'reclaim'), ['20', '200']);
+    expect(out.out, out.out).toMatch(/20 iterations in [\d.]+ s: 0 with a hang, 0 with a forbidden value/);
+    expect(out.out).toMatch(/reclaim daemon: [1-9]\d* MADV_PAGEOUT\(s\) of its target pages/);
+    if (ROOT_USER) {
+      const swap = swapFileOf(out.out);
+      expect(swap, out.out).toMatch(/\/faultline-repro-\w+\/swap\.\d+$/);
+      expect(out.out).toMatch(/, 4 slot\(s\), swapped on at the highest priority/);
+      expect(swappedOn(swap!)).toBe(false);
+      expect(existsSync(swap!)).toBe(false);
+    }
+    expect(out.code).toBe(0);
+  }, 60_000);
+
+  //   P1 |--anon rw, pages swapped out at the start--|      swapoff: swapoff(2)/swapon(2) of the reproducer's swap file
+  it('swapoff is swapoff(2)/swapon(2) of the reproducer\'s own swap file (root); without one the program says it is skipped', () => {
+    const sc = FAMILIES.get('swapoff')!.generate(1);
+    expect(sc.daemons?.some((d) => d.kind === 'swapoff')).toBe(true);
+    const g = generateRepro(cxOf(sc), generationVariant('v6.6'));
+    expect(g.c).toMatch(/#define RUN_SWAPOFF 1/);
+    expect(g.c).toMatch(/swapoff - swapoff\(2\) of the reproducer's own swap file, then swapon\(2\) of it again:\n.*try_to_unuse -> unuse_mm/);
+    const bin = compile(g.c, 'swapoff');
+    const out = runC(bin, ['20', '200']);
+    expect(out.out, out.out).toMatch(/20 iterations in [\d.]+ s: 0 with a hang, 0 with a forbidden value/);
+    if (ROOT_USER) {
+      expect(out.out).toMatch(/swapoff daemon: [1-9]\d* swapoff\(2\) of the reproducer's swap file/);
+      expect(swappedOn(swapFileOf(out.out)!)).toBe(false);
+    } else {
+      expect(out.out).toMatch(/skip: swapoff is not run/);
+    }
+    expect(out.code).toBe(0);
+    const none = runC(bin, ['3', '200'], { FAULTLINE_REPRO_NO_SWAP: '1' });
+    expect(none.out).toMatch(/^note: FAULTLINE_REPRO_NO_SWAP: no swap file of the reproducer's own .*; skip: swapoff is not run$/m);
+    expect(none.out).toMatch(/swapoff daemon: 0 swapoff\(2\)/);
+    expect(none.code).toBe(0);
+  }, 60_000);
+
+  it.runIf(ROOT_USER)('a reproducer stopped by SIGTERM swaps its swap file off and removes it', () => {
+    const g = generateRepro(cxOf(FAMILIES.get('swapoff')!.generate(1)), generationVariant('v6.6'));
+    const out = runC(compile(g.c, 'swapoff-term'), ['1000000', '200'], {}, 3000);
+    const swap = swapFileOf(out.out);
+    expect(swap, out.out).toBeDefined();
+    expect(out.out).not.toMatch(/^verdict:/m);
+    expect(swappedOn(swap!)).toBe(false);
+    expect(existsSync(swap!)).toBe(false);
+  }, 30_000);
+
+  it('khugepaged is MADV_COLLAPSE: the C names the daemon, the kernel path and what differs from khugepaged', () => {
+    const g = generateRepro(cxOf({
+      name: 'thp', family: 'test', processes: [{ pid: 1, setup: [anon(1, 0, 512), store(1, 0, 1)] }],
+      threads: [{ name: 'T1', pid: 1, program: [load(1, 3)] }], daemons: [{ kind: 'khugepaged', rounds: 1 }],
+    }), generationVariant('v6.6'));
+    expect(g.c).toMatch(/Simulated daemon: khugepaged\. Rendered as MADV_COLLAPSE/);
+    expect(g.c).toMatch(/madvise_collapse ->\n \* hpage_collapse_scan_pmd -> collapse_huge_page/);
+    expect(g.c).toMatch(/cc->is_khugepaged is false: max_ptes_none/);
+    expect(g.c).toMatch(/since v6\.6 \(retract_page_tables\(\) without\n \* +mmap or vma lock\) collapse_file retracts them/);
+    expect(g.notes.join('\n')).toMatch(/khugepaged runs as MADV_COLLAPSE .* other mms' page tables are retracted as by khugepaged \(since v6\.6\)/);
+  });
+});
+
+describe('the general generator: every operation, daemon and setup action it draws renders, compiles and runs on this kernel (seed 1)', () => {
+  // The workloads of 600 draws (no simulation) that together cover every operation of the
+  // table, every daemon and every kernel setup action drawn; each is replayed on v6.15, rendered,
+  // compiled and run for 10 iterations: nothing the model forbids.
+  const features = (sc: ScenarioSpec): string[] => [...new Set([
+    ...sc.threads.flatMap((t) => t.program.map((o) => `op:${o.op}`)),
+    ...(sc.daemons ?? []).map((d) => `daemon:${d.kind}`),
+    ...(sc.kernelSetup ?? []).map((a) => `setup:${a.do}`),
+  ])];
+  const drawn = fc.sample(workloadArb(), { seed: 1, numRuns: 600 });
+  const need = new Set(drawn.flatMap(features));
+  const cover: number[] = [];
+  while (need.size > 0) {
+    let best = 0;
+    let bestN = 0;
+    drawn.forEach((sc, i) => {
+      const n = features(sc).filter((f) => need.has(f)).length;
+      if (n > bestN) [best, bestN] = [i, n];
+    });
+    cover.push(best);
+    for (const f of features(drawn[best]!)) need.delete(f);
+  }
+
+  it('the draws cover every operation of the table, the four daemons and swap-out/cache at the start', () => {
+    const got = new Set(cover.flatMap((i) => features(drawn[i]!)));
+    for (const k of OP_TABLE) expect(got.has(`op:${k.name}`), k.name).toBe(true);
+    for (const d of ['reclaim', 'swapoff', 'khugepaged', 'uffd_handler']) expect(got.has(`daemon:${d}`), d).toBe(true);
+    for (const a of ['swap_out', 'cache']) expect(got.has(`setup:${a}`), a).toBe(true);
+  });
+
+  for (const i of cover) {
+    it(`workload #${i} (${features(drawn[i]!).join(', ')})`, () => {
+      const sc = drawn[i]!;
+      const v = generationVariant('v6.15');
+      const r = runScenario({ variant: v, scenario: sc, schedule: 'v1:', strict: false });
+      const cx = makeCounterexample({
+        config: 'v6.15', scenario: sc, schedule: r.schedule,
+        violation: { property: 'linearizability', message: 'a drawn workload', step: -1, task: -1, taskName: '', report: [] },
+        steps: r.steps, preemptions: r.preemptions, tasks: sc.threads.length, createdBy: 'test',
+      }, (n) => n);
+      const out = runC(compile(generateRepro(cx, v).c, `general-${i}`), ['10', '200']);
+      expect(out.out, out.out).toMatch(/10 iterations in [\d.]+ s: 0 with a hang, 0 with a forbidden value, 0 with forbidden \/proc lines/);
+      expect(out.out).toMatch(/verdict: not reproduced/);
+      expect(out.code).toBe(0);
+    }, 120_000);
+  }
 });
 
 describe('the C verdicts can fail', () => {
