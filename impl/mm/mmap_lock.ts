@@ -54,6 +54,7 @@ import {
   sim_lockdep_acquire_check, sim_lockdep_acquired, sim_lockdep_enabled, sim_lockdep_held_mode,
 } from '../sync/lockdep.js';
 import { rcu_read_lock, rcu_read_unlock } from '../sync/rcu.js';
+import { sim_fp_hold } from '../rt/track.js';
 import { rcuwait_wait_event, rcuwait_wake_up } from '../sync/wait.js';
 import { TASK_KILLABLE, TASK_UNINTERRUPTIBLE, sim_task_label } from '../sync/sched.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
@@ -468,6 +469,7 @@ export function vma_start_read_locked(vma: vm_area_struct): boolean {
     sim_lockdep_acquire_check(sem, sem.lock_class, 'down_read');
     sem.readers++;
     sem.readerIds.push(current().id);
+    sim_fp_hold(sem, current().id);
     sim_lockdep_acquired(sem, sem.lock_class, 1, false, 'down_read');
     return true;
   }

@@ -1058,3 +1058,53 @@ export function sim_fp_describe(loc: number): string {
 export function sim_fp_object(loc: number): number {
   return Math.floor(loc / KEYS);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lock holds
+
+/**
+ * "Does task T hold this lock" (lockdep_assert_held, mmap_assert_locked, rcu_dereference_check):
+ * the answer depends on T's own acquisitions and releases only, but computed from the lock's
+ * shared fields (its owner, its list of readers) it records reads that every other task's
+ * acquisition and release writes — so each assertion would conflict with every other task taking
+ * the lock, though the two commute. Instead, a lock's sim_held_by brackets its computation with
+ * sim_fp_held_begin/end: a read of the (lock, T) hold location and nothing else; every change of
+ * T's hold on the lock writes that location (sim_fp_hold, called by impl/sync next to the write
+ * of the owner or the list of readers).
+ */
+let HELD_SAVED: Recorder | null = null;
+let HELD_LOC = 0;
+const holdKeyIds: number[] = [];
+
+function holdLoc(lock: object, task: number): number {
+  let k = holdKeyIds[task];
+  if (k === undefined) {
+    k = keyId(`\u0000held by task ${task}`);
+    holdKeyIds[task] = k;
+  }
+  return sim_track_id(lock) * KEYS + k;
+}
+
+/** Start computing whether `task` holds `lock` (see above): recorded as one read. */
+export function sim_fp_held_begin(lock: object, task: number): void {
+  const r = REC;
+  if (r === null) return;
+  HELD_LOC = holdLoc(lock, task);
+  r.r.push(HELD_LOC);
+  HELD_SAVED = r;
+  REC = null;
+}
+
+/** The hold computed since sim_fp_held_begin is `mode`: recording resumes (the task observed it). */
+export function sim_fp_held_end(mode: number): void {
+  const r = HELD_SAVED;
+  if (r === null) return;
+  HELD_SAVED = null;
+  REC = r;
+  if (r.obs) observe(r, HELD_LOC, mode);
+}
+
+/** The running step changes whether `task` holds `lock` (takes it, releases it, is granted it). */
+export function sim_fp_hold(lock: object, task: number): void {
+  if (REC !== null) REC.w.push(holdLoc(lock, task));
+}

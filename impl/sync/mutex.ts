@@ -7,6 +7,7 @@
  * promised (the starvation handoff is not modelled). mutex_lock may sleep: might_sleep applies.
  * Unlock by a non-owner is reported ("bad unlock balance"), as DEBUG_MUTEXES does.
  */
+import { sim_fp_held_begin, sim_fp_held_end, sim_fp_hold } from '../rt/track.js';
 import { current, inTask } from '../rt/execution.js';
 import { block, step, type BlockOp, type StepOp, type Task } from '../rt/task.js';
 import {
@@ -27,7 +28,10 @@ export class mutex implements sim_owned_lock {
   }
 
   sim_held_by(task: number): number {
-    return this.owner === task ? 2 : 0;
+    sim_fp_held_begin(this, task);
+    const m = this.owner === task ? 2 : 0;
+    sim_fp_held_end(m);
+    return m;
   }
 
   sim_wait_op(): BlockOp {
@@ -55,6 +59,7 @@ export function* mutex_lock(lock: mutex): Task<void> {
   sim_lockdep_acquire_check(lock, lock.lock_class, 'mutex_lock');
   yield lock.sim_wait_op();
   lock.owner = current().id;
+  sim_fp_hold(lock, lock.owner);
   sim_lockdep_acquired(lock, lock.lock_class, 0, false, 'mutex_lock');
 }
 
@@ -65,6 +70,7 @@ export function* mutex_lock_nested(lock: mutex, subclass: number): Task<void> {
   sim_lockdep_acquire_check(lock, cls, 'mutex_lock_nested');
   yield lock.sim_wait_op();
   lock.owner = current().id;
+  sim_fp_hold(lock, lock.owner);
   sim_lockdep_acquired(lock, cls, 0, false, 'mutex_lock_nested');
 }
 
@@ -79,6 +85,7 @@ export function* mutex_lock_killable(lock: mutex): Task<number> {
     if (lock.owner !== -1) return -EINTR;
   }
   lock.owner = current().id;
+  sim_fp_hold(lock, lock.owner);
   sim_lockdep_acquired(lock, lock.lock_class, 0, false, 'mutex_lock_killable');
   return 0;
 }
@@ -88,6 +95,7 @@ export function* mutex_trylock(lock: mutex): Task<boolean> {
   yield lock.sim_try_op();
   if (lock.owner !== -1) return false;
   lock.owner = current().id;
+  sim_fp_hold(lock, lock.owner);
   sim_lockdep_acquired(lock, lock.lock_class, 0, true, 'mutex_trylock');
   return true;
 }
@@ -95,11 +103,13 @@ export function* mutex_trylock(lock: mutex): Task<boolean> {
 /** mutex_unlock(): release; only the owner may. */
 export function mutex_unlock(lock: mutex): void {
   if (!inTask()) {
+    if (lock.owner !== -1) sim_fp_hold(lock, lock.owner);
     lock.owner = -1;
     return;
   }
   if (lock.owner !== current().id) throw sim_bad_unlock(lock, 'mutex_unlock');
   sim_lockdep_release(lock, lock.lock_class, 'mutex_unlock');
+  sim_fp_hold(lock, lock.owner);
   lock.owner = -1;
 }
 

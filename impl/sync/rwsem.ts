@@ -21,6 +21,7 @@
  * waits (a second step, when granted). Releases are plain functions. Waits report their holders
  * (the owners and the waiters queued ahead) for the deadlock wait-for cycle.
  */
+import { sim_fp_held_begin, sim_fp_held_end, sim_fp_hold } from '../rt/track.js';
 import { current, inTask } from '../rt/execution.js';
 import { block, step, type BlockOp, type StepOp, type Task } from '../rt/task.js';
 import {
@@ -61,8 +62,10 @@ export class rw_semaphore implements sim_owned_lock {
   }
 
   sim_held_by(task: number): number {
-    if (this.owner === task) return 2;
-    return this.readerIds.includes(task) ? 1 : 0;
+    sim_fp_held_begin(this, task);
+    const m = this.owner === task ? 2 : this.readerIds.includes(task) ? 1 : 0;
+    sim_fp_held_end(m);
+    return m;
   }
 
   sim_op(i: number): StepOp {
@@ -103,6 +106,7 @@ function rwsem_wake(sem: rw_semaphore): void {
       q.shift();
       first.granted = true;
       sem.owner = first.task;
+      sim_fp_hold(sem, first.task);
     }
     return;
   }
@@ -117,6 +121,7 @@ function rwsem_wake(sem: rw_semaphore): void {
     w.granted = true;
     sem.readers++;
     sem.readerIds.push(w.task);
+    sim_fp_hold(sem, w.task);
   }
   q.length = k;
 }
@@ -133,6 +138,7 @@ function* down(sem: rw_semaphore, write: boolean, killable: boolean, cls: lock_c
       sem.readers++;
       sem.readerIds.push(tid);
     }
+    sim_fp_hold(sem, tid);
   } else {
     const w = new rwsem_waiter(sem, tid, write, killable ? sim_current_sync() : null, label);
     sem.wait_list.push(w);
@@ -185,6 +191,7 @@ export function* down_read_trylock(sem: rw_semaphore): Task<boolean> {
   if (sem.owner !== -1 || sem.wait_list.length !== 0) return false;
   sem.readers++;
   sem.readerIds.push(current().id);
+  sim_fp_hold(sem, current().id);
   sim_lockdep_acquired(sem, sem.lock_class, 1, true, 'down_read_trylock');
   return true;
 }
@@ -194,6 +201,7 @@ export function* down_write_trylock(sem: rw_semaphore): Task<boolean> {
   yield sem.sim_op(OP_WRITE_TRY);
   if (sem.owner !== -1 || sem.readers !== 0 || sem.wait_list.length !== 0) return false;
   sem.owner = current().id;
+  sim_fp_hold(sem, sem.owner);
   sim_lockdep_acquired(sem, sem.lock_class, 0, true, 'down_write_trylock');
   return true;
 }
@@ -201,7 +209,11 @@ export function* down_write_trylock(sem: rw_semaphore): Task<boolean> {
 /** up_read(): drop a read hold; the last reader hands the lock to the front waiter. */
 export function up_read(sem: rw_semaphore): void {
   if (!inTask()) {
-    if (sem.readers > 0) { sem.readers--; sem.readerIds.pop(); }
+    if (sem.readers > 0) {
+      sem.readers--;
+      const r = sem.readerIds.pop();
+      if (r !== undefined) sim_fp_hold(sem, r);
+    }
     rwsem_wake(sem);
     return;
   }
@@ -210,6 +222,7 @@ export function up_read(sem: rw_semaphore): void {
   if (i < 0) throw sim_bad_unlock(sem, 'up_read');
   sim_lockdep_release(sem, sem.lock_class, 'up_read');
   sem.readerIds.splice(i, 1);
+  sim_fp_hold(sem, tid);
   sem.readers--;
   if (sem.readers === 0) rwsem_wake(sem);
 }
@@ -217,12 +230,14 @@ export function up_read(sem: rw_semaphore): void {
 /** up_write(): release the write lock and hand it to the front waiter(s). */
 export function up_write(sem: rw_semaphore): void {
   if (!inTask()) {
+    if (sem.owner !== -1) sim_fp_hold(sem, sem.owner);
     sem.owner = -1;
     rwsem_wake(sem);
     return;
   }
   if (sem.owner !== current().id) throw sim_bad_unlock(sem, 'up_write');
   sim_lockdep_release(sem, sem.lock_class, 'up_write');
+  sim_fp_hold(sem, sem.owner);
   sem.owner = -1;
   rwsem_wake(sem);
 }
@@ -234,6 +249,7 @@ export function downgrade_write(sem: rw_semaphore): void {
   sem.owner = -1;
   sem.readers++;
   sem.readerIds.push(tid);
+  sim_fp_hold(sem, tid);
   sim_lockdep_downgrade(sem);
   rwsem_wake(sem);
 }

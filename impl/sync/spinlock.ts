@@ -10,6 +10,7 @@
  * Lockdep runs at the call (before the wait), as the kernel's spin_acquire precedes the spin.
  * Unlocking a lock the task does not hold is reported ("bad unlock balance") with lockdep on or off.
  */
+import { sim_fp_held_begin, sim_fp_held_end, sim_fp_hold } from '../rt/track.js';
 import { current, currentExecution, inTask } from '../rt/execution.js';
 import { block, step, Violation, type BlockOp, type StepOp, type Task } from '../rt/task.js';
 import { sim_preempt_dec, sim_preempt_inc, local_irq_disable, local_irq_enable } from './irqflags.js';
@@ -39,7 +40,10 @@ export class spinlock_t implements sim_owned_lock {
   }
 
   sim_held_by(task: number): number {
-    return this.owner === task ? 2 : 0;
+    sim_fp_held_begin(this, task);
+    const m = this.owner === task ? 2 : 0;
+    sim_fp_held_end(m);
+    return m;
   }
 
   /** The cached wait of spin_lock (no allocation per acquisition). */
@@ -66,6 +70,7 @@ function take(l: spinlock_t, cls: lock_class, trylock: boolean, label: string): 
   if (l.sim_kasan_obj !== null) kasan_check_write(l.sim_kasan_obj, `${label}(${l.name})`, 4, false);
   const s = sim_current_sync();
   l.owner = current().id;
+  sim_fp_hold(l, l.owner);
   sim_preempt_inc(s);
   sim_lockdep_acquired(l, cls, 0, trylock, label);
 }
@@ -96,12 +101,14 @@ export function* spin_trylock(l: spinlock_t): Task<boolean> {
 /** spin_unlock(): release (atomic with the caller's step). */
 export function spin_unlock(l: spinlock_t): void {
   if (!inTask()) {
+    if (l.owner !== -1) sim_fp_hold(l, l.owner);
     l.owner = -1;
     return;
   }
   if (l.owner !== current().id) throw sim_bad_unlock(l, 'spin_unlock');
   if (l.sim_kasan_obj !== null) kasan_check_write(l.sim_kasan_obj, `spin_unlock(${l.name})`, 4, false);
   sim_lockdep_release(l, l.lock_class, 'spin_unlock');
+  sim_fp_hold(l, l.owner);
   l.owner = -1;
   sim_preempt_dec(sim_current_sync());
 }
