@@ -89,13 +89,13 @@ function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
 
 /**
  * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
- * (a munmap freed the VMA meanwhile — shared anonymous memory has no other holder): fput from a
- * user task then defers __fput to task_work (fs/file_table.c, TWA_RESUME), run on the way back
- * to user space; the struct file is never freed under the fault. (The simulation does not free
- * files at all.)
+ * (a munmap freed the VMA meanwhile and the descriptor was closed, or shared anonymous memory,
+ * which has no other holder): fput from a user task then defers __fput to task_work
+ * (impl/fs/file_table.ts), run on the way back to user space; the struct file is never freed
+ * under the fault.
  */
 function fput(f: file): void {
-  refcount_dec_and_test(f.f_count);
+  k.fn.fput(f);
 }
 
 // ---------------------------------------------------------------------------------------------

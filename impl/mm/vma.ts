@@ -50,15 +50,14 @@ function kfn_opt<F>(name: string): F | undefined {
 // ---------------------------------------------------------------------------------------------
 // Small helpers of include/linux (fs.h, rmap.h, mempolicy.h, mm.h)
 
-/** get_file(f). */
+/** get_file(f) (impl/fs/file_table.ts). */
 function get_file(f: file): file {
-  refcount_inc(f.f_count);
-  return f;
+  return k.fn.get_file(f);
 }
 
-/** fput(f): the last reference closes the file (nothing to release in the simulation). */
+/** fput(f) (impl/fs/file_table.ts): the last reference defers the release (task work). */
 function fput(f: file): void {
-  refcount_dec_and_test(f.f_count);
+  k.fn.fput(f);
 }
 
 /** i_mmap_lock_write(mapping) / i_mmap_unlock_write(mapping). */
@@ -963,8 +962,7 @@ export function* __mmap_new_vma(map: mmap_state): Task<vm_area_struct | number> 
   const f = map.file;
   if (f) {
     // __mmap_new_file_vma: vma->vm_file = get_file(map->file); mmap_file(...)
-    refcount_inc(f.f_count);
-    vma.vm_file = f;
+    vma.vm_file = k.fn.get_file(f);
     if (f.f_op?.mmap) {
       // (Locked early, as in the older path: ->mmap may use the vm_flags_* helpers.)
       yield* k.fn.vma_start_write(vma);
