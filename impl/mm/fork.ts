@@ -71,7 +71,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   /** loop_out's mpnt: the parent VMA the copy stopped at (6.8+: marked XA_ZERO_ENTRY). */
   let stopped: vm_area_struct | null = null;
   if (!retval) {
-    mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
+    k.fn.mt_clear_in_rcu(mm.mm_mt); // mt_clear_in_rcu(vmi.mas.tree)
     for (let i = 0; i < parent.length; i++) {
       const mpnt = parent[i]!;
       // Parent VMA write lock: no page fault may change it while it is copied (fb49c455323f).
@@ -145,7 +145,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   }
   // loop_out:
   if (!retval) {
-    mm.mm_mt.in_rcu = true; // mt_set_in_rcu
+    k.fn.mt_set_in_rcu(mm.mm_mt);
   } else if (mt_dup) {
     // The entire maple tree has already been duplicated. If the mmap duplication fails, mark
     // the failure point with XA_ZERO_ENTRY. In exit_mmap(), if this marker is encountered, stop
@@ -290,7 +290,7 @@ export function __mmdrop(mm: mm_struct): void {
   kmem_cache_free(mm_cachep, mm, '__mmdrop: free_mm');
 }
 
-/** mmget(mm): a new user of the address space (the caller holds one already). */
+/** mmget(mm): a new user of the address space (the caller holds one already: clone(CLONE_VM)). */
 export function mmget(mm: mm_struct): void {
   kasan_check_write(mm, 'mmget');
   refcount_inc(mm.mm_users);
