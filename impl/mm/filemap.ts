@@ -67,20 +67,7 @@ function folio_try_get(f: folio): boolean {
   return refcount_inc_not_zero(f._refcount);
 }
 
-function get_file(f: file): file {
-  return k.fn.get_file(f);
-}
 
-/**
- * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
- * (a munmap freed the VMA meanwhile and the descriptor was closed, or shared anonymous memory,
- * which has no other holder): fput from a user task then defers __fput to task_work
- * (impl/fs/file_table.ts), run on the way back to user space; the struct file is never freed
- * under the fault.
- */
-function fput(f: file): void {
-  k.fn.fput(f);
-}
 
 function fault_flag_allow_retry_first(flags: number): boolean {
   return (flags & FAULT_FLAG_ALLOW_RETRY) !== 0 && (flags & FAULT_FLAG_TRIED) === 0;
@@ -283,7 +270,7 @@ export function* maybe_unlock_mmap_for_io(vmf: vm_fault, fpin: file | null): Tas
   if (fpin) return fpin;
   const flags = vmf.flags;
   if (fault_flag_allow_retry_first(flags) && !(flags & FAULT_FLAG_RETRY_NOWAIT)) {
-    fpin = get_file(vmf.vma.vm_file!);
+    fpin = k.fn.get_file(vmf.vma.vm_file!);
     yield* sim_filemap_release_fault_lock(vmf);
   }
   return fpin;
@@ -481,7 +468,7 @@ function* filemap_fault_out_retry(f: folio | null, mapping: address_space, mappi
   yield 'filemap_fault:out_retry';
   if (f) k.fn.folio_put(f);
   if (mapping_locked) up_read(mapping.invalidate_lock);
-  if (fpin) fput(fpin);
+  if (fpin) k.fn.fput(fpin);
   return ret | VM_FAULT_RETRY;
 }
 

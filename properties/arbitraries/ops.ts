@@ -289,7 +289,7 @@ const pwrite = opKind<{ file: number; page: number; v: number }>({
 });
 
 /** close(2) of a data file's descriptor: its mappings keep working, later calls on it get -EBADF. */
-const close = opKind<{ file: number }>({
+export const CLOSE_OP = opKind<{ file: number }>({
   name: 'close', weight: 1,
   draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
   resolve: ({ file }, ctx) => ({ op: 'close', pid: ctx.pid, file: DATA_FILES[file]! }),
@@ -366,7 +366,7 @@ const devIoctl = opKind<{ file: number }>({
 export const OP_TABLE: readonly AnyOpKind[] = [
   load, store, mmap, munmap, mprotect, mremap, madvise, mbind, getMempolicy, fork, exit,
   pread, pwrite, procMemWrite, readMaps, readSmaps, uffdRegister, uffdUnregister, uffdioCopy, uffdioMove,
-  dioRead, dioWrite, devIoctl, close,
+  dioRead, dioWrite, devIoctl,
 ];
 
 /** One operation drawn from a table by weight. */
