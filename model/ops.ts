@@ -142,6 +142,12 @@ export interface GetMempolicyOp extends OpBase { readonly op: 'get_mempolicy'; r
 /** fork(): the child's pid is the result ({kind:'pid'}). */
 export interface ForkOp extends OpBase { readonly op: 'fork' }
 export interface ExitOp extends OpBase { readonly op: 'exit' }
+/**
+ * close(2) of the process's descriptor of `file` (every process starts with each scenario file
+ * open; fork's child inherits the parent's table): ok, or -EBADF when it is not open. A mapping
+ * of the file keeps working after the close.
+ */
+export interface CloseOp extends OpBase { readonly op: 'close'; readonly file: string }
 /** A user-space read of one word at addr (a page fault if nothing is mapped yet). */
 export interface LoadOp extends OpBase { readonly op: 'load'; readonly addr: number }
 export interface StoreOp extends OpBase { readonly op: 'store'; readonly addr: number; readonly value: number }
@@ -239,6 +245,7 @@ export type ModelOp =
   | GetMempolicyOp
   | ForkOp
   | ExitOp
+  | CloseOp
   | LoadOp
   | StoreOp
   | PreadOp
@@ -363,6 +370,8 @@ export function describeOp(op: ModelOp): string {
       return `${p}fork()`;
     case 'exit':
       return `${p}exit()`;
+    case 'close':
+      return `${p}close(${op.file})`;
     case 'load':
       return `${p}load(${hex(op.addr)})`;
     case 'store':

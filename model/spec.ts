@@ -26,6 +26,7 @@ import { mbind } from './actions/mbind.js';
 import { get_mempolicy } from './actions/get_mempolicy.js';
 import { fork } from './actions/fork.js';
 import { exit } from './actions/exit.js';
+import { close } from './actions/close.js';
 import { load } from './actions/load.js';
 import { store } from './actions/store.js';
 import { pread } from './actions/pread.js';
@@ -59,6 +60,7 @@ const ACTIONS: ActionTable = {
   get_mempolicy,
   fork,
   exit,
+  close,
   load,
   store,
   pread,

@@ -74,6 +74,12 @@ export interface ProcessData {
   pid: number;
   /** Sorted by start, non-overlapping. */
   vmas: VmaData[];
+  /**
+   * The files this process has closed (close(2)); every other file of the state is open in it
+   * (each process starts with all of them open, a forked child inherits its parent's table).
+   * Absent: none closed.
+   */
+  closed?: string[];
 }
 
 export interface FileData {
@@ -268,3 +274,13 @@ export const filePageIndex = (v: { start: number; pgoff: number }, page: number)
 
 /** The shmem object name shown in /proc/pid/maps. */
 export const SHMEM_MAPS_NAME = '/dev/zero (deleted)';
+
+/**
+ * Whether `file` is open in process `pid`'s descriptor table: a file of the state the process
+ * has not closed (what fget finds; otherwise a call on the descriptor gives -EBADF).
+ */
+export function fdOpen(s: MmState | MmStateData, pid: number, file: string): boolean {
+  if (!s.files[file]) return false;
+  const p = s.processes[pid];
+  return p === undefined || !(p.closed ?? []).includes(file);
+}

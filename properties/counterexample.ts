@@ -523,6 +523,7 @@ const OP_SHAPES: { readonly [K in Exclude<OpName, 'khugepaged_collapse' | 'uffd_
   get_mempolicy: { addr: 'int' },
   fork: {},
   exit: {},
+  close: { file: 'str' },
   load: { addr: 'int' },
   store: { addr: 'int', value: 'value' },
   pread: { file: 'str', page: 'int' },

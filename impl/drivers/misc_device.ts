@@ -290,10 +290,11 @@ export function* vfs_ioctl(f: file, cmd: number, arg: number): Task<number> {
  * ok (KVM_CREATE_VM's new descriptor, not modelled), or -errno (-EBADF: no such file).
  */
 export function* sim_sys_dev_ioctl(op: DevIoctlOp): Task<ModelResult> {
-  const f = k.files.get(op.file);
+  const f = k.fn.fget(op.file); // fdget
   if (!f) return { kind: 'errno', errno: -EBADF };
   const cmd = op.cmd === 'KVM_CREATE_VM' ? KVM_CREATE_VM : -1;
   const r = yield* k.fn.vfs_ioctl(f, cmd, 0);
+  k.fn.fput(f); // fdput
   return r < 0 ? { kind: 'errno', errno: r } : { kind: 'ok' };
 }
 

@@ -22,7 +22,7 @@
  */
 import { step, type Task } from '../rt/task.js';
 import { k, current_mm } from '../sim/kernel.js';
-import type { folio } from '../include/linux/mm_types.js';
+import type { file, folio } from '../include/linux/mm_types.js';
 import { PAGE_SIZE } from '../include/linux/mm_flags.js';
 import { EFAULT, EINVAL } from '../include/linux/errno.js';
 
@@ -48,8 +48,14 @@ export function* bio_iov_iter_get_pages(addr: number, write_to_user: boolean): T
  * Locks: none held across the I/O (the inode's lock is shared in the kernel: left out).
  */
 export function* iomap_dio_read(fileName: string, index: number, addr: number): Task<number> {
-  const file = k.files.get(fileName);
+  const file = k.fn.fget(fileName); // fdget (read(2)'s descriptor)
   if (!file) return -EBADF;
+  const r = yield* sim_iomap_dio_read(file, index, addr);
+  k.fn.fput(file); // fdput
+  return r;
+}
+
+function* sim_iomap_dio_read(file: file, index: number, addr: number): Task<number> {
   if (file.f_op !== null) return -EINVAL; // a device file: no O_DIRECT here
   yield step('iomap_dio_rw:i_size_read', file.f_mapping);
   if (index >= file.f_inode.i_size) return 0; // nothing to read: no pin, no bio
@@ -76,8 +82,14 @@ export function* iomap_dio_read(fileName: string, index: number, addr: number): 
  * bytes written.
  */
 export function* iomap_dio_write(fileName: string, index: number, addr: number): Task<number> {
-  const file = k.files.get(fileName);
+  const file = k.fn.fget(fileName); // fdget (write(2)'s descriptor)
   if (!file) return -EBADF;
+  const r = yield* sim_iomap_dio_write(file, index, addr);
+  k.fn.fput(file); // fdput
+  return r;
+}
+
+function* sim_iomap_dio_write(file: file, index: number, addr: number): Task<number> {
   if (file.f_op !== null) return -EINVAL;
   if (!Number.isInteger(index) || index < 0) return -EINVAL;
   const page = yield* k.fn.bio_iov_iter_get_pages(addr, false);

@@ -67,21 +67,7 @@ function folio_try_get(f: folio): boolean {
   return refcount_inc_not_zero(f._refcount);
 }
 
-function get_file(f: file): file {
-  refcount_inc(f.f_count);
-  return f;
-}
 
-/**
- * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
- * (a munmap freed the VMA meanwhile — shared anonymous memory has no other holder): fput from a
- * user task then defers __fput to task_work (fs/file_table.c, TWA_RESUME), run on the way back
- * to user space; the struct file is never freed under the fault. (The simulation does not free
- * files at all.)
- */
-function fput(f: file): void {
-  refcount_dec_and_test(f.f_count);
-}
 
 function fault_flag_allow_retry_first(flags: number): boolean {
   return (flags & FAULT_FLAG_ALLOW_RETRY) !== 0 && (flags & FAULT_FLAG_TRIED) === 0;
@@ -284,7 +270,7 @@ export function* maybe_unlock_mmap_for_io(vmf: vm_fault, fpin: file | null): Tas
   if (fpin) return fpin;
   const flags = vmf.flags;
   if (fault_flag_allow_retry_first(flags) && !(flags & FAULT_FLAG_RETRY_NOWAIT)) {
-    fpin = get_file(vmf.vma.vm_file!);
+    fpin = k.fn.get_file(vmf.vma.vm_file!);
     yield* sim_filemap_release_fault_lock(vmf);
   }
   return fpin;
@@ -378,6 +364,7 @@ export function* do_async_mmap_readahead(_vmf: vm_fault, _f: folio): Task<file |
 export function* filemap_fault(vmf: vm_fault): Task<number> {
   sim_assert_fault_locked(vmf);
   const file = vmf.vma.vm_file!;
+  kasan_check_read(file, 'filemap_fault (vmf->vma->vm_file)');
   let fpin: file | null = null;
   const mapping = file.f_mapping;
   const inode = mapping.host;
@@ -481,7 +468,7 @@ function* filemap_fault_out_retry(f: folio | null, mapping: address_space, mappi
   yield 'filemap_fault:out_retry';
   if (f) k.fn.folio_put(f);
   if (mapping_locked) up_read(mapping.invalidate_lock);
-  if (fpin) fput(fpin);
+  if (fpin) k.fn.fput(fpin);
   return ret | VM_FAULT_RETRY;
 }
 
@@ -524,6 +511,7 @@ function* next_uptodate_folio(mapping: address_space, from: number, end_pgoff: n
 export function* filemap_map_pages(vmf: vm_fault, start_pgoff: number, end_pgoff: number): Task<number> {
   const vma = vmf.vma;
   const mm = vma.vm_mm;
+  kasan_check_read(vma.vm_file!, 'filemap_map_pages (vma->vm_file)');
   const mapping = vma.vm_file!.f_mapping;
   let ret = 0;
   let rss = 0;
@@ -576,6 +564,7 @@ export function* filemap_map_pages(vmf: vm_fault, start_pgoff: number, end_pgoff
  * folio, re-checks truncation (VM_FAULT_NOPAGE), marks it dirty; VM_FAULT_LOCKED.
  */
 export function* filemap_page_mkwrite(vmf: vm_fault): Task<number> {
+  kasan_check_read(vmf.vma.vm_file!, 'filemap_page_mkwrite (vmf->vma->vm_file)');
   const mapping = vmf.vma.vm_file!.f_mapping;
   const f = vmf.page!;
   yield* folio_lock(f);
@@ -672,17 +661,22 @@ export function* generic_perform_write(file: file, index: number, value: number)
 
 /** pread(2) of one page of a file: {value} or -EBADF / -EIO. */
 export function* sim_sys_pread(op: PreadOp): Task<ModelResult> {
-  const file = k.files.get(op.file);
+  const file = k.fn.fget(op.file); // fdget
   if (!file) return { kind: 'errno', errno: -EBADF };
   const v = yield* k.fn.filemap_read(file, op.page);
+  k.fn.fput(file); // fdput
   return v < 0 ? { kind: 'errno', errno: v } : { kind: 'value', value: v };
 }
 
 /** pwrite(2) of one page of a file: ok, or -EBADF / -EINVAL / -ENOMEM. */
 export function* sim_sys_pwrite(op: PwriteOp): Task<ModelResult> {
-  const file = k.files.get(op.file);
+  const file = k.fn.fget(op.file); // fdget
   if (!file) return { kind: 'errno', errno: -EBADF };
-  if (!Number.isInteger(op.page) || op.page < 0) return { kind: 'errno', errno: -22 };
+  if (!Number.isInteger(op.page) || op.page < 0) {
+    k.fn.fput(file);
+    return { kind: 'errno', errno: -22 };
+  }
   const r = yield* k.fn.generic_perform_write(file, op.page, op.value);
+  k.fn.fput(file); // fdput
   return r < 0 ? { kind: 'errno', errno: r } : { kind: 'ok' };
 }

@@ -1,7 +1,7 @@
 /**
  * Kernel: kernel/fork.c — copy_mm → dup_mm → dup_mmap (moved to mm/mmap.c in 6.16), the
  * process creation around it (copy_process: the pid, the task), and the mm_struct's lifetime:
- * allocate_mm / mm_init, mmget_not_zero / mmput (mm_users, the address space) and
+ * allocate_mm / mm_init, mmget / mmget_not_zero / mmput (mm_users, the address space) and
  * mmgrab / mmdrop / __mmdrop (mm_count, the struct itself).
  *
  * mm_struct lifetime: an mm is a KASAN object of the "mm_struct" cache (mm_cachep). The users
@@ -29,11 +29,16 @@
  * raised); after both locks are dropped dup_userfaultfd_complete delivers UFFD_EVENT_FORK and waits
  * for the monitor to read it (dup_userfaultfd_fail undoes it when the copy failed).
  *
- * Left out: uprobes, ksm/khugepaged registration, accounting (VM_ACCOUNT charge), the child's
- * threads and signals (the child process has no thread until the scenario gives it one).
+ * Threads: a scenario's user thread is cloned from its process (CLONE_VM | CLONE_THREAD) when it
+ * starts, after the setup (sim_clone_thread: copy_mm's CLONE_VM branch, mmget): so a thread of a
+ * child forked in the setup runs on the child's mm, and each thread holds an mm_users reference
+ * until its own exit_mm (impl/mm/mmap.ts do_exit), as the kernel's threads do.
+ *
+ * Left out: uprobes, ksm/khugepaged registration, accounting (VM_ACCOUNT charge), signals other
+ * than SIGKILL (a child forked at run time has no thread: its mm lives on until the run ends).
  */
 import type { Task } from '../rt/task.js';
-import { k, current_thread } from '../sim/kernel.js';
+import { k, current_mm, current_thread, type sim_thread } from '../sim/kernel.js';
 import { mm_struct, XA_ZERO_ENTRY, type folio, type vm_area_struct } from '../include/linux/mm_types.js';
 import { Violation } from '../rt/task.js';
 import { PAGE_SIZE, PMD_SIZE, PTRS_PER_PTE, VM_DONTCOPY, VM_LOCKED, VM_WIPEONFORK } from '../include/linux/mm_flags.js';
@@ -108,7 +113,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
       tmp.vm_flags &= ~VM_LOCKED; // vm_flags_clear(tmp, VM_LOCKED_MASK): tmp is not visible yet
       const file = tmp.vm_file;
       if (file) {
-        refcount_inc(file.f_count); // get_file(file)
+        k.fn.get_file(file);
         yield* down_write(file.f_mapping.i_mmap_rwsem); // i_mmap_lock_write(mapping)
         // insert tmp into the share list, just after mpnt
         file.f_mapping.i_mmap.add(tmp);
@@ -285,6 +290,12 @@ export function __mmdrop(mm: mm_struct): void {
   kmem_cache_free(mm_cachep, mm, '__mmdrop: free_mm');
 }
 
+/** mmget(mm): a new user of the address space (the caller holds one already: clone(CLONE_VM)). */
+export function mmget(mm: mm_struct): void {
+  kasan_check_write(mm, 'mmget');
+  refcount_inc(mm.mm_users);
+}
+
 /** mmget_not_zero(mm): a user of an address space that may be exiting (false: it is). */
 export function mmget_not_zero(mm: mm_struct): boolean {
   kasan_check_write(mm, 'mmget_not_zero');
@@ -329,16 +340,38 @@ export function* copy_mm(pid: number, oldmm: mm_struct): Task<mm_struct | null> 
 }
 
 /**
+ * sim_clone_thread(th) — kernel/fork.c copy_process(CLONE_VM | CLONE_THREAD) for one of the
+ * scenario's user threads, as it starts: copy_mm with CLONE_VM takes an mm_users reference on the
+ * process's mm (mmget) and the thread runs on it (tsk->mm). A process that is already exiting
+ * (SIGNAL_GROUP_EXIT: fatal_signal_pending in the cloning task) gets no new thread: -EINTR, and
+ * the thread runs nothing. Returns 0 or -errno.
+ */
+export function sim_clone_thread(th: sim_thread): number {
+  const proc = k.procs.get(th.pid);
+  if (!proc || proc.exited || !proc.mm) {
+    th.mm = null;
+    return -EINTR;
+  }
+  k.fn.mmget(proc.mm);
+  th.mm = proc.mm;
+  return 0;
+}
+
+/**
  * sim_fork(): fork(2) from the current thread — copy_process: copy_mm, then the new process is
  * registered (alloc_pid; the pid comes from k.nextPid). Returns the child's pid or -errno.
  */
 export function* sim_fork(): Task<number> {
   const th = current_thread();
   const parent = k.procs.get(th.pid);
-  if (!parent || parent.exited || !parent.mm) return -ESRCH;
+  // oldmm = current->mm (the thread's own; the process's for a task acting for it).
+  const oldmm = current_mm();
+  if (!parent || parent.exited || !oldmm) return -ESRCH;
   const pid = k.nextPid++;
-  const mm = yield* k.fn.copy_mm(pid, parent.mm);
+  const mm = yield* k.fn.copy_mm(pid, oldmm);
   if (!mm) return -ENOMEM;
-  k.procs.set(pid, { pid, mm, uffds: [], exited: false });
+  // copy_files (no CLONE_FILES): dup_fd — the child's table, a reference per open file.
+  const files = k.fn.dup_fd(parent);
+  k.procs.set(pid, { pid, mm, uffds: [], exited: false, ...(files !== undefined ? { files } : {}) });
   return pid;
 }

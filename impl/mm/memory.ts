@@ -87,16 +87,6 @@ function* handle_userfault(vmf: vm_fault, reason: number): Task<number> {
   return yield* (h as (vmf: vm_fault, reason: number) => Task<number>)(vmf, reason);
 }
 
-/**
- * fput() of the file a fault pinned across dropping its lock. The pin may be the last reference
- * (a munmap freed the VMA meanwhile — shared anonymous memory has no other holder): fput from a
- * user task then defers __fput to task_work (fs/file_table.c, TWA_RESUME), run on the way back
- * to user space; the struct file is never freed under the fault. (The simulation does not free
- * files at all.)
- */
-function fput(f: file): void {
-  refcount_dec_and_test(f.f_count);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The fault lock (include/linux/mm.h)
@@ -807,7 +797,7 @@ export function* fault_dirty_shared_page(vmf: vm_fault): Task<number> {
     const fpin = yield* k.fn.maybe_unlock_mmap_for_io(vmf, null);
     yield step('balance_dirty_pages_ratelimited', mapping);
     if (fpin !== null) {
-      fput(fpin);
+      k.fn.fput(fpin);
       return VM_FAULT_COMPLETED;
     }
   }

@@ -1,6 +1,7 @@
 /**
  * Kernel: mm/mmap.c (ksys_mmap_pgoff, do_mmap, get_unmapped_area, mmap_region, __vm_munmap,
- * expand_downwards, exit_mmap), mm/util.c (vm_mmap_pgoff), kernel/exit.c (exit_mm),
+ * expand_downwards, exit_mmap), mm/util.c (vm_mmap_pgoff), kernel/exit.c (do_group_exit,
+ * do_exit and exit_mm: the mm's part of a thread's and a process's exit),
  * mm/shmem.c (shmem_zero_setup). mmput/mmdrop live in impl/mm/fork.ts (kernel/fork.c).
  *
  * - mmap: ksys_mmap_pgoff → vm_mmap_pgoff (mmap_write_lock_killable) → do_mmap (flag checks,
@@ -31,8 +32,8 @@
  * (may_expand_vm; RLIMIT_STACK is SIM_RLIMIT_STACK, 256 pages), ASLR, expand_upwards (no GROWSUP on x86).
  */
 import { step, type Task } from '../rt/task.js';
-import { k, current_mm } from '../sim/kernel.js';
-import { current } from '../rt/execution.js';
+import { k, current_mm, current_thread } from '../sim/kernel.js';
+import { fatal_signal_pending, send_sig_kill } from '../sync/sched.js';
 import {
   address_space, file, inode, type mm_struct, type vm_area_struct, type vm_fault, type vm_operations_struct,
 } from '../include/linux/mm_types.js';
@@ -179,7 +180,8 @@ export function shmem_zero_setup(vma: vm_area_struct): number {
   const size = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
   const ino = new inode(SHMEM_ZERO_NAME, new Array<number>(size).fill(0));
   ino.sim_shmem_present = new Set();
-  const f = new file(ino, new address_space(ino));
+  // shmem_kernel_file_setup: a new file whose one reference is the VMA's.
+  const f = k.fn.sim_alloc_file(new file(ino, new address_space(ino)));
   vma.vm_file = f;
   vma.vm_ops = shmem_vm_ops;
   return 0;
@@ -255,8 +257,7 @@ export function* mmap_region(mm: mm_struct, f: file | null, addr: number, len: n
   k.fn.vm_flags_init(vma, vm_flags);
   vma.vm_page_prot = k.fn.vm_get_page_prot(vm_flags);
   if (f) {
-    refcount_inc(f.f_count); // vma->vm_file = get_file(file)
-    vma.vm_file = f;
+    vma.vm_file = k.fn.get_file(f);
     if (f.f_op?.mmap) {
       // mmap_file(file, vma): a driver's ->mmap. The kernel write-locks the new VMA only right
       // before inserting it; locking it earlier changes nothing (it is not visible yet) and lets
@@ -518,17 +519,95 @@ export function* exit_mmap(mm: mm_struct): Task<void> {
 }
 
 /**
- * sim_exit_mm() (kernel/exit.c exit_mm): the exit of the current process — its mm pointer is
- * cleared (under mmap_read_lock, as exit_mm does) and the process marked exited; then mmput.
+ * sim_exit_mm(): exit_group(2) from the running thread — do_group_exit.
  */
 export function* sim_exit_mm(): Task<void> {
-  const th = k.threads.get(current().id);
-  const proc = th ? k.procs.get(th.pid) : undefined;
-  if (!proc || !proc.mm) return;
-  const mm = proc.mm;
+  yield* k.fn.do_group_exit();
+}
+
+/**
+ * do_group_exit (kernel/exit.c): the first thread to get here marks the group exiting
+ * (SIGNAL_GROUP_EXIT) and sends SIGKILL to every other thread of it (zap_other_threads); each of
+ * them dies on its way back to user space (sim_exit_to_user_mode → do_exit): a thread in the
+ * middle of a fault or a syscall finishes it (its killable waits give up) and keeps its mm_users
+ * reference until its own exit_mm, so the mm is torn down by whichever thread drops the last one.
+ * Then the caller's do_exit.
+ *
+ * The thread-group leader (the task that ran the process's setup; the simulation has no task for
+ * it after the setup) is killed with the others: its exit_mm runs here, by the caller, as the
+ * leader's own would after the SIGKILL — clearing its task->mm (the process's mm that /proc and
+ * fork look up) under mmap_read_lock and dropping the reference the mm was created with.
+ * Userfaultfd monitors (sim_daemon_uffd_handler) are not killed: they stand for a thread of
+ * another process (their operations see -ESRCH once the process is gone).
+ */
+export function* do_group_exit(): Task<void> {
+  const th = current_thread();
+  const proc = k.procs.get(th.pid);
+  if (proc && !proc.exited) {
+    proc.exited = true; // sig->flags = SIGNAL_GROUP_EXIT
+    // zap_other_threads(current)
+    for (const t of k.threads.values()) {
+      if (t.pid === th.pid && t.tid !== th.tid && t.mm !== undefined) send_sig_kill(t.tid);
+    }
+    const mm = proc.mm;
+    if (mm) {
+      // The leader's exit_mm.
+      yield* k.fn.mmap_read_lock(mm);
+      proc.mm = null;
+      k.fn.mmap_read_unlock(mm);
+      yield* k.fn.mmput(mm);
+    }
+  }
+  yield* k.fn.do_exit();
+}
+
+/**
+ * do_exit (kernel/exit.c), the mm's and files' part: exit_signals sets PF_EXITING, exit_mm,
+ * exit_files, exit_task_work.
+ */
+export function* do_exit(): Task<void> {
+  const th = current_thread();
+  th.exiting = true; // exit_signals: PF_EXITING
+  yield* k.fn.exit_mm();
+  // exit_files: the process's descriptor table is closed by the last of its threads to go (the
+  // leader's part ran in do_group_exit).
+  const proc = k.procs.get(th.pid);
+  if (proc?.exited === true && ![...k.threads.values()].some((t) => t.pid === th.pid && t.tid !== th.tid && t.mm)) {
+    k.fn.exit_files(proc);
+  }
+  // exit_task_work: the final fputs queued so far run now; later ones go to delayed_fput.
+  k.fn.task_work_run();
+  th.sim_task_work_exited = true;
+}
+
+/**
+ * exit_mm (kernel/exit.c): current->mm = NULL under mmap_read_lock(mm) (so no one who holds the
+ * lock sees the task half-detached), then mmput — the last user tears the address space down
+ * (exit_mmap). A task acting for a process without being one of its threads (sim_thread.mm
+ * undefined) detaches the process's mm, as the single-threaded process it stands for would.
+ */
+export function* exit_mm(): Task<void> {
+  const th = current_thread();
+  const proc = k.procs.get(th.pid);
+  const mm = th.mm !== undefined ? th.mm : proc?.mm ?? null;
+  if (!mm) return;
   yield* k.fn.mmap_read_lock(mm);
-  proc.mm = null; // current->mm = NULL
-  proc.exited = true;
+  if (th.mm !== undefined) th.mm = null;
+  else if (proc) proc.mm = null;
   k.fn.mmap_read_unlock(mm);
   yield* k.fn.mmput(mm);
+}
+
+/**
+ * sim_exit_to_user_mode (kernel/entry/common.c exit_to_user_mode_loop → arch_do_signal_or_restart
+ * → get_signal): on the way back to user space after a syscall or a fault, a pending SIGKILL
+ * kills the thread (do_group_exit → do_exit): the result of what it was doing never reaches user
+ * space. Returns true when the thread died (the caller runs no more user code for it).
+ */
+export function* sim_exit_to_user_mode(): Task<boolean> {
+  if (!fatal_signal_pending()) return false;
+  const th = current_thread();
+  if (th.mm === undefined || th.mm === null) return th.mm === null;
+  yield* k.fn.do_exit();
+  return true;
 }

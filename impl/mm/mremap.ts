@@ -238,7 +238,7 @@ export function* copy_vma(vma: vm_area_struct, addr: number, len: number, pgoff:
     k.fn.vm_area_free(new_vma);
     return null;
   }
-  if (new_vma.vm_file) new_vma.vm_file.f_count.refs++; // get_file
+  if (new_vma.vm_file) k.fn.get_file(new_vma.vm_file);
   if (new_vma.vm_ops?.open) yield* new_vma.vm_ops.open(new_vma);
   if (yield* k.fn.vma_link(mm, new_vma)) return null;
   return { new_vma, vma, need_rmap_locks: false };

@@ -50,6 +50,7 @@ export function show_map_vma(vma: vm_area_struct): MapsLine {
     (flags & VM_MAYSHARE ? 's' : 'p');
   const f = vma.vm_file;
   if (!f) return { start: vma.vm_start, end: vma.vm_end, perms, offset: 0, name: '' };
+  kasan_check_read(f, 'show_map_vma (vma->vm_file)');
   return { start: vma.vm_start, end: vma.vm_end, perms, offset: vma.vm_pgoff * PAGE_SIZE, name: f.f_inode.name };
 }
 

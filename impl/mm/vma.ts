@@ -50,16 +50,7 @@ function kfn_opt<F>(name: string): F | undefined {
 // ---------------------------------------------------------------------------------------------
 // Small helpers of include/linux (fs.h, rmap.h, mempolicy.h, mm.h)
 
-/** get_file(f). */
-function get_file(f: file): file {
-  refcount_inc(f.f_count);
-  return f;
-}
 
-/** fput(f): the last reference closes the file (nothing to release in the simulation). */
-function fput(f: file): void {
-  refcount_dec_and_test(f.f_count);
-}
 
 /** i_mmap_lock_write(mapping) / i_mmap_unlock_write(mapping). */
 function* i_mmap_lock_write(f: file): Task<void> {
@@ -256,7 +247,7 @@ export function* vma_complete(vp: vma_prepare, mm: mm_struct): Task<void> {
   while (vp.remove) {
     const rm = vp.remove;
     yield* k.fn.vma_mark_detached(rm);
-    if (vp.file) fput(vp.file);
+    if (vp.file) k.fn.fput(vp.file);
     if (rm.anon_vma) {
       // anon_vma_merge(vp->vma, vp->remove)
       VM_BUG_ON_VMA(vp.vma.anon_vma !== rm.anon_vma, vp.vma, 'anon_vma_merge: different anon_vma');
@@ -309,7 +300,7 @@ export function* __split_vma(vma: vm_area_struct, addr: number, new_below: boole
     yield* vm_area_free_any(nv);
     return err;
   }
-  if (nv.vm_file) get_file(nv.vm_file);
+  if (nv.vm_file) k.fn.get_file(nv.vm_file);
   if (nv.vm_ops?.open) yield* nv.vm_ops.open(nv);
 
   if (!k.cfg.vma_lock_in_vma_prepare) {
@@ -715,7 +706,7 @@ export function* vma_close(vma: vm_area_struct): Task<void> {
 /** remove_vma(vma, unreachable): close, drop the file and policy references, free the VMA. */
 export function* remove_vma(vma: vm_area_struct): Task<void> {
   yield* k.fn.vma_close(vma);
-  if (vma.vm_file) fput(vma.vm_file);
+  if (vma.vm_file) k.fn.fput(vma.vm_file);
   k.fn.mpol_put(vma.vm_policy);
   yield* vm_area_free_any(vma);
 }
@@ -962,15 +953,14 @@ export function* __mmap_new_vma(map: mmap_state): Task<vm_area_struct | number> 
   vma.vm_page_prot = k.fn.vm_get_page_prot(map.flags);
   const f = map.file;
   if (f) {
-    // __mmap_new_file_vma: vma->vm_file = get_file(map->file); mmap_file(...)
-    refcount_inc(f.f_count);
-    vma.vm_file = f;
+    // __mmap_new_file_vma: vma->vm_file = k.fn.get_file(map->file); mmap_file(...)
+    vma.vm_file = k.fn.get_file(f);
     if (f.f_op?.mmap) {
       // (Locked early, as in the older path: ->mmap may use the vm_flags_* helpers.)
       yield* k.fn.vma_start_write(vma);
       const error = yield* f.f_op.mmap(f, vma);
       if (error) {
-        fput(f);
+        k.fn.fput(f);
         vma.vm_file = null;
         // (unmap_region of a driver's partial mapping is left out: ->mmap maps nothing before
         // it fails here.)

@@ -20,10 +20,21 @@ const currentTaskId = (): number => current().id;
 /** A simulated process (the parts of task_struct/signal_struct the mm paths use). */
 export interface sim_process {
   readonly pid: number;
+  /**
+   * The thread-group leader's task->mm (the task that ran the process's setup; /proc and
+   * fork look the process up through it). It holds the mm_users reference the mm was created
+   * with; the process's user threads hold one each (sim_thread.mm).
+   */
   mm: mm_struct | null;
   /** The userfaultfd contexts this process opened. */
   readonly uffds: userfaultfd_ctx[];
+  /** SIGNAL_GROUP_EXIT: exit_group(2) ran (do_group_exit). */
   exited: boolean;
+  /**
+   * The descriptor table (files_struct), by the scenario file's name: a reference on each open
+   * file (impl/fs/file_table.ts). Absent for a test's hand-built process: it sees every file.
+   */
+  files?: Map<string, file>;
 }
 
 /** Per-task kernel context (task_struct bits): which process a simulated thread belongs to. */
@@ -33,6 +44,17 @@ export interface sim_thread {
   readonly comm: string;
   /** PF_EXITING */
   exiting: boolean;
+  /**
+   * task->mm of a user thread: set when the thread starts (sim_clone_thread: clone(CLONE_VM)
+   * from its process, an mm_users reference of its own), cleared by its exit_mm. Undefined for
+   * the tasks that act for a process without being one of its threads (the setup task, the
+   * userfaultfd monitor, test tasks bound to a process): they use the process's mm.
+   */
+  mm?: mm_struct | null;
+  /** task->task_works: the final fputs queued to run on the way back to user space (task_work_add). */
+  task_works?: file[];
+  /** exit_task_work has run: task_work_add fails (the fput goes to delayed_fput). */
+  sim_task_work_exited?: boolean;
 }
 
 /** Logical-time contention figures (for the design comparisons). */
@@ -120,9 +142,13 @@ export function current_thread(): sim_thread {
   return t;
 }
 
-/** current->mm: the mm of the running user thread (null for kernel threads). */
+/**
+ * current->mm: the mm of the running user thread (null for kernel threads, and for a thread
+ * after its exit_mm).
+ */
 export function current_mm(): mm_struct | null {
   const t = k.threads.get(currentTaskId());
   if (!t) return null;
+  if (t.mm !== undefined) return t.mm;
   return k.procs.get(t.pid)?.mm ?? null;
 }

@@ -13,6 +13,8 @@ import type { Variant } from './variant.js';
 import { sim_user_thread, sim_do_user_op, type HistoryEntry } from './user.js';
 import { address_space, file, inode, sim_reset_ids } from '../include/linux/mm_types.js';
 import { sim_mm_alloc_setup } from '../mm/fork.js';
+import { sim_alloc_file } from '../fs/file_table.js';
+import { refcount_inc } from '../sync/refcount.js';
 
 export interface SimOptions {
   readonly variant: Variant;
@@ -108,14 +110,21 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   const ready = (): boolean => state.setupDone;
 
   // Files exist before anything runs.
+  // Opened before the processes exist: each listed process's descriptor table holds a reference
+  // on each (impl/fs/file_table.ts); the first is the one the file was allocated with.
   for (const f of sc.files ?? []) {
     const ino = new inode(f.name, [...f.pages]);
-    kernel.files.set(f.name, new file(ino, new address_space(ino)));
+    kernel.files.set(f.name, sim_alloc_file(new file(ino, new address_space(ino)), exec));
   }
-  for (const p of sc.processes) {
-    kernel.procs.set(p.pid, { pid: p.pid, mm: sim_mm_alloc_setup(p.pid, exec), uffds: [], exited: false });
+  sc.processes.forEach((p, i) => {
+    const files = new Map<string, file>();
+    for (const [name, f] of kernel.files) {
+      if (i > 0) refcount_inc(f.f_count);
+      files.set(name, f);
+    }
+    kernel.procs.set(p.pid, { pid: p.pid, mm: sim_mm_alloc_setup(p.pid, exec), uffds: [], exited: false, files });
     kernel.nextPid = Math.max(kernel.nextPid, p.pid + 1);
-  }
+  });
 
   if (opts.observer !== undefined) {
     // Every object the kernel can reach is converted (impl/rt/track.ts); the run's constant parts

@@ -37,12 +37,13 @@ import * as mmu_notifier from '../mm/mmu_notifier.js';
 import * as huge_memory from '../mm/huge_memory.js';
 import * as direct_io from '../fs/direct_io.js';
 import * as kvm from '../drivers/kvm.js';
+import * as file_table from '../fs/file_table.js';
 
 const modules = {
   mmap_lock, maple_tree, memory, memory_unmap, pgtable_generic, page_alloc, rmap, filemap,
   swap_state, swapfile, vmscan, mmap, vma, mprotect, fork, mmu_gather, mempolicy, userfaultfd,
   mremap, madvise, gup, khugepaged, task_mmu, fault, tlb, block, misc_device, vma_init, memory_swap, mmu_notifier,
-  huge_memory, direct_io, kvm,
+  huge_memory, direct_io, kvm, file_table,
 };
 
 type FunctionsOf<M> = { [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: M[K] };
@@ -69,6 +70,7 @@ export const MODULE_FILES: Readonly<Record<keyof typeof modules, string>> = {
   tlb: 'impl/arch/x86/mm/tlb.ts', block: 'impl/drivers/block.ts', misc_device: 'impl/drivers/misc_device.ts',
   vma_init: 'impl/mm/vma_init.ts', memory_swap: 'impl/mm/memory_swap.ts', mmu_notifier: 'impl/mm/mmu_notifier.ts',
   huge_memory: 'impl/mm/huge_memory.ts', direct_io: 'impl/fs/direct_io.ts', kvm: 'impl/drivers/kvm.ts',
+  file_table: 'impl/fs/file_table.ts',
 };
 
 /** Which module (kernel file) each function comes from, for `faultline list` and error messages. */

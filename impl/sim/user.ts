@@ -17,6 +17,7 @@ import {
 } from '../include/linux/mm_flags.js';
 import type { folio, mm_struct, pte_t } from '../include/linux/mm_types.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
+import { fatal_signal_pending, sim_task_sync_of } from '../sync/sched.js';
 
 /** One user-visible operation of a history: invocation and response at global steps. */
 export interface HistoryEntry {
@@ -56,16 +57,43 @@ function call<R>(name: string, ...args: unknown[]): Task<R> {
 }
 
 /**
- * The user thread body: wait until `ready()` (the scenario's setup is done), then run each
- * operation, recording it in the history. The loop is sim_user_op's, inlined: one generator less
- * on every step of the thread.
+ * The user thread body: wait until `ready()` (the scenario's setup is done), start as a thread
+ * of its process (sim_clone_thread: its own reference on the process's mm, so a thread of a child
+ * forked in the setup runs on the child's mm), then run each operation, recording it in the
+ * history. The loop is sim_user_op's, inlined: one generator less on every step of the thread.
+ *
+ * Process exit (exit_group, do_group_exit) kills the process's other threads: a thread killed
+ * during an operation finishes it in the kernel, and dies on the way back to user space
+ * (sim_exit_to_user_mode): the operation's result never reaches user space, so it stays pending
+ * in the history (it may or may not have taken effect), and the thread runs nothing more. A thread
+ * whose process may still be exited by one of its siblings (a sibling's program has exit(2))
+ * stays in user space when its program is done (pause()) until the SIGKILL comes, and exits then:
+ * its mm reference keeps the address space alive until that point, as in the kernel.
  */
 export function* sim_user_thread(program: readonly ModelOp[], history: HistoryEntry[], ready?: () => boolean): Task<void> {
   if (ready !== undefined && !ready()) yield block('wait for setup', ready);
+  const th = k.threads.get(current().id);
+  if (th !== undefined && k.fn.sim_clone_thread(th) < 0) return;
   for (const op of program) {
     const e = sim_history_invoke(op, history);
-    sim_history_respond(e, yield* sim_do_user_op(op));
+    const r = yield* sim_do_user_op(op);
+    if (th !== undefined && fatal_signal_pending()) {
+      yield* k.fn.sim_exit_to_user_mode(); // dies: e stays pending
+      return;
+    }
+    sim_history_respond(e, r);
+    if (op.op === 'exit') return;
   }
+  if (th !== undefined && th.mm && sim_sibling_may_exit(th)) {
+    const me = sim_task_sync_of(current());
+    yield block('pause', () => me.fatal);
+    yield* k.fn.sim_exit_to_user_mode();
+  }
+}
+
+/** Whether another user thread of th's process has exit(2) in its program (the thread pauses for it). */
+function sim_sibling_may_exit(th: { readonly pid: number; readonly comm: string }): boolean {
+  return k.scenario.threads.some((t) => t.pid === th.pid && t.name !== th.comm && t.program.some((o) => o.op === 'exit'));
 }
 
 /**
@@ -106,16 +134,28 @@ export function sim_do_user_op(op: ModelOp): Task<ModelResult> {
   return sim_do_syscall(op);
 }
 
+/**
+ * One syscall, and on its way back to user space the task work it queued (task_work_run: a final
+ * fput's release, impl/fs/file_table.ts).
+ */
 function* sim_do_syscall(op: ModelOp): Task<ModelResult> {
+  const r = yield* sim_do_syscall_body(op);
+  k.fn.task_work_run();
+  return r;
+}
+
+function* sim_do_syscall_body(op: ModelOp): Task<ModelResult> {
   switch (op.op) {
     case 'mmap': {
       const prot = (op.prot.read ? PROT_READ : 0) | (op.prot.write ? PROT_WRITE : 0) | (op.prot.exec ? PROT_EXEC : 0);
       const flags = (op.flags.shared ? MAP_SHARED : MAP_PRIVATE) | (op.flags.anonymous ? MAP_ANONYMOUS : 0) |
         (op.flags.fixed ? MAP_FIXED : 0) | (op.flags.noreplace ? MAP_FIXED_NOREPLACE : 0) |
         (op.flags.growsdown ? MAP_GROWSDOWN : 0);
-      const f = op.file !== undefined ? k.files.get(op.file) ?? null : null;
+      // ksys_mmap_pgoff's fget(fd) / fput(file): the descriptor's file, with a reference for the call.
+      const f = op.file !== undefined ? k.fn.fget(op.file) : null;
       if (op.file !== undefined && !f) return { kind: 'errno', errno: -9 };
       const r = yield* call<number>('ksys_mmap_pgoff', op.addr, op.len, prot, flags, f, (op.offset ?? 0) >> PAGE_SHIFT);
+      if (f) k.fn.fput(f);
       return r < 0 ? { kind: 'errno', errno: r } : { kind: 'addr', addr: r };
     }
     case 'munmap':
@@ -152,6 +192,7 @@ function errOrOk(r: number): ModelResult {
  */
 export function* sim_user_access(addr: number, write: boolean, value: number): Task<ModelResult> {
   const mm = current_mm();
+  // A thread after its exit_mm runs no user code (sim_user_thread stops it): this is a bug of the simulation.
   if (!mm) throw new Error('user access from a thread without an mm');
   const tid = current().id;
   const page = addr - (addr % 2 ** PAGE_SHIFT);
@@ -172,8 +213,13 @@ export function* sim_user_access(addr: number, write: boolean, value: number): T
     const present = pte !== null && pte.kind === 'present' && !pte.protnone;
     const error_code = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (present ? X86_PF_PROT : 0);
     const sig = yield* call<number>('do_user_addr_fault', { user: true }, error_code, addr);
+    // exit_to_user_mode: the task work the fault queued (a final fput of the file it pinned).
+    k.fn.task_work_run();
     if (sig === SIGSEGV) return { kind: 'signal', sig: 'SIGSEGV' };
     if (sig === SIGBUS) return { kind: 'signal', sig: 'SIGBUS' };
+    // SIGKILL pending (a sibling's exit_group): the thread dies on its way back to user space and
+    // never re-executes the access (the caller, sim_user_thread, runs its exit; no response).
+    if (fatal_signal_pending()) return { kind: 'ok' };
   }
 }
 

@@ -5,6 +5,7 @@
  * registration only waits for every page-table change in flight); ok. A device without the ioctl
  * (or a regular file) → -ENOTTY; no such file → -EBADF.
  */
+import { fdOpen } from '../state.js';
 import { EBADF, ENOTTY, ESRCH, OK, errno, type DevIoctlOp } from '../ops.js';
 import type { Action } from '../action.js';
 
@@ -12,7 +13,7 @@ export const dev_ioctl: Action<DevIoctlOp> = {
   apply(s, op) {
     if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
     const f = s.files[op.file];
-    if (!f) return { state: s, result: errno(EBADF) };
+    if (!f || !fdOpen(s, op.pid, op.file)) return { state: s, result: errno(EBADF) };
     if (!op.file.startsWith('/dev/kvm') || op.cmd !== 'KVM_CREATE_VM') return { state: s, result: errno(ENOTTY) };
     return { state: s, result: OK };
   },

@@ -19,7 +19,7 @@
  */
 import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioReadOp } from '../ops.js';
 import { blocked, isBlocked, transition, type Action } from '../action.js';
-import { findVma, pageOf } from '../state.js';
+import { fdOpen, findVma, pageOf } from '../state.js';
 import { direct, viewPage, waitsForUffd } from '../memory.js';
 import { anonVmaPrepare } from '../vma.js';
 import { EIO, type ModelResult } from '../ops.js';
@@ -31,7 +31,7 @@ export const dio_read: Action<DioReadOp> = {
   apply(s, op) {
     if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
     const f = s.files[op.file];
-    if (!f) return { state: s, result: errno(EBADF) };
+    if (!f || !fdOpen(s, op.pid, op.file)) return { state: s, result: errno(EBADF) };
     // Device files (drivers: impl/drivers/misc_device.ts registers every /dev/… file) have no O_DIRECT.
     if (f.driver || f.shmem || op.file.startsWith('/dev/')) return { state: s, result: errno(EINVAL) };
     if (op.page >= f.size) return { state: s, result: value(0) };

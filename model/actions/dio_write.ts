@@ -17,7 +17,7 @@
 import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioWriteOp } from '../ops.js';
 import { produce } from 'immer';
 import { blocked, isBlocked, transition, type Action } from '../action.js';
-import { ZERO_PAGE, findVma, pageOf } from '../state.js';
+import { ZERO_PAGE, fdOpen, findVma, pageOf } from '../state.js';
 import { viewPage, waitsForUffd } from '../memory.js';
 import { faultMayRead, isENOMEM, isErrno, maybeAnonVma } from '../failure.js';
 
@@ -25,7 +25,7 @@ export const dio_write: Action<DioWriteOp> = {
   apply(s, op) {
     if (!s.processes[op.pid]) return { state: s, result: errno(ESRCH) };
     const f = s.files[op.file];
-    if (!f) return { state: s, result: errno(EBADF) };
+    if (!f || !fdOpen(s, op.pid, op.file)) return { state: s, result: errno(EBADF) };
     // Device files (drivers: impl/drivers/misc_device.ts registers every /dev/… file) have no O_DIRECT.
     if (f.driver || f.shmem || op.file.startsWith('/dev/')) return { state: s, result: errno(EINVAL) };
     if (!Number.isInteger(op.page) || op.page < 0) return { state: s, result: errno(EINVAL) };

@@ -26,7 +26,7 @@ function forkAs(s: MmState, op: ForkOp, child: number): Outcome {
   return transition(s, (d) => {
     const parent = d.processes[op.pid]!;
     const vmas = parent.vmas.map((v) => cloneVma(v, { anonVma: v.anonVma === null ? null : d.nextAnonVma++ }));
-    d.processes[child] = { pid: child, vmas };
+    d.processes[child] = { pid: child, vmas, ...(parent.closed !== undefined ? { closed: [...parent.closed] } : {}) };
     d.nextPid = Math.max(d.nextPid, child + 1);
     if (d.uffd[op.pid] && parent.vmas.some((v) => v.uffd !== null)) {
       d.uffd[child] = newUffdCtx();

@@ -19,7 +19,7 @@
  */
 import { ENOMEM, EBADF, EEXIST, EINVAL, EPERM, ESRCH, errno, addrResult, resultsEqual, describeResult, type MmapOp, type ModelResult } from '../ops.js';
 import { transition, type Action, type Outcome, type Verdict } from '../action.js';
-import { PAGE_SIZE, TASK_SIZE, MMAP_MIN_ADDR, pageAlignUp, type MmState, type MmStateData, type VmaData } from '../state.js';
+import { PAGE_SIZE, TASK_SIZE, MMAP_MIN_ADDR, fdOpen, pageAlignUp, type MmState, type MmStateData, type VmaData } from '../state.js';
 import { chooseAddr, insertVma, mergeAround, placeable, rangeFree, unmapRange } from '../vma.js';
 import { failedMunmapStates, isENOMEM, unmapped } from '../failure.js';
 
@@ -31,7 +31,7 @@ function validate(s: MmState, op: MmapOp): number | null {
   const len = pageAlignUp(op.len);
   if (len > TASK_SIZE) return ENOMEM;
   if (!op.flags.anonymous) {
-    if (op.file === undefined || !s.files[op.file]) return EBADF;
+    if (op.file === undefined || !fdOpen(s, op.pid, op.file)) return EBADF;
   }
   // VM_GROWSDOWN only for private anonymous memory (do_mmap: file and shared anon → -EINVAL).
   if (op.flags.growsdown && (!op.flags.anonymous || op.flags.shared)) return EINVAL;

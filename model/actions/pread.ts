@@ -8,6 +8,7 @@
  * (filemap_read_folio: a read error → -EIO; beyond EOF ->read_folio zero-fills without I/O).
  * Either leaves nothing changed.
  */
+import { fdOpen } from '../state.js';
 import { EBADF, EIO, errno, value, type PreadOp } from '../ops.js';
 import { isENOMEM, isErrno } from '../failure.js';
 import type { Action } from '../action.js';
@@ -15,7 +16,7 @@ import type { Action } from '../action.js';
 export const pread: Action<PreadOp> = {
   apply(s, op) {
     const f = s.files[op.file];
-    if (!f) return { state: s, result: errno(EBADF) };
+    if (!f || !fdOpen(s, op.pid, op.file)) return { state: s, result: errno(EBADF) };
     if (op.page >= f.size) return { state: s, result: value(0) };
     return { state: s, result: value(f.pages[op.page] ?? 0) };
   },

@@ -7,6 +7,7 @@
  * __filemap_get_folio(FGP_WRITEBEGIN) cannot allocate the page-cache folio: -ENOMEM before
  * anything is copied (a whole-page write reads nothing first), nothing changed.
  */
+import { fdOpen } from '../state.js';
 import { EBADF, EINVAL, OK, errno, type PwriteOp } from '../ops.js';
 import { transition, type Action } from '../action.js';
 import { isENOMEM } from '../failure.js';
@@ -14,7 +15,7 @@ import { isENOMEM } from '../failure.js';
 export const pwrite: Action<PwriteOp> = {
   apply(s, op) {
     const f = s.files[op.file];
-    if (!f) return { state: s, result: errno(EBADF) };
+    if (!f || !fdOpen(s, op.pid, op.file)) return { state: s, result: errno(EBADF) };
     if (!Number.isInteger(op.page) || op.page < 0) return { state: s, result: errno(EINVAL) };
     return transition(s, (d) => {
       const file = d.files[op.file]!;

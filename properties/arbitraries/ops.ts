@@ -268,7 +268,7 @@ const fork = opKind<Record<string, never>>({
   resolve: (_d, ctx) => ({ op: 'fork', pid: ctx.pid }),
 });
 
-/** exit(): kept only as the last operation of a process's only thread (workload.ts). */
+/** exit(): kept only as the last operation of a thread (workload.ts). */
 const exit = opKind<Record<string, never>>({
   name: 'exit', weight: 1,
   draw: fc.constant({}),
@@ -286,6 +286,13 @@ const pwrite = opKind<{ file: number; page: number; v: number }>({
   name: 'pwrite', weight: 2,
   draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }), page: filePageArb, v: valueArb }),
   resolve: ({ file, page: p, v }, ctx) => ({ op: 'pwrite', pid: ctx.pid, file: DATA_FILES[file]!, page: p, value: v }),
+});
+
+/** close(2) of a data file's descriptor: its mappings keep working, later calls on it get -EBADF. */
+export const CLOSE_OP = opKind<{ file: number }>({
+  name: 'close', weight: 1,
+  draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
+  resolve: ({ file }, ctx) => ({ op: 'close', pid: ctx.pid, file: DATA_FILES[file]! }),
 });
 
 const procMemWrite = opKind<{ target: number; t: Target; v: number }>({

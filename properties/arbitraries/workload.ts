@@ -22,8 +22,8 @@
  *   kernel's failure behaviour everywhere).
  *
  * Structural rules that keep a workload a valid program (not tuning): exit(2) only as the last
- * operation of a process's only thread (exit_group kills the siblings, which the simulation's
- * threads cannot be; and the process's mm then dies); no setup step after a userfaultfd
+ * operation of a thread (nothing of that thread runs after it; exit_group kills the process's other
+ * threads, impl/mm/mmap.ts do_group_exit, and the mm dies with the last of them); no setup step after a userfaultfd
  * registration that would raise an event the monitor, not yet running, must read. And two gaps
  * of the model kept out of the workloads: no userfaultfd registration where a stack may grow
  * (the growth happens before the fault waits for the monitor; the model's waiting fault has no
@@ -150,9 +150,7 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
 
   // Threads and their programs.
   const threads: { name: string; pid: number; program: ModelOp[] }[] = [];
-  const perPid = new Map<number, number>();
   const pidOfThread = w.threads.map((t) => pids[t.proc % pids.length]!);
-  for (const pid of pidOfThread) perPid.set(pid, (perPid.get(pid) ?? 0) + 1);
   w.threads.forEach((t, i) => {
     const pid = pidOfThread[i]!;
     const ctx: ResolveCtx = { regions, end, pid, pids, fileSizes, focus: w.focus };
@@ -160,7 +158,7 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
     const program: ModelOp[] = [];
     draws.forEach((o, j) => {
       const op = resolveOp(o, ctx, table);
-      if (op.op === 'exit' && !(j === draws.length - 1 && perPid.get(pid) === 1)) return;
+      if (op.op === 'exit' && j !== draws.length - 1) return;
       if (stacks && op.op === 'uffd_register') return;
       if (op.op === 'madvise' && registering.has(pid) && !stacks) {
         program.push({ ...op, len: Math.min(op.len, PAGE) });

@@ -71,7 +71,7 @@ const OP_KIND: Readonly<Record<Exclude<ModelOp['op'], 'uffd_settle'>, string>> =
   pwrite: 'OP_PWRITE', proc_mem_write: 'OP_PROC_MEM_WRITE', read_maps: 'OP_READ_MAPS', read_smaps: 'OP_READ_SMAPS',
   uffd_register: 'OP_UFFD_REGISTER', uffd_unregister: 'OP_UFFD_UNREGISTER', uffdio_copy: 'OP_UFFDIO_COPY',
   uffdio_move: 'OP_UFFDIO_MOVE', uffd_read_event: 'OP_UFFD_READ_EVENT', dio_read: 'OP_DIO_READ', dio_write: 'OP_DIO_WRITE',
-  dev_ioctl: 'OP_DEV_IOCTL', khugepaged_collapse: 'OP_COLLAPSE',
+  dev_ioctl: 'OP_DEV_IOCTL', khugepaged_collapse: 'OP_COLLAPSE', close: 'OP_CLOSE',
 };
 
 /** Operations whose user buffer can be stalled at its copy_{from,to}_user. */
@@ -320,7 +320,7 @@ export function generateRepro(cx: Counterexample, variant: Variant, opts: ReproO
       case 'uffdio_move': needsUffd = true; Object.assign(f, { src: hex(op.src), dst: hex(op.dst) }); break;
       case 'uffd_read_event': needsUffd = true; break;
       case 'dio_read': case 'dio_write': Object.assign(f, { file: fileIndex(op.file), page: op.page, addr: hex(op.addr) }); break;
-      case 'dev_ioctl': f['file'] = fileIndex(op.file); break;
+      case 'dev_ioctl': case 'close': f['file'] = fileIndex(op.file); break;
       case 'khugepaged_collapse': f['addr'] = hex(op.addr); break;
     }
     if ((op.op === 'mmap' || op.op === 'mremap') && entry?.result?.kind === 'addr') f['model_addr'] = hex(entry.result.addr);

@@ -99,7 +99,7 @@ struct uffdio_move { uint64_t dst, src, len, mode; int64_t move; };
 enum { OP_MMAP = 1, OP_MUNMAP, OP_MPROTECT, OP_MREMAP, OP_MADVISE, OP_MBIND, OP_GET_MEMPOLICY, OP_FORK, OP_EXIT,
        OP_LOAD, OP_STORE, OP_PREAD, OP_PWRITE, OP_PROC_MEM_WRITE, OP_READ_MAPS, OP_READ_SMAPS, OP_UFFD_REGISTER,
        OP_UFFD_UNREGISTER, OP_UFFDIO_COPY, OP_UFFDIO_MOVE, OP_UFFD_READ_EVENT, OP_DIO_READ, OP_DIO_WRITE, OP_DEV_IOCTL,
-       OP_COLLAPSE };
+       OP_COLLAPSE, OP_CLOSE };
 enum { KS_SWAP_OUT = 1, KS_EVICT, KS_CACHE };
 enum { CHECK_HANG = 1, CHECK_VALUE = 2, CHECK_PROC = 4, CHECK_TAINT = 8 };
 
@@ -501,6 +501,16 @@ static void run_op(int i) {
 		}
 		set_result(i, "not run (the reproducer's own process)");
 		break;
+	case OP_CLOSE: {
+		/* the process's descriptor of the file (and its O_DIRECT twin): later calls on it get EBADF */
+		int r = close(file_fd[op->file]);
+		if (r == 0) {
+			file_fd[op->file] = -1;
+			if (file_dfd[op->file] >= 0) { close(file_dfd[op->file]); file_dfd[op->file] = -1; }
+		}
+		set_result(i, "%s", r < 0 ? errname(errno) : "ok");
+		break;
+	}
 	case OP_PREAD: {
 		long w = 0;
 		ssize_t r = pread(file_fd[op->file], &w, sizeof w, (off_t)op->page * PAGE);

@@ -25,6 +25,7 @@ const ALLOWED: Readonly<Record<string, string>> = {
   'impl/mm/pgtable_generic.ts:pte_cachep': CACHE,
   'impl/mm/page_alloc.ts:folio_cachep': CACHE,
   'impl/mm/rmap.ts:anon_vma_cachep': CACHE,
+  'impl/fs/file_table.ts:filp_cachep': CACHE,
   'impl/mm/rmap.ts:avc_cachep': CACHE,
   'impl/mm/maple_tree.ts:maple_node_cache': CACHE,
   'impl/mm/swapfile.ts:swap_map_cachep': CACHE,

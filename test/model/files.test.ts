@@ -4,7 +4,7 @@
 // COW). /proc/pid/mem (proc(5)): writes with FOLL_FORCE, so a private read-only mapping is
 // written by COW; the file never is (mm/gup.c check_vma_flags; the "Dirty COW" rule).
 import { describe, expect, it } from 'vitest';
-import { EBADF, EIO } from '../../model/index.js';
+import { EBADF, EIO, ESRCH } from '../../model/index.js';
 import { A, K, RO, RW, Seq, err, fixedAnon, ok, segv, v } from './helpers.js';
 
 const withFile = () => new Seq({ processes: [{ pid: 1 }, { pid: 2 }], files: { f: { pages: [1, 2] } } });
@@ -62,5 +62,26 @@ describe('proc_mem_write', () => {
     mapF(s, 2, true, RW);
     expect(s.do({ op: 'proc_mem_write', pid: 1, target: 2, addr: A, value: 6 })).toEqual(ok);
     expect(s.do({ op: 'pread', pid: 1, file: 'f', page: 0 })).toEqual(v(6));
+  });
+});
+
+describe('close', () => {
+  it('closes the descriptor: later calls on it get -EBADF, a mapping keeps working, a second close -EBADF; fork inherits the table', () => {
+    const s = new Seq({ processes: [{ pid: 1 }, { pid: 3 }], files: { f: { pages: [7] } } });
+    s.do({ op: 'mmap', pid: 1, addr: A, len: K, prot: RW, flags: fixedAnon({ anonymous: false, shared: true }), file: 'f' });
+    expect(s.do({ op: 'close', pid: 1, file: 'f' })).toEqual({ kind: 'ok' });
+    expect(s.load(1, A)).toEqual(v(7));
+    expect(s.do({ op: 'close', pid: 1, file: 'f' })).toEqual(err(EBADF));
+    expect(s.do({ op: 'pread', pid: 1, file: 'f', page: 0 })).toEqual(err(EBADF));
+    expect(s.do({ op: 'mmap', pid: 1, addr: A + 4 * K, len: K, prot: RW, flags: fixedAnon({ anonymous: false, shared: true }), file: 'f' })).toEqual(err(EBADF));
+    // Another process's descriptor is its own.
+    expect(s.do({ op: 'pread', pid: 3, file: 'f', page: 0 })).toEqual(v(7));
+    // A child forked after the close has it closed too.
+    expect(s.do({ op: 'fork', pid: 1 })).toEqual({ kind: 'pid', pid: 4 });
+    expect(s.do({ op: 'pwrite', pid: 4, file: 'f', page: 0, value: 1 })).toEqual(err(EBADF));
+    expect(s.do({ op: 'close', pid: 9, file: 'f' })).toEqual(err(ESRCH));
+    expect(s.do({ op: 'close', pid: 3, file: 'nosuch' })).toEqual(err(EBADF));
+    // check: a kernel that kept the descriptor (pread works after close) is refused.
+    expect(s.accept({ op: 'pread', pid: 1, file: 'f', page: 0 }, v(7)).ok).toBe(false);
   });
 });
