@@ -49,15 +49,28 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
     for (const [name, pages] of fileList) files[name] = { pages, ...(name.startsWith('/dev/') && sim_misc_dev_kind(name) === 'pfnmap' ? { driver: true } : {}) };
     return initialState({ processes: pids.map((pid) => ({ pid })), files });
   });
-  for (const { op, result } of run.setupHistory) {
+  for (const { op, result, vmas } of run.setupHistory) {
     const next = transition(node, opKey(op, result), op, result);
     if (typeof next === 'string') return `setup ${describeCall(op, result)}: ${next}`;
-    if (Array.isArray(next)) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
+    if (Array.isArray(next)) {
+      // A merge the model leaves open (model/spec.ts MERGING): the setup ran alone, so the
+      // kernel's VMAs right after the operation say which of the model's states it took.
+      const same = vmas === undefined ? [] : next.filter((n) => sameVmas(n.state, op.pid, vmas));
+      if (same.length !== 1) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
+      node = same[0]!;
+      continue;
+    }
     node = next as ModelNode;
   }
   // Fault injection starts when the setup is done (impl/sim/run.ts): from here the failure
   // contracts of the model's actions apply.
   return scenario.faultInjection ? intern(withMayFail(node.state, true)) : node;
+}
+
+/** Whether the model's VMAs of process pid are exactly `vmas` ([start, end) each, in order). */
+function sameVmas(s: MmState, pid: number, vmas: readonly (readonly [number, number])[]): boolean {
+  const mine = s.processes[pid]?.vmas ?? [];
+  return mine.length === vmas.length && mine.every((v, i) => v.start === vmas[i]![0] && v.end === vmas[i]![1]);
 }
 
 export function judgeHistory(run: SimRun): HistoryVerdict {
