@@ -190,6 +190,15 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
     }
     if (violations.length > 0) break;
   }
+  return checkJson(c, { executions, elapsedMs: Date.now() - t0, violations, unknown, injected });
+}
+
+/** The CheckJson of a campaign of c with these totals (one process, workers and merged shards alike). */
+function checkJson(
+  c: Pick<CheckRun, 'strategy' | 'seed' | 'runs'> & { readonly target: CheckNames },
+  totals: Pick<CheckJson, 'executions' | 'elapsedMs' | 'violations' | 'unknown' | 'injected'>,
+): CheckJson {
+  const fams = c.target.families;
   return {
     config: c.target.config,
     mutant: c.target.mutant ?? null,
@@ -198,11 +207,7 @@ export async function runCheck(backend: Backend, io: CliIO, c: CheckRun): Promis
     strategy: c.strategy,
     seed: c.seed,
     runs: c.runs,
-    executions,
-    elapsedMs: Date.now() - t0,
-    violations,
-    unknown,
-    injected,
+    ...totals,
   };
 }
 
@@ -259,21 +264,13 @@ export async function finishCheck(io: CliIO, c: Pick<CheckRun, 'strategy' | 'see
     });
   }
   if (c.coverage !== undefined) for (const w of fold.taken) if (w.coverage) c.coverage.merge(w.coverage);
-  const fams = c.target.families;
-  return {
-    config: c.target.config,
-    mutant: c.target.mutant ?? null,
-    variant: c.target.variantName ?? null,
-    scenario: fams.length === 1 ? fams[0]!.name : 'all',
-    strategy: c.strategy,
-    seed: c.seed,
-    runs: c.runs,
+  return checkJson(c, {
     executions: fold.folds.reduce((a, f) => a + f.executions, 0),
     elapsedMs,
     violations,
     unknown: fold.folds.reduce((a, f) => a + f.unknown, 0),
     injected: fold.folds.reduce((a, f) => a + f.injectedRuns, 0),
-  };
+  });
 }
 
 /** runCheck on worker threads: units in order, folded as one process would. */

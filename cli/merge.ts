@@ -1,9 +1,9 @@
 /**
  * faultline merge DIR… [--out OUT] [--json]
  *
- * Merges the shard files of one campaign (check, coverage or verify run with --shard I/N or
- * --shards N) into the result one machine running the whole campaign gives, timings aside: for
- * check, its output and counterexample files (OUT default ./counterexamples/); for coverage, its
+ * Merges the shard files of one campaign (check, coverage, verify or explore run with --shard I/N
+ * or --shards N) into the result one machine running the whole campaign gives, timings aside: for
+ * check and explore, the output and counterexample files (OUT default ./counterexamples/); for coverage, its
  * report; for verify, the table, OUT/report.json, OUT/index.html, OUT/counterexamples/ and the
  * timelines (OUT default ./faultline-report/). The exit code is the whole campaign's.
  */
@@ -14,6 +14,8 @@ import { EXIT_OK, EXIT_VIOLATION, UsageError, type CliIO } from './io.js';
 import { checkShardSet, readShardFiles, type ShardFile } from './shard.js';
 import type { UnitWire } from './units.js';
 import { unitCount } from '../properties/campaign_fold.js';
+import { finishExplore, type ExploreShardCampaign } from './explore.js';
+import type { ExploreUnitWire } from './explore_units.js';
 
 export const MERGE_SPEC: CommandSpec = {
   name: 'merge',
@@ -24,11 +26,11 @@ export const MERGE_SPEC: CommandSpec = {
 
 export const MERGE_USAGE = `usage: faultline merge DIR… [--out OUT] [--json]
 
-  Merge the shard files (shard-I-of-N.json) found in the DIRs — every shard of one check, coverage or
-  verify campaign run with --shard I/N or --shards N — into the result of the whole campaign, as one
-  machine running it would give (timings aside): check's output and counterexamples (OUT default
-  ./${DEFAULT_OUT}/), coverage's report, or verify's table and report directory (OUT default
-  ./faultline-report/). Exit as the campaign would: 0 no violation, 1 a violation, 2 bad input
+  Merge the shard files (shard-I-of-N.json) found in the DIRs — every shard of one check, coverage,
+  verify or explore campaign run with --shard I/N or --shards N — into the result of the whole
+  campaign, as one machine running it would give (timings aside): check's or explore's output and
+  counterexamples (OUT default ./${DEFAULT_OUT}/), coverage's report, or verify's table and report
+  directory (OUT default ./faultline-report/). Exit as the campaign would: 0 no violation, 1 a violation, 2 bad input
   (a shard missing or given twice, shards of different campaigns).`;
 
 export async function mergeCommand(argv: readonly string[], io: CliIO, backend: Backend): Promise<number> {
@@ -42,6 +44,7 @@ export async function mergeCommand(argv: readonly string[], io: CliIO, backend: 
   checkShardSet(files);
   const json = bool(p, 'json');
   const command = files[0]!.data.command;
+  if (command === 'explore') return mergeExplore(io, files as { file: string; data: ShardFile<ExploreShardCampaign, ExploreUnitWire[]> }[], str(p, 'out'), json);
   if (command === 'verify') {
     const { mergeVerify } = await import('./verify.js');
     return mergeVerify(io, backend, files, str(p, 'out'), json);
@@ -90,4 +93,17 @@ async function mergeCheck(io: CliIO, files: readonly { file: string; data: Shard
   if (json) io.stdout(JSON.stringify(result) + '\n');
   else io.stdout(checkSummary(result, c.faultInjection));
   return result.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+}
+
+/** Fold an explore search's shards: every subtree in order, as one process searching them all. */
+async function mergeExplore(io: CliIO, files: readonly { file: string; data: ShardFile<ExploreShardCampaign, ExploreUnitWire[]> }[], outFlag: string | undefined, json: boolean): Promise<number> {
+  const c = files[0]!.data.campaign;
+  const units = new Map<number, ExploreUnitWire>();
+  for (const f of files) for (const w of f.data.results) units.set(w.unit, w);
+  // With a time limit, subtrees may never have been searched (the fold reports the space as not covered).
+  if (c.timeLimitSec === null) {
+    for (let k = 0; k < c.prefixes.length; k++) if (!units.has(k)) throw new UsageError(`merge: subtree ${k} of the explore search is in no shard file (was a shard cut short?)`);
+  }
+  const elapsedMs = Math.max(...files.map((f) => f.data.elapsedMs));
+  return finishExplore(io, c, [...units.values()], elapsedMs, outFlag ?? DEFAULT_OUT, json);
 }

@@ -11,6 +11,10 @@ async function handle(task: PoolTask): Promise<unknown> {
   switch (task.kind) {
     case 'unit':
       return runUnitTask(task as UnitTask, hooks);
+    case 'explore-unit': {
+      const { runExploreUnitTask } = await import('./explore_units.js');
+      return runExploreUnitTask(task as import('./explore_units.js').ExploreUnitTask, hooks);
+    }
     case 'cell': {
       const { runCellTask } = await import('./verify.js');
       return runCellTask(task as PoolTask & { cell: unknown; cwd: string }, hooks);

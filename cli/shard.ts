@@ -63,7 +63,7 @@ export function shardFileName(s: Shard): string {
 export interface ShardFile<C, R> {
   readonly format: typeof SHARD_FORMAT;
   readonly version: 1;
-  readonly command: 'check' | 'coverage' | 'verify';
+  readonly command: 'check' | 'coverage' | 'verify' | 'explore';
   readonly shard: Shard;
   /** What was run: every shard of one campaign has the same. */
   readonly campaign: C;

@@ -10,7 +10,7 @@
 import { produce } from 'immer';
 import { ENOMEM, type ModelResult } from './ops.js';
 import { ZERO_PAGE, findVma, type MmState, type MmStateData, type ProcessData, type Vma, type VmaData } from './state.js';
-import { direct, viewPage } from './memory.js';
+import { direct, viewPage, vmaForUserFault } from './memory.js';
 import { anonVmaPrepare, modifyRange, queueEvent, splitAt, unmapRange } from './vma.js';
 
 export const isErrno = (r: ModelResult, e: number): boolean => r.kind === 'errno' && r.errno === e;
@@ -57,6 +57,26 @@ export function withAnonVma(s: MmState, pid: number, addr: number): MmState | nu
     const proc = d.processes[pid]!;
     anonVmaPrepare(d, proc, findVma(proc.vmas, addr)!);
   });
+}
+
+/**
+ * What a user fault at addr that had to grow a VM_GROWSDOWN stack and failed for want of memory
+ * leaves (the access gets SIGSEGV: the fault path's expand_stack failing goes to bad_area —
+ * arch/x86/mm/fault.c, 6.3–6.4 directly, 6.5+ through lock_mm_and_find_vma → expand_stack_locked):
+ * mm/mmap.c expand_downwards returns -ENOMEM from mas_preallocate, anon_vma_prepare or
+ * acct_stack_growth (security_vm_enough_memory_mm), the last after the anon_vma was prepared; the
+ * stack does not grow. [] when the access would not grow a stack (it hits a VMA, or no stack may
+ * grow to it: that SIGSEGV is apply's).
+ */
+export function stackGrowthFailed(s: MmState, pid: number, addr: number): MmState[] {
+  const proc = s.processes[pid];
+  if (!proc || findVma(proc.vmas, addr)) return [];
+  let inStack: number | undefined;
+  produce(s, (d) => {
+    const v = vmaForUserFault((d as MmStateData).processes[pid]!, addr);
+    if (v) inStack = v.end - 1;
+  });
+  return inStack === undefined ? [] : maybeAnonVma(s, pid, inStack);
 }
 
 /** The states s and, where it differs, s with the anon_vma of the VMA at addr prepared. */

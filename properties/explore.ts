@@ -20,6 +20,7 @@ import type { Execution, ExecutionHooks, Outcome, StepObserver, TaskState } from
 import { Violation } from '../impl/rt/task.js';
 import { DporStrategy, type DporRun, type DporStats } from '../impl/rt/schedulers/dpor.js';
 import { DfsStrategy } from '../impl/rt/schedulers/dfs.js';
+import type { ForcedChoice } from '../impl/rt/schedulers/subtrees.js';
 import type { Kernel } from '../impl/sim/kernel.js';
 import { sim_run } from '../impl/sim/run.js';
 import type { ScenarioSpec } from '../impl/sim/scenario.js';
@@ -50,6 +51,12 @@ export interface ExploreOptions {
   readonly traceViolations?: boolean;
   /** DPOR's sleep sets (default on; off for testing). */
   readonly sleepSets?: boolean;
+  /**
+   * Search only the subtree of the executions that start with these decisions (explore --split:
+   * properties/explore_split.ts). Its own state cache, its own sleep sets, no backtracking into
+   * the prefix.
+   */
+  readonly prefix?: readonly ForcedChoice[];
 }
 
 export interface ExploreProgress {
@@ -113,6 +120,7 @@ function exploreDporOnce(opts: ExploreOptions): ExploreOutcome | null {
   const dpor = new DporStrategy({
     preemptionBound: opts.preemptions, mode: cache ? 'full' : 'dpor', cache,
     ...(opts.sleepSets !== undefined ? { sleepSets: opts.sleepSets } : {}),
+    ...(opts.prefix !== undefined ? { forced: opts.prefix } : {}),
   });
   const found = new Found(opts);
   let executions = 0;
@@ -151,7 +159,7 @@ function exploreDfs(opts: ExploreOptions): ExploreOutcome {
   const t0 = performance.now();
   const deadline = opts.timeLimitMs !== undefined ? t0 + opts.timeLimitMs : Infinity;
   const max = opts.maxExecutions ?? Infinity;
-  const dfs = new DfsStrategy({ preemptionBound: opts.preemptions });
+  const dfs = new DfsStrategy({ preemptionBound: opts.preemptions, ...(opts.prefix !== undefined ? { forced: opts.prefix } : {}) });
   const found = new Found(opts);
   let executions = 0;
   let steps = 0;

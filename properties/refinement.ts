@@ -14,7 +14,9 @@ import {
 } from '../impl/include/linux/mm_flags.js';
 import { sim_misc_dev_kind, sim_misc_dev_pages } from '../impl/drivers/misc_device.js';
 import { initialState, withMayFail, type MmState } from '../model/state.js';
-import { EAGAIN, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
+import { fingerprint, step } from '../model/spec.js';
+import { withAnonMergeRule } from '../model/vma.js';
+import { EAGAIN, EFAULT, type DioReadOp, type DioWriteOp, describeCall, describeOp, describeResult, hex, type ModelOp, type ModelResult, type UffdEvent } from '../model/ops.js';
 import { checkLinearizability, type HistoryOp } from './linearizability/index.js';
 import { intern, internRoot, opKey, transition, type ModelNode } from './linearizability/model_cache.js';
 
@@ -49,15 +51,17 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
     for (const [name, pages] of fileList) files[name] = { pages, ...(name.startsWith('/dev/') && sim_misc_dev_kind(name) === 'pfnmap' ? { driver: true } : {}) };
     return initialState({ processes: pids.map((pid) => ({ pid })), files });
   });
-  for (const { op, result, vmas } of run.setupHistory) {
+  for (const { op, result } of run.setupHistory) {
     const next = transition(node, opKey(op, result), op, result);
     if (typeof next === 'string') return `setup ${describeCall(op, result)}: ${next}`;
     if (Array.isArray(next)) {
-      // A merge the model leaves open (model/spec.ts MERGING): the setup ran alone, so the
-      // kernel's VMAs right after the operation say which of the model's states it took.
-      const same = vmas === undefined ? [] : next.filter((n) => sameVmas(n.state, op.pid, vmas));
-      if (same.length !== 1) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
-      node = same[0]!;
+      // A merging call's two anon_vma merge rules (model/spec.ts check) may leave two layouts:
+      // the simulation's generations (6.3–6.15) follow the 6.3 rule, so the setup is resolved by it.
+      const sim = withAnonMergeRule('6.3', () => step(node.state, op));
+      const f = 'blocked' in sim ? '' : fingerprint(sim.state);
+      const pick = next.find((n) => fingerprint(n.state) === f);
+      if (!pick) return `setup ${describeCall(op, result)}: more than one state (a failure) in a setup`;
+      node = pick;
       continue;
     }
     node = next as ModelNode;
@@ -67,12 +71,6 @@ function modelInitialNode(run: Pick<SimRun, 'setupHistory'>, scenario: { files?:
   return scenario.faultInjection ? intern(withMayFail(node.state, true)) : node;
 }
 
-/** Whether the model's VMAs of process pid are exactly `vmas` ([start, end) each, in order). */
-function sameVmas(s: MmState, pid: number, vmas: readonly (readonly [number, number])[]): boolean {
-  const mine = s.processes[pid]?.vmas ?? [];
-  return mine.length === vmas.length && mine.every((v, i) => v.start === vmas[i]![0] && v.end === vmas[i]![1]);
-}
-
 export function judgeHistory(run: SimRun): HistoryVerdict {
   const init = modelInitialState(run, run.kernel.scenario);
   const endStep = run.exec.step;
@@ -80,9 +78,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))))));
+  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history)))))))));
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -340,12 +338,22 @@ function settleOps(history: HistoryOp[]): HistoryOp[] {
 /**
  * Processes in which a load can change what later operations see: it may grow a stack (a
  * MAP_GROWSDOWN VMA at the start, or mapped by the history), or map the zero page or a shmem page
- * that a registered range's UFFDIO_COPY would then find. Their successful loads are kept.
+ * that a registered range's UFFDIO_COPY would then find — its own, or another process's sharing
+ * the shmem object (a fork's child). Their successful loads are kept.
  */
 export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): Set<number> {
   const out = new Set(uffd);
   for (const p of Object.values(init.processes)) if (p.vmas.some((v) => v.growsdown)) out.add(p.pid);
   for (const h of history) if (h.op.op === 'mmap' && h.op.flags.growsdown) out.add(h.op.pid);
+  // A shmem page a load allocates (shmem_fault) is in the object every mapper shares: another
+  // process's registered range then finds it (no missing fault; UFFDIO_COPY -EEXIST). So with
+  // userfaultfd in use and shared memory around, every process's loads may have that effect.
+  const shmem = Object.values(init.processes).some((p) => p.vmas.some((v) => v.file !== null && init.files[v.file]?.shmem === true))
+    || history.some((h) => h.op.op === 'mmap' && h.op.flags.shared && h.op.flags.anonymous);
+  if (uffd.size > 0 && shmem) {
+    for (const p of Object.values(init.processes)) out.add(p.pid);
+    for (const h of history) out.add(h.op.pid);
+  }
   return out;
 }
 
@@ -356,16 +364,21 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
   const out: HistoryOp[] = [];
   for (const h of history) {
     const op = h.op;
+    if (op.op === 'dio_read' || op.op === 'dio_write') { out.push(dioRacing(h, op, racing, overlaps)); continue; }
     if (op.op !== 'load' && op.op !== 'store') { out.push(h); continue; }
     const segv = h.result?.kind === 'signal' && h.result.sig === 'SIGSEGV';
-    if (!segv && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
+    // A store that succeeded through a stale PTE (see below): munmap and mremap only, which
+    // downgrade mmap_lock before they zap (an mprotect changes the PTEs under mmap_lock held for
+    // writing, so nothing sees its VMA change before its PTEs).
+    const staleStore = op.op === 'store' && h.result?.kind === 'ok';
+    if (!segv && !staleStore && !(op.op === 'load' && h.result?.kind === 'value')) { out.push(h); continue; }
     const pageAddr = op.addr - (op.addr % PAGE_SIZE);
     const races = racing.some((r) => {
       const ro = r.op;
       if (ro.pid !== op.pid || !overlaps(h, r)) return false;
       const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
       if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
-      if (ro.op === 'mprotect') return inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
+      if (ro.op === 'mprotect') return !staleStore && inRange(ro.addr, ro.len) && !(op.op === 'load' ? ro.prot.read : ro.prot.write);
       // mremap takes the old range away (move_vma → do_vmi_munmap of the source; a shrink unmaps
       // the tail) and MREMAP_FIXED unmaps the target first.
       if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
@@ -381,6 +394,17 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     // a load that read a value through a PTE or TLB entry the racing call had not taken
     // yet, in a process where its fault may have had such an effect (keepLoads): its value says
     // nothing (a stale entry), its effect may be real.
+    // A store that succeeded meanwhile wrote through a PTE or TLB entry still there (the VMA
+    // already gone for a /proc read or an madvise of the same thread): its data lands in the
+    // doomed page — invisible after the munmap for a private page; kept in the page cache or the
+    // device page for a shared one. So it is kept as a pending store of its value: it may take
+    // effect (before the racing call) or not at all. Not covered: a shared page's data that
+    // landed after the VMA went is not shown to later readers of the file (pread, another
+    // mapping); a reader that sees it would still be flagged.
+    if (staleStore) {
+      out.push({ ...h, task: pseudoTask(h.id), result: undefined, response: Infinity });
+      continue;
+    }
     if (segv || keepLoads.has(op.pid)) {
       // A load maps the zero page; a store's fault allocated a zeroed anonymous page (counted in
       // smaps' Rss, unlike the zero page) and its data never landed (the retry failed): a pending
@@ -392,6 +416,37 @@ export function dropRacingFaults(history: HistoryOp[], keepLoads: ReadonlySet<nu
     }
   }
   return out;
+}
+
+/**
+ * An O_DIRECT read or write racing a munmap or mremap of its user page (dropRacingFaults): GUP-fast
+ * (mm/gup.c gup_fast_fallback, no VMA, no mmap_lock) pins the page through a PTE the racing call
+ * has not zapped yet, even after the VMA is gone for /proc readers — the device then moves the
+ * data in or out of that doomed page (a read's data is lost with it, a write takes the old
+ * contents to the file). If it got -EFAULT instead (the slow path found no VMA), its fault may
+ * have installed the page first, as a racing access's (a read fault for a write's buffer, a
+ * write fault for a read's). Either way it stays as a pending operation, on a task of its own:
+ * it may take effect before the racing call, or not at all (a success's data: this can hide a
+ * lost write, never invent a violation). An mprotect changes the PTEs under mmap_lock held for
+ * writing, so only its -EFAULT races.
+ */
+function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly HistoryOp[], overlaps: (a: HistoryOp, b: HistoryOp) => boolean): HistoryOp {
+  const efault = h.result?.kind === 'errno' && h.result.errno === EFAULT;
+  const ok = h.result?.kind === 'value';
+  if (!efault && !ok) return h;
+  const pageAddr = op.addr - (op.addr % PAGE_SIZE);
+  const inRange = (a: number, len: number) => pageAddr >= a && pageAddr < a + len;
+  const races = racing.some((r) => {
+    const ro = r.op;
+    if (ro.pid !== op.pid || !overlaps(h, r)) return false;
+    if (ro.op === 'munmap') return inRange(ro.addr, ro.len);
+    if (ro.op === 'mprotect') return efault && inRange(ro.addr, ro.len);
+    if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
+    return false;
+  });
+  if (!races) return h;
+  const pend: ModelOp = ok ? op : op.op === 'dio_write' ? { op: 'load', pid: op.pid, addr: op.addr } : { op: 'store', pid: op.pid, addr: op.addr, value: 0 };
+  return { ...h, task: pseudoTask(h.id), op: pend, result: undefined, response: Infinity };
 }
 
 /**
@@ -439,6 +494,35 @@ function dropForkEagain(history: HistoryOp[]): HistoryOp[] {
     if ((h.op.op !== 'uffdio_copy' && h.op.op !== 'uffdio_move') || h.result?.kind !== 'errno' || h.result.errno !== EAGAIN) return true;
     return !failed.some((f) => f.op.pid === h.op.pid && !(f.response < h.invoke || h.response < f.invoke));
   });
+}
+
+/**
+ * fork is not one step for a store of another thread of the parent: kernel/fork.c dup_mmap
+ * (6.3–6.15) walks the parent's VMAs in address order, and for each one calls dup_userfaultfd
+ * (which raises ctx->mmap_changing: a UFFDIO_COPY then gets -EAGAIN) and then copy_page_range,
+ * which write-protects the parent's private PTEs; the TLB is flushed only once, after the walk
+ * (flush_tlb_mm). A store through a PTE or TLB entry still writable lands in the page the child
+ * then shares, even after an earlier VMA's userfaultfd event was already visible. So a successful
+ * store of the parent overlapping a successful fork also gets a pending store of its value to the
+ * child (its own pseudo task): the child's copy may have it or not. (A pending op can take effect
+ * at any later point, also after the child's own later writes to that page: that can hide a
+ * wrong value, never invent one.)
+ */
+export function forkRacingStores(history: HistoryOp[]): HistoryOp[] {
+  const forks = history.filter((h) => h.op.op === 'fork' && h.result?.kind === 'pid');
+  if (forks.length === 0) return history;
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  const out = [...history];
+  for (const h of history) {
+    const op = h.op;
+    if (op.op !== 'store' || h.result?.kind !== 'ok') continue;
+    for (const f of forks) {
+      if (f.op.pid !== op.pid || f.response < h.invoke || h.response < f.invoke || f.result?.kind !== 'pid') continue;
+      const id = nextId++;
+      out.push({ id, task: pseudoTask(id), op: { op: 'store', pid: f.result.pid, addr: op.addr, value: op.value }, result: undefined, invoke: Math.max(h.invoke, f.invoke), response: Infinity });
+    }
+  }
+  return out;
 }
 
 /**

@@ -29,7 +29,7 @@
 import type { Task } from '../rt/task.js';
 import { waitUntil } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
-import type { address_space, file, folio, vm_fault, vm_operations_struct, vm_area_struct } from '../include/linux/mm_types.js';
+import type { address_space, file, folio, vm_fault, vm_operations_struct } from '../include/linux/mm_types.js';
 import { address_space as address_space_class } from '../include/linux/mm_types.js';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, PAGE_SHIFT,
@@ -595,12 +595,6 @@ export const generic_file_vm_ops: vm_operations_struct = {
   map_pages: (vmf, start, end) => k.fn.filemap_map_pages(vmf, start, end),
   page_mkwrite: (vmf) => k.fn.filemap_page_mkwrite(vmf),
 };
-
-/** generic_file_mmap(file, vma): ->mmap of a regular file: use generic_file_vm_ops. */
-export function generic_file_mmap(_file: file, vma: vm_area_struct): number {
-  vma.vm_ops = generic_file_vm_ops;
-  return 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // pread / pwrite of one page

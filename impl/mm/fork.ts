@@ -1,7 +1,7 @@
 /**
  * Kernel: kernel/fork.c — copy_mm → dup_mm → dup_mmap (moved to mm/mmap.c in 6.16), the
  * process creation around it (copy_process: the pid, the task), and the mm_struct's lifetime:
- * allocate_mm / mm_init, mmget / mmget_not_zero / mmput (mm_users, the address space) and
+ * allocate_mm / mm_init, mmget_not_zero / mmput (mm_users, the address space) and
  * mmgrab / mmdrop / __mmdrop (mm_count, the struct itself).
  *
  * mm_struct lifetime: an mm is a KASAN object of the "mm_struct" cache (mm_cachep). The users
@@ -66,7 +66,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   /** loop_out's mpnt: the parent VMA the copy stopped at (6.8+: marked XA_ZERO_ENTRY). */
   let stopped: vm_area_struct | null = null;
   if (!retval) {
-    mm.mm_mt.in_rcu = false; // mt_clear_in_rcu(vmi.mas.tree)
+    k.fn.mt_clear_in_rcu(mm.mm_mt); // mt_clear_in_rcu(vmi.mas.tree)
     for (let i = 0; i < parent.length; i++) {
       const mpnt = parent[i]!;
       // Parent VMA write lock: no page fault may change it while it is copied (fb49c455323f).
@@ -140,7 +140,7 @@ export function* dup_mmap(mm: mm_struct, oldmm: mm_struct): Task<number> {
   }
   // loop_out:
   if (!retval) {
-    mm.mm_mt.in_rcu = true; // mt_set_in_rcu
+    k.fn.mt_set_in_rcu(mm.mm_mt);
   } else if (mt_dup) {
     // The entire maple tree has already been duplicated. If the mmap duplication fails, mark
     // the failure point with XA_ZERO_ENTRY. In exit_mmap(), if this marker is encountered, stop
@@ -283,12 +283,6 @@ export function __mmdrop(mm: mm_struct): void {
   mm.pgd.clear(); // mm_free_pgd
   k.fn.sim_tlb_destroy_context(mm); // destroy_context
   kmem_cache_free(mm_cachep, mm, '__mmdrop: free_mm');
-}
-
-/** mmget(mm): a new user of the address space (the caller holds one already). */
-export function mmget(mm: mm_struct): void {
-  kasan_check_write(mm, 'mmget');
-  refcount_inc(mm.mm_users);
 }
 
 /** mmget_not_zero(mm): a user of an address space that may be exiting (false: it is). */

@@ -1,6 +1,5 @@
 /**
- * Kernel: mm/gup.c (get_user_pages, get_user_pages_remote, get_user_pages_unlocked,
- * get_user_pages_fast, __get_user_pages_locked, __get_user_pages, faultin_page,
+ * Kernel: mm/gup.c (get_user_pages_remote, get_user_pages_fast, __get_user_pages_locked, __get_user_pages, faultin_page,
  * follow_page_pte, check_vma_flags, can_follow_write_pte/common, gup_must_unshare,
  * gup_fast, gup_fast_pmd_range, gup_fast_pte_range), mm/memory.c (__access_remote_vm),
  * fs/proc/base.c (mem_rw: a write(2) to /proc/pid/mem).
@@ -12,7 +11,7 @@
  * mapping without VM_WRITE breaks COW like a write fault would (do_wp_page / do_cow_fault leave
  * the PTE read-only, the VMA not being writable), and GUP then may write the page only if it is
  * an exclusive anonymous page (can_follow_write_common) — never the page-cache page behind it.
- * With FOLL_UNLOCKABLE (get_user_pages_unlocked, the GUP-fast fallback) a fault may drop the lock
+ * With FOLL_UNLOCKABLE (the GUP-fast fallback) a fault may drop the lock
  * (VM_FAULT_RETRY / COMPLETED: *locked = 0) and __get_user_pages_locked retakes it and retries
  * that page with FOLL_TRIED. Without it (get_user_pages_remote with locked == NULL, as
  * __access_remote_vm calls it) faults run without FAULT_FLAG_ALLOW_RETRY.
@@ -598,23 +597,6 @@ export function* get_user_pages_remote(
   }
   gup_flags |= FOLL_TOUCH | FOLL_REMOTE;
   return yield* k.fn.__get_user_pages_locked(mm, start, nr_pages, pages, locked ?? { locked: 1 }, gup_flags);
-}
-
-/** get_user_pages(start, nr_pages, gup_flags, pages): current->mm, mmap_read_lock held by the caller. */
-export function* get_user_pages(start: number, nr_pages: number, gup_flags: number, pages: folio[] | null): Task<number> {
-  const mm = current_mm();
-  if (!mm) return -EFAULT;
-  return yield* k.fn.__get_user_pages_locked(mm, start, nr_pages, pages, { locked: 1 }, gup_flags | FOLL_TOUCH);
-}
-
-/**
- * get_user_pages_unlocked(start, nr_pages, pages, gup_flags): current->mm; takes and drops
- * mmap_read_lock itself and lets faults drop it (FOLL_UNLOCKABLE, the retry loop).
- */
-export function* get_user_pages_unlocked(start: number, nr_pages: number, pages: folio[] | null, gup_flags: number): Task<number> {
-  const mm = current_mm();
-  if (!mm) return -EFAULT;
-  return yield* k.fn.__get_user_pages_locked(mm, start, nr_pages, pages, { locked: 0 }, gup_flags | FOLL_TOUCH | FOLL_UNLOCKABLE);
 }
 
 // ---------------------------------------------------------------------------------------------

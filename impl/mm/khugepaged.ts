@@ -1,15 +1,17 @@
 /**
  * Kernel: mm/khugepaged.c (khugepaged_scan_mm_slot, hpage_collapse_scan_pmd, collapse_huge_page,
- * __collapse_huge_page_isolate, __collapse_huge_page_copy, hugepage_vma_revalidate,
+ * __collapse_huge_page_swapin, __collapse_huge_page_isolate, __collapse_huge_page_copy, hugepage_vma_revalidate,
  * find_pmd_or_thp_or_none, check_pmd_still_valid, hpage_collapse_scan_file, collapse_file,
  * retract_page_tables, collapse_and_free_pmd (≤6.5)) — the 6.6–6.15 form, with the ≤6.5
  * differences at the spots they differ.
  *
  * Anonymous collapse (collapse_huge_page): the scan under mmap_read_lock looks at the 512 PTEs
- * under the PTL (none/zero ≤ max_ptes_none = 511 and none at all in a uffd-armed VMA, no swap
- * entry, no uffd-wp, anonymous pages on the LRU, unlocked, ≤ max_ptes_shared = 256 shared, no
+ * under the PTL (none/zero ≤ max_ptes_none = 511 and none at all in a uffd-armed VMA, no
+ * uffd-wp, anonymous pages on the LRU, unlocked, ≤ max_ptes_shared = 256 shared, no
  * extra reference — is_refcount_suitable: a GUP pin blocks the collapse —, one writable, one
- * young); then the THP is allocated with no lock held; mmap_read_lock again to revalidate;
+ * young, ≤ max_ptes_swap = 64 swap entries); then the THP is allocated with no lock held;
+ * mmap_read_lock again to revalidate, and the swapped-out pages are brought back in
+ * (__collapse_huge_page_swapin: do_swap_page under mmap_read_lock, which may drop it);
  * mmap_write_lock, revalidate, check_pmd_still_valid, vma_start_write (6.4+), anon_vma_lock_write;
  * pmdp_collapse_flush under the PMD lock (the PMD is none from here until set_pmd_at: a fault
  * finds it none and waits for the locks; GUP-fast sees it changed), tlb_remove_table_sync_one
@@ -37,9 +39,7 @@
  * stay in the cache, so the refault maps them by PTEs where the kernel maps the THP with
  * do_set_pmd), collapse_pte_mapped_thp (reached only for large page-cache folios), the I/O of
  * the readahead that fills missing pages (read in at once, locked like the others), shmem's swap-in and
- * CONFIG_READ_ONLY_THP_FOR_FS's write-open check, swap-in of swapped PTEs for the anonymous
- * collapse (__collapse_huge_page_swapin: a swap entry aborts the scan, as max_ptes_swap = 0
- * would), the mm_slot lists, sysfs knobs and khugepaged_scan's pacing (the daemon picks a
+ * CONFIG_READ_ONLY_THP_FOR_FS's write-open check, the mm_slot lists, sysfs knobs and khugepaged_scan's pacing (the daemon picks a
  * candidate PMD with the scheduler), mmu notifiers, MADV_COLLAPSE, memcg charging, NUMA node
  * selection.
  */
@@ -47,10 +47,13 @@ import type { Task } from '../rt/task.js';
 import { choose, step } from '../rt/task.js';
 import { k } from '../sim/kernel.js';
 import {
-  folio_test_anon, type address_space, type file, type folio, type mm_struct, type pmd_huge_t, type pmd_t,
+  folio_test_anon, vm_fault, type address_space, type file, type folio, type mm_struct, type pmd_huge_t, type pmd_t,
   type pte_table, type vm_area_struct,
 } from '../include/linux/mm_types.js';
-import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PAGE_SIZE, PMD_SIZE, VM_HUGETLB, VM_SPECIAL, VM_UFFD_WP, VM_WRITE } from '../include/linux/mm_flags.js';
+import {
+  FAULT_FLAG_ALLOW_RETRY, HPAGE_PMD_NR, HPAGE_PMD_ORDER, PAGE_SIZE, PMD_SIZE, VM_FAULT_ERROR, VM_FAULT_RETRY,
+  VM_HUGETLB, VM_SPECIAL, VM_UFFD_WP, VM_WRITE,
+} from '../include/linux/mm_flags.js';
 import { BUG_ON } from '../include/linux/mmdebug.js';
 import { spin_lock, spin_lock_nested, spin_unlock } from '../sync/spinlock.js';
 import { down_read, down_write, up_read, up_write } from '../sync/rwsem.js';
@@ -88,6 +91,7 @@ export const SCAN_PMD_NONE = 19;
 /** /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_{none,shared} defaults. */
 const khugepaged_max_ptes_none = HPAGE_PMD_NR - 1;
 const khugepaged_max_ptes_shared = HPAGE_PMD_NR / 2;
+const khugepaged_max_ptes_swap = HPAGE_PMD_NR / 8;
 /** VM_NO_KHUGEPAGED (include/linux/mm.h). */
 const VM_NO_KHUGEPAGED = VM_SPECIAL | VM_HUGETLB;
 
@@ -150,9 +154,11 @@ export function* hugepage_vma_revalidate(mm: mm_struct, address: number, expect_
 
 /**
  * hpage_collapse_scan_pmd(mm, vma, address): under mmap_read_lock, look at the PTEs under the PTL;
- * SCAN_SUCCEED when collapse_huge_page may try. Locks: mmap_read_lock held (kept).
+ * SCAN_SUCCEED when collapse_huge_page may try. `cc.unmapped` (the kernel passes it on to
+ * collapse_huge_page): the swap entries seen, ≤ khugepaged_max_ptes_swap. Locks: mmap_read_lock
+ * held (kept).
  */
-export function* hpage_collapse_scan_pmd(mm: mm_struct, vma: vm_area_struct, address: number): Task<number> {
+export function* hpage_collapse_scan_pmd(mm: mm_struct, vma: vm_area_struct, address: number, cc: { unmapped: number } = { unmapped: 0 }): Task<number> {
   k.fn.mmap_assert_locked(mm);
   const { result, pmd } = yield* k.fn.find_pmd_or_thp_or_none(mm, address);
   if (result !== SCAN_SUCCEED) return result;
@@ -168,7 +174,16 @@ export function* hpage_collapse_scan_pmd(mm: mm_struct, vma: vm_area_struct, add
     for (let a = address; a < address + PMD_SIZE; a += PAGE_SIZE) {
       const pteval = k.fn.ptep_get(table, a);
       if (pteval.kind === 'swap') {
-        ret = SCAN_EXCEED_SWAP_PTE; // __collapse_huge_page_swapin: left out
+        // is_swap_pte: brought back in by __collapse_huge_page_swapin, up to max_ptes_swap.
+        if (++cc.unmapped <= khugepaged_max_ptes_swap) {
+          // Always be strict with uffd-wp enabled swap entries.
+          if (pteval.uffd_wp) {
+            ret = SCAN_PTE_UFFD_WP;
+            break scan;
+          }
+          continue;
+        }
+        ret = SCAN_EXCEED_SWAP_PTE;
         break scan;
       }
       if (pteval.kind === 'none' || (pteval.kind === 'present' && k.fn.is_zero_folio(pteval.folio))) {
@@ -345,10 +360,54 @@ function* __collapse_huge_page_copy(table: pte_table, thp: folio, vma: vm_area_s
 }
 
 /**
+ * __collapse_huge_page_swapin(mm, vma, haddr, pmd, referenced): bring the range's swapped-out
+ * pages back in before the collapse — for each swap PTE, do_swap_page with FAULT_FLAG_ALLOW_RETRY
+ * (not a user fault, no VMA lock) under the mmap_read_lock the caller holds. The table is mapped
+ * without its lock (pte_offset_map_nolock, which may find it gone: SCAN_PMD_NULL) and each entry
+ * read once; do_swap_page re-checks it under the PTL and unmaps it. do_swap_page returns
+ * VM_FAULT_RETRY with mmap_lock released (SCAN_PAGE_LOCK: the entry stays, and the collapse would
+ * fail on it); on an error the lock is released here (SCAN_FAIL). Returns with mmap_read_lock held
+ * only on SCAN_SUCCEED. (6.6 form; ≤6.4 maps the table with pte_offset_map, which cannot fail
+ * there: k.cfg.pte_offset_map_can_fail.)
+ */
+export function* __collapse_huge_page_swapin(mm: mm_struct, vma: vm_area_struct, haddr: number, pmd: pmd_t): Task<number> {
+  let table: pte_table | null = null;
+  for (let address = haddr; address < haddr + PMD_SIZE; address += PAGE_SIZE) {
+    const vmf = new vm_fault(vma, address, FAULT_FLAG_ALLOW_RETRY);
+    vmf.pmd = pmd;
+    if (table === null) {
+      table = yield* k.fn.pte_offset_map_rw_nolock(mm, pmd, address);
+      if (table === null) {
+        k.fn.mmap_read_unlock(mm);
+        return SCAN_PMD_NULL;
+      }
+    }
+    vmf.orig_pte = yield* k.fn.ptep_get_lockless(table, address);
+    if (vmf.orig_pte.kind === 'none' || vmf.orig_pte.kind === 'present') continue; // !is_swap_pte
+    vmf.pte = table;
+    vmf.ptl = table.ptl;
+    const ret = yield* k.fn.do_swap_page(vmf);
+    // Which unmaps pte (after perhaps re-checking the entry)
+    table = null;
+    // do_swap_page returns VM_FAULT_RETRY with released mmap_lock. Note we treat VM_FAULT_RETRY
+    // as VM_FAULT_ERROR here because we do not retry here and swap entry will remain in
+    // pagetable resulting in later failure.
+    if (ret & VM_FAULT_RETRY) return SCAN_PAGE_LOCK; // Likely, but not guaranteed, that page lock failed
+    if (ret & VM_FAULT_ERROR) {
+      k.fn.mmap_read_unlock(mm);
+      return SCAN_FAIL;
+    }
+  }
+  if (table !== null) k.fn.pte_unmap(table);
+  // (lru_add_drain: the swapped-in folios are on the LRU at once here.)
+  return SCAN_SUCCEED;
+}
+
+/**
  * collapse_huge_page(mm, address, referenced, unmapped, cc): entered with mmap_read_lock held,
  * which it drops to allocate the THP; returns SCAN_* with mmap_lock released. See the header.
  */
-export function* collapse_huge_page(mm: mm_struct, address: number): Task<number> {
+export function* collapse_huge_page(mm: mm_struct, address: number, unmapped = 0): Task<number> {
   // Before allocating the hugepage, release the mmap_lock read lock.
   k.fn.mmap_read_unlock(mm);
   // alloc_charge_folio
@@ -370,7 +429,12 @@ export function* collapse_huge_page(mm: mm_struct, address: number): Task<number
       break out_nolock;
     }
     const pmd = found.pmd!;
-    // (__collapse_huge_page_swapin: left out — the scan refused swap entries.)
+    if (unmapped) {
+      // __collapse_huge_page_swapin will return with mmap_lock released when it fails. So we
+      // jump out_nolock directly in that case. Continuing to collapse causes inconsistency.
+      result = yield* k.fn.__collapse_huge_page_swapin(mm, vma, address, pmd);
+      if (result !== SCAN_SUCCEED) break out_nolock;
+    }
     k.fn.mmap_read_unlock(mm);
     // Prevent all access to pagetables with the exception of gup_fast later handled by the
     // ptep_clear_flush and the VM handled by the anon_vma lock + PG_lock.
@@ -699,12 +763,13 @@ export function* khugepaged_scan_pmd(mm: mm_struct, haddr: number): Task<number>
       k.fn.mmap_read_unlock(mm);
       return SCAN_VMA_CHECK;
     }
-    const r = yield* k.fn.hpage_collapse_scan_pmd(mm, vma, haddr);
+    const cc = { unmapped: 0 };
+    const r = yield* k.fn.hpage_collapse_scan_pmd(mm, vma, haddr, cc);
     if (r !== SCAN_SUCCEED) {
       k.fn.mmap_read_unlock(mm);
       return r;
     }
-    return yield* k.fn.collapse_huge_page(mm, haddr); // releases the lock
+    return yield* k.fn.collapse_huge_page(mm, haddr, cc.unmapped); // releases the lock
   }
   const f = vma.vm_file;
   if (!f) {

@@ -66,11 +66,6 @@ export function mt_clear_in_rcu(mt: maple_tree): void {
   mt.in_rcu = false;
 }
 
-/** mt_in_rcu(). */
-export function mt_in_rcu(mt: maple_tree): boolean {
-  return mt.in_rcu;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Readers
 

@@ -170,6 +170,7 @@ export function* do_swap_page(vmf: vm_fault): Task<number> {
       if (f) {
         yield* folio_lock(f); // __folio_set_locked: the folio is private
         f.swapbacked = true; // __folio_set_swapbacked
+        f.lru = true; // folio_add_lru
         // To provide entry to swap_read_folio()
         f.swap = entry;
         yield* k.fn.swap_read_folio(f, true);

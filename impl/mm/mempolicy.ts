@@ -87,11 +87,6 @@ export function mpol_equal(a: mempolicy | null, b: mempolicy | null): boolean {
   return a.mode === b.mode;
 }
 
-/** vma_policy(vma). */
-export function vma_policy(vma: vm_area_struct): mempolicy | null {
-  return vma.vm_policy;
-}
-
 /** mpol_needs_cond_ref(pol): reads pol->flags (MPOL_F_SHARED never set here). */
 export function mpol_needs_cond_ref(pol: mempolicy | null): boolean {
   if (!pol) return false;

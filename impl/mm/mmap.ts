@@ -1,6 +1,6 @@
 /**
  * Kernel: mm/mmap.c (ksys_mmap_pgoff, do_mmap, get_unmapped_area, mmap_region, __vm_munmap,
- * expand_stack, expand_downwards, exit_mmap), mm/util.c (vm_mmap_pgoff), kernel/exit.c (exit_mm),
+ * expand_downwards, exit_mmap), mm/util.c (vm_mmap_pgoff), kernel/exit.c (exit_mm),
  * mm/shmem.c (shmem_zero_setup). mmput/mmdrop live in impl/mm/fork.ts (kernel/fork.c).
  *
  * - mmap: ksys_mmap_pgoff → vm_mmap_pgoff (mmap_write_lock_killable) → do_mmap (flag checks,
@@ -11,12 +11,14 @@
  *   new vma before inserting into vma tree"), and only then linked into i_mmap (Hugh Dickins'
  *   corrected ordering: vma_start_write → i_mmap_rwsem). Fields written after insertion
  *   (vm_page_prot by vma_set_page_prot) are covered by that write lock.
- * - expand_stack (6.5+: drops the read lock, takes the write lock, re-finds the VMA, expands,
- *   downgrades) and expand_downwards (guard gap against prev, anon_vma_prepare, vma_start_write
- *   (c137381f71ae, B7), anon_vma_lock_write, vm_start/vm_pgoff under mm->page_table_lock, tree
+ * - expand_downwards (guard gap against prev, anon_vma_prepare, vma_start_write (c137381f71ae,
+ *   B7), anon_vma_lock_write, vm_start/vm_pgoff under mm->page_table_lock, tree
  *   store). With k.cfg.expand_stack_lock === 'read' (StackRot era, ≤6.4.0) the expansion runs
  *   under mmap_read_lock with only page_table_lock serialising it and no VMA write lock (the
  *   assertion of vma_start_write would fire), replacing the tree node while readers walk it.
+ *   The fault path and GUP reach it through lock_mm_and_find_vma / expand_stack_locked
+ *   (impl/mm/mmap_lock.ts; 6.5+ with the read lock upgraded to the write lock first); the
+ *   kernel's expand_stack() (other architectures' fault paths, exec) is left out.
  * - exit_mmap: unmap everything under mmap_read_lock, then under mmap_write_lock free the page
  *   tables (free_pgtables with mm_wr_locked: each VMA write-locked), detach and free every VMA;
  *   its walks stop at an XA_ZERO_ENTRY a failed 6.8+ fork left (xa_is_zero).
@@ -468,35 +470,6 @@ export function* expand_stack_locked(vma: vm_area_struct, address: number): Task
   return yield* k.fn.expand_downwards(vma, address);
 }
 
-/**
- * expand_stack(mm, addr) (6.5+): called with mmap_read_lock held; drops it, takes the write lock,
- * looks the VMA up again and expands it. Returns the VMA with mmap_read_lock held (downgraded),
- * or null with no lock held. With expand_stack_lock 'read' (StackRot era) the expansion runs
- * under the read lock that is already held.
- */
-export function* expand_stack(mm: mm_struct, addr: number): Task<vm_area_struct | null> {
-  if (k.cfg.expand_stack_lock === 'read') {
-    const { vma } = yield* k.fn.find_vma_prev(mm, addr);
-    if (vma && vma.vm_start <= addr) return vma;
-    if (vma && (yield* k.fn.expand_downwards(vma, addr)) === 0) return vma;
-    k.fn.mmap_read_unlock(mm);
-    return null;
-  }
-  k.fn.mmap_read_unlock(mm);
-  if ((yield* k.fn.mmap_write_lock_killable(mm)) !== 0) return null;
-  const { vma } = yield* k.fn.find_vma_prev(mm, addr);
-  if (vma && vma.vm_start <= addr) {
-    k.fn.mmap_write_downgrade(mm);
-    return vma;
-  }
-  if (vma && (yield* k.fn.expand_downwards(vma, addr)) === 0) {
-    k.fn.mmap_write_downgrade(mm);
-    return vma;
-  }
-  k.fn.mmap_write_unlock(mm);
-  return null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // exit
 
@@ -525,7 +498,7 @@ export function* exit_mmap(mm: mm_struct): Task<void> {
     k.fn.mmap_read_unlock(mm);
     // Set MMF_OOM_SKIP to hide this task from the oom killer/reaper.
     yield* k.fn.mmap_write_lock(mm);
-    mm.mm_mt.in_rcu = false; // mt_clear_in_rcu
+    k.fn.mt_clear_in_rcu(mm.mm_mt);
     yield* k.fn.free_pgtables(tlb, vmas, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING, true);
     yield* k.fn.tlb_finish_mmu(tlb);
     // Walk the list again, actually closing and freeing it.

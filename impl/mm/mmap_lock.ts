@@ -569,16 +569,6 @@ export function* vma_start_write(vma: vm_area_struct): Task<void> {
 }
 
 /**
- * vma_start_write_killable(vma): as vma_start_write, but a fatal signal while waiting for
- * readers returns -EINTR (dup_mmap since 6.16). Locks: mmap_write_lock held.
- */
-export function* vma_start_write_killable(vma: vm_area_struct): Task<number> {
-  if (!k.cfg.per_vma_lock) return 0;
-  if (k.fn.__is_vma_write_locked(vma)) return 0;
-  return yield* k.fn.__vma_start_write(vma, TASK_KILLABLE);
-}
-
-/**
  * vma_assert_write_locked(vma): the VMA is write-locked in the current epoch. Without per-VMA
  * locks: mmap_assert_write_locked(vma->vm_mm). 6.4–6.14: VM_BUG_ON_VMA; 6.15+:
  * VM_WARN_ON_ONCE_VMA (both violations here). Also asserts mmap_write_lock (__is_vma_write_locked).

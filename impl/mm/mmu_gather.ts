@@ -1,6 +1,6 @@
 /**
  * Kernel: mm/mmu_gather.c, include/asm-generic/tlb.h, arch/x86/include/asm/tlb.h (tlb_flush),
- * include/linux/mm_types.h (inc/dec_tlb_flush_pending, mm_tlb_flush_pending/nested) — the
+ * include/linux/mm_types.h (inc/dec_tlb_flush_pending, mm_tlb_flush_nested) — the
  * mmu_gather: batching of the TLB flush, of the folios a zap releases and of the page tables
  * free_pgtables releases, so that nothing is freed before the TLB entries that could still reach
  * it are gone.
@@ -73,11 +73,6 @@ export function inc_tlb_flush_pending(mm: mm_struct): void {
 /** dec_tlb_flush_pending(mm): after the flush. */
 export function dec_tlb_flush_pending(mm: mm_struct): void {
   mm.tlb_flush_pending--;
-}
-
-/** mm_tlb_flush_pending(mm): some batched flush of mm is in flight (called under the PTL). */
-export function mm_tlb_flush_pending(mm: mm_struct): boolean {
-  return mm.tlb_flush_pending > 0;
 }
 
 /** mm_tlb_flush_nested(mm): more than one batched flush of mm is in flight. */

@@ -72,11 +72,6 @@ export function folio_test_large(f: folio): boolean {
   return k.fn.page_folio(f).pages !== null;
 }
 
-/** folio_nr_pages(folio). */
-export function folio_nr_pages(f: folio): number {
-  return k.fn.page_folio(f).pages?.length ?? 1;
-}
-
 /** folio_page(folio, n): the n-th page of a folio. */
 export function folio_page(f: folio, n: number): folio {
   const pages = k.fn.page_folio(f).pages;

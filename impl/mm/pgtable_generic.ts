@@ -96,12 +96,6 @@ export function pmdp_get(pmd: pmd_t): pmdval_t {
   return __pmd_none;
 }
 
-/** pmdp_get_lockless(pmdp): a racy snapshot of the entry (a scheduling point). */
-export function* pmdp_get_lockless(pmd: pmd_t): Task<pmdval_t> {
-  yield step('pmdp_get_lockless', pmd);
-  return k.fn.pmdp_get(pmd);
-}
-
 /** pmd_same(a, b): value equality (pmd_val(a) == pmd_val(b)). */
 export function pmd_same(a: pmdval_t, b: pmdval_t): boolean {
   if (a === b) return true;
@@ -313,12 +307,6 @@ export function* pte_offset_map_rw_nolock(mm: mm_struct, pmd: pmd_t, addr: numbe
   return yield* k.fn.__pte_offset_map(pmd, addr);
 }
 
-/** pte_offset_map_ro_nolock(): as rw_nolock, for readers that never modify the table. */
-export function* pte_offset_map_ro_nolock(mm: mm_struct, pmd: pmd_t, addr: number): Task<pte_table | null> {
-  void mm;
-  return yield* k.fn.__pte_offset_map(pmd, addr);
-}
-
 /** pte_lockptr(mm, pmd): the split PTE lock of the table. */
 export function pte_lockptr(mm: mm_struct, table: pte_table): pte_table['ptl'] {
   void mm;
@@ -429,14 +417,6 @@ export function ptep_set_wrprotect(mm: mm_struct, addr: number, table: pte_table
   if (cur.kind === 'present') k.fn.set_pte_at(mm, addr, table, k.fn.pte_wrprotect(cur));
 }
 
-/** ptep_test_and_clear_young(vma, addr, ptep): the accessed bit, cleared (folio_referenced). */
-export function ptep_test_and_clear_young(vma: vm_area_struct, addr: number, table: pte_table): boolean {
-  const cur = k.fn.ptep_get(table, addr);
-  if (cur.kind !== 'present' || !cur.young) return false;
-  k.fn.set_pte_at(vma.vm_mm, addr, table, k.fn.pte_mkold(cur));
-  return true;
-}
-
 // ---------------------------------------------------------------------------------------------
 // pte_t values (arch/x86/include/asm/pgtable.h, include/linux/swapops.h)
 
@@ -460,23 +440,11 @@ export function pte_same(a: pte_t, b: pte_t): boolean {
   }
 }
 
-export function pte_none(p: pte_t): boolean {
-  return p.kind === 'none';
-}
-export function pte_present(p: pte_t): boolean {
-  return p.kind === 'present';
-}
 export function pte_write(p: pte_t): boolean {
   return p.kind === 'present' && p.write;
 }
 export function pte_dirty(p: pte_t): boolean {
   return p.kind === 'present' && p.dirty;
-}
-export function pte_young(p: pte_t): boolean {
-  return p.kind === 'present' && p.young;
-}
-export function pte_special(p: pte_t): boolean {
-  return p.kind === 'present' && p.special;
 }
 export function pte_uffd_wp(p: pte_t): boolean {
   return (p.kind === 'present' || p.kind === 'swap') && p.uffd_wp;
@@ -537,17 +505,9 @@ export function maybe_mkwrite(p: pte_t, vma: vm_area_struct): pte_t {
 export function swp_entry_to_pte(entry: swp_entry_t): pte_t {
   return { kind: 'swap', entry, exclusive: false, uffd_wp: false };
 }
-/** pte_to_swp_entry(pte). */
-export function pte_to_swp_entry(p: pte_t): swp_entry_t {
-  if (p.kind !== 'swap') throw new Error(`pte_to_swp_entry on a ${p.kind} pte`);
-  return p.entry;
-}
 export function pte_swp_mkexclusive(p: pte_t): pte_t {
   if (p.kind !== 'swap') throw new Error(`pte_swp_mkexclusive on a ${p.kind} pte`);
   return { ...p, exclusive: true };
-}
-export function pte_swp_exclusive(p: pte_t): boolean {
-  return p.kind === 'swap' && p.exclusive;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,9 +523,6 @@ export function inc_mm_counter(mm: mm_struct, member: mm_counter_type): void {
 }
 export function dec_mm_counter(mm: mm_struct, member: mm_counter_type): void {
   mm.rss_stat[member]--;
-}
-export function get_mm_counter(mm: mm_struct, member: mm_counter_type): number {
-  return mm.rss_stat[member];
 }
 /** mm_counter_file(folio): MM_FILEPAGES (shmem's MM_SHMEMPAGES is left out). */
 export function mm_counter_file(f: folio): mm_counter_type {

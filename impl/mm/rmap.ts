@@ -2,7 +2,7 @@
  * Kernel: mm/rmap.c (anon_vma_prepare/__anon_vma_prepare, anon_vma_clone, anon_vma_fork,
  * unlink_anon_vmas, put_anon_vma, folio_add_new_anon_rmap, folio_add_anon_rmap_pte,
  * folio_add_file_rmap_pte, folio_remove_rmap_pte, folio_move_anon_rmap, rmap_walk,
- * try_to_unmap, folio_referenced), include/linux/rmap.h (anon_vma_lock_*), mm/vma.c (≤6.9
+ * try_to_unmap), include/linux/rmap.h (anon_vma_lock_*), mm/vma.c (≤6.9
  * mm/mmap.c: find_mergeable_anon_vma, reusable_anon_vma).
  *
  * The reverse map: an anonymous folio's mapping is an anon_vma; each VMA links to every anon_vma
@@ -22,7 +22,8 @@
  * folio_lock_anon_vma_read's sake; here a plain cache, so any access after the free is reported).
  *
  * Left out: KSM, PMD mappings of THPs in rmap walks (reclaim skips them), folio_lock_anon_vma_read's RCU trylock dance
- * (rmap walks need a mapped folio), migration entries, mlock, mmu notifiers, hugetlb.
+ * (rmap walks need a mapped folio), migration entries, mlock, mmu notifiers, hugetlb,
+ * folio_referenced (reclaim takes no account of references: impl/mm/vmscan.ts).
  */
 import { k } from '../sim/kernel.js';
 import { step, type Task } from '../rt/task.js';
@@ -341,11 +342,6 @@ export function folio_mapcount(f: folio): number {
   return head._mapcount + head._entire_mapcount;
 }
 
-/** folio_anon_vma(folio): the anon_vma of an anonymous folio (null otherwise). */
-export function folio_anon_vma(f: folio): anon_vma | null {
-  return f.mapping instanceof anon_vma ? f.mapping : null;
-}
-
 /**
  * folio_add_new_anon_rmap(folio, vma, address, rmap_flags): a freshly allocated folio
  * becomes anonymous, owned by vma->anon_vma (which must exist: __folio_set_anon BUGs
@@ -589,26 +585,6 @@ export function* try_to_unmap(f: folio): Task<boolean> {
     done: (ff) => !k.fn.folio_mapped(ff),
   });
   return !k.fn.folio_mapped(f);
-}
-
-/**
- * folio_referenced(folio, is_locked): how many PTEs had the accessed bit set (cleared now).
- * An unlocked file folio is trylocked first (busy: counts as referenced).
- */
-export function* folio_referenced(f: folio, is_locked: boolean): Task<number> {
-  if (f.mapping === null || !k.fn.folio_mapped(f)) return 0;
-  let referenced = 0;
-  yield* k.fn.rmap_walk(f, {
-    rmap_one: function* (ff, vma, address) {
-      const table = yield* page_vma_mapped_walk(ff, vma, address);
-      if (table === null) return true;
-      if (k.fn.ptep_test_and_clear_young(vma, address, table)) referenced++;
-      k.fn.pte_unmap_unlock(table);
-      return true;
-    },
-  });
-  void is_locked;
-  return referenced;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -152,6 +152,9 @@ export function* __read_swap_cache_async(
         f = null;
         break;
       }
+      // Caller will initiate read into locked folio (folio_add_lru: on the LRU from here, so
+      // reclaim and khugepaged's scan may take it once it is mapped).
+      f.lru = true;
       // The cache holds its own reference now; ours goes to the caller.
       k.fn.put_swap_device(si);
       return { folio: f, allocated: true };

@@ -287,11 +287,6 @@ export function swap_free(entry: swp_entry_t): void {
   __swap_entry_free_locked(si, swp_offset(entry), 1);
 }
 
-/** swap_free_nr(entry, nr) (6.10): swap_free of nr consecutive entries. */
-export function swap_free_nr(entry: swp_entry_t, nr: number): void {
-  for (let i = 0; i < nr; i++) k.fn.swap_free(entry + i);
-}
-
 /** put_swap_folio(folio, entry): the folio leaves the swap cache: drop SWAP_HAS_CACHE. */
 export function put_swap_folio(_f: folio, entry: swp_entry_t): void {
   const si = _swap_info_get(entry, 'put_swap_folio');

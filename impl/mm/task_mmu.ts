@@ -35,7 +35,7 @@ import { k } from '../sim/kernel.js';
 import type { maple_node, mm_struct, pmd_t, vm_area_struct } from '../include/linux/mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../include/linux/mm_flags.js';
 import { EAGAIN, EINTR, ESRCH } from '../include/linux/errno.js';
-import { refcount_inc, refcount_inc_not_zero } from '../sync/refcount.js';
+import { refcount_inc } from '../sync/refcount.js';
 import { rcu_read_lock, rcu_read_lock_held, rcu_read_unlock } from '../sync/rcu.js';
 import { kasan_check_read } from '../sync/kasan.js';
 import { WARN_ON_ONCE } from '../include/linux/mmdebug.js';
@@ -62,8 +62,8 @@ function* sim_proc_get_mm(pid: number): Task<mm_struct | number> {
   if (!proc || proc.exited || !proc.mm) return -ESRCH;
   const mm = proc.mm;
   refcount_inc(mm.mm_count); // mmgrab
-  if (!refcount_inc_not_zero(mm.mm_users)) {
-    // mmget_not_zero failed: the process is exiting
+  if (!k.fn.mmget_not_zero(mm)) {
+    // the process is exiting
     k.fn.mmdrop(mm);
     return -ESRCH;
   }

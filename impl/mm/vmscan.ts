@@ -139,13 +139,6 @@ export function* sim_shrink_folio(f: folio): Task<sim_reclaim_result> {
   return 'reclaimed';
 }
 
-/** shrink_folio_list(folios): reclaim each isolated folio; the number reclaimed. */
-export function* shrink_folio_list(folios: readonly folio[]): Task<number> {
-  let nr = 0;
-  for (const f of folios) if ((yield* k.fn.sim_shrink_folio(f)) === 'reclaimed') nr++;
-  return nr;
-}
-
 /**
  * The folio reclaim would pick for {pid, addr}, isolated with a reference (null when there is
  * none, or it is being freed). One step: the LRU's view, not a page-table walk under locks.

@@ -39,23 +39,8 @@ export interface SimRun {
   /** Task ids of the user threads, in scenario order. */
   readonly threads: readonly number[];
   /** The scenario's setup operations with the results the kernel gave (the model replays them). */
-  readonly setupHistory: readonly SetupRecord[];
+  readonly setupHistory: readonly { readonly op: import('../../model/ops.js').ModelOp; readonly result: import('../../model/ops.js').ModelResult }[];
 }
-
-/**
- * A setup operation, the result the kernel gave and — for an operation that may merge VMAs — the
- * process's VMAs ([vm_start, vm_end)) right after it: whether two compatible neighbours merged is
- * the kernel's choice (anon_vma compatibility, model/spec.ts MERGING), which the model leaves
- * open, and a setup must leave the model one state (properties/refinement.ts).
- */
-export interface SetupRecord {
-  readonly op: import('../../model/ops.js').ModelOp;
-  readonly result: import('../../model/ops.js').ModelResult;
-  readonly vmas?: readonly (readonly [number, number])[];
-}
-
-/** The operations whose effect may include a VMA merge (model/spec.ts MERGING). */
-const SETUP_MERGING: ReadonlySet<string> = new Set(['mmap', 'mprotect', 'mbind', 'mremap', 'uffd_register', 'uffd_unregister']);
 
 type KernelCall = (...args: never[]) => Task<unknown>;
 function kfn(kernel: Kernel, name: string): ((...a: unknown[]) => Task<unknown>) | undefined {
@@ -117,7 +102,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
   kernel.scenario = opts.scenario;
   // Fault injection starts when the setup is done: the setup builds the scenario's starting state.
   kernel.faultInjection = false;
-  const setupHistory: SetupRecord[] = [];
+  const setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[] = [];
   const sc = opts.scenario;
   const state = { setupTid: -1, setupDone: false };
   const ready = (): boolean => state.setupDone;
@@ -165,7 +150,7 @@ export function sim_prepare(opts: SimOptions): Omit<SimRun, 'outcome'> {
  */
 function* sim_setup_task(
   kernel: Kernel, opts: SimOptions, state: { setupTid: number; setupDone: boolean },
-  setupHistory: SetupRecord[],
+  setupHistory: { op: import('../../model/ops.js').ModelOp; result: import('../../model/ops.js').ModelResult }[],
 ): Task<void> {
   const sc = opts.scenario;
   const init = kfn(kernel, 'sim_kernel_init');
@@ -179,8 +164,7 @@ function* sim_setup_task(
     (th as { pid: number }).pid = p.pid;
     for (const op of p.setup) {
       const r = yield* sim_do_user_op(op);
-      const mm = SETUP_MERGING.has(op.op) ? kernel.procs.get(p.pid)?.mm : undefined;
-      setupHistory.push(mm ? { op, result: r, vmas: kernel.fn.sim_vmas(mm).map((v) => [v.vm_start, v.vm_end] as const) } : { op, result: r });
+      setupHistory.push({ op, result: r });
       if (r.kind === 'errno' || r.kind === 'signal') {
         throw new Error(`scenario setup failed: P${p.pid} ${op.op} gave ${JSON.stringify(r)}`);
       }

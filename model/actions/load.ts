@@ -16,10 +16,12 @@
  *   mm/memory.c do_swap_page, the folio not uptodate after swap_read_folio) → SIGBUS (do_sigbus),
  *   with no effect. Only where a read can be needed (failure.ts faultMayRead): a file or shmem
  *   page read through the mapping, or a private page with contents, which may be on swap.
+ * - An access just below a VM_GROWSDOWN stack whose growth fails for want of memory gets SIGSEGV,
+ *   the stack not grown (failure.ts stackGrowthFailed: expand_downwards -ENOMEM → bad_area).
  */
 import { ESRCH, errno, signal, value, type LoadOp } from '../ops.js';
 import { blocked, transition, type Action } from '../action.js';
-import { faultMayRead } from '../failure.js';
+import { faultMayRead, stackGrowthFailed } from '../failure.js';
 import { ZERO_PAGE, findVma, pageOf, type MmState } from '../state.js';
 import { vmaForUserFault, viewPage, waitsForUffd } from '../memory.js';
 
@@ -41,6 +43,7 @@ export const load: Action<LoadOp> = {
     });
   },
   onFailure(s, op, r) {
+    if (r.kind === 'signal' && r.sig === 'SIGSEGV') return stackGrowthFailed(s, op.pid, op.addr);
     return r.kind === 'signal' && r.sig === 'SIGBUS' && readsPage(s, op.pid, op.addr) ? [s] : [];
   },
 };

@@ -9,11 +9,13 @@
  * a read error while the fault reads the page in gives SIGBUS (filemap_fault, do_swap_page). A
  * store to a private file page not yet copied goes through mm/memory.c do_cow_fault, which calls
  * anon_vma_prepare before it reads the file page (__do_fault), so that SIGBUS may leave the VMA
- * with its anon_vma (it decides later merges); nothing else changes.
+ * with its anon_vma (it decides later merges); nothing else changes. A store just below a
+ * VM_GROWSDOWN stack whose growth fails for want of memory gets SIGSEGV (failure.ts
+ * stackGrowthFailed, as for load).
  */
 import { ESRCH, OK, errno, signal, type StoreOp } from '../ops.js';
 import { blocked, transition, type Action } from '../action.js';
-import { maybeAnonVma } from '../failure.js';
+import { maybeAnonVma, stackGrowthFailed } from '../failure.js';
 import { readsPage } from './load.js';
 import { pageOf } from '../state.js';
 import { direct, vmaForUserFault, viewPage, waitsForUffd } from '../memory.js';
@@ -40,6 +42,7 @@ export const store: Action<StoreOp> = {
     });
   },
   onFailure(s, op, r) {
+    if (r.kind === 'signal' && r.sig === 'SIGSEGV') return stackGrowthFailed(s, op.pid, op.addr);
     if (r.kind !== 'signal' || r.sig !== 'SIGBUS' || !readsPage(s, op.pid, op.addr)) return [];
     return maybeAnonVma(s, op.pid, op.addr);
   },

@@ -46,6 +46,8 @@ export interface MmReal {
   readonly scenario: ScenarioSpec;
   readonly program: ModelOp[];
   readonly opts: CheckOptions;
+  /** The layout the scenario's setup maps (concurrent runs build their scenario over it). */
+  readonly layout?: LayoutDraw;
   /** The last operation's result. */
   last: ModelResult | null;
 }
@@ -138,10 +140,19 @@ export interface Sequential {
 
 /** Commands and setup for sequential model-based tests of `variant`. */
 export function sequential(opts: SequentialOptions): Sequential {
+  return modelSetup(opts, 'sequential');
+}
+
+/**
+ * The commands, the model's initial state (the layout's setup run once, its results taken by the
+ * model) and fc.modelRun's setup over `opts.layout`: sequential's, and concurrent's
+ * (properties/fastcheck/concurrent.ts).
+ */
+export function modelSetup(opts: SequentialOptions, name: string): Sequential {
   const target = toVariant(opts.variant, opts.variantFile);
   const layout = opts.layout ?? DEFAULT_LAYOUT;
   const table = opts.ops ?? SEQUENTIAL_OPS;
-  const scenario = scenarioOf(layout, [], 'sequential');
+  const scenario = scenarioOf(layout, [], name);
   const ctx = resolveContext(layout);
   let init: MmState | null = null;
   const initial = (): MmState => {
@@ -159,7 +170,7 @@ export function sequential(opts: SequentialOptions): Sequential {
     scenario,
     setup: () => ({
       model: { states: [initial()] },
-      real: { target, scenario, program: [], opts, last: null },
+      real: { target, scenario, program: [], opts, layout, last: null },
     }),
   };
 }

@@ -11,18 +11,22 @@
  *   FaultlineViolation: the kernel-style report after faultline's schedule shrinker, and the path
  *   of the counterexample file (`npx faultline replay FILE`).
  * - Model-based commands: `sequential({ variant })` → `commands` for `fc.commands` and `setup`
- *   for `fc.modelRun`.
+ *   for `fc.modelRun`; `concurrent({ variant })` → `programs()` (one command list per thread) and
+ *   `setup` for `scheduledModelRun(schedule, setup, programs)`: the threads against one simulated
+ *   mm, interleaved under a schedule arbitrary, judged by every invariant and linearizability.
  * - Variants: `defineVariant` and the kernel function table `k` for a locking idea of your own;
  *   configuration and mutant names (`configurations`, `mutants`).
  */
 export { workload, family, layouts, program, scenarioOf, resolveContext, DEFAULT_LAYOUT, PROGRAM_OPS } from './arbitraries.js';
 export type { WorkloadOptions, LayoutDraw, RegionDraw, ProgramOptions } from './arbitraries.js';
-export { schedules, pctSchedules, randomSchedules, switchSchedules, schedulerOf } from './schedule.js';
-export type { Schedule, StrategyChoice } from './schedule.js';
+export { schedules, pctSchedules, randomSchedules, switchSchedules, schedulerOf, SetupRelativePct } from './schedule.js';
+export type { Schedule, StrategyChoice, PctOptions } from './schedule.js';
 export { mmProperty, checkRun, FaultlineViolation, FaultlineRunError, SCHEDULES_PER_WORKLOAD } from './property.js';
 export type { CheckOptions, PropertyOptions, FinishedViolation } from './property.js';
 export { sequential, MmCommand, ModelMismatch, SEQUENTIAL_OPS } from './commands.js';
 export type { MmModel, MmReal, Sequential, SequentialOptions } from './commands.js';
+export { concurrent, scheduledModelRun, concurrentScenario } from './concurrent.js';
+export type { Concurrent, ConcurrentOptions, ProgramsOptions } from './concurrent.js';
 export { toVariant } from './variant.js';
 export type { VariantLike, ResolvedVariant } from './variant.js';
 export { defineVariant, VariantError } from '../../impl/sim/variant.js';

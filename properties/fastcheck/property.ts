@@ -171,18 +171,27 @@ export class FaultlineRunError extends Error {
 export function checkRun(variant: VariantLike, opts: CheckOptions = {}): (scenario: ScenarioSpec, schedule: Schedule | readonly Schedule[]) => void {
   const target = toVariant(variant, opts.variantFile);
   const one = (scenario: ScenarioSpec, schedule: Schedule): void => {
-    const r = runScenario({ variant: target.variant, scenario, scheduler: schedulerOf(schedule) });
-    switch (r.status) {
-      case 'pass': return;
-      case 'violation': throw new FaultlineViolation(target, scenario, r, opts);
-      case 'unknown': throw new FaultlineRunError(`unknown verdict (not a pass) in ${scenario.name}: ${r.error ?? ''} (schedule ${r.schedule})`, r);
-      default: throw new FaultlineRunError(`internal error in ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status} (schedule ${r.schedule})`, r);
-    }
+    checkOne(target, scenario, schedule, opts);
   };
   return (scenario, schedule) => {
     if (isScheduleList(schedule)) for (const s of schedule) one(scenario, s);
     else one(scenario, schedule);
   };
+}
+
+/**
+ * One run of the check (checkRun's, scheduledModelRun's): `scenario` under `schedule` with every
+ * per-step invariant, the end-of-run checks, liveness and refinement; the passing run, or a
+ * FaultlineViolation / FaultlineRunError thrown.
+ */
+export function checkOne(target: ResolvedVariant, scenario: ScenarioSpec, schedule: Schedule, opts: CheckOptions): RunReport {
+  const r = runScenario({ variant: target.variant, scenario, scheduler: schedulerOf(schedule) });
+  switch (r.status) {
+    case 'pass': return r;
+    case 'violation': throw new FaultlineViolation(target, scenario, r, opts);
+    case 'unknown': throw new FaultlineRunError(`unknown verdict (not a pass) in ${scenario.name}: ${r.error ?? ''} (schedule ${r.schedule})`, r);
+    default: throw new FaultlineRunError(`internal error in ${scenario.name}: ${r.error?.split('\n')[0] ?? r.status} (schedule ${r.schedule})`, r);
+  }
 }
 
 function isScheduleList(s: Schedule | readonly Schedule[]): s is readonly Schedule[] {

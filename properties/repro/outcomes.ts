@@ -15,6 +15,21 @@
  * may pass unnoticed. Past `budget` visited states the search stops and says so (no value is
  * judged then).
  *
+ * munmap is not one step for the other threads of its process (mm/mmap.c v6.6
+ * do_vmi_align_munmap; v6.15 mm/vma.c vms_complete_munmap_vmas): it takes the VMAs out of the
+ * tree under mmap_lock held for writing, then mmap_write_downgrade()s and only then zaps the PTEs
+ * and flushes the TLBs (unmap_region / vms_clear_ptes) before it returns. In between, a call that
+ * looks the VMA up under mmap_lock for reading (madvise, /proc/pid/maps, a page fault) finds it
+ * gone, while a load or store through a PTE or TLB entry still there reaches the old page. So a
+ * successful munmap is two moves here: the detach (the model's munmap) and the return; while it is
+ * in flight, a load of the same process on a page of its range may also read what the page held
+ * before (the ghost: the state before the munmap) if a PTE can still be there (a file or shared
+ * page, or a private anonymous page the model has; never one nobody faulted in), and a store may
+ * land there (a writable private page with data, or a writable shared one, whose page cache page
+ * keeps the store). Calls that take mmap_lock for writing wait for the return (they are not
+ * enabled meanwhile), so the detach-then-return order only adds interleavings: every atomic one
+ * is still there.
+ *
  * Kernel-internal daemons (reclaim, khugepaged, swapoff) are stutter steps of the model. The
  * userfaultfd monitor of a process is a move available whenever a thread's access waits for a
  * page of that process: read every pending event, then UFFDIO_COPY its value to the page; and,
@@ -23,7 +38,7 @@
  */
 import { fingerprint, step } from '../../model/spec.js';
 import { PAGE_SIZE, describeResult, mapsLineString, type MapsLine, type ModelOp, type ModelResult } from '../../model/ops.js';
-import type { MmState } from '../../model/state.js';
+import { ZERO_PAGE, findVma, pageOf, type MmState } from '../../model/state.js';
 import type { ScenarioSpec } from '../../impl/sim/scenario.js';
 
 export interface OpOutcomes {
@@ -77,6 +92,49 @@ function pagesOf(s: MmState, into: Map<number, Set<number>>, window: Map<string,
   }
 }
 
+/**
+ * Calls that run under mmap_lock held for reading (or none): enabled while a munmap of their
+ * process is between its detach and its return (it holds mmap_lock for reading then). Every other
+ * call takes it for writing (mmap, munmap, mremap, mprotect, mbind, fork, exit, UFFDIO_REGISTER /
+ * UNREGISTER, khugepaged's collapse, …) and waits for the munmap to return.
+ */
+const READ_SIDE = new Set<ModelOp['op']>([
+  'load', 'store', 'read_maps', 'read_smaps', 'madvise', 'get_mempolicy', 'pread', 'pwrite', 'proc_mem_write',
+  'uffdio_copy', 'uffd_read_event', 'dio_read', 'dio_write',
+]);
+
+/** The munmap in flight of thread t: its op and the state before it (the ghost). */
+interface Flight {
+  readonly pid: number;
+  readonly start: number;
+  readonly end: number;
+  readonly ghost: MmState;
+}
+
+/**
+ * A load or store of `op` that goes through a PTE the munmap in flight has not zapped yet: its
+ * result and the ghost after it, or null where no PTE can be there (no VMA, a private anonymous
+ * page never faulted in, a store to the zero page or to a read-only mapping: those fault, find no
+ * VMA and get SIGSEGV, which the post-detach state already gives).
+ */
+function staleAccess(f: Flight, op: ModelOp, s: MmState): { result: ModelResult; ghost: MmState; state: MmState } | null {
+  if ((op.op !== 'load' && op.op !== 'store') || op.pid !== f.pid || op.addr < f.start || op.addr >= f.end) return null;
+  const v = findVma(f.ghost.processes[op.pid]?.vmas ?? [], op.addr);
+  if (!v) return null;
+  const priv = v.pages[pageOf(op.addr)];
+  if (v.file === null && !v.shared && priv === undefined) return null;
+  if (op.op === 'store' && (!v.prot.write || (!v.shared && priv === ZERO_PAGE) || (!v.shared && priv === undefined))) return null;
+  // A file or shmem page is the page cache's page as it is now (a pwrite since the detach shows);
+  // a store to a shared one lands there and stays after the munmap.
+  const o = step({ ...f.ghost, files: s.files }, op);
+  if ('blocked' in o || (op.op === 'load' ? o.result.kind !== 'value' : o.result.kind !== 'ok')) return null;
+  return { result: o.result, ghost: { ...o.state, files: f.ghost.files }, state: o.state.files === s.files ? s : { ...s, files: o.state.files } };
+}
+
+function flightKey(flight: readonly (Flight | null)[]): string {
+  return flight.some((f) => f) ? '|' + flight.map((f) => (f ? fingerprint(f.ghost) : '-')).join('|') : '';
+}
+
 export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget = 200_000): Outcomes {
   const programs = scenario.threads.map((t) => t.program);
   const ops: Mutable[][] = programs.map((p) => p.map(() => ({ results: new Set<string>(), mayBlockForever: false, maps: new Set<string>() })));
@@ -103,14 +161,14 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
   const visited = new Set<string>();
   let states = 0;
   let complete = true;
-  const stack: { s: MmState; pc: number[] }[] = [{ s: init, pc: programs.map(() => 0) }];
+  const stack: { s: MmState; pc: number[]; flight: (Flight | null)[] }[] = [{ s: init, pc: programs.map(() => 0), flight: programs.map(() => null) }];
   // Window lines are judged against the full window, which grows as states are found: collect
   // maps results raw and canonicalise at the end.
   const rawMaps: { t: number; i: number; lines: readonly MapsLine[] }[] = [];
 
   while (stack.length > 0) {
-    const { s, pc } = stack.pop()!;
-    const key = fingerprint(s) + '|' + pc.join(',');
+    const { s, pc, flight } = stack.pop()!;
+    const key = fingerprint(s) + '|' + pc.join(',') + flightKey(flight);
     if (visited.has(key)) continue;
     visited.add(key);
     if (++states > budget) {
@@ -124,6 +182,28 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
       const i = pc[t]!;
       if (i >= programs[t]!.length) continue;
       const op = programs[t]![i]!;
+      const next = pc.slice();
+      next[t] = i + 1;
+      // A munmap between its detach and its return: it returns (mmap_read_unlock).
+      if (flight[t]) {
+        moved = true;
+        const fl = flight.slice();
+        fl[t] = null;
+        stack.push({ s, pc: next, flight: fl });
+        continue;
+      }
+      // Calls that need mmap_lock for writing wait for a munmap in flight in their process.
+      if (!READ_SIDE.has(op.op) && flight.some((f) => f && f.pid === op.pid)) continue;
+      // An access through a PTE a munmap in flight has not zapped yet.
+      for (let u = 0; u < flight.length; u++) {
+        const st = flight[u] ? staleAccess(flight[u]!, op, s) : null;
+        if (!st) continue;
+        moved = true;
+        record(ops[t]![i]!, st.result, () => {});
+        const fl = flight.slice();
+        fl[u] = { ...flight[u]!, ghost: st.ghost };
+        stack.push({ s: st.state, pc: next, flight: fl });
+      }
       const o = step(s, op);
       if ('blocked' in o) {
         waiting.push({ t, op });
@@ -131,9 +211,13 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
       }
       moved = true;
       record(ops[t]![i]!, o.result, (lines) => rawMaps.push({ t, i, lines }));
-      const next = pc.slice();
-      next[t] = i + 1;
-      stack.push({ s: o.state, pc: next });
+      stack.push({ s: o.state, pc: next, flight });
+      // A munmap that took something away may stay in flight (detached, not yet zapped).
+      if (op.op === 'munmap' && o.result.kind === 'ok' && (s.processes[op.pid]?.vmas ?? []).some((v) => v.start < op.addr + op.len && op.addr < v.end)) {
+        const fl = flight.slice();
+        fl[t] = { pid: op.pid, start: op.addr, end: op.addr + op.len, ghost: s };
+        stack.push({ s: o.state, pc, flight: fl });
+      }
     }
     // The monitor fills the page a waiting access faulted on (after reading the pending events).
     for (const w of waiting) {
@@ -156,7 +240,7 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
       if ('blocked' in c) continue;
       if (fingerprint(c.state) === fingerprint(s)) continue;
       moved = true;
-      stack.push({ s: c.state, pc });
+      stack.push({ s: c.state, pc, flight });
     }
     // The monitor reads a pending non-cooperative event whenever one is queued (the C monitor
     // polls all the time), and the raising syscall then finishes (uffd_settle: an madvise's
@@ -167,7 +251,7 @@ export function enumerateOutcomes(scenario: ScenarioSpec, init: MmState, budget 
       if ('blocked' in r || r.result.kind !== 'event' || r.result.event.type === 'pagefault') continue;
       const settled = step(r.state, { op: 'uffd_settle', pid, event: r.result.event });
       moved = true;
-      stack.push({ s: 'blocked' in settled ? r.state : settled.state, pc });
+      stack.push({ s: 'blocked' in settled ? r.state : settled.state, pc, flight });
     }
     const done = pc.every((i, t) => i >= programs[t]!.length);
     if (done) finals.push(s);

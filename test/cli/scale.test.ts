@@ -114,6 +114,73 @@ describe('verify --runs: 3 shards + merge == one process on 2 threads', () => {
   });
 });
 
+describe('explore --split: --jobs 1, --jobs 2 and shards + merge give the same result', () => {
+  const untimedExplore = (j: string) => {
+    const o = untimed(j);
+    delete o.cacheBytesPerState; // measured (properties/explore.ts bytesPerState)
+    return o;
+  };
+
+  it('a mutant (b8-fork, 1 preemption): the same violation, executions and counterexample file; the property the unsplit search finds', async () => {
+    const [a, b, c, d] = dirs(4);
+    const argv = ['explore', '--mutant', 'b8-fork', '--scenario', 'fork-vs-fault', '--preemptions', '1', '--split', '2', '--json', '--out', 'cx'];
+    const one = await real(a!, [...argv, '--jobs', '1']);
+    const two = await real(b!, [...argv, '--jobs', '2']);
+    expect(one.code, one.err).toBe(1);
+    expect(two.code, two.err).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const s = await real(c!, [...argv.slice(0, -1), `s${i}`, '--jobs', '1', '--shard', `${i}/3`]);
+      expect(s.code, s.err).toBe(0);
+    }
+    const merged = await real(c!, ['merge', 's0', 's1', 's2', '--json', '--out', 'cx']);
+    expect(merged.code, merged.err).toBe(1);
+    const j1 = untimedExplore(one.out);
+    expect(j1).toMatchObject({ split: 2, complete: true });
+    expect(j1.subtrees as number).toBeGreaterThan(2);
+    expect((j1.violations as { property: string }[]).map((v) => v.property)).toEqual(['fork-snapshot']);
+    expect(untimedExplore(two.out)).toEqual(j1);
+    expect(untimedExplore(merged.out)).toEqual(j1);
+    const cx = files(join(a!, 'cx'));
+    expect(Object.keys(cx)).toHaveLength(1);
+    expect(files(join(b!, 'cx'))).toEqual(cx);
+    expect(files(join(c!, 'cx'))).toEqual(cx);
+    // The unsplit search finds the same property (in fewer executions: the subtrees share nothing).
+    const whole = await real(d!, [...argv.filter((x, i) => x !== '--split' && argv[i - 1] !== '--split')]);
+    expect(whole.code, whole.err).toBe(1);
+    const jw = JSON.parse(whole.out) as { split: number; subtrees: number; complete: boolean; executions: number; violations: { property: string }[] };
+    expect(jw).toMatchObject({ split: 0, subtrees: 1, complete: true });
+    expect(jw.violations.map((v) => v.property)).toEqual(['fork-snapshot']);
+    expect(j1.executions as number).toBeGreaterThanOrEqual(jw.executions);
+  });
+
+  it('a correct generation (v6.4 mbind-vs-fault, 1 preemption): covered, no violation, as 2 shards + merge as in one process', async () => {
+    const [a, c] = dirs(2);
+    const argv = ['explore', '--config', 'v6.4', '--scenario', 'mbind-vs-fault', '--preemptions', '1', '--split', '2', '--json'];
+    const one = await real(a!, [...argv, '--jobs', '1']);
+    expect(one.code, one.err).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await real(c!, [...argv, '--jobs', '1', '--shard', `${i}/2`, '--out', 'sh'])).code).toBe(0);
+    const merged = await real(c!, ['merge', 'sh', '--json']);
+    expect(merged.code, merged.err).toBe(0);
+    const j = untimedExplore(one.out);
+    expect(j).toMatchObject({ complete: true, violations: [], unknown: 0 });
+    expect(untimedExplore(merged.out)).toEqual(j);
+    // A missing shard: one line, exit 2.
+    const part = await real(c!, ['merge', 'sh/shard-0-of-2.json']);
+    expect(part.code).toBe(2);
+    expect(part.err).toMatch(/missing shard\(s\) 1\/2/);
+  });
+
+  it('bad --split: one line, exit 2', async () => {
+    const [a] = dirs(1);
+    for (const bad of ['-1', 'two', '99']) {
+      const r = await real(a!, ['explore', '--config', 'v6.4', '--scenario', 'mbind-vs-fault', '--split', bad]);
+      expect(r.code).toBe(2);
+      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/--split/);
+    }
+  });
+});
+
 describe('shards: flags, environment, bad input', () => {
   const spec = { name: 'check', flags: { shard: { type: 'string' as const }, shards: { type: 'string' as const } } };
   it('--shard I/N, --shards N with the index from a Kubernetes Indexed Job or a Slurm array', () => {

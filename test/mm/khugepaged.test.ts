@@ -14,7 +14,7 @@ import { folio_unlock } from '../../impl/sync/bitlock.js';
 import type { folio, mm_struct, pmd_t, pte_table } from '../../impl/include/linux/mm_types.js';
 import { HPAGE_PMD_NR, PMD_SIZE, PTRS_PER_PTE } from '../../impl/include/linux/mm_flags.js';
 import {
-  SCAN_EXCEED_NONE_PTE, SCAN_PAGE_COUNT, SCAN_PMD_MAPPED, SCAN_SUCCEED,
+  SCAN_EXCEED_NONE_PTE, SCAN_PAGE_COUNT, SCAN_PAGE_LOCK, SCAN_PMD_MAPPED, SCAN_SUCCEED,
 } from '../../impl/mm/khugepaged.js';
 import type { ModelOp } from '../../model/ops.js';
 import { PAGE, RO, RW, Script, load, mmapAnon, mmapFile, store, sysDfs, sysRun, why } from './syscalls_harness.js';
@@ -66,6 +66,41 @@ describe('collapse_huge_page (anonymous range)', () => {
       expect(old.freed).toBe(false);
       expect(mm.pmd_ptdescs.get(Math.floor(pmd.index / 512))!.pmd_huge_pte).toEqual([old]);
       expect(mm.rss_stat.MM_ANONPAGES).toBe(HPAGE_PMD_NR);
+    });
+  }
+
+  for (const gen of ['v6.3', 'v6.6', 'v6.15']) {
+    //   |------------- anon rw over one whole PMD: p0 = 5, p3 = 6 (swapped out) -------------|
+    it(`${gen}: a swapped-out page is brought back in (__collapse_huge_page_swapin: do_swap_page under mmap_read_lock) and collapsed with the rest`, () => {
+      const out = new Map<string, unknown>();
+      const r = sysRun({
+        gen,
+        swapSlots: 4,
+        processes: [{ pid: 1, setup: anonSetup }],
+        setup: function* (kernel: Kernel): Task<void> {
+          yield* k.fn.sim_setup_swap_out({ do: 'swap_out', pid: 1, addr: HP + 3 * PAGE });
+          const mm = kernel.procs.get(1)!.mm!;
+          out.set('swapped', entry(tableOf(mm, HP)!, HP + 3 * PAGE).kind);
+          // Two passes: with an asynchronous swap device the first one's do_swap_page waits for
+          // the read with mmap_lock dropped (VM_FAULT_RETRY: SCAN_PAGE_LOCK), as the kernel's
+          // does; the next pass finds the page in the swap cache.
+          yield* spawn(kernel, 'khugepaged', 0, function* (): Task<unknown> {
+            const first = yield* k.fn.khugepaged_scan_pmd(mm, HP);
+            const second = first === SCAN_SUCCEED ? first : yield* k.fn.khugepaged_scan_pmd(mm, HP);
+            return [first, second];
+          }, out);
+        },
+      });
+      expect(r.outcome.status, why(r.outcome)).toBe('ok');
+      expect(out.get('swapped')).toBe('swap');
+      const [first, second] = out.get('khugepaged') as number[];
+      expect([SCAN_SUCCEED, SCAN_PAGE_LOCK]).toContain(first);
+      expect(second).toBe(SCAN_SUCCEED);
+      const mm = r.kernel.procs.get(1)!.mm!;
+      const thp = pmdOf(mm, HP)!.huge!.folio;
+      expect(thp.pages?.length).toBe(HPAGE_PMD_NR);
+      expect([thp.pages![0]!.data, thp.pages![3]!.data, thp.pages![4]!.data]).toEqual([5, 6, 0]);
+      expect(mm.rss_stat.MM_SWAPENTS).toBe(0);
     });
   }
 

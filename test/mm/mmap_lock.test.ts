@@ -15,6 +15,7 @@ import { VMA_LOCK_OFFSET, VMA_REF_LIMIT, type mm_struct, type vm_area_struct } f
 import { sim_vma_lock_state, sim_vmlock_dep_map } from '../../impl/mm/mmap_lock.js';
 import { sim_vmas } from '../../impl/mm/maple_tree.js';
 import { rcu_read_lock, rcu_read_lock_held, rcu_read_unlock, rwsem_acquire_read, send_sig_kill } from '../../impl/sync/index.js';
+import { TASK_KILLABLE } from '../../impl/sync/sched.js';
 import { dfs, expectSane, run, RW, sim_test_map, sim_test_unmap, T, type LockTest, type LockWorld } from './vma_lock_harness.js';
 
 const PER_VMA = ['v6.4', 'v6.6', 'v6.7', 'v6.15'];
@@ -391,7 +392,7 @@ describe('vma_start_write', () => {
       expect(w.out.get('readersThen')).toBe(0);
     });
 
-    it(`${g}: vma_start_write_killable gives up with -EINTR on SIGKILL and leaves the VMA unlocked`, () => {
+    it(`${g}: __vma_start_write(TASK_KILLABLE) (vma_start_write_killable, 6.16+: no caller here) gives up with -EINTR on SIGKILL and leaves the VMA unlocked`, () => {
       const { outcome, w } = run({
         variant: gen(g), setup: twoVmas, checkI3: true,
         tasks: [
@@ -408,7 +409,7 @@ describe('vma_start_write', () => {
           ['writer', function* (w) {
             yield* w.wait('readlocked');
             yield* k.fn.mmap_write_lock(w.mm());
-            w.out.set('ret', yield* k.fn.vma_start_write_killable(w.vma('A')));
+            w.out.set('ret', yield* k.fn.__vma_start_write(w.vma('A'), TASK_KILLABLE));
             w.out.set('locked', sim_vma_lock_state(w.vma('A')).writeLocked);
             w.set('killed');
             k.fn.mmap_write_unlock(w.mm());

@@ -1,6 +1,6 @@
 /**
  * mm/rmap.c: anon_vma preparation and sharing, fork's anon_vma tree, unlinking, rmap walks
- * (try_to_unmap, folio_referenced), and the I10 checker sim_rmap_complete.
+ * (try_to_unmap), and the I10 checker sim_rmap_complete.
  */
 import { describe, expect, it } from 'vitest';
 import { runFault, expectOk, addVma, load, BASE, PAGE, type FaultWorld } from '../arch/x86/mm/fault_harness.js';
@@ -170,7 +170,7 @@ describe('anon_vma_fork / unlink_anon_vmas and sim_rmap_complete (I10)', () => {
   });
 });
 
-describe('try_to_unmap / folio_referenced', () => {
+describe('try_to_unmap', () => {
   const stubSwapDuplicate = defineVariant({
     name: 'swap-dup-ok', base: 'v6.6', description: 'test: swap_duplicate always succeeds',
     overrides: { swap_duplicate: function* () { return 0; } },
@@ -193,13 +193,11 @@ describe('try_to_unmap / folio_referenced', () => {
         body: function* (w) {
           const f = w.out.get('f') as folio;
           yield* folio_lock(f);
-          w.out.set('referenced', yield* k.fn.folio_referenced(f, true));
           w.out.set('unmapped', yield* k.fn.try_to_unmap(f));
         },
       }],
     }));
     const f = r.w.out.get('f') as folio;
-    expect(r.w.out.get('referenced')).toBe(1);
     expect(r.w.out.get('unmapped')).toBe(true);
     expect(f._mapcount).toBe(0);
     expect(k.fn.folio_ref_count(f)).toBe(1); // the swap cache's

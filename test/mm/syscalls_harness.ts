@@ -24,6 +24,8 @@ export interface SysTest {
   readonly overrides?: VariantSpec['overrides'];
   readonly config?: VariantSpec['config'];
   readonly files?: readonly { readonly name: string; readonly pages: readonly number[] }[];
+  /** Swap device slots (default none). */
+  readonly swapSlots?: number;
   readonly processes?: readonly { readonly pid: number; readonly setup: readonly ModelOp[] }[];
   readonly threads?: readonly { readonly name: string; readonly pid: number; readonly program: readonly ModelOp[] }[];
   /** Kernel tasks spawned after setup: [name, pid (its current->mm) or 0, body]. */
@@ -64,7 +66,7 @@ export function sysRun(t: SysTest): SysRun {
     hooks,
     maxSteps: t.maxSteps ?? 50_000,
     scenario: {
-      name: 'syscalls-test', family: 'syscalls', files: t.files,
+      name: 'syscalls-test', family: 'syscalls', files: t.files, ...(t.swapSlots ? { swapSlots: t.swapSlots } : {}),
       processes: t.processes ?? [{ pid: 1, setup: [] }], threads: t.threads ?? [],
     },
     setup: function* (kernel: Kernel): Task<void> {

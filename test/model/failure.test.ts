@@ -160,3 +160,22 @@ describe('O_DIRECT read/write: the pinning fault or the file I/O failed', () => 
     expect(check(withMayFail(s, false), dio('dio_write', A + K, 0), err(ENOMEM)).ok).toBe(false);
   });
 });
+
+describe('a fault that must grow a stack and runs out of memory: SIGSEGV, the stack not grown', () => {
+  function stack(mayFail: boolean): MmState {
+    const q = new Seq(initialState({ processes: [{ pid: 1 }], mayFail }));
+    q.do({ op: 'mmap', pid: 1, addr: A + 2 * K, len: 2 * K, prot: RW, flags: { shared: false, anonymous: true, fixed: true, growsdown: true } });
+    return q.state;
+  }
+  it('load and store just below the stack may get SIGSEGV (maybe with the anon_vma prepared), only with mayFail', () => {
+    for (const op of [{ op: 'load', pid: 1, addr: A }, { op: 'store', pid: 1, addr: A, value: 1 }] as ModelOp[]) {
+      expect(allowed(stack(true), op, { kind: 'signal', sig: 'SIGSEGV' })).toEqual([['2-4 rw'], ['2-4 rw']]);
+      const c = check(stack(true), op, { kind: 'signal', sig: 'SIGSEGV' });
+      expect(c.ok && [c.state, ...(c.also ?? [])].map((st) => st.processes[1]!.vmas[0]!.anonVma !== null)).toEqual([false, true]);
+      expect(check(stack(false), op, { kind: 'signal', sig: 'SIGSEGV' }).ok).toBe(false);
+    }
+  });
+  it('an access inside the stack is not a growth: its SIGSEGV stays refused', () => {
+    expect(check(stack(true), { op: 'store', pid: 1, addr: A + 2 * K, value: 1 }, { kind: 'signal', sig: 'SIGSEGV' }).ok).toBe(false);
+  });
+});

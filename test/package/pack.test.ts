@@ -4,8 +4,8 @@
  * temporary directory outside the repository, beside vitest, fast-check and @fast-check/vitest
  * (offline: the repository's installed copies, linked, as the tarball's own dependencies are).
  * The project's test file imports 'faultline' (and a kernel type by its deep path), type-checks
- * against the shipped declarations, finds io-no-revalidate, passes on v6.6, and catches a variant
- * of its own with sequential fc.commands.
+ * against the shipped declarations, finds io-no-revalidate, passes on v6.6, catches a variant
+ * of its own with sequential fc.commands, and runs concurrent commands (scheduledModelRun) on v6.6.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const USER_TEST = `import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { test as ptest } from '@fast-check/vitest';
-import { checkRun, defineVariant, family, mmProperty, schedules, sequential, type Schedule, type ScenarioSpec } from 'faultline';
+import { checkRun, concurrent, defineVariant, family, mmProperty, scheduledModelRun, schedules, sequential, type Schedule, type ScenarioSpec } from 'faultline';
 import type { Task } from 'faultline/impl/rt/task.js';
 
 test('finds io-no-revalidate', () => {
@@ -55,6 +55,11 @@ test('sequential commands catch a variant of the user', () => {
 
 const v66: (s: ScenarioSpec, sch: Schedule) => void = checkRun('v6.6');
 ptest.prop([family('unmap-during-io'), schedules()], { seed: 1, numRuns: 100 })('passes on v6.6', (s, sch) => v66(s, sch));
+
+const threads = concurrent({ variant: 'v6.6' });
+ptest.prop([threads.programs(), schedules()], { seed: 1, numRuns: 10 })('concurrent commands pass on v6.6', (programs, sch) => {
+  expect(scheduledModelRun(sch, threads.setup, programs).status).toBe('pass');
+});
 `;
 
 /** Every bare package a compiled file imports. */
@@ -112,7 +117,8 @@ describe('npm pack', () => {
     expect(out).toMatch(/finds io-no-revalidate/);
     expect(out).toMatch(/passes on v6\.6/);
     expect(out).toMatch(/sequential commands catch a variant of the user/);
-    expect(out).toMatch(/Tests\s+3 passed/);
+    expect(out).toMatch(/concurrent commands pass on v6\.6/);
+    expect(out).toMatch(/Tests\s+4 passed/);
     expect(run.status).toBe(0);
     // The counterexample file it wrote is in the project.
     expect(readdirSync(join(proj, 'cx')).some((f) => f.startsWith('io-no-revalidate-'))).toBe(true);

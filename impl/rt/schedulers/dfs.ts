@@ -26,6 +26,7 @@
 import { currentExecution } from '../execution.js';
 import type { Scheduler, Strategy } from '../scheduler.js';
 import { ScheduleError } from '../schedule.js';
+import { forcedChoose, forcedPick, type ForcedChoice } from './subtrees.js';
 
 /** A task's pending step, for the independence relation of sleep sets. */
 export interface PendingStep {
@@ -64,6 +65,11 @@ export interface DfsOptions {
   readonly maxExecutions?: number;
   /** Enables sleep-set reduction (unbounded DFS only): true when the two steps commute. */
   readonly independent?: (a: PendingStep, b: PendingStep) => boolean;
+  /**
+   * Explore only the subtree below these first decisions (impl/rt/schedulers/subtrees.ts): they
+   * are taken as given and never backtracked. Not with sleep sets.
+   */
+  readonly forced?: readonly ForcedChoice[];
 }
 
 export class DfsStrategy implements Strategy {
@@ -77,6 +83,7 @@ export class DfsStrategy implements Strategy {
   private readonly independent: ((a: PendingStep, b: PendingStep) => boolean) | null;
   private truncated = false;
   private sleepBlocked = 0;
+  private readonly forced: readonly ForcedChoice[];
   /** Why exploration stopped early because a re-execution diverged from its prefix, or null. */
   diverged: string | null = null;
 
@@ -84,6 +91,8 @@ export class DfsStrategy implements Strategy {
     this.bound = opts.preemptionBound ?? Infinity;
     this.maxExecutions = opts.maxExecutions ?? Infinity;
     this.independent = opts.independent ?? null;
+    this.forced = opts.forced ?? [];
+    if (this.forced.length > 0 && this.independent) throw new RangeError('DFS: a forced prefix (subtree) with sleep sets is not supported');
     if (!(this.bound >= 0)) throw new RangeError(`DFS preemption bound must be ≥ 0, got ${this.bound}`);
     if (this.independent && this.bound !== Infinity) {
       throw new RangeError('DFS sleep sets (independent) need an unbounded DFS: with a preemption bound they are not sound');
@@ -121,7 +130,7 @@ export class DfsStrategy implements Strategy {
     }
     this.started = true;
     this.runs++;
-    return new DfsRun(this.stack, this.independent, {
+    return new DfsRun(this.stack, this.independent, this.forced, {
       diverged: (msg) => { this.diverged = msg; },
       redundant: () => { this.sleepBlocked++; },
     });
@@ -133,7 +142,8 @@ export class DfsStrategy implements Strategy {
   /** Move to the next unexplored path: bump the deepest point that has an admissible option left. */
   private advance(): boolean {
     const stack = this.stack;
-    while (stack.length > 0) {
+    // The forced prefix's points are never backtracked: the subtree is done when they are all that is left.
+    while (stack.length > this.forced.length) {
       const p = stack[stack.length - 1]!;
       while (++p.idx < p.n) {
         if (p.kind === 'c') return true;
@@ -166,6 +176,7 @@ class DfsRun implements Scheduler {
   constructor(
     private readonly stack: Point[],
     private readonly independent: ((a: PendingStep, b: PendingStep) => boolean) | null,
+    private readonly forced: readonly ForcedChoice[],
     private readonly events: RunEvents,
   ) {
     this.everyStep = independent !== null;
@@ -199,7 +210,12 @@ class DfsRun implements Scheduler {
         }
         if (options.length === 0) return this.becomePassive(dflt);
       }
-      p = { kind: 't', step, options, n: options.length, dflt, runnable: all, idx: 0, cont, pre: this.pre };
+      let idx = 0;
+      const f = this.forced[this.depth];
+      if (f !== undefined) {
+        idx = options.indexOf(forcedPick(f, runnable, n, step, 'DFS: subtree prefix'));
+      }
+      p = { kind: 't', step, options, n: options.length, dflt, runnable: all, idx, cont, pre: this.pre };
       stack.push(p);
     } else if (p.kind !== 't' || p.step !== step || p.dflt !== dflt || !sameRunnable(p, runnable, n)) {
       this.diverge(p, `a pick at step ${step} among [${Array.from(runnable.subarray(0, n)).join(',')}] (default ${dflt})`);
@@ -225,7 +241,9 @@ class DfsRun implements Scheduler {
     const stack = this.stack;
     let p = stack[this.depth];
     if (p === undefined) {
-      p = { kind: 'c', step, options: EMPTY, n, dflt: -1, runnable: null, idx: 0, cont: -1, pre: this.pre };
+      const f = this.forced[this.depth];
+      const idx = f !== undefined ? forcedChoose(f, n, step, 'DFS: subtree prefix') : 0;
+      p = { kind: 'c', step, options: EMPTY, n, dflt: -1, runnable: null, idx, cont: -1, pre: this.pre };
       stack.push(p);
     } else if (p.kind !== 'c' || p.step !== step || p.n !== n) {
       this.diverge(p, `a choice among ${n} at step ${step}`);

@@ -22,7 +22,21 @@
  * two dependent events of different tasks, e ≺ e', with nothing in between ordering them — gives
  * the sequence v = notdep(e).e' (the events after e that do not depend on it, then e'); unless
  * some task that can start v is already explored or scheduled at the point before e, one of them
- * (e' 's task when it can) is added there. Sleep sets: a task explored at a point sleeps in its
+ * (e' 's task when it can) is added there.
+ *
+ * Waits. A step that ended a wait races with every earlier write, by another task, of what its
+ * condition read, that its own past does not order before it (the lock taken by someone else
+ * before: two acquisitions are co-enabled, a release and a blocked acquisition are not). Such a
+ * race is reversible only when the waiting task could have run at the point before the write: if
+ * its step is the first of v by its task, no event of v orders it (no event of notdep(e) writes
+ * what its condition reads), and the task was blocked at that point, its condition was false there
+ * and stays false through notdep(e) — the race is not reversible and adds nothing (a lock held
+ * by a third task, a flag not yet set, a queue still empty). Without this, every such race fell
+ * back to all runnable tasks at that point (the classic rule for a task not enabled there). The
+ * waits tasks are still blocked in when a run ends (deadlock, idle daemons) race the same way as
+ * events that did not happen (DporRun.pendingWaits): a task that never ran again has no step to
+ * reveal that it could have passed its wait earlier. test/rt/dpor.test.ts checks both against
+ * the plain DFS on random programs with locks and flag waits. Sleep sets: a task explored at a point sleeps in its
  * later siblings' subtrees until an event dependent with its step runs; an execution in which
  * every runnable task sleeps is redundant and stops ('pruned'). A step that made a
  * nondeterministic choice (choose) never sleeps (its footprint depends on the value); choice
@@ -49,7 +63,8 @@
 import { PICK_PRUNE, type Execution, type Outcome, type StepObserver, type TaskState } from '../execution.js';
 import type { Scheduler, Strategy } from '../scheduler.js';
 import { ScheduleError } from '../schedule.js';
-import { sim_fp_conflict, sim_fp_task, sim_hash_mix, sim_track_heap_hash, sim_track_state_parts, type Footprint } from '../track.js';
+import { forcedChoose, forcedPick, type ForcedChoice } from './subtrees.js';
+import { sim_fp_conflict, sim_fp_task, sim_hash_mix, sim_track_footprint, sim_track_heap_hash, sim_track_record, sim_track_recorder, sim_track_state_parts, type Footprint } from '../track.js';
 
 export interface DporOptions {
   /**
@@ -73,6 +88,12 @@ export interface DporOptions {
   readonly maxExecutions?: number;
   /** Sleep sets (default on). Off: source sets alone (more redundant executions; for testing). */
   readonly sleepSets?: boolean;
+  /**
+   * Explore only the subtree below these first decisions (impl/rt/schedulers/subtrees.ts): their
+   * points are frozen — no alternative is ever added there, races reaching back into the prefix
+   * are left to the subtrees of the other prefixes — and nothing sleeps at the subtree's root.
+   */
+  readonly forced?: readonly ForcedChoice[];
 }
 
 interface SleepEntry {
@@ -101,6 +122,8 @@ interface TNode {
   readonly done: Map<number, SleepEntry | null>;
   /** The sleep set here. */
   readonly sleep: readonly SleepEntry[];
+  /** A decision of the forced prefix (DporOptions.forced): no alternative here. */
+  readonly frozen?: boolean;
 }
 
 /**
@@ -121,6 +144,8 @@ interface CNode {
   readonly step: number;
   readonly n: number;
   value: number;
+  /** A decision of the forced prefix: never advanced. */
+  readonly frozen?: boolean;
 }
 
 type Node = TNode | CNode;
@@ -148,6 +173,8 @@ interface Ev {
   readonly o2: number;
   /** The state after it (see stateKey). */
   readonly state: number;
+  /** Not a step: the wait a task was still blocked in when the run ended (see DporRun.pendingWaits). */
+  pending?: true;
 }
 
 export interface DporStats {
@@ -162,6 +189,8 @@ export interface DporStats {
   readonly races: number;
   /** Alternatives dropped because they needed more preemptions than the bound. */
   readonly overBound: number;
+  /** Races of a wake-up step with a write made while its task was blocked on that wait (not reversible). */
+  readonly infeasible: number;
   /** Distinct states reached (see stateKey). */
   readonly states: number;
 }
@@ -178,6 +207,7 @@ export class DporStrategy implements Strategy {
   readonly sleepSets: boolean;
   readonly mode: 'dpor' | 'full';
   readonly cache: boolean;
+  readonly forced: readonly ForcedChoice[];
   private current: DporRun | null = null;
   /** The events of the last finished execution (the next one replays a prefix of them). */
   private lastEvents: readonly Ev[] = [];
@@ -187,7 +217,7 @@ export class DporStrategy implements Strategy {
   private follow: readonly number[] = [];
   /** Why exploration stopped early because a re-execution diverged from its prefix, or null. */
   diverged: string | null = null;
-  private st = { sleepPruned: 0, boundPruned: 0, cachePruned: 0, races: 0, overBound: 0 };
+  private st = { sleepPruned: 0, boundPruned: 0, cachePruned: 0, races: 0, overBound: 0, infeasible: 0 };
   /** Distinct states reached (their keys). */
   private readonly states = new Set<number>();
 
@@ -204,6 +234,7 @@ export class DporStrategy implements Strategy {
     this.mode = opts.mode ?? 'dpor';
     this.cache = opts.cache ?? false;
     this.sleepSets = this.mode === 'dpor' && (opts.sleepSets ?? true);
+    this.forced = opts.forced ?? [];
     if (this.cache && this.mode !== 'full') throw new RangeError('the state cache needs mode full (see DporOptions.cache)');
     if (!(this.bound >= 0)) throw new RangeError(`DPOR preemption bound must be ≥ 0, got ${this.bound}`);
   }
@@ -267,7 +298,9 @@ export class DporStrategy implements Strategy {
       else this.st.cachePruned++;
     }
     const evs = run.events;
-    if (outcome.status === 'violation' && outcome.violation !== undefined && outcome.violation.step >= 0 && evs.length > 0) {
+    // A deadlock is not an event's doing: it is a property of the final state, found at a
+    // scheduling point where nothing can run (the blocked tasks' waits race as pending waits).
+    if (outcome.status === 'violation' && outcome.violation !== undefined && outcome.violation.step >= 0 && outcome.violation.property !== 'deadlock' && evs.length > 0) {
       const last = evs[evs.length - 1]!;
       last.abort = true;
       const n = this.path[last.node];
@@ -276,7 +309,7 @@ export class DporStrategy implements Strategy {
     if (process.env.DPOR_DUMP && Number(process.env.DPOR_DUMP) === this.runs) {
       for (const e of evs) process.stderr.write(`ev t${e.task} n${e.node} ${e.abort ? 'A' : ''}${e.choice ? 'C' : ''} R${e.fp.reads.join(',')} W${e.fp.writes.join(',')} P${e.preds.join(',')} D${e.disables?.join(',') ?? ''}\n`);
     }
-    if (this.mode === 'dpor') this.analyse(evs);
+    if (this.mode === 'dpor') this.analyse(outcome.status === 'pruned' ? evs : evs.concat(run.pendingWaits()));
     this.lastEvents = evs;
   }
 
@@ -308,7 +341,8 @@ export class DporStrategy implements Strategy {
     const reads = new Map<number, number[]>();
     const clock = new Int32Array(T);
     const cands: number[] = [];
-    const races: [number, number][] = [];
+    /** [j, i, 1 when found by the wake-up rule only (see reverse)]. */
+    const races: [number, number, number][] = [];
     for (let i = 0; i < N; i++) {
       const e = evs[i]!;
       const p = e.task;
@@ -355,7 +389,7 @@ export class DporStrategy implements Strategy {
             const q = evs[j]!.task;
             if (q === p || seenC.has(j)) continue;
             seenC.add(j);
-            if (idx[j]! >= pc[q]!) races.push([j, i]);
+            if (idx[j]! >= pc[q]!) races.push([j, i, 1]);
           }
         }
       }
@@ -368,7 +402,7 @@ export class DporStrategy implements Strategy {
           if (j === prevC) continue;
           prevC = j;
           const q = evs[j]!.task;
-          if (idx[j]! >= clock[q]!) races.push([j, i]);
+          if (idx[j]! >= clock[q]!) races.push([j, i, e.pending ? 1 : 0]);
           join(clock, 0, j * T, T, vc);
           if (clock[q]! < idx[j]! + 1) clock[q] = idx[j]! + 1;
         }
@@ -398,7 +432,9 @@ export class DporStrategy implements Strategy {
       }
     }
     this.st.races += races.length;
-    for (const [j, i] of races) this.reverse(evs, vc, idx, T, j, i);
+    for (const [j, i, woke] of races) {
+      this.reverse(evs, vc, idx, T, j, i, woke === 1);
+    }
     // An event that made a runnable task block: try that task before it.
     for (let i = 0; i < N; i++) {
       const d = evs[i]!.disables;
@@ -407,7 +443,7 @@ export class DporStrategy implements Strategy {
   }
 
   /** The race j ≺ i: schedule, at the point before j, a task that can start notdep(j).i. */
-  private reverse(evs: readonly Ev[], vc: Int32Array, idx: Int32Array, T: number, j: number, i: number): void {
+  private reverse(evs: readonly Ev[], vc: Int32Array, idx: Int32Array, T: number, j: number, i: number, woke: boolean): void {
     const ej = evs[j]!;
     const pj = ej.task;
     const ij = idx[j]!;
@@ -437,6 +473,10 @@ export class DporStrategy implements Strategy {
     const fits = (q: number): boolean => node.pre + (node.prev >= 0 && q !== node.prev && node.runnable.includes(node.prev) ? 1 : 0) <= this.bound;
     for (const q of initials) if (node.done.has(q) || (node.backtrack.has(q) && fits(q))) return;
     const pi = evs[i]!.task;
+    if (woke && first[pi] === idx[i] && initials.includes(pi) && !node.runnable.includes(pi)) {
+      this.st.infeasible++;
+      return;
+    }
     const within = initials.filter(fits);
     const pool = within.length > 0 ? within : initials;
     const q = pool.includes(pi) ? pi : Math.min(...pool);
@@ -470,7 +510,7 @@ export class DporStrategy implements Strategy {
   }
 
   private addOne(node: TNode, q: number, conservative: boolean, seq: readonly number[] | null): void {
-    if (node.done.has(q)) return;
+    if (node.done.has(q) || node.frozen === true) return;
     if (!conservative && this.sleepSets && node.sleep.some((s) => s.task === q)) return;
     const had = node.backtrack.get(q);
     if (had === undefined) node.backtrack.set(q, { conservative, seq });
@@ -487,7 +527,7 @@ export class DporStrategy implements Strategy {
       const d = path.length - 1;
       const node = path[d]!;
       if (node.kind === 'c') {
-        if (node.value + 1 < node.n) {
+        if (node.frozen !== true && node.value + 1 < node.n) {
           node.value++;
           this.branch = d;
           return true;
@@ -567,8 +607,11 @@ export class DporRun implements Scheduler, StepObserver {
   private lastTask = -1;
   private lastRunnable: number[] = [];
   private choiceInStep = false;
+  /** Decisions so far (picks among ≥ 2 tasks, choices): the forced prefix's first ones. */
+  private decisions = 0;
   private readonly pendingPreds = new Map<number, number[]>();
   private readonly taskLocs: number[] = [];
+  private exec: Execution | null = null;
 
   constructor(
     private readonly strategy: DporStrategy,
@@ -633,6 +676,7 @@ export class DporRun implements Scheduler, StepObserver {
     const path = this.path;
     const d = this.depth;
     let node = path[d];
+    const forced = r.length >= 2 ? this.strategy.forced[this.decisions++] : undefined;
     if (node !== undefined) {
       if (node.kind !== 't' || node.step !== step || !sameList(node.runnable, r)) {
         return this.diverge(node, `a pick at step ${step} among [${r.join(',')}]`);
@@ -655,7 +699,10 @@ export class DporRun implements Scheduler, StepObserver {
           f.length = 0;
         }
       }
-      if (taken >= 0) { /* from the wakeup sequence */ }
+      if (forced !== undefined) {
+        taken = forcedPick(forced, r, r.length, step, 'DPOR: subtree prefix');
+        if (curRunnable && taken !== current && this.pre + 1 > this.bound) throw new ScheduleError(`DPOR: subtree prefix: t${taken} at step ${step} is over the preemption bound`);
+      } else if (taken >= 0) { /* from the wakeup sequence */ }
       else if (curRunnable && awake(current)) taken = current;
       else if (!curRunnable) {
         if (awake(dflt)) taken = dflt;
@@ -668,10 +715,10 @@ export class DporRun implements Scheduler, StepObserver {
       }
       node = {
         kind: 't', step, runnable: r, prev: this.lastTask, pre: this.pre, taken, takenConservative: false,
-        backtrack: new Map(), done: new Map(), sleep,
+        backtrack: new Map(), done: new Map(), sleep, frozen: forced !== undefined,
       };
       // Without reduction every runnable task is an alternative (advance drops those over the bound).
-      if (this.strategy.mode === 'full') for (const q of r) if (q !== taken) node.backtrack.set(q, { conservative: false, seq: null });
+      if (this.strategy.mode === 'full' && forced === undefined) for (const q of r) if (q !== taken) node.backtrack.set(q, { conservative: false, seq: null });
       path.push(node);
     }
     const t = node.taken;
@@ -686,8 +733,9 @@ export class DporRun implements Scheduler, StepObserver {
     this.choiceInStep = true;
     const path = this.path;
     let node = path[this.depth];
+    const forced = this.strategy.forced[this.decisions++];
     if (node === undefined) {
-      node = { kind: 'c', step, n, value: 0 };
+      node = forced !== undefined ? { kind: 'c', step, n, value: forcedChoose(forced, n, step, 'DPOR: subtree prefix'), frozen: true } : { kind: 'c', step, n, value: 0, frozen: false };
       path.push(node);
     } else if (node.kind !== 'c' || node.step !== step || node.n !== n) {
       return this.diverge(node, `a choice among ${n} at step ${step}`);
@@ -697,6 +745,7 @@ export class DporRun implements Scheduler, StepObserver {
   }
 
   stepDone(exec: Execution, task: TaskState, _step: number, fp: Footprint): void {
+    this.exec = exec;
     const t = task.id;
     const known = this.prefix[this.events.length];
     if (known !== undefined) {
@@ -730,6 +779,39 @@ export class DporRun implements Scheduler, StepObserver {
     if (node !== undefined && node.kind === 't') {
       node.done.set(t, ev.choice || node.takenConservative ? null : { task: t, fp: withTask, ev });
     }
+  }
+
+  /**
+   * The waits tasks were still blocked in when the run ended (a deadlock, a daemon idle at the
+   * end, a task stuck behind a lock its holder never released), as events that did not happen:
+   * each reads what its wait's condition reads now (evaluated again, recorded). A blocked task has
+   * no event to race with the writes that decided its wait (it never ran again), yet had it been
+   * scheduled where its condition held — before the lock was taken, between the write that set a
+   * flag and the one that cleared it — it would have gone on. The analysis treats each like a step
+   * that ended a wait (woke), so those writes are reversed where the task could run.
+   */
+  pendingWaits(): Ev[] {
+    const exec = this.exec;
+    if (exec === null) return [];
+    const out: Ev[] = [];
+    const rec = sim_track_recorder();
+    for (const task of exec.tasks) {
+      if (task.done || task.block === null) continue;
+      sim_track_record(rec);
+      try {
+        task.block.until();
+      } finally {
+        sim_track_record(null);
+      }
+      const fp = sim_track_footprint(rec);
+      const loc = sim_fp_task(task.id);
+      const preds = this.pendingPreds.get(task.id);
+      out.push({
+        task: task.id, fp: { reads: insertSorted(fp.reads, loc), writes: [], waits: fp.reads }, node: -1, choice: false, abort: false, woke: true,
+        selfBlocked: true, preds: preds ?? NO_PREDS, disables: null, o1: 0, o2: 0, state: 0, pending: true,
+      });
+    }
+    return out;
   }
 
   /** The last event also writes `loc` (the driver: a step visible to the per-step checks). */

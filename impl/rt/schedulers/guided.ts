@@ -24,6 +24,7 @@
 import { currentExecution, describeObj, type TaskState } from '../execution.js';
 import { Prng } from '../prng.js';
 import type { Scheduler } from '../scheduler.js';
+import { shuffle } from './pct.js';
 
 const KIND_CACHE = new Map<string, string>();
 
@@ -99,12 +100,7 @@ export class GuidedScheduler implements Scheduler {
   begin(taskCount: number): void {
     const d = this.depth;
     const ps = Array.from({ length: taskCount }, (_, i) => d + i);
-    for (let i = ps.length - 1; i > 0; i--) {
-      const j = this.rng.below(i + 1);
-      const x = ps[i]!;
-      ps[i] = ps[j]!;
-      ps[j] = x;
-    }
+    shuffle(ps, this.rng);
     this.prio = ps;
     const h = Math.max(1, Math.floor(this.opts.h));
     const k = Math.max(1, Math.floor(this.opts.k));
@@ -123,12 +119,7 @@ export class GuidedScheduler implements Scheduler {
     }
     // Which change point gets which priority is random (PCT pairs values and times at random).
     const vals = [...hotPts, ...stepPts].map(([, v]) => v);
-    for (let i = vals.length - 1; i > 0; i--) {
-      const j = this.rng.below(i + 1);
-      const x = vals[i]!;
-      vals[i] = vals[j]!;
-      vals[j] = x;
-    }
+    shuffle(vals, this.rng);
     hotPts.forEach((x, i) => (x[1] = vals[i]!));
     stepPts.forEach((x, i) => (x[1] = vals[hotPts.length + i]!));
     hotPts.sort((a, b) => a[0] - b[0]);

@@ -71,6 +71,11 @@ export class PctScheduler implements Scheduler {
     return this.rng.below(n);
   }
 
+  /** The steps of the change points drawn by `begin`, in time order (offset included). */
+  get changePoints(): readonly number[] {
+    return this.changeAt;
+  }
+
   /** The current priority of every task known so far (for tests and the timeline). */
   get priorities(): readonly number[] {
     return this.prio;
@@ -97,7 +102,8 @@ export class PctScheduler implements Scheduler {
   }
 }
 
-function shuffle(a: number[], rng: Prng): void {
+/** Fisher–Yates, drawing from rng (PCT's initial priorities and its value/time pairing; guided.ts too). */
+export function shuffle(a: number[], rng: Prng): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = rng.below(i + 1);
     const x = a[i]!;
