@@ -206,8 +206,11 @@ export function shrinkCounterexample(
         if (r) { cur = cand; sched = r.schedule; progress = true; }
       }
     }
-    // 3. Drop daemons.
+    // 3. Drop daemons — but not the userfaultfd monitor of a process that registers a range: a
+    // registered fault (or a fork's UFFD_EVENT_FORK) nobody reads sleeps forever, a hang of the
+    // test program, not of the kernel (a "deadlock" the shrinker would otherwise swap in).
     for (let i = (cur.daemons?.length ?? 0) - 1; i >= 0; i--) {
+      if (monitorNeeded(cur, cur.daemons![i]!)) continue;
       const cand: ScenarioSpec = { ...cur, daemons: cur.daemons!.filter((_, j) => j !== i) };
       const r = fails(cand, sched);
       if (r) { cur = cand; sched = r.schedule; progress = true; }
@@ -266,4 +269,11 @@ export function shrinkCounterexample(
     }
   }
   return { scenario: cur, schedule: sched, runs };
+}
+
+/** A uffd_handler daemon whose process registers a range (in its setup or a thread's program). */
+function monitorNeeded(sc: ScenarioSpec, d: NonNullable<ScenarioSpec['daemons']>[number]): boolean {
+  if (d.kind !== 'uffd_handler') return false;
+  const ops = [...sc.processes.flatMap((p) => p.setup), ...sc.threads.flatMap((t) => t.program)];
+  return ops.some((o) => o.op === 'uffd_register' && o.pid === d.pid);
 }
