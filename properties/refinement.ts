@@ -570,9 +570,23 @@ function dropRepeatedRemoves(history: HistoryOp[]): HistoryOp[] {
   const madvises = history.filter((h) => h.op.op === 'madvise');
   const overlaps = (a: HistoryOp, b: HistoryOp) => !(a.response < b.invoke || b.response < a.invoke);
   const range = (h: HistoryOp) => (h.result as { event: { start: number; end: number } }).event;
-  const repeated = new Set(reads.filter((h) => reads.some((e) => e !== h && e.op.pid === h.op.pid && e.response < h.invoke &&
-    range(e).start <= range(h).start && range(h).end <= range(e).end &&
-    madvises.some((m) => m.op.pid === h.op.pid && overlaps(m, e) && overlaps(m, h)))));
+  // Every madvise in flight may raise its own REMOVE for the range (two threads' madvises of one
+  // range each raise one, and each keeps mmap_changing raised until its event is read): a read is
+  // a repeat only when the reads kept before it that contain its range already account for every
+  // madvise that could have raised it.
+  const kept: HistoryOp[] = [];
+  const repeated = new Set<HistoryOp>();
+  for (const h of [...reads].sort((a, b) => a.invoke - b.invoke)) {
+    const r = range(h);
+    const raisers = madvises.filter((m) => {
+      const mo = m.op as { pid: number; addr: number; len: number };
+      return mo.pid === h.op.pid && overlaps(m, h) && mo.addr < r.end && r.start < mo.addr + mo.len;
+    });
+    const earlier = kept.filter((e) => e.op.pid === h.op.pid && e.response < h.invoke &&
+      range(e).start <= r.start && r.end <= range(e).end && raisers.some((m) => overlaps(m, e)));
+    if (earlier.length > 0 && earlier.length >= raisers.length) repeated.add(h);
+    else kept.push(h);
+  }
   return repeated.size === 0 ? history : history.filter((h) => !repeated.has(h));
 }
 
