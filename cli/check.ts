@@ -284,14 +284,18 @@ async function runCheckParallel(io: CliIO, c: CheckRun): Promise<CheckJson> {
   return finishCheck(io, c, fold, Date.now() - t0);
 }
 
-/** What every shard of one check campaign has the same (merge refuses shards that differ). */
-export interface CheckShardCampaign {
+/** What names the tool and the target of a sharded campaign (check's and explore's shard headers). */
+export interface ShardTargetHeader {
   readonly faultline: string;
   readonly target: TargetFlags;
   readonly config: string;
   readonly mutant: string | null;
   readonly variant: string | null;
   readonly variantFile: string | null;
+}
+
+/** What every shard of one check campaign has the same (merge refuses shards that differ). */
+export interface CheckShardCampaign extends ShardTargetHeader {
   readonly families: readonly string[];
   readonly strategy: StrategyName;
   readonly runs: number;

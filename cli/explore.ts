@@ -17,7 +17,7 @@ import { basename, join, resolve } from 'node:path';
 import { makeCounterexample, writeCounterexample } from '../properties/counterexample.js';
 import { bool, intFlag, parseArgs, secondsFlag, str, type CommandSpec } from './args.js';
 import { defaultBackend, type Backend } from './backend.js';
-import { counterexampleOf, createdBy, DEFAULT_OUT, DEFAULT_SEED, MAX_JOBS, replayCommand, type CheckViolationJson } from './check.js';
+import { counterexampleOf, createdBy, DEFAULT_OUT, DEFAULT_SEED, MAX_JOBS, replayCommand, type CheckViolationJson, type ShardTargetHeader } from './check.js';
 import { EXIT_OK, EXIT_VIOLATION, UsageError, type CliIO } from './io.js';
 import { Progress } from './progress.js';
 import { resolveTarget, type Target, type TargetFlags } from './target.js';
@@ -99,13 +99,7 @@ export interface ExploreJson {
 }
 
 /** What every shard of one split search has the same (merge refuses shards that differ). */
-export interface ExploreShardCampaign {
-  readonly faultline: string;
-  readonly target: TargetFlags;
-  readonly config: string;
-  readonly mutant: string | null;
-  readonly variant: string | null;
-  readonly variantFile: string | null;
+export interface ExploreShardCampaign extends ShardTargetHeader {
   readonly scenario: string;
   readonly scenarioName: string;
   readonly seed: number;
