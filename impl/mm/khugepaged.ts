@@ -62,7 +62,7 @@ import { down_read, down_write, up_read, up_write } from '../sync/rwsem.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import { refcount_inc, refcount_read } from '../sync/refcount.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
-import { folio_lock, folio_test_locked, folio_trylock, folio_unlock } from '../sync/bitlock.js';
+import { __folio_set_locked, folio_test_locked, folio_trylock, folio_unlock } from '../sync/bitlock.js';
 import { GFP_HIGHUSER_MOVABLE } from './page_alloc.js';
 import type { KhugepagedCollapseOp, ModelResult } from '../../model/ops.js';
 import { sim_user_op } from '../sim/user.js';
@@ -738,7 +738,7 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
           break out;
         }
         fills.push(nf);
-        yield* folio_lock(nf); // __folio_set_locked: nobody else can see it yet
+        __folio_set_locked(nf); // nobody else can see it yet
       }
       yield* down_read(mapping.i_mmap_rwsem); // i_mmap_lock_read
       yield* spin_lock(mapping.i_pages_lock); // xas_lock_irq
