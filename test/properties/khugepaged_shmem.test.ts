@@ -9,7 +9,7 @@
  *
  * - collapse before the registration: the kernel fills the holes; the copy gets -EEXIST, and the
  *   model explains it by the recorded collapse (the false alarm of
- *   test/regressions/false-alarm-khugepaged-shmem-collapse-then-register.json);
+ *   test/fixtures/false-alarms/khugepaged-shmem-collapse-then-register.json);
  * - registration in the setup (armed before khugepaged runs): collapse_file rolls back
  *   (SCAN_EXCEED_NONE_PTE), the copy succeeds; a planted collapse_file that ignores the
  *   registration fills the holes of an armed range, and the model rejects that collapse.
