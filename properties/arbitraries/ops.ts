@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import type { MmapFlags, ModelOp, Prot } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weighted, weightedInt } from './draw.js';
-import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
+import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, STATE_PAGES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
 
 /** Where an operation lands: region r (of the layout), page o of it, n pages. */
 export interface Target {
@@ -35,8 +35,10 @@ export interface Target {
   readonly span: 'pages' | 'region' | 'rest' | 'pmd';
   /**
    * 0: the target as drawn; 1: the workload's focus page (its region and offset replace r and
-   * o); 2, 3: the page just below or above the focus. Races need shared objects: the threads'
-   * operations meet at the focus often, whatever it is.
+   * o); 2, 3: the page just below or above the focus; 4: the first page of the focus region the
+   * setup left untouched (a first touch beside touched pages: the fault that runs under the VMA
+   * lock alone once the VMA has an anon_vma), the focus page if there is none. Races need shared
+   * objects: the threads' operations meet at the focus often, whatever it is.
    */
   readonly near: number;
 }
@@ -79,7 +81,7 @@ export interface OpDraw {
 
 const regionIndexArb = weightedInt(0, [6, 3, 2, 1]);
 const offsetArb = weightedInt(-2, [1, 2, 6, 5, 3, 2, 1, 2, 2, 1]);
-const nearArb = weightedInt(0, [5, 3, 1, 1]);
+const nearArb = weightedInt(0, [5, 3, 1, 1, 2]);
 
 export const targetArb: fc.Arbitrary<Target> = fc.record({
   r: regionIndexArb,
@@ -106,6 +108,12 @@ function focused(t: Target, ctx: ResolveCtx): Target {
   if (t.near === 0) return t;
   const { r, o } = ctx.focus;
   if (t.near === 1) return { ...t, r, o };
+  if (t.near === 4) {
+    const p = ctx.regions[r % ctx.regions.length]!;
+    const n = Math.min(p.pages, STATE_PAGES);
+    for (let i = 0; i < n; i++) if (((p.draw.populated >> i) & 1) === 0) return { ...t, r, o: i };
+    return { ...t, r, o };
+  }
   // o within [-2, 3] counts from the region's start, [4, 7] from its end: step inside each scale.
   const d = t.near === 2 ? -1 : 1;
   const lo = o <= 3 ? -2 : 4;
