@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import type { MmapFlags, ModelOp, Prot } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weighted, weightedInt } from './draw.js';
-import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, STATE_PAGES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
+import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, STATE_PAGES, isPfnmap, protOf, regionFile, type Placed, type ProtName } from './layout.js';
 
 /** Where an operation lands: region r (of the layout), page o of it, n pages. */
 export interface Target {
@@ -296,11 +296,20 @@ const pwrite = opKind<{ file: number; page: number; v: number }>({
   resolve: ({ file, page: p, v }, ctx) => ({ op: 'pwrite', pid: ctx.pid, file: DATA_FILES[file]!, page: p, value: v }),
 });
 
-/** close(2) of a data file's descriptor: its mappings keep working, later calls on it get -EBADF. */
-export const CLOSE_OP = opKind<{ file: number }>({
+/**
+ * close(2) of a descriptor: the file (or device) that region r maps, or a data file when region r
+ * maps none. The mappings keep their own references (vma->vm_file), so the struct file lives on
+ * until the last of them goes (munmap, exit, a split's copy dropped): the last fput then comes from
+ * that path, not from close — the lifetime a fault that pins the file for I/O has to respect. Later
+ * calls on the descriptor (pread, pwrite, O_DIRECT, ioctl, a second close) get -EBADF.
+ */
+export const CLOSE_OP = opKind<{ r: number; file: number }>({
   name: 'close', weight: 1,
-  draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
-  resolve: ({ file }, ctx) => ({ op: 'close', pid: ctx.pid, file: DATA_FILES[file]! }),
+  draw: fc.record({ r: regionIndexArb, file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
+  resolve: ({ r, file }, ctx) => {
+    const p = ctx.regions[r % ctx.regions.length]!;
+    return { op: 'close', pid: ctx.pid, file: regionFile(p.draw) ?? DATA_FILES[file]! };
+  },
 });
 
 const procMemWrite = opKind<{ target: number; t: Target; v: number }>({
@@ -374,7 +383,7 @@ const devIoctl = opKind<{ file: number }>({
 export const OP_TABLE: readonly AnyOpKind[] = [
   load, store, mmap, munmap, mprotect, mremap, madvise, mbind, getMempolicy, fork, exit,
   pread, pwrite, procMemWrite, readMaps, readSmaps, uffdRegister, uffdUnregister, uffdioCopy, uffdioMove,
-  dioRead, dioWrite, devIoctl,
+  dioRead, dioWrite, devIoctl, CLOSE_OP,
 ];
 
 /** One operation drawn from a table by weight. */

@@ -213,7 +213,7 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
   const used = new Set<string>();
   for (const o of allOps) {
     if (o.op === 'mmap' && o.file !== undefined) used.add(o.file);
-    if (o.op === 'pread' || o.op === 'pwrite' || o.op === 'dio_read' || o.op === 'dio_write' || o.op === 'dev_ioctl') used.add(o.file);
+    if (o.op === 'pread' || o.op === 'pwrite' || o.op === 'dio_read' || o.op === 'dio_write' || o.op === 'dev_ioctl' || o.op === 'close') used.add(o.file);
   }
   const files = [
     ...DATA_FILES.map((f, i) => ({ name: f, pages: Array.from({ length: fileSizes[i]! }, (_, j) => 100 + 10 * i + j) })),
