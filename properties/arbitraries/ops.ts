@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import type { MmapFlags, ModelOp, Prot } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weighted, weightedInt } from './draw.js';
-import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
+import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, STATE_PAGES, isPfnmap, protOf, regionFile, type Placed, type ProtName } from './layout.js';
 
 /** Where an operation lands: region r (of the layout), page o of it, n pages. */
 export interface Target {
@@ -35,8 +35,10 @@ export interface Target {
   readonly span: 'pages' | 'region' | 'rest' | 'pmd';
   /**
    * 0: the target as drawn; 1: the workload's focus page (its region and offset replace r and
-   * o); 2, 3: the page just below or above the focus. Races need shared objects: the threads'
-   * operations meet at the focus often, whatever it is.
+   * o); 2, 3: the page just below or above the focus; 4: the first page of the focus region the
+   * setup left untouched (a first touch beside touched pages: the fault that runs under the VMA
+   * lock alone once the VMA has an anon_vma), the focus page if there is none. Races need shared
+   * objects: the threads' operations meet at the focus often, whatever it is.
    */
   readonly near: number;
 }
@@ -79,7 +81,7 @@ export interface OpDraw {
 
 const regionIndexArb = weightedInt(0, [6, 3, 2, 1]);
 const offsetArb = weightedInt(-2, [1, 2, 6, 5, 3, 2, 1, 2, 2, 1]);
-const nearArb = weightedInt(0, [5, 3, 1, 1]);
+const nearArb = weightedInt(0, [5, 3, 1, 1, 2]);
 
 export const targetArb: fc.Arbitrary<Target> = fc.record({
   r: regionIndexArb,
@@ -106,6 +108,12 @@ function focused(t: Target, ctx: ResolveCtx): Target {
   if (t.near === 0) return t;
   const { r, o } = ctx.focus;
   if (t.near === 1) return { ...t, r, o };
+  if (t.near === 4) {
+    const p = ctx.regions[r % ctx.regions.length]!;
+    const n = Math.min(p.pages, STATE_PAGES);
+    for (let i = 0; i < n; i++) if (((p.draw.populated >> i) & 1) === 0) return { ...t, r, o: i };
+    return { ...t, r, o };
+  }
   // o within [-2, 3] counts from the region's start, [4, 7] from its end: step inside each scale.
   const d = t.near === 2 ? -1 : 1;
   const lo = o <= 3 ? -2 : 4;
@@ -288,11 +296,20 @@ const pwrite = opKind<{ file: number; page: number; v: number }>({
   resolve: ({ file, page: p, v }, ctx) => ({ op: 'pwrite', pid: ctx.pid, file: DATA_FILES[file]!, page: p, value: v }),
 });
 
-/** close(2) of a data file's descriptor: its mappings keep working, later calls on it get -EBADF. */
-export const CLOSE_OP = opKind<{ file: number }>({
+/**
+ * close(2) of a descriptor: the file (or device) that region r maps, or a data file when region r
+ * maps none. The mappings keep their own references (vma->vm_file), so the struct file lives on
+ * until the last of them goes (munmap, exit, a split's copy dropped): the last fput then comes from
+ * that path, not from close — the lifetime a fault that pins the file for I/O has to respect. Later
+ * calls on the descriptor (pread, pwrite, O_DIRECT, ioctl, a second close) get -EBADF.
+ */
+export const CLOSE_OP = opKind<{ r: number; file: number }>({
   name: 'close', weight: 1,
-  draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
-  resolve: ({ file }, ctx) => ({ op: 'close', pid: ctx.pid, file: DATA_FILES[file]! }),
+  draw: fc.record({ r: regionIndexArb, file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
+  resolve: ({ r, file }, ctx) => {
+    const p = ctx.regions[r % ctx.regions.length]!;
+    return { op: 'close', pid: ctx.pid, file: regionFile(p.draw) ?? DATA_FILES[file]! };
+  },
 });
 
 const procMemWrite = opKind<{ target: number; t: Target; v: number }>({
@@ -366,7 +383,7 @@ const devIoctl = opKind<{ file: number }>({
 export const OP_TABLE: readonly AnyOpKind[] = [
   load, store, mmap, munmap, mprotect, mremap, madvise, mbind, getMempolicy, fork, exit,
   pread, pwrite, procMemWrite, readMaps, readSmaps, uffdRegister, uffdUnregister, uffdioCopy, uffdioMove,
-  dioRead, dioWrite, devIoctl,
+  dioRead, dioWrite, devIoctl, CLOSE_OP,
 ];
 
 /** One operation drawn from a table by weight. */
