@@ -516,14 +516,16 @@ function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly Hi
 
 /**
  * A write fault installs its page (a zeroed or copied anonymous page) before the write itself
- * lands: a store or a /proc/pid/mem write still in flight may already count in a concurrent
- * smaps read's Rss while its page holds the old value — resident, not yet written, which the
- * model's atomic store cannot show (its Rss bound counts only written anonymous pages). Such a
- * read is judged with one page less in the Rss of the VMA holding each write in flight meanwhile
- * (not below 0): the bound can only loosen, and a wrong Rss of other pages is still caught.
+ * lands: a store, a /proc/pid/mem write or an O_DIRECT read (its pinning fault, FOLL_WRITE, then
+ * the device's DMA at I/O completion: fs/iomap/direct-io.c) still in flight may already count in
+ * a concurrent smaps read's Rss while its page holds the old value — resident, not yet written,
+ * which the model's atomic store cannot show (its Rss bound counts only written anonymous pages).
+ * Such a read is judged with one page less in the Rss of the VMA holding each write in flight
+ * meanwhile (not below 0): the bound can only loosen, and a wrong Rss of other pages is still
+ * caught.
  */
 export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
-  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write');
+  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write' || h.op.op === 'dio_read');
   if (writes.length === 0) return history;
   return history.map((h) => {
     if (h.op.op !== 'read_smaps' || h.result?.kind !== 'smaps') return h;
@@ -532,7 +534,7 @@ export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
     for (const w of writes) {
       const o = w.op;
       const pid = o.op === 'proc_mem_write' ? o.target : o.pid;
-      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write')) continue;
+      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write' && o.op !== 'dio_read')) continue;
       if (w.invoke < h.response && w.response > h.invoke) pages.add(o.addr - (o.addr % PAGE_SIZE));
     }
     if (pages.size === 0) return h;

@@ -113,6 +113,11 @@ describe('smapsInFlight', () => {
     expect(rss(smapsInFlight([smaps(3 * P, 4, 6), store(1, 2, 9)]))).toEqual([2 * P, P]);
     // Not below 0; other VMAs unchanged.
     expect(rss(smapsInFlight([smaps(0, 4, 6), store(1, 2, 9)]))).toEqual([0, P]);
+    // An O_DIRECT read's pinning fault maps the page before its DMA lands (s10 hunt, v6.4:
+    // smaps showed Rss 4 kB, then a load read 0, then the read returned).
+    const dio: HistoryOp = { id: 1, task: 2, op: { op: 'dio_read', pid: 1, addr: B + P, file: 'f', page: 0 }, result: { kind: 'value', value: P }, invoke: 2, response: 9 };
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), dio]))).toEqual([2 * P, P]);
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), { ...dio, invoke: 7 }]))).toEqual([3 * P, P]);
   });
   it('leaves a read alone when no store overlaps it, or the store is of another process', () => {
     expect(rss(smapsInFlight([smaps(3 * P, 4, 6), store(1, 7, 9)]))).toEqual([3 * P, P]);
