@@ -54,7 +54,21 @@ export interface ResolveCtx {
   readonly pids: readonly number[];
   readonly fileSizes: readonly number[];
   /** The workload's focus page (Target.near). */
-  readonly focus: { readonly r: number; readonly o: number };
+  readonly focus: Focus;
+}
+
+/**
+ * The workload's focus: region r, page o of it — or, by `at`, the first page of the layout the
+ * setup left in a state with a fault path of its own, where there is one (else r and o):
+ * 1 a swapped-out page (do_swap_page: swap-in racing swap-in, reclaim reusing the slot, swapoff),
+ * 2 a page in the page cache only (filemap_fault finding it, fault-around mapping it),
+ * 3 the page just below a stack with room to grow (expand_downwards under the fault).
+ * Absent or 0: r and o as drawn.
+ */
+export interface Focus {
+  readonly r: number;
+  readonly o: number;
+  readonly at?: number;
 }
 
 export interface OpKind<D> {
@@ -100,13 +114,40 @@ export const pageTargetArb: fc.Arbitrary<Target> = fc.record({
   near: nearArb,
 });
 
-/** The workload's focus: a region and a page of it (see Target.near). */
-export const focusArb: fc.Arbitrary<{ readonly r: number; readonly o: number }> = fc.record({ r: regionIndexArb, o: offsetArb });
+/**
+ * The workload's focus (see Focus): as drawn most often; a swapped-out page, a page-cache-only
+ * page or the page below a stack otherwise (the layouts' start states are drawn for their fault
+ * paths, and a race on such a path needs two threads meeting at that page). Shrinks to as drawn.
+ */
+export const focusArb: fc.Arbitrary<Focus> = fc.record({ r: regionIndexArb, o: offsetArb, at: weightedInt(0, [5, 2, 1, 1]) });
+
+const bitOf = (mask: number, i: number): boolean => ((mask >> i) & 1) === 1;
+
+/** The focus page as region index and offset (Focus.at resolved against the layout). */
+export function focusPage(ctx: ResolveCtx): { r: number; o: number } {
+  const { r, o, at } = ctx.focus;
+  if (!at) return { r, o };
+  for (let ri = 0; ri < ctx.regions.length; ri++) {
+    const p = ctx.regions[ri]!;
+    const d = p.draw;
+    if (at === 3) {
+      // A stack with room below it: the first region, or one not placed adjacent to the previous.
+      if (d.kind === 'stack' && (ri === 0 || d.place !== 'adjacent')) return { r: ri, o: -1 };
+      continue;
+    }
+    for (let i = 0; i < Math.min(p.pages, STATE_PAGES); i++) {
+      if (at === 1 && (d.kind === 'anon' || d.kind === 'stack') && d.prot === 'rw' && bitOf(d.populated, i) && bitOf(d.swapped, i)) return { r: ri, o: i };
+      if (at === 2 && d.kind === 'file' && !(bitOf(d.populated, i) && d.prot !== 'none') && bitOf(d.cached, i) &&
+        d.offset + i < ctx.fileSizes[d.file % DATA_FILES.length]!) return { r: ri, o: i };
+    }
+  }
+  return { r, o };
+}
 
 /** The target with the focus applied (near 1: the focus page; 2, 3: the page below, above it). */
 function focused(t: Target, ctx: ResolveCtx): Target {
   if (t.near === 0) return t;
-  const { r, o } = ctx.focus;
+  const { r, o } = focusPage(ctx);
   if (t.near === 1) return { ...t, r, o };
   if (t.near === 4) {
     const p = ctx.regions[r % ctx.regions.length]!;

@@ -12,9 +12,12 @@
  *   at run time have none (their mm lives on, holding COW pages, until the run ends);
  * - 2–4 user threads, each a program of 1–5 operations from the operation table (ops.ts),
  *   most of them in P1; half of the operations' targets are the workload's focus page or its
- *   neighbours (races need shared objects), the rest biased to the first region and pages;
+ *   neighbours (races need shared objects) — a page as drawn, or one the setup left swapped out,
+ *   in the page cache only, or just below a stack (ops.ts Focus) — the rest biased to the first
+ *   region and pages;
  * - the kernel daemons, drawn where they have work: reclaim (kswapd) over the pages the layout
- *   populated, swapoff when pages start swapped out (sometimes without), khugepaged when a
+ *   populated (twice as often when pages start swapped out: a swap-in racing reclaim, which
+ *   swaps the page out again into the slot the swap-in freed, is the swap cache's corner case), swapoff when pages start swapped out (sometimes without), khugepaged when a
  *   2 MiB region exists (rarely otherwise), and the userfaultfd monitor of every process whenever
  *   anything registers a range (a registered fault nobody resolves would hang the test program);
  * - fault injection (allocation failures, I/O errors, decided by the scheduler) in a share of
@@ -40,7 +43,7 @@ import { chance, weightedInt } from './draw.js';
 import {
   DATA_FILES, DEVICE_PAGES, DEVICES, KVM_DEVICE, PMD_PAGES, STATE_PAGES, layoutArb, place, setupRegions, type LayoutDraw, type Placed,
 } from './layout.js';
-import { OP_TABLE, focusArb, opArb, resolveOp, type AnyOpKind, type OpDraw, type ResolveCtx } from './ops.js';
+import { OP_TABLE, focusArb, opArb, resolveOp, type AnyOpKind, type Focus, type OpDraw, type ResolveCtx } from './ops.js';
 
 /** Share of workloads with fault injection on (see the header). */
 export const FAULT_INJECTION_SHARE = 0;
@@ -77,7 +80,7 @@ export interface WorkloadDraw {
   readonly fi: number;
   readonly uffdValue: number;
   /** The page the threads' operations meet at (ops.ts Target.near). */
-  readonly focus: { readonly r: number; readonly o: number };
+  readonly focus: Focus;
 }
 
 /**
@@ -196,7 +199,7 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
   // Daemons, where they have work.
   const daemons: DaemonSpec[] = [];
   const targets = reclaimTargets(regions, listed, fileSizes);
-  const reclaim = targets.length > 0 && on(w.reclaim, 0.3);
+  const reclaim = targets.length > 0 && on(w.reclaim, anySwapped ? 0.6 : 0.3);
   if (reclaim) daemons.push({ kind: 'reclaim', rounds: w.reclaimRounds, targets });
   const hasPmd = regions.some((p) => p.pages >= PMD_PAGES);
   if (on(w.khugepaged, hasPmd ? 0.5 : 0.05)) daemons.push({ kind: 'khugepaged', rounds: w.khugepagedRounds });
