@@ -11,11 +11,11 @@
  * - Memory holds one non-negative integer per page: `load(addr)` returns the value of addr's
  *   page, `store(addr, v)` sets it.
  * - Errors are negative errno values, as the kernel returns them.
- * - Kernel-internal work (reclaim, swap-out/in, page-cache eviction, khugepaged's file collapse,
- *   swapoff, RCU callbacks) has no op: it is a stutter step of the model and must change
- *   nothing an op here can observe (only smaps Rss may vary, within the allowed range). The one
- *   exception is khugepaged's anonymous collapse, which populates every page of a PMD range
- *   (KhugepagedCollapseOp): the daemon records it in the history.
+ * - Kernel-internal work (reclaim, swap-out/in, page-cache eviction, khugepaged's collapse of a
+ *   regular file, swapoff, RCU callbacks) has no op: it is a stutter step of the model and must
+ *   change nothing an op here can observe (only smaps Rss may vary, within the allowed range). The
+ *   one exception is khugepaged's collapse of anonymous memory or shmem, which populates every page
+ *   of a PMD range (KhugepagedCollapseOp): the daemon records it in the history.
  */
 
 export const PAGE_SIZE = 4096;
@@ -224,9 +224,10 @@ export interface UffdSettleOp extends OpBase { readonly op: 'uffd_settle'; reado
 
 /**
  * Not a system call: khugepaged's attempt to collapse the PMD-sized, PMD-aligned range at addr of
- * process pid's anonymous memory into a THP (mm/khugepaged.c: collapse_huge_page), recorded by
- * the daemon. 'ok': collapsed — every page of the range is now populated (a page that was never
- * touched is a zeroed page of the THP: smaps counts it, userfaultfd no longer sees it missing);
+ * process pid's anonymous memory or shmem mapping into a THP (mm/khugepaged.c: collapse_huge_page,
+ * collapse_file), recorded by the daemon. 'ok': collapsed — every page of the range is now
+ * populated (a page that was never touched is a zeroed page of the THP: smaps counts it,
+ * userfaultfd no longer sees it missing; for shmem, every hole of the object's file range);
  * -EAGAIN: not collapsed, nothing changed.
  */
 export interface KhugepagedCollapseOp extends OpBase { readonly op: 'khugepaged_collapse'; readonly addr: number }

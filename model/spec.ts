@@ -7,10 +7,10 @@
  * a read returns first), `check` accepts every allowed choice and the observed result selects the
  * branch. `apply` gives one canonical deterministic result for sequential use.
  *
- * Kernel-internal work — reclaim and swap-out/in, page-cache eviction, khugepaged's file
- * collapse, swapoff, RCU callbacks — has no operation here: it is a stutter step of this model,
- * and nothing an operation can observe may change because of it. khugepaged's anonymous collapse
- * populates pages, so the daemon records it (khugepaged_collapse).
+ * Kernel-internal work — reclaim and swap-out/in, page-cache eviction, khugepaged's collapse of
+ * a regular file, swapoff, RCU callbacks — has no operation here: it is a stutter step of this
+ * model, and nothing an operation can observe may change because of it. khugepaged's collapse of
+ * anonymous memory or shmem populates pages, so the daemon records it (khugepaged_collapse).
  */
 import { describeResult, resultsEqual, type ModelOp, type ModelResult, type OpName } from './ops.js';
 import type { Action, Outcome, Verdict } from './action.js';

@@ -3,8 +3,9 @@
  * address spaces. Pure data, frozen by immer; every transition is a pure function in actions/.
  *
  * Deliberately absent: page tables, locks, swap, the page cache as a cache. Reclaim, swap-out,
- * page-cache eviction, khugepaged collapse, swapoff and RCU callbacks are stutter steps — they
- * change nothing here (only smaps Rss, which the model allows to be anything in a range).
+ * page-cache eviction, khugepaged's collapse of a regular file, swapoff and RCU callbacks are
+ * stutter steps — they change nothing here (only smaps Rss, which the model allows to be anything
+ * in a range); khugepaged's anonymous and shmem collapses are operations (khugepaged_collapse).
  */
 import { freeze, produce, type Immutable } from 'immer';
 import { PAGE_SIZE, type MemPolicy, type Prot, type UffdEvent, type UffdMode } from './ops.js';

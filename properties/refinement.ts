@@ -78,10 +78,11 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
+  const drivers = driverPids(init, run.history);
   const registered = uffdRegistered(init, run.history);
   const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, registered))))))))), registered);
+  })), uffd, drivers), loadEffects(init, run.history, registered))))))))), registered);
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -207,8 +208,15 @@ const pseudoTask = (id: number): number => -1000 - id;
  * history accesses by address, and one call per run of the other pages, all with the call's own
  * invocation and response (each piece linearizes on its own, within the call). A failed call
  * stays whole.
+ *
+ * mprotect and madvise (which may change vm_flags: MADV_DONTFORK, MADV_NOHUGEPAGE, …) stay whole
+ * in the processes of `unmerged` (driverPids): their pieces split the VMA in the model, and only
+ * mergeable pieces join again (vma_merge) — a VM_PFNMAP driver VMA never merges (VM_SPECIAL), so
+ * three pieces of one mprotect left three VMAs where the kernel changed one in place
+ * (mprotect_fixup on the whole VMA: no split), and smaps showed the difference. munmap's pieces
+ * remove pages and leave no structure behind: they still split.
  */
-export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): HistoryOp[] {
+export function perPage(history: HistoryOp[], whole: ReadonlySet<number>, unmerged: ReadonlySet<number> = new Set()): HistoryOp[] {
   // Only pages some operation accesses one by one can tell the pages of such a call apart (the
   // VMA change itself is atomic: /proc/pid/maps never shows half of it); the other pages of the
   // range stay together in runs, so a 2 MiB call does not become 512 operations.
@@ -230,7 +238,7 @@ export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): Histo
   let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
   for (const h of history) {
     const op = h.op;
-    const splittable = (op.op === 'munmap' || op.op === 'mprotect' || op.op === 'madvise') && !whole.has(op.pid) &&
+    const splittable = (op.op === 'munmap' || ((op.op === 'mprotect' || op.op === 'madvise') && !unmerged.has(op.pid))) && !whole.has(op.pid) &&
       op.len > PAGE_SIZE && op.addr % PAGE_SIZE === 0 && (h.result === undefined || h.result.kind === 'ok');
     if (!splittable) {
       out.push(h);
@@ -257,6 +265,25 @@ export function perPage(history: HistoryOp[], whole: ReadonlySet<number>): Histo
       const id = i === 0 ? h.id : nextId++;
       out.push({ ...h, id, task: i === 0 ? h.task : pseudoTask(id), op: { ...op, addr: piece.addr, len: piece.len } });
     });
+  }
+  return out;
+}
+
+/**
+ * Processes that map a driver (VM_PFNMAP: never merges) at the start or by an mmap of the
+ * history, and the children such a process forks in the history (dup_mmap copies the VMA).
+ * Conservative: the whole process, not only the driver's range. See perPage.
+ */
+export function driverPids(init: MmState, history: readonly { op: ModelOp; result?: ModelResult }[]): Set<number> {
+  const out = new Set<number>();
+  for (const [pid, proc] of Object.entries(init.processes)) if (proc.vmas.some((v) => v.driver)) out.add(Number(pid));
+  for (const h of history) {
+    const op = h.op;
+    if (op.op === 'mmap' && op.file !== undefined && init.files[op.file]?.driver) out.add(op.pid);
+  }
+  // A fork copies the driver VMA into the child (whatever its pid): judged whole there too.
+  for (const h of history) {
+    if (h.op.op === 'fork' && out.has(h.op.pid) && h.result?.kind === 'pid') out.add(h.result.pid);
   }
   return out;
 }
@@ -516,14 +543,16 @@ function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly Hi
 
 /**
  * A write fault installs its page (a zeroed or copied anonymous page) before the write itself
- * lands: a store or a /proc/pid/mem write still in flight may already count in a concurrent
- * smaps read's Rss while its page holds the old value — resident, not yet written, which the
- * model's atomic store cannot show (its Rss bound counts only written anonymous pages). Such a
- * read is judged with one page less in the Rss of the VMA holding each write in flight meanwhile
- * (not below 0): the bound can only loosen, and a wrong Rss of other pages is still caught.
+ * lands: a store, a /proc/pid/mem write or an O_DIRECT read (its pinning fault, FOLL_WRITE, then
+ * the device's DMA at I/O completion: fs/iomap/direct-io.c) still in flight may already count in
+ * a concurrent smaps read's Rss while its page holds the old value — resident, not yet written,
+ * which the model's atomic store cannot show (its Rss bound counts only written anonymous pages).
+ * Such a read is judged with one page less in the Rss of the VMA holding each write in flight
+ * meanwhile (not below 0): the bound can only loosen, and a wrong Rss of other pages is still
+ * caught.
  */
 export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
-  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write');
+  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write' || h.op.op === 'dio_read');
   if (writes.length === 0) return history;
   return history.map((h) => {
     if (h.op.op !== 'read_smaps' || h.result?.kind !== 'smaps') return h;
@@ -532,7 +561,7 @@ export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
     for (const w of writes) {
       const o = w.op;
       const pid = o.op === 'proc_mem_write' ? o.target : o.pid;
-      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write')) continue;
+      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write' && o.op !== 'dio_read')) continue;
       if (w.invoke < h.response && w.response > h.invoke) pages.add(o.addr - (o.addr % PAGE_SIZE));
     }
     if (pages.size === 0) return h;

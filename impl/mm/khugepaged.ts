@@ -23,9 +23,11 @@
  * under it (pgtable_trans_huge_deposit). See impl/mm/huge_memory.ts for what meets a huge PMD.
  *
  * File collapse (collapse_file, retract_page_tables): hpage_collapse_scan_file checks the page
- * cache of the PMD-aligned range; collapse_file locks every page of it (trylock; a missing page is
- * read in and locked), checks it clean and not under writeback, isolates it, unmaps it from every mapping (try_to_unmap through
- * i_mmap), re-checks the references, then retract_page_tables removes the now empty page tables
+ * cache of the PMD-aligned range; collapse_file locks every page of it (trylock; a regular file's
+ * missing page is read in and locked, a shmem hole only counted), checks it clean and not under writeback, isolates it, unmaps it from every mapping (try_to_unmap through
+ * i_mmap), re-checks the references; shmem holes are filled only at the commit point, under
+ * i_mmap_lock_read and the xa_lock, when no VMA of the range has a missing-mode userfaultfd
+ * (12904d953364, 6.4+; the ≤6.3 form is left out, see collapse_file); then retract_page_tables removes the now empty page tables
  * of every VMA mapping the range — 6.6+ (k.cfg.khugepaged_retract_lockless, 1d65b771bc08) with
  * no mmap or VMA lock: i_mmap_lock_read, the PMD lock and the PTE lock nested, the retractable
  * checks repeated under them (no anon_vma, no uffd-wp), pmdp_collapse_flush, pte_free_defer (RCU:
@@ -60,7 +62,7 @@ import { down_read, down_write, up_read, up_write } from '../sync/rwsem.js';
 import { SINGLE_DEPTH_NESTING } from '../sync/lockdep.js';
 import { refcount_inc, refcount_read } from '../sync/refcount.js';
 import { kasan_check_read, kasan_check_write } from '../sync/kasan.js';
-import { folio_test_locked, folio_trylock, folio_unlock } from '../sync/bitlock.js';
+import { __folio_set_locked, folio_test_locked, folio_trylock, folio_unlock } from '../sync/bitlock.js';
 import { GFP_HIGHUSER_MOVABLE } from './page_alloc.js';
 import type { KhugepagedCollapseOp, ModelResult } from '../../model/ops.js';
 import { sim_user_op } from '../sim/user.js';
@@ -87,6 +89,8 @@ export const SCAN_PAGE_LRU = 16;
 export const SCAN_PAGE_LOCK = 17;
 export const SCAN_ALLOC_HUGE_PAGE_FAIL = 18;
 export const SCAN_PMD_NONE = 19;
+export const SCAN_TRUNCATED = 20;
+export const SCAN_PAGE_FILLED = 21;
 
 /** /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_{none,shared} defaults. */
 const khugepaged_max_ptes_none = HPAGE_PMD_NR - 1;
@@ -122,9 +126,15 @@ function* check_pmd_still_valid(mm: mm_struct, address: number, pmd: pmd_t): Tas
   return SCAN_SUCCEED;
 }
 
-/** hugepage_vma_check / thp_vma_allowable_order for khugepaged: a PMD range of an eligible VMA. */
+/**
+ * hugepage_vma_check / thp_vma_allowable_order for khugepaged: a PMD range of an eligible VMA
+ * (transhuge_vma_suitable, include/linux/huge_mm.h: a file VMA's virtual and file offsets must be
+ * congruent modulo HPAGE_PMD_NR, so that the range is a PMD-aligned file range — collapse_file's
+ * VM_BUG_ON(start & (HPAGE_PMD_NR - 1))).
+ */
 function thp_vma_suitable(vma: vm_area_struct, haddr: number): boolean {
   if (vma.vm_flags & VM_NO_KHUGEPAGED) return false;
+  if (!k.fn.vma_is_anonymous(vma) && ((vma.vm_start / PAGE_SIZE - vma.vm_pgoff) % HPAGE_PMD_NR + HPAGE_PMD_NR) % HPAGE_PMD_NR !== 0) return false;
   return haddr >= vma.vm_start && haddr + PMD_SIZE <= vma.vm_end;
 }
 
@@ -605,49 +615,75 @@ export function* retract_page_tables(mapping: address_space, pgoff: number): Tas
 }
 
 /**
- * collapse_file(mm, addr, file, start, cc), for a regular file (the THP itself left out: see the
- * header): lock every page of [start, start + HPAGE_PMD_NR) (trylock: SCAN_PAGE_LOCK), each
- * uptodate, clean and not under writeback, isolate it, unmap it from every mapping (try_to_unmap),
- * and check that only the page cache and our isolation hold it; then retract_page_tables; then
- * unlock and put back. Locks: none on entry (khugepaged dropped mmap_lock).
+ * collapse_file(mm, addr, file, start, cc) — the 6.4+ form (12904d953364, "mm/khugepaged: skip
+ * shmem with userfaultfd", v6.4-rc1; followed here in every generation, see below). Lock every page
+ * of [start, start + HPAGE_PMD_NR) (trylock: SCAN_PAGE_LOCK), each uptodate, clean and not under
+ * writeback (regular files), isolate it, unmap it from every mapping (try_to_unmap), and check that
+ * only the page cache and our isolation hold it. A regular file's missing page is read in
+ * (page_cache_sync_readahead) and locked like the others; a shmem hole is only counted (nr_none):
+ * nothing is stored in it during the scan, since the xa_lock is dropped in the loop and user space
+ * must not see a hole become present before the userfaultfd check. Then, for nr_none > 0, the
+ * commit point: i_mmap_lock_read, xas_lock_irq, every hole is filled (XA_RETRY_ENTRY, then the
+ * THP), the holes re-counted (a racing fault or UFFDIO_COPY filled one: SCAN_PAGE_FILLED) and
+ * every VMA of the file range (vma_interval_tree_foreach(vma, &mapping->i_mmap, start, end), end
+ * inclusive) checked: one with a missing-mode userfaultfd → SCAN_EXCEED_NONE_PTE, the holes
+ * emptied again — "Any userfaultfds registered after this point will not be able to observe any
+ * missing pages due to the previously inserted retry entries". Only after that do the holes
+ * become present (zeroed subpages of the THP). Then retract_page_tables; then unlock and put back.
+ * On any failure nothing has been stored in a hole. Locks: none on entry (khugepaged dropped
+ * mmap_lock).
+ *
+ * Stand-ins: the THP itself is not modelled (header), so a hole is filled with a new zeroed small
+ * folio, allocated at shmem_charge(nr_none) (a failure there: SCAN_FAIL, as a failed charge); the
+ * retry entries and the store of the THP happen in one step under the xa_lock (the kernel holds it
+ * across both: a lockless reader only ever retries on XA_RETRY_ENTRY). ≤6.3 filled each hole with
+ * the locked THP during the scan and never looked for a userfaultfd (the bug 12904d953364 fixed:
+ * khugepaged could fill a missing page of an armed range, and a collapse that failed later emptied
+ * the hole again); that form is left out: every generation follows 6.4's.
  */
 export function* collapse_file(mm: mm_struct, addr: number, f: file, start: number): Task<number> {
   void mm;
   void addr;
   const mapping = f.f_mapping;
+  const shmem_present = mapping.host.sim_shmem_present;
+  const is_shmem = shmem_present !== null;
+  const end = start + HPAGE_PMD_NR;
+  // A shmem index with nothing in it: no folio in the page cache and no swap entry.
+  const is_hole = (index: number): boolean => !mapping.i_pages.has(index) && !shmem_present!.has(index);
   const locked: folio[] = [];
+  const fills: folio[] = [];
+  let nr_none = 0;
   let result = SCAN_SUCCEED;
   out: {
-    for (let index = start; index < start + HPAGE_PMD_NR; index++) {
+    for (let index = start; index < end; index++) {
       let page = yield* k.fn.filemap_get_entry(mapping, index);
-      if (page === null && mapping.host.sim_shmem_present !== null && !mapping.host.sim_shmem_present.has(index)) {
-        // A shmem hole (nr_none): "If userspace observed a missing page in a VMA with an armed
-        // userfaultfd, then it might expect a UFFD_EVENT_PAGEFAULT for that page, so we need to
-        // roll back" (12904d953364, 6.4). The kernel checks under i_mmap_lock_read after filling
-        // the holes with XA_RETRY_ENTRY placeholders and rolls back; here the check comes before
-        // the hole is filled (nothing to roll back). Applied in every generation: 6.3's fill of
-        // an armed hole (the bug that commit fixed) is left out.
-        yield* down_read(mapping.i_mmap_rwsem);
-        const armed = [...mapping.i_mmap].some((v) => k.fn.userfaultfd_missing(v));
-        up_read(mapping.i_mmap_rwsem);
-        if (armed) {
-          result = SCAN_EXCEED_NONE_PTE;
-          break out;
+      if (is_shmem && page === null && !shmem_present.has(index)) {
+        // Stop if extent has been truncated or hole-punched, and is now completely empty.
+        if (index === start) {
+          let any = false;
+          for (let i = start; i < end && !any; i++) any = !is_hole(i);
+          if (!any) {
+            result = SCAN_TRUNCATED;
+            break out;
+          }
         }
+        nr_none++;
+        continue;
       }
       if (page === null) {
-        // page_cache_sync_readahead + filemap_lock_folio: the missing page is read in and locked,
-        // so no racing fault or read can cache and map it behind our back (the kernel's THP
-        // covers every index). The read's I/O is left out: the contents come from the disk at once.
-        const f = yield* k.fn.folio_alloc(GFP_HIGHUSER_MOVABLE, 0);
-        if (f === null) {
+        // Regular file: page_cache_sync_readahead + filemap_lock_folio: the missing page is read
+        // in and locked, so no racing fault or read can cache and map it behind our back. shmem:
+        // a swapped-out page (shmem_get_folio(SGP_NOALLOC) swaps it in). The I/O is left out: the
+        // contents come from the backing store at once.
+        const nf = yield* k.fn.folio_alloc(GFP_HIGHUSER_MOVABLE, 0);
+        if (nf === null) {
           result = SCAN_FAIL;
           break out;
         }
-        const err = yield* k.fn.filemap_add_folio(mapping, f, index, GFP_HIGHUSER_MOVABLE); // locked
+        const err = yield* k.fn.filemap_add_folio(mapping, nf, index, GFP_HIGHUSER_MOVABLE); // locked
         if (err) {
           // (filemap_add_folio unlocked it again on failure)
-          k.fn.folio_put(f);
+          k.fn.folio_put(nf);
           if (err === -EEXIST) {
             index--; // another task cached it first: look again
             continue;
@@ -655,14 +691,15 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
           result = SCAN_FAIL;
           break out;
         }
-        kasan_check_write(f, 'collapse_file (readahead)');
-        f.data = mapping.host.disk[index] ?? 0;
-        k.fn.__folio_mark_uptodate(f);
-        page = f; // the allocation's reference is ours
+        kasan_check_write(nf, 'collapse_file (readahead)');
+        nf.data = mapping.host.disk[index] ?? 0;
+        k.fn.__folio_mark_uptodate(nf);
+        page = nf; // the allocation's reference is ours
       } else {
         // Present: khugepaged only works on read-only fd, so a dirty page has not been flushed
         // since its first write (filemap_flush): give up for now; likewise under writeback.
-        if (page.dirty || page.writeback) {
+        // (shmem pages are dirty by nature: not checked.)
+        if (!is_shmem && (page.dirty || page.writeback)) {
           k.fn.folio_put(page);
           result = SCAN_FAIL;
           break out;
@@ -691,10 +728,72 @@ export function* collapse_file(mm: mm_struct, addr: number, f: file, start: numb
         break out;
       }
     }
+    if (nr_none > 0) {
+      // shmem_charge(mapping->host, nr_none), with the stand-in pages of the THP's subpages that
+      // fill the holes: zeroed (clear_highpage), locked like the new THP until the end.
+      for (let i = 0; i < nr_none; i++) {
+        const nf = yield* k.fn.folio_alloc(GFP_HIGHUSER_MOVABLE, 0);
+        if (nf === null) {
+          result = SCAN_FAIL;
+          break out;
+        }
+        fills.push(nf);
+        __folio_set_locked(nf); // nobody else can see it yet
+      }
+      yield* down_read(mapping.i_mmap_rwsem); // i_mmap_lock_read
+      yield* spin_lock(mapping.i_pages_lock); // xas_lock_irq
+      // From here to the store of the THP the xa_lock is held: one step.
+      const holes: number[] = [];
+      for (let index = start; index < end; index++) if (is_hole(index)) holes.push(index);
+      if (holes.length !== nr_none) {
+        result = SCAN_PAGE_FILLED;
+      } else {
+        // If userspace observed a missing page in a VMA with a MODE_MISSING userfaultfd, then it
+        // might expect a UFFD_EVENT_PAGEFAULT for that page: roll back. (The interval query is
+        // inclusive of `end`, as vma_interval_tree_foreach(vma, &mapping->i_mmap, start, end).)
+        for (const vma of mapping.i_mmap) {
+          kasan_check_read(vma, 'collapse_file (vma_interval_tree_foreach)');
+          const first = vma.vm_pgoff;
+          const last = vma.vm_pgoff + (vma.vm_end - vma.vm_start) / PAGE_SIZE - 1;
+          if (last < start || first > end) continue;
+          if (k.fn.userfaultfd_missing(vma)) {
+            result = SCAN_EXCEED_NONE_PTE;
+            break;
+          }
+        }
+      }
+      up_read(mapping.i_mmap_rwsem); // immap_locked: i_mmap_unlock_read
+      if (result !== SCAN_SUCCEED) {
+        // The retry entries are removed again: every hole stays a hole.
+        spin_unlock(mapping.i_pages_lock);
+        break out;
+      }
+      // xas_store(&xas, new_folio): the holes are the THP's zeroed subpages (folio_mark_uptodate,
+      // folio_mark_dirty for shmem, folio_add_lru).
+      for (let i = 0; i < holes.length; i++) {
+        const nf = fills[i]!;
+        kasan_check_write(nf, 'collapse_file (clear_highpage)');
+        nf.data = 0;
+        k.fn.__folio_mark_uptodate(nf);
+        nf.mapping = mapping;
+        nf.index = holes[i]!;
+        nf.swapbacked = true;
+        nf.dirty = true;
+        k.fn.folio_get(nf); // the page cache's reference
+        mapping.i_pages.set(holes[i]!, nf);
+        shmem_present!.add(holes[i]!);
+        nf.lru = true;
+      }
+      spin_unlock(mapping.i_pages_lock);
+    }
     // (The copy into the new THP and its replacement in the page cache: left out.)
     // Remove pte page tables, so we can re-fault the page as huge.
     yield* k.fn.retract_page_tables(mapping, start);
+    // folio_unlock(new_folio)
+    for (const nf of fills) folio_unlock(nf);
   }
+  if (result !== SCAN_SUCCEED) for (const nf of fills) folio_unlock(nf);
+  for (const nf of fills) k.fn.folio_put(nf); // the allocation's reference (freed on rollback)
   for (const page of locked) release_pte_folio(page);
   return result;
 }
@@ -785,11 +884,11 @@ export function* khugepaged_scan_pmd(mm: mm_struct, haddr: number): Task<number>
 }
 
 /**
- * sim_sys_khugepaged_collapse(op): not a system call — khugepaged's attempt at the anonymous PMD
- * range op.addr of process op.pid, recorded in the history because a collapse populates every
- * page of the range (what was none is now a zeroed page of the THP: visible to smaps' Rss and to
- * userfaultfd, which no longer sees those pages missing). 'ok' when it collapsed, -EAGAIN when it
- * did not (nothing changed).
+ * sim_sys_khugepaged_collapse(op): not a system call — khugepaged's attempt at the anonymous or
+ * shmem PMD range op.addr of process op.pid, recorded in the history because a collapse populates
+ * every page of the range (what was none is now a zeroed page of the THP: visible to smaps' Rss
+ * and to userfaultfd, which no longer sees those pages missing; for shmem, every hole of the file
+ * range). 'ok' when it collapsed, -EAGAIN when it did not (nothing changed).
  */
 export function* sim_sys_khugepaged_collapse(op: KhugepagedCollapseOp): Task<ModelResult> {
   const p = k.procs.get(op.pid);
@@ -799,11 +898,18 @@ export function* sim_sys_khugepaged_collapse(op: KhugepagedCollapseOp): Task<Mod
   return r === SCAN_SUCCEED ? { kind: 'ok' } : { kind: 'errno', errno: -EAGAIN };
 }
 
+/** A shared mapping of a shmem object (its page cache is the memory: holes are user-visible). */
+function sim_vma_is_shmem(vma: vm_area_struct): boolean {
+  return vma.vm_file !== null && vma.vm_file.f_mapping.host.sim_shmem_present !== null;
+}
+
 /**
  * sim_daemon_khugepaged(spec): khugepaged — `rounds` passes, each picking (scheduler choice) one
- * candidate PMD range, or none. An anonymous range's attempt is recorded in the history
- * (khugepaged_collapse: it can populate pages); a file range's collapse changes nothing user
- * space can observe (the same pages refault) and is not.
+ * candidate PMD range, or none. An anonymous or shmem range's attempt is recorded in the history
+ * (khugepaged_collapse: it can populate pages — a shmem collapse fills the object's holes, which
+ * UFFDIO_COPY (-EEXIST) and a missing-mode fault then see); a regular file's collapse changes
+ * nothing user space can observe (the same pages refault, the missing ones read from the file)
+ * and is not.
  */
 export function* sim_daemon_khugepaged(spec: { readonly rounds: number }): Task<void> {
   for (let round = 0; round < spec.rounds; round++) {
@@ -815,7 +921,7 @@ export function* sim_daemon_khugepaged(spec: { readonly rounds: number }): Task<
     const cand = cands[c - 1]!;
     // The mm_slot pins the mm (__khugepaged_enter: mmgrab) while khugepaged may look at it.
     k.fn.mmgrab(cand.mm);
-    if (k.fn.vma_is_anonymous(cand.vma)) {
+    if (k.fn.vma_is_anonymous(cand.vma) || sim_vma_is_shmem(cand.vma)) {
       yield* sim_user_op({ op: 'khugepaged_collapse', pid: cand.mm.pid, addr: cand.haddr });
     } else {
       yield* k.fn.khugepaged_scan_pmd(cand.mm, cand.haddr);

@@ -58,6 +58,15 @@ export function* folio_lock_killable(folio: sim_lockable_folio): Task<number> {
   return 0;
 }
 
+/**
+ * __folio_set_locked(): the non-atomic lock of a new folio nobody else can see yet (khugepaged's
+ * new THP, a folio about to be added to the page cache); no wait, no scheduling point.
+ */
+export function __folio_set_locked(folio: sim_lockable_folio): void {
+  if (folio.lockOwner !== -1) throw new Violation('VM_BUG_ON', `__folio_set_locked of locked ${folio.name}`, [`page: ${folio.name} locked: 1`]);
+  take(folio, true, '__folio_set_locked');
+}
+
 /** folio_trylock(): one attempt; true when locked. */
 export function* folio_trylock(folio: sim_lockable_folio): Task<boolean> {
   yield step('folio_trylock', folio);

@@ -58,6 +58,15 @@ export const uffdio_move: Action<UffdioMoveOp> = {
     if (resultsEqual(canon.result, r)) return { ok: true, state: canon.state };
     if (canon.result.kind === 'ok' && r.kind === 'errno' && r.errno === EBUSY) return { ok: true, state: s };
     if (r.kind === 'errno' && r.errno === EAGAIN && (s.uffd[op.pid]?.unsettled ?? 0) > 0) return { ok: true, state: s };
+    // move_pages looks both VMAs up (uffd_move_lock → uffd_lock_vma / find_vma_and_prepare_anon:
+    // -ENOENT when either is gone) before it re-checks mmap_changing under map_changing_lock, so
+    // a move that passed userfaultfd_move's early check gets -ENOENT when a racing munmap/mremap
+    // removed a VMA and raised its event meanwhile (as UFFDIO_COPY's mfill_atomic, 6.8+).
+    const ctx = s.uffd[op.pid];
+    if (r.kind === 'errno' && r.errno === ENOENT && ctx && ctx.events.length > 0) {
+      const vmas = s.processes[op.pid]!.vmas;
+      if (!findVma(vmas, op.src) || !findVma(vmas, op.dst)) return { ok: true, state: s };
+    }
     if (canon.result.kind === 'errno' && canon.result.errno === EEXIST && r.kind === 'errno' && r.errno === ENOENT) {
       const sv = findVma(s.processes[op.pid]!.vmas, op.src);
       if (sv && sv.pages[pageOf(op.src)] === undefined) return { ok: true, state: s };

@@ -1141,12 +1141,21 @@ static void process_body(int pid, int setup) {
 /* ---------------------------------------------------------------------------------------------- */
 /* Files, iteration setup and teardown */
 
+/* A scenario file's path in the reproducer's directory: its name with '/' as '_'; a simulated
+ * driver device's stand-in (a regular file) is named by the device's last component, so that
+ * /proc/pid/maps shows the name the model shows (the basename: "pfnmap0" for /dev/pfnmap0). */
+static void file_path(int f, char *path, size_t n) {
+	const char *name = files[f].name;
+	if (files[f].device && strrchr(name, '/')) name = strrchr(name, '/') + 1;
+	snprintf(path, n, "%s/%s", dir, name);
+	for (char *c = path + strlen(dir) + 1; *c; c++) if (*c == '/') *c = '_';
+}
+
 static void files_reset(void) {
 	for (int f = 0; f < NFILES; f++) {
 		if (file_fd[f] < 0) {
 			char path[256];
-			snprintf(path, sizeof path, "%s/%s", dir, files[f].device ? "device-standin" : files[f].name);
-			for (char *c = path + strlen(dir) + 1; *c; c++) if (*c == '/') *c = '_';
+			file_path(f, path, sizeof path);
 			file_fd[f] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 			if (file_fd[f] < 0) die2("cannot create %s: %s", path, strerror(errno));
 			file_dfd[f] = open(path, O_RDWR | O_DIRECT);
@@ -1426,8 +1435,7 @@ int main(int argc, char **argv) {
 		swap_cleanup();
 		for (int f = 0; f < NFILES; f++) {
 			char path[256];
-			snprintf(path, sizeof path, "%s/%s", dir, files[f].device ? "device-standin" : files[f].name);
-			for (char *c = path + strlen(dir) + 1; *c; c++) if (*c == '/') *c = '_';
+			file_path(f, path, sizeof path);
 			unlink(path);
 		}
 		rmdir(dir);

@@ -81,6 +81,8 @@ describe('bench modules', () => {
     expect(b0.complete).toBe(true);
     expect(b0.executions).toBeGreaterThan(0);
     expect(b0.states).toBeGreaterThan(b0.executions);
+    expect(b0.steps).toBeGreaterThan(b0.executions);
+    expect(b0.cpuSeconds).toBeGreaterThan(0);
     const cut = await benchExplore({ bounds: [1], timeLimitMs: 1 });
     expect(cut.bounds['1']!.complete).toBe(false);
   });

@@ -63,3 +63,63 @@ describe('khugepaged_collapse', () => {
     expect(f.accept(collapse, ok).ok).toBe(false);
   });
 });
+
+// khugepaged's shmem collapse (collapse_file, 6.4+): every hole of the object's file range becomes
+// a zeroed page, seen by every mapper — allowed only when no mapper of that range is registered in
+// missing mode at the linearization point (SCAN_EXCEED_NONE_PTE otherwise).
+describe('khugepaged_collapse of a shmem range', () => {
+  function shm(): Seq {
+    const s = new Seq();
+    s.do({ op: 'mmap', pid: 1, addr: HP, len: PMD, prot: RW, flags: fixedAnon({ shared: true }) });
+    s.store(1, HP, 5);
+    return s;
+  }
+
+  it('-EAGAIN changes nothing', () => {
+    const s = shm();
+    expect(s.accept(collapse, err(EAGAIN)).ok).toBe(true);
+    s.do({ op: 'uffd_register', pid: 1, addr: HP, len: PMD, mode: 'missing' });
+    expect(s.do({ op: 'uffdio_copy', pid: 1, dst: HP + 7 * K, value: 9 })).toEqual(ok);
+  });
+
+  it('ok fills every hole of the file range for every mapper: a registration after it finds them present (UFFDIO_COPY -EEXIST)', () => {
+    const s = shm();
+    expect(s.do({ op: 'fork', pid: 1 })).toEqual({ kind: 'pid', pid: 2 });
+    expect(s.accept(collapse, ok)).toEqual({ ok: true });
+    expect(s.load(1, HP)).toEqual(v(5));
+    expect(s.load(2, HP + 100 * K)).toEqual(v(0));
+    s.do({ op: 'uffd_register', pid: 2, addr: HP, len: PMD, mode: 'missing' });
+    expect(s.do({ op: 'uffdio_copy', pid: 2, dst: HP + 200 * K, value: 9 })).toEqual(err(EEXIST));
+    expect(s.do({ op: 'uffdio_copy', pid: 2, dst: HP + 511 * K, value: 9 })).toEqual(err(EEXIST));
+  });
+
+  it('ok is refused while any mapper of the range has a missing-mode registration; wp-only does not refuse', () => {
+    // the collapsing process's own VMA
+    const own = shm();
+    own.do({ op: 'uffd_register', pid: 1, addr: HP, len: PMD, mode: 'missing' });
+    const r = own.accept(collapse, ok);
+    expect(r.ok).toBe(false);
+    expect(r.why).toMatch(/missing-mode userfaultfd/);
+    // another process's mapping of one page of the same object (a fork's child, its VMA split)
+    const other = shm();
+    other.do({ op: 'fork', pid: 1 });
+    other.do({ op: 'uffd_register', pid: 2, addr: HP + 511 * K, len: K, mode: 'missing' });
+    expect(other.accept(collapse, ok).ok).toBe(false);
+    // write-protect mode only: no guarantee that a missing page stays missing
+    const wp = shm();
+    wp.do({ op: 'uffd_register', pid: 1, addr: HP, len: PMD, mode: 'wp' });
+    expect(wp.accept(collapse, ok).ok).toBe(true);
+    // another shmem object's armed mapping does not matter
+    const two = shm();
+    two.do({ op: 'mmap', pid: 1, addr: HP + PMD, len: PMD, prot: RW, flags: fixedAnon({ shared: true }) });
+    two.do({ op: 'uffd_register', pid: 1, addr: HP + PMD, len: PMD, mode: 'missing' });
+    expect(two.accept(collapse, ok).ok).toBe(true);
+  });
+
+  it('ok is refused on a range that is not a whole PMD of the mapping', () => {
+    const s = new Seq();
+    s.do({ op: 'mmap', pid: 1, addr: HP, len: PMD - K, prot: RW, flags: fixedAnon({ shared: true }) });
+    s.store(1, HP, 1);
+    expect(s.accept(collapse, ok).ok).toBe(false);
+  });
+});

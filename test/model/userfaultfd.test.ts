@@ -117,6 +117,17 @@ describe('uffdio_move', () => {
     expect(s.accept({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A + K }, err(ENOENT)).ok).toBe(true);
     expect(s.accept({ op: 'uffdio_move', pid: 1, src: A, dst: A + K }, err(ENOENT)).ok).toBe(false);
   });
+
+  it('-ENOENT while the unmap event of its source or destination is unread (uffd_move_lock looks the VMAs up first)', () => {
+    const s = new Seq(oneVma(4));
+    s.store(1, A + 2 * K, 7);
+    reg(s, 4 * K);
+    s.do({ op: 'munmap', pid: 1, addr: A + 3 * K, len: K });
+    expect(s.accept({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A + 3 * K }, err(ENOENT)).ok).toBe(true);
+    expect(s.accept({ op: 'uffdio_move', pid: 1, src: A + 3 * K, dst: A }, err(ENOENT)).ok).toBe(true);
+    // …but not when both VMAs are still there (the event makes it -EAGAIN)
+    expect(s.accept({ op: 'uffdio_move', pid: 1, src: A + 2 * K, dst: A }, err(ENOENT)).ok).toBe(false);
+  });
 });
 
 describe('uffd_read_event', () => {

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { HistoryOp } from '../../properties/linearizability/index.js';
-import { dropRacingFaults, faultBeforeWrite, finalObservations, forkRacingStores, perPage, smapsInFlight } from '../../properties/refinement.js';
+import { driverPids, dropRacingFaults, faultBeforeWrite, finalObservations, forkRacingStores, perPage, smapsInFlight } from '../../properties/refinement.js';
 import { Seq, fixedAnon, RW } from '../model/helpers.js';
 import { checkLinearizability } from '../../properties/linearizability/checker.js';
 import { initialState } from '../../model/state.js';
@@ -36,6 +36,18 @@ describe('perPage', () => {
   it('leaves a failed call, and the calls of a userfaultfd process, whole', () => {
     expect(perPage([{ ...munmap2M, result: { kind: 'errno', errno: -22 } }, load3(undefined)], new Set())).toHaveLength(2);
     expect(perPage([munmap2M, load3(undefined)], new Set([1]))).toHaveLength(2);
+  });
+
+  it('keeps mprotect and madvise whole in a process that maps a driver (its pieces would leave unmergeable VM_PFNMAP VMAs), munmap still splits', () => {
+    const mprotect2M: HistoryOp = { ...munmap2M, op: { op: 'mprotect', pid: 1, addr: B, len: 512 * P, prot: { read: true, write: false, exec: false } } };
+    expect(perPage([mprotect2M, load3(undefined)], new Set())).toHaveLength(4);
+    expect(perPage([mprotect2M, load3(undefined)], new Set(), new Set([1]))).toHaveLength(2);
+    expect(perPage([munmap2M, load3(undefined)], new Set(), new Set([1]))).toHaveLength(4);
+    // driverPids: a process that maps /dev/pfnmap0 at the start, or by an mmap of the history, and its forked child.
+    const init = initialState({ files: { '/dev/pfnmap0': { pages: [1, 2], driver: true } }, processes: [{ pid: 1 }, { pid: 2 }] });
+    const mmapDrv: HistoryOp = { id: 5, task: 1, op: { op: 'mmap', pid: 2, addr: B, len: 2 * P, prot: { read: true, write: true, exec: false }, flags: { shared: true, anonymous: false, fixed: true, growsdown: false }, file: '/dev/pfnmap0', offset: 0 }, result: { kind: 'value', value: B }, invoke: 0, response: 1 };
+    const fork: HistoryOp = { id: 6, task: 1, op: { op: 'fork', pid: 2 }, result: { kind: 'pid', pid: 7 }, invoke: 2, response: 3 };
+    expect([...driverPids(init, [mmapDrv, fork])].sort()).toEqual([2, 7]);
   });
 });
 
@@ -113,6 +125,11 @@ describe('smapsInFlight', () => {
     expect(rss(smapsInFlight([smaps(3 * P, 4, 6), store(1, 2, 9)]))).toEqual([2 * P, P]);
     // Not below 0; other VMAs unchanged.
     expect(rss(smapsInFlight([smaps(0, 4, 6), store(1, 2, 9)]))).toEqual([0, P]);
+    // An O_DIRECT read's pinning fault maps the page before its DMA lands (s10 hunt, v6.4:
+    // smaps showed Rss 4 kB, then a load read 0, then the read returned).
+    const dio: HistoryOp = { id: 1, task: 2, op: { op: 'dio_read', pid: 1, addr: B + P, file: 'f', page: 0 }, result: { kind: 'value', value: P }, invoke: 2, response: 9 };
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), dio]))).toEqual([2 * P, P]);
+    expect(rss(smapsInFlight([smaps(3 * P, 4, 6), { ...dio, invoke: 7 }]))).toEqual([3 * P, P]);
   });
   it('leaves a read alone when no store overlaps it, or the store is of another process', () => {
     expect(rss(smapsInFlight([smaps(3 * P, 4, 6), store(1, 7, 9)]))).toEqual([3 * P, P]);
