@@ -177,13 +177,25 @@ export interface ProcMemWriteOp extends OpBase {
  * -EFAULT when the buffer is not writable user memory (no VMA — GUP does not grow stacks —, a
  * driver mapping, no PROT_WRITE, beyond the end of a file mapping).
  */
-export interface DioReadOp extends OpBase { readonly op: 'dio_read'; readonly file: string; readonly page: number; readonly addr: number }
+export interface DioReadOp extends OpBase {
+  readonly op: 'dio_read'; readonly file: string; readonly page: number; readonly addr: number;
+  /**
+   * Set by the refinement only (never in a workload): the call completed while a racing mprotect
+   * of its page ran, so its pin (the permission check: GUP's FOLL_WRITE) may have come before the
+   * mprotect and the device's write after it — judged without the protection check.
+   */
+  readonly pinned?: boolean;
+}
 /**
  * write(2) of the user memory at addr to file page `page` through an O_DIRECT descriptor: the
  * page is pinned (FOLL_PIN, read only) and the device reads it. PAGE_SIZE, or -EFAULT when the
  * buffer is not readable user memory (no PROT_READ: GUP checks VM_READ).
  */
-export interface DioWriteOp extends OpBase { readonly op: 'dio_write'; readonly file: string; readonly page: number; readonly addr: number }
+export interface DioWriteOp extends OpBase {
+  readonly op: 'dio_write'; readonly file: string; readonly page: number; readonly addr: number;
+  /** As DioReadOp.pinned (VM_READ checked at the pin, the device reads the page later). */
+  readonly pinned?: boolean;
+}
 /**
  * ioctl(2) on a device file. 'KVM_CREATE_VM' on /dev/kvm…: a VM bound to the caller's address
  * space, which registers an MMU notifier on it (mmu_notifier_register: every VMA and rmap lock of

@@ -520,7 +520,9 @@ function stackGrowthBeforeAccess(init: MmState, history: HistoryOp[]): HistoryOp
  * write fault for a read's). Either way it stays as a pending operation, on a task of its own:
  * it may take effect before the racing call, or not at all (a success's data: this can hide a
  * lost write, never invent a violation). An mprotect changes the PTEs under mmap_lock held for
- * writing, so only its -EFAULT races.
+ * writing, so for it a -EFAULT races as above; a success racing an mprotect that took the
+ * permission away keeps its place but is judged `pinned` (no protection check): the pin came
+ * before the mprotect and the device moved the data after it (pinned pages ignore the PTEs).
  */
 function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly HistoryOp[], overlaps: (a: HistoryOp, b: HistoryOp) => boolean): HistoryOp {
   const efault = h.result?.kind === 'errno' && h.result.errno === EFAULT;
@@ -536,7 +538,10 @@ function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly Hi
     if (ro.op === 'mremap') return inRange(ro.oldAddr, ro.oldLen) || (ro.flags.fixed && ro.newAddr !== undefined && inRange(ro.newAddr, ro.newLen));
     return false;
   });
-  if (!races) return h;
+  if (!races) {
+    const reprotected = ok && racing.some((r) => r.op.op === 'mprotect' && r.op.pid === op.pid && overlaps(h, r) && inRange(r.op.addr, r.op.len));
+    return reprotected ? { ...h, op: { ...op, pinned: true } } : h;
+  }
   const pend: ModelOp = ok ? op : op.op === 'dio_write' ? { op: 'load', pid: op.pid, addr: op.addr } : { op: 'store', pid: op.pid, addr: op.addr, value: 0 };
   return { ...h, task: pseudoTask(h.id), op: pend, result: undefined, response: Infinity };
 }

@@ -46,7 +46,7 @@ export const dio_read: Action<DioReadOp> = {
     return transition(s, (d) => {
       const proc = d.processes[op.pid]!;
       const v = findVma(proc.vmas, op.addr);
-      if (!v || v.driver || !v.prot.write) return errno(EFAULT);
+      if (!v || v.driver || (!v.prot.write && op.pinned !== true)) return errno(EFAULT);
       const page = pageOf(op.addr);
       const view = viewPage(d, v, page);
       if (view.kind === 'sigbus') return errno(EFAULT);

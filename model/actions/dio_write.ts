@@ -36,7 +36,7 @@ export const dio_write: Action<DioWriteOp> = {
     return transition(s, (d) => {
       const proc = d.processes[op.pid]!;
       const v = findVma(proc.vmas, op.addr);
-      if (!v || v.driver || !v.prot.read) return errno(EFAULT);
+      if (!v || v.driver || (!v.prot.read && op.pinned !== true)) return errno(EFAULT);
       const page = pageOf(op.addr);
       const view = viewPage(d, v, page);
       if (view.kind === 'sigbus') return errno(EFAULT);

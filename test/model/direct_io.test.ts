@@ -40,6 +40,18 @@ describe('dio_read / dio_write', () => {
     expect(s.do({ op: 'dio_read', pid: 1, file: '/dev/kvm0', page: 0, addr: A })).toEqual(err(EINVAL));
     expect(s.do({ op: 'dio_read', pid: 1, file: 'nope', page: 0, addr: A })).toEqual(err(EBADF));
   });
+
+  it('pinned (the refinement\'s mark for a call that raced an mprotect of its page): no protection check, the data still moves', () => {
+    const s = seq();
+    s.do({ op: 'mmap', pid: 1, addr: A, len: K, prot: RO, flags: fixedAnon() });
+    expect(s.do({ op: 'dio_read', pid: 1, file: 'f', page: 1, addr: A, pinned: true })).toEqual(v(K));
+    expect(s.load(1, A)).toEqual(v(20));
+    s.do({ op: 'mprotect', pid: 1, addr: A, len: K, prot: { read: false, write: false, exec: false } });
+    expect(s.do({ op: 'dio_write', pid: 1, file: 'f', page: 0, addr: A, pinned: true })).toEqual(v(K));
+    expect(s.do({ op: 'pread', pid: 1, file: 'f', page: 0 })).toEqual(v(20));
+    // …but never without a VMA
+    expect(s.do({ op: 'dio_read', pid: 1, file: 'f', page: 1, addr: A + 8 * K, pinned: true })).toEqual(err(EFAULT));
+  });
 });
 
 describe('dev_ioctl', () => {
