@@ -15,6 +15,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VariantError } from '../impl/sim/variant.js';
+import { errnoName } from '../model/ops.js';
 import { CounterexampleError } from '../properties/counterexample.js';
 import { BackendError, defaultBackend, type Backend } from './backend.js';
 import { checkCommand, CHECK_USAGE } from './check.js';
@@ -77,8 +78,30 @@ export async function main(argv: readonly string[], opts: MainOptions = {}): Pro
   try {
     return await dispatch(argv, io, backend);
   } catch (e) {
-    return reportError(e, io);
+    return reportError(variantSetupError(e, argv) ?? e, io);
   }
+}
+
+/**
+ * A user's variant (--variant FILE) under which a scenario's setup fails — its mmaps, its writes
+ * before the threads start (impl/sim/run.ts sim_setup_task) — is bad input, not an internal error:
+ * one line and exit 2. The same failure on a generation or a zoo mutant stays an internal error (the
+ * simulation's). Recognized by its message, which is all that crosses from a worker thread.
+ */
+export function variantSetupError(e: unknown, argv: readonly string[]): UsageError | undefined {
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /scenario setup failed: (P\d+ \S+) gave (\{[^}]*\})/.exec(msg);
+  if (m === null || !argv.some((a) => a === '--variant' || a.startsWith('--variant='))) return undefined;
+  let result = m[2]!;
+  try {
+    const r = JSON.parse(result) as { kind?: string; errno?: number; signal?: string };
+    if (r.kind === 'errno' && typeof r.errno === 'number') result = errnoName(r.errno);
+    else if (r.kind === 'signal' && r.signal !== undefined) result = r.signal;
+  } catch {
+    // keep the JSON as it is
+  }
+  const scenario = /in scenario (\S+):/.exec(msg)?.[1];
+  return new UsageError(`${argv[0]}: the variant breaks the scenario's setup: ${m[1]} gave ${result}${scenario !== undefined ? ` in ${scenario}` : ''}, before its threads start (a variant must leave the operations of the setup working)`);
 }
 
 async function dispatch(argv: readonly string[], io: CliIO, backend: Backend): Promise<number> {

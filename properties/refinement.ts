@@ -78,9 +78,10 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
     return { status: 'violation', violation: record(new Violation('linearizability', `the scenario's setup is not allowed by the model: ${init}`), endStep) };
   }
   const uffd = uffdPids(init, run.history);
-  const history: HistoryOp[] = stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const registered = uffdRegistered(init, run.history);
+  const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd), loadEffects(init, run.history, uffdRegistered(init, run.history))))))))));
+  })), uffd), loadEffects(init, run.history, registered))))))))), registered);
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -348,11 +349,46 @@ export function loadEffects(init: MmState, history: readonly { op: ModelOp }[], 
   // A shmem page a load allocates (shmem_fault) is in the object every mapper shares: another
   // process's registered range then finds it (no missing fault; UFFDIO_COPY -EEXIST). So with
   // userfaultfd in use and shared memory around, every process's loads may have that effect.
-  const shmem = Object.values(init.processes).some((p) => p.vmas.some((v) => v.file !== null && init.files[v.file]?.shmem === true))
-    || history.some((h) => h.op.op === 'mmap' && h.op.flags.shared && h.op.flags.anonymous);
-  if (uffd.size > 0 && shmem) {
+  if (shmemWithUffd(init, history, uffd)) {
     for (const p of Object.values(init.processes)) out.add(p.pid);
     for (const h of history) out.add(h.op.pid);
+  }
+  return out;
+}
+
+/** userfaultfd in use (uffd: the registered processes) and shared memory around. */
+function shmemWithUffd(init: MmState, history: readonly { op: ModelOp }[], uffd: ReadonlySet<number>): boolean {
+  if (uffd.size === 0) return false;
+  return Object.values(init.processes).some((p) => p.vmas.some((v) => v.file !== null && init.files[v.file]?.shmem === true))
+    || history.some((h) => h.op.op === 'mmap' && h.op.flags.shared && h.op.flags.anonymous);
+}
+
+/**
+ * A write to a missing page is two steps in the kernel: the fault allocates the page and maps it
+ * (mm/memory.c do_shared_fault → shmem_fault → shmem_get_folio_gfp adds a zeroed folio to the
+ * shmem object's page cache, then finish_fault maps it), and only then does the retried
+ * instruction write (a store; for an O_DIRECT read the device's DMA into the pinned page, for a
+ * /proc/pid/mem write access_remote_vm's copy after get_user_pages_remote). Between the two the
+ * page is in the shared object, holding 0: another process's registered range no longer misses
+ * there (no userfault: its own access goes ahead, and its monitor's UFFDIO_COPY gets -EEXIST), and
+ * its write may land before this one's. The model's store is one step; so, with userfaultfd in use
+ * and shared memory around, every successful write gets a pending load of its page beside it (its
+ * fault, on a task of its own: it may take effect first, or not at all). It only adds orders the
+ * kernel has; it cannot invent a violation.
+ */
+export function faultBeforeWrite(init: MmState, history: HistoryOp[], uffd: ReadonlySet<number>): HistoryOp[] {
+  if (!shmemWithUffd(init, history, uffd)) return history;
+  let nextId = history.reduce((m, h) => Math.max(m, h.id), -1) + 1;
+  const out = [...history];
+  for (const h of history) {
+    const op = h.op;
+    let pid: number;
+    if (op.op === 'store' && h.result?.kind === 'ok') pid = op.pid;
+    else if (op.op === 'dio_read' && h.result?.kind === 'value' && h.result.value > 0) pid = op.pid;
+    else if (op.op === 'proc_mem_write' && h.result?.kind === 'ok') pid = op.target;
+    else continue;
+    const id = nextId++;
+    out.push({ id, task: pseudoTask(id), op: { op: 'load', pid, addr: op.addr }, result: undefined, invoke: h.invoke, response: Infinity });
   }
   return out;
 }
@@ -480,14 +516,16 @@ function dioRacing(h: HistoryOp, op: DioReadOp | DioWriteOp, racing: readonly Hi
 
 /**
  * A write fault installs its page (a zeroed or copied anonymous page) before the write itself
- * lands: a store or a /proc/pid/mem write still in flight may already count in a concurrent
- * smaps read's Rss while its page holds the old value — resident, not yet written, which the
- * model's atomic store cannot show (its Rss bound counts only written anonymous pages). Such a
- * read is judged with one page less in the Rss of the VMA holding each write in flight meanwhile
- * (not below 0): the bound can only loosen, and a wrong Rss of other pages is still caught.
+ * lands: a store, a /proc/pid/mem write or an O_DIRECT read (its pinning fault, FOLL_WRITE, then
+ * the device's DMA at I/O completion: fs/iomap/direct-io.c) still in flight may already count in
+ * a concurrent smaps read's Rss while its page holds the old value — resident, not yet written,
+ * which the model's atomic store cannot show (its Rss bound counts only written anonymous pages).
+ * Such a read is judged with one page less in the Rss of the VMA holding each write in flight
+ * meanwhile (not below 0): the bound can only loosen, and a wrong Rss of other pages is still
+ * caught.
  */
 export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
-  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write');
+  const writes = history.filter((h) => h.op.op === 'store' || h.op.op === 'proc_mem_write' || h.op.op === 'dio_read');
   if (writes.length === 0) return history;
   return history.map((h) => {
     if (h.op.op !== 'read_smaps' || h.result?.kind !== 'smaps') return h;
@@ -496,7 +534,7 @@ export function smapsInFlight(history: HistoryOp[]): HistoryOp[] {
     for (const w of writes) {
       const o = w.op;
       const pid = o.op === 'proc_mem_write' ? o.target : o.pid;
-      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write')) continue;
+      if (pid !== target || (o.op !== 'store' && o.op !== 'proc_mem_write' && o.op !== 'dio_read')) continue;
       if (w.invoke < h.response && w.response > h.invoke) pages.add(o.addr - (o.addr % PAGE_SIZE));
     }
     if (pages.size === 0) return h;

@@ -1621,7 +1621,8 @@ export function* sim_sys_uffd_read_event(op: UffdReadEventOp): Task<ModelResult>
  * range that went away or changed (UFFD_EVENT_UNMAP / REMOVE / REMAP: UFFDIO_WAKE), and of a
  * copy that found nothing to fill (-ENOENT / -EEXIST: the faulting task retries on its own), and
  * retries a copy that got -ENOMEM (nothing was copied; the fault still waits). It
- * stops after spec.count faults (a daemon: the run ends when the user threads are done).
+ * stops after spec.count faults (a daemon: the run ends when the user threads are done), or once
+ * its process is gone (a read says -ESRCH after exit_group: see the poll loop).
  *
  * spec.monitor 'contract' is a monitor that relies on the documented contract of
  * UFFDIO_UNREGISTER ("wake any concurrent pending userfault while we unregister, so they will not
@@ -1648,9 +1649,14 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
     if (!ctx || validate_range(start, len)) return;
     yield* k.fn.wake_userfault(ctx, { start, len });
   }
-  /** One read(2): remember a fault, act on an event. Returns false when there was nothing. */
+  let gone = false;
+  /**
+   * One read(2): remember a fault, act on an event. Returns false when there was nothing, or when
+   * the process is gone (-ESRCH: it exited — sets `gone`).
+   */
   function* read_one(): Task<boolean> {
     const r = yield* sim_user_op({ op: 'uffd_read_event', pid });
+    if (r.kind === 'errno' && r.errno === -ESRCH) gone = true;
     if (r.kind !== 'event') return false;
     const ev = r.event;
     switch (ev.type) {
@@ -1670,6 +1676,14 @@ export function* sim_daemon_uffd_handler(spec: DaemonSpec): Task<void> {
         return c !== null && (c.fault_pending_wqh.head.length > 0 || c.event_wqh.head.length > 0);
       });
       yield* read_one();
+      // The process exited (exit_group): its threads die (a fault waiting in handle_userfault is
+      // killable: the SIGKILL of zap_other_threads ends its wait) and nothing it does will need
+      // the monitor again. A real monitor's read(2) would return a fault still queued until its
+      // thread runs and dequeues it, then block in poll(2) for good; the simulation's read says
+      // -ESRCH without consuming it, so a monitor that kept polling would spin on that queued
+      // fault and, never blocking, starve the dying thread (a step-limit "livelock" the kernel
+      // does not have). It stops instead: as good as blocked forever.
+      if (gone) return;
       continue;
     }
     const address = faults.shift()!;

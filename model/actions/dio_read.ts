@@ -15,7 +15,15 @@
  * COW-copied with what it showed, a missing anonymous page zero-filled, a shared file page read
  * into the page cache) — and the read of the file page then failed (filemap_read: the page cache
  * allocation -ENOMEM, the device read -EIO): the user page keeps what it showed, the pin is
- * dropped. The data is never partly written (one page, one bio).
+ * dropped. The data is never partly written (one page, one bio). -ENOMEM with nothing done: the
+ * dio's own allocation (fs/iomap/direct-io.c __iomap_dio_rw: kmalloc of the iomap_dio, before
+ * the EOF check and the pin — so even a read at EOF). A missing page of a missing-mode uffd
+ * range, where a successful call waits for UFFDIO_COPY, may still end in -ENOMEM: the pinning
+ * fault allocates before it reaches handle_userfault (mm/memory.c 6.3–6.15: __handle_mm_fault's
+ * pud/pmd_alloc, do_anonymous_page's pte_alloc, then for a write fault vmf_anon_prepare /
+ * anon_vma_prepare and the zeroed folio, all before the userfaultfd_missing check under the PTL;
+ * do_cow_fault's anon_vma_prepare and cow_page before shmem_fault's) — VM_FAULT_OOM →
+ * faultin_page → -ENOMEM, leaving at most the anon_vma.
  */
 import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioReadOp } from '../ops.js';
 import { blocked, isBlocked, transition, type Action } from '../action.js';
@@ -56,11 +64,18 @@ export const dio_read: Action<DioReadOp> = {
   onFailure(s, op, r) {
     const proc = s.processes[op.pid];
     const f = s.files[op.file];
-    if (!proc || !f || f.driver || f.shmem || op.file.startsWith('/dev/') || op.page >= f.size) return [];
+    if (!proc || !f || f.driver || f.shmem || op.file.startsWith('/dev/')) return [];
+    // __iomap_dio_rw's kmalloc of the dio, before the EOF check and the pin: nothing done.
+    const none = isENOMEM(r) ? [s] : [];
+    if (op.page >= f.size) return none;
     const v = findVma(proc.vmas, op.addr);
-    if (!v || v.driver || !v.prot.write) return [];
+    if (!v || v.driver || !v.prot.write) return none;
     const view = viewPage(s, v, pageOf(op.addr));
-    if (view.kind === 'sigbus' || waitsForUffd(v, view)) return [];
+    if (view.kind === 'sigbus') return none;
+    // The pinning fault allocates before it reaches handle_userfault: a write fault's
+    // anon_vma_prepare and folio (do_anonymous_page; do_cow_fault for a private shmem mapping)
+    // and the page tables (__handle_mm_fault, pte_alloc) — any may fail with VM_FAULT_OOM.
+    if (waitsForUffd(v, view)) return isENOMEM(r) ? maybeAnonVma(s, op.pid, op.addr) : [];
     if (isErrno(r, EFAULT)) return faultMayRead(s, v, pageOf(op.addr)) ? maybeAnonVma(s, op.pid, op.addr) : [];
     const pinned = faultedForWrite(s, op.pid, op.addr, view.value);
     if (isErrno(r, EIO)) return [pinned];

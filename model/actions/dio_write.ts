@@ -12,7 +12,11 @@
  * (VM_FAULT_SIGBUS → -EFAULT, where the fault reads a file or swap page); or the page was pinned
  * (faulted in for read: a missing anonymous page maps the zero page, a shmem page is allocated)
  * and the page cache allocation of the write failed (generic_perform_write →
- * __filemap_get_folio: -ENOMEM): the file is unchanged.
+ * __filemap_get_folio: -ENOMEM): the file is unchanged. -ENOMEM with nothing done: the dio's own
+ * allocation (fs/iomap/direct-io.c __iomap_dio_rw: kmalloc of the iomap_dio, before the pin), or,
+ * where a successful call waits for UFFDIO_COPY (a missing page of a missing-mode uffd range), the
+ * read fault's page-table allocation before handle_userfault (mm/memory.c __handle_mm_fault
+ * pud/pmd_alloc, do_anonymous_page pte_alloc → VM_FAULT_OOM → faultin_page → -ENOMEM).
  */
 import { EBADF, EFAULT, EINVAL, ESRCH, errno, value, PAGE_SIZE, type DioWriteOp } from '../ops.js';
 import { produce } from 'immer';
@@ -52,10 +56,15 @@ export const dio_write: Action<DioWriteOp> = {
     const f = s.files[op.file];
     if (!proc || !f || f.driver || f.shmem || op.file.startsWith('/dev/')) return [];
     if (!Number.isInteger(op.page) || op.page < 0) return [];
+    // __iomap_dio_rw's kmalloc of the dio, before the pin: nothing done.
+    const none = isENOMEM(r) ? [s] : [];
     const v = findVma(proc.vmas, op.addr);
-    if (!v || v.driver || !v.prot.read) return [];
+    if (!v || v.driver || !v.prot.read) return none;
     const view = viewPage(s, v, pageOf(op.addr));
-    if (view.kind === 'sigbus' || waitsForUffd(v, view)) return [];
+    if (view.kind === 'sigbus') return none;
+    // A read fault's page tables (__handle_mm_fault, do_anonymous_page's pte_alloc) are
+    // allocated before handle_userfault; no anon_vma on that path.
+    if (waitsForUffd(v, view)) return none;
     if (isErrno(r, EFAULT)) return faultMayRead(s, v, pageOf(op.addr)) ? maybeAnonVma(s, op.pid, op.addr) : [];
     if (!isENOMEM(r)) return [];
     // Pinned, then the write's page cache allocation failed: the success state with the file

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import type { MmapFlags, ModelOp, Prot } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weighted, weightedInt } from './draw.js';
-import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, isPfnmap, protOf, type Placed, type ProtName } from './layout.js';
+import { DATA_FILES, DEVICES, KVM_DEVICE, PMD_PAGES, POLICIES, STATE_PAGES, isPfnmap, protOf, regionFile, type Placed, type ProtName } from './layout.js';
 
 /** Where an operation lands: region r (of the layout), page o of it, n pages. */
 export interface Target {
@@ -35,8 +35,10 @@ export interface Target {
   readonly span: 'pages' | 'region' | 'rest' | 'pmd';
   /**
    * 0: the target as drawn; 1: the workload's focus page (its region and offset replace r and
-   * o); 2, 3: the page just below or above the focus. Races need shared objects: the threads'
-   * operations meet at the focus often, whatever it is.
+   * o); 2, 3: the page just below or above the focus; 4: the first page of the focus region the
+   * setup left untouched (a first touch beside touched pages: the fault that runs under the VMA
+   * lock alone once the VMA has an anon_vma), the focus page if there is none. Races need shared
+   * objects: the threads' operations meet at the focus often, whatever it is.
    */
   readonly near: number;
 }
@@ -52,7 +54,21 @@ export interface ResolveCtx {
   readonly pids: readonly number[];
   readonly fileSizes: readonly number[];
   /** The workload's focus page (Target.near). */
-  readonly focus: { readonly r: number; readonly o: number };
+  readonly focus: Focus;
+}
+
+/**
+ * The workload's focus: region r, page o of it — or, by `at`, the first page of the layout the
+ * setup left in a state with a fault path of its own, where there is one (else r and o):
+ * 1 a swapped-out page (do_swap_page: swap-in racing swap-in, reclaim reusing the slot, swapoff),
+ * 2 a page in the page cache only (filemap_fault finding it, fault-around mapping it),
+ * 3 the page just below a stack with room to grow (expand_downwards under the fault).
+ * Absent or 0: r and o as drawn.
+ */
+export interface Focus {
+  readonly r: number;
+  readonly o: number;
+  readonly at?: number;
 }
 
 export interface OpKind<D> {
@@ -79,7 +95,7 @@ export interface OpDraw {
 
 const regionIndexArb = weightedInt(0, [6, 3, 2, 1]);
 const offsetArb = weightedInt(-2, [1, 2, 6, 5, 3, 2, 1, 2, 2, 1]);
-const nearArb = weightedInt(0, [5, 3, 1, 1]);
+const nearArb = weightedInt(0, [5, 3, 1, 1, 2]);
 
 export const targetArb: fc.Arbitrary<Target> = fc.record({
   r: regionIndexArb,
@@ -98,14 +114,47 @@ export const pageTargetArb: fc.Arbitrary<Target> = fc.record({
   near: nearArb,
 });
 
-/** The workload's focus: a region and a page of it (see Target.near). */
-export const focusArb: fc.Arbitrary<{ readonly r: number; readonly o: number }> = fc.record({ r: regionIndexArb, o: offsetArb });
+/**
+ * The workload's focus (see Focus): as drawn most often; a swapped-out page, a page-cache-only
+ * page or the page below a stack otherwise (the layouts' start states are drawn for their fault
+ * paths, and a race on such a path needs two threads meeting at that page). Shrinks to as drawn.
+ */
+export const focusArb: fc.Arbitrary<Focus> = fc.record({ r: regionIndexArb, o: offsetArb, at: weightedInt(0, [5, 2, 1, 1]) });
+
+const bitOf = (mask: number, i: number): boolean => ((mask >> i) & 1) === 1;
+
+/** The focus page as region index and offset (Focus.at resolved against the layout). */
+export function focusPage(ctx: ResolveCtx): { r: number; o: number } {
+  const { r, o, at } = ctx.focus;
+  if (!at) return { r, o };
+  for (let ri = 0; ri < ctx.regions.length; ri++) {
+    const p = ctx.regions[ri]!;
+    const d = p.draw;
+    if (at === 3) {
+      // A stack with room below it: the first region, or one not placed adjacent to the previous.
+      if (d.kind === 'stack' && (ri === 0 || d.place !== 'adjacent')) return { r: ri, o: -1 };
+      continue;
+    }
+    for (let i = 0; i < Math.min(p.pages, STATE_PAGES); i++) {
+      if (at === 1 && (d.kind === 'anon' || d.kind === 'stack') && d.prot === 'rw' && bitOf(d.populated, i) && bitOf(d.swapped, i)) return { r: ri, o: i };
+      if (at === 2 && d.kind === 'file' && !(bitOf(d.populated, i) && d.prot !== 'none') && bitOf(d.cached, i) &&
+        d.offset + i < ctx.fileSizes[d.file % DATA_FILES.length]!) return { r: ri, o: i };
+    }
+  }
+  return { r, o };
+}
 
 /** The target with the focus applied (near 1: the focus page; 2, 3: the page below, above it). */
 function focused(t: Target, ctx: ResolveCtx): Target {
   if (t.near === 0) return t;
-  const { r, o } = ctx.focus;
+  const { r, o } = focusPage(ctx);
   if (t.near === 1) return { ...t, r, o };
+  if (t.near === 4) {
+    const p = ctx.regions[r % ctx.regions.length]!;
+    const n = Math.min(p.pages, STATE_PAGES);
+    for (let i = 0; i < n; i++) if (((p.draw.populated >> i) & 1) === 0) return { ...t, r, o: i };
+    return { ...t, r, o };
+  }
   // o within [-2, 3] counts from the region's start, [4, 7] from its end: step inside each scale.
   const d = t.near === 2 ? -1 : 1;
   const lo = o <= 3 ? -2 : 4;
@@ -288,11 +337,20 @@ const pwrite = opKind<{ file: number; page: number; v: number }>({
   resolve: ({ file, page: p, v }, ctx) => ({ op: 'pwrite', pid: ctx.pid, file: DATA_FILES[file]!, page: p, value: v }),
 });
 
-/** close(2) of a data file's descriptor: its mappings keep working, later calls on it get -EBADF. */
-export const CLOSE_OP = opKind<{ file: number }>({
+/**
+ * close(2) of a descriptor: the file (or device) that region r maps, or a data file when region r
+ * maps none. The mappings keep their own references (vma->vm_file), so the struct file lives on
+ * until the last of them goes (munmap, exit, a split's copy dropped): the last fput then comes from
+ * that path, not from close — the lifetime a fault that pins the file for I/O has to respect. Later
+ * calls on the descriptor (pread, pwrite, O_DIRECT, ioctl, a second close) get -EBADF.
+ */
+export const CLOSE_OP = opKind<{ r: number; file: number }>({
   name: 'close', weight: 1,
-  draw: fc.record({ file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
-  resolve: ({ file }, ctx) => ({ op: 'close', pid: ctx.pid, file: DATA_FILES[file]! }),
+  draw: fc.record({ r: regionIndexArb, file: fc.integer({ min: 0, max: DATA_FILES.length - 1 }) }),
+  resolve: ({ r, file }, ctx) => {
+    const p = ctx.regions[r % ctx.regions.length]!;
+    return { op: 'close', pid: ctx.pid, file: regionFile(p.draw) ?? DATA_FILES[file]! };
+  },
 });
 
 const procMemWrite = opKind<{ target: number; t: Target; v: number }>({
@@ -366,7 +424,7 @@ const devIoctl = opKind<{ file: number }>({
 export const OP_TABLE: readonly AnyOpKind[] = [
   load, store, mmap, munmap, mprotect, mremap, madvise, mbind, getMempolicy, fork, exit,
   pread, pwrite, procMemWrite, readMaps, readSmaps, uffdRegister, uffdUnregister, uffdioCopy, uffdioMove,
-  dioRead, dioWrite, devIoctl,
+  dioRead, dioWrite, devIoctl, CLOSE_OP,
 ];
 
 /** One operation drawn from a table by weight. */

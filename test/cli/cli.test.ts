@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCounterexample, serializeCounterexample } from '../../properties/counterexample.js';
+import { defaultBackend } from '../../cli/backend.js';
 import { fakeBackend, FOUND_SCHEDULE, MUTANT, run, tempDir, writeTemp } from './fake.js';
 
 const VARIANT_MODULE = pathToFileURL(join(import.meta.dirname, '../../impl/sim/variant.ts')).href;
@@ -128,6 +129,26 @@ describe('bad input: one line on stderr, exit 2', () => {
 });
 
 describe('internal errors', () => {
+  it('a variant under which the scenario\'s setup fails is bad input (one line, exit 2), on one thread and on the pool; the same failure without --variant is internal (exit 3)', async () => {
+    writeTemp(dir, 'nommap.ts', `import { defineVariant } from '${VARIANT_MODULE}';\nexport default defineVariant({ name: 'no-mmap', base: 'v6.6', description: 'mmap fails', overrides: { do_mmap: function* () { yield 'do_mmap'; return -12; } } });\n`);
+    const real = (argv: string[]) => run(argv, { cwd: dir, backend: defaultBackend });
+    for (const argv of [
+      ['check', '--variant', 'nommap.ts', '--scenario', 'mprotect-vs-fault', '--runs', '4', '--jobs', '1', '--out', 'cx-nommap'],
+      ['check', '--variant', 'nommap.ts', '--scenario', 'mprotect-vs-fault', '--runs', '4', '--jobs', '2', '--out', 'cx-nommap'],
+      ['explore', '--variant=nommap.ts', '--scenario', 'mprotect-vs-fault', '--preemptions', '0', '--out', 'cx-nommap'],
+    ]) {
+      const r = await real(argv);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(new RegExp(`^faultline: ${argv[0]}: the variant breaks the scenario's setup: P1 mmap gave -ENOMEM in mprotect-vs-fault#\\d+, before its threads start`));
+    }
+    const b = fakeBackend();
+    const setupFailed = new Error('internal error in scenario fam-a#1: scenario setup failed: P1 mmap gave {"kind":"errno","errno":-12}');
+    const r = await run(['check', '--config', 'v6.6'], { cwd: dir, backend: { ...b, runCampaign: async () => { throw setupFailed; } } });
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/^faultline: internal error: .*scenario setup failed/);
+  }, 60_000);
+
   it('a crash in the checker is one line and exit 3, with a hint', async () => {
     const b = fakeBackend();
     const r = await run(['check', '--config', 'v6.6'], { cwd: dir, backend: { ...b, runCampaign: async () => { throw new TypeError('x is undefined'); } } });

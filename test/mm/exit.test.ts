@@ -17,6 +17,9 @@ import { generationVariant } from '../../impl/sim/variant.js';
 import { RandomScheduler } from '../../impl/rt/schedulers/random.js';
 import { k, type sim_thread } from '../../impl/sim/kernel.js';
 import type { ScenarioSpec } from '../../impl/sim/scenario.js';
+import { defineVariant } from '../../impl/sim/variant.js';
+import type { Task } from '../../impl/rt/task.js';
+import { current_thread } from '../../impl/sim/kernel.js';
 
 const H = 0x10000000;
 
@@ -129,5 +132,59 @@ describe('do_group_exit / exit_mm (kernel/exit.c) with a forked child\'s threads
       statuses.set(key, (statuses.get(key) ?? 0) + 1);
     }
     expect([...statuses.keys()]).toEqual(['pass']);
+  });
+});
+
+describe('exit_group while a sibling waits in handle_userfault (killable): the fault ends, the monitor stops', () => {
+  // The s10a soak's v6.6 "livelock" (test/regressions/soak-uffd-monitor-after-exit.json): t1 waits
+  // for the monitor in handle_userfault, t2 exit_groups. The SIGKILL of zap_other_threads ends
+  // t1's TASK_KILLABLE wait; the monitor's reads say -ESRCH from then on (the process is gone)
+  // while t1's uwq is still queued — a monitor that kept polling spun on it and, never blocking,
+  // starved t1 under a schedule without preemptions. It stops instead.
+  const A = 0x10008000;
+  const sc: ScenarioSpec = {
+    name: 'uffd-wait-then-exit', family: 'test',
+    processes: [{ pid: 1, setup: [mmapAnon(1, A, 2 * PAGE), { op: 'uffd_register', pid: 1, addr: A, len: 2 * PAGE, mode: 'missing' }] }],
+    threads: [
+      { name: 't1', pid: 1, program: [load(1, A)] },
+      { name: 't2', pid: 1, program: [exit(1)] },
+    ],
+    daemons: [{ kind: 'uffd_handler', pid: 1, value: 77, count: 64 }],
+  };
+  it('every schedule passes: the non-preemptive one of the soak and 60 random ones', () => {
+    const v = generationVariant('v6.6');
+    expect(runScenario({ variant: v, scenario: sc, schedule: 'v1:' }).status).toBe('pass');
+    const statuses = new Set<string>();
+    for (let s = 0; s < 60; s++) {
+      const rep = runScenario({ variant: v, scenario: sc, scheduler: new RandomScheduler(s) });
+      statuses.add(rep.status === 'pass' ? 'pass' : `${rep.status}: ${rep.violation?.message ?? rep.error}`);
+    }
+    expect([...statuses]).toEqual(['pass']);
+  });
+  it('a kernel whose exit_group does not kill the sibling (no zap_other_threads) hangs it in handle_userfault, and that is still reported', () => {
+    const broken = defineVariant({
+      name: 'v6.6-no-zap', base: 'v6.6', description: 'do_group_exit without zap_other_threads',
+      overrides: {
+        do_group_exit: function* (): Task<void> {
+          const th = current_thread();
+          const proc = k.procs.get(th.pid);
+          if (proc && !proc.exited) {
+            proc.exited = true;
+            const mm = proc.mm;
+            if (mm) {
+              yield* k.fn.mmap_read_lock(mm);
+              proc.mm = null;
+              k.fn.mmap_read_unlock(mm);
+              yield* k.fn.mmput(mm);
+            }
+          }
+          yield* k.fn.do_exit();
+        },
+      },
+    });
+    const rep = runScenario({ variant: broken, scenario: sc, schedule: 'v1:' });
+    expect(rep.status).toBe('violation');
+    expect(rep.violation!.property).toBe('deadlock');
+    expect(rep.violation!.message).toMatch(/t1#\d+@schedule/);
   });
 });

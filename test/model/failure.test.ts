@@ -147,8 +147,32 @@ describe('O_DIRECT read/write: the pinning fault or the file I/O failed', () => 
     expect(check(s, dio('dio_read', A, 1), err(EFAULT)).ok).toBe(false);
     // a written anonymous page may be on swap: its swap-in may fail
     expect(check(s, dio('dio_read', A + K, 1), err(EFAULT)).ok).toBe(true);
-    // a read at EOF pins nothing and cannot fail
-    expect(check(s, dio('dio_read', A, 5), err(ENOMEM)).ok).toBe(false);
+    // a read at EOF pins nothing: only __iomap_dio_rw's kmalloc of the dio (before the EOF
+    // check) can fail, with nothing done; no -EFAULT or -EIO there
+    const eof = check(s, dio('dio_read', A, 5), err(ENOMEM));
+    expect(eof.ok && eof.state === s && eof.also === undefined).toBe(true);
+    expect(check(s, dio('dio_read', A, 5), err(EFAULT)).ok).toBe(false);
+    expect(check(s, dio('dio_read', A, 5), err(EIO)).ok).toBe(false);
+  });
+  it('into a missing page of a missing-mode uffd range (a success waits for UFFDIO_COPY): -ENOMEM from the fault\'s allocations before handle_userfault, nothing written', () => {
+    const q = new Seq(initialState({ processes: [{ pid: 1 }], files: { f: { pages: [10, 20] } }, mayFail: true }));
+    q.do({ op: 'mmap', pid: 1, addr: A, len: 2 * K, prot: RW, flags: fixedAnon() });
+    q.do({ op: 'uffd_register', pid: 1, addr: A, len: 2 * K, mode: 'missing' });
+    const s = q.state;
+    // dio_read faults for write: vmf_anon_prepare may have run before the folio allocation failed
+    const c = check(s, dio('dio_read', A, 0), err(ENOMEM));
+    expect(c.ok).toBe(true);
+    const states = c.ok ? [c.state, ...(c.also ?? [])] : [];
+    expect(states.map((st) => st.processes[1]!.vmas[0]!.anonVma === null)).toEqual([true, false]);
+    // the page is never filled: it still waits for the monitor
+    for (const st of states) expect(st.processes[1]!.vmas[0]!.pages[A / K]).toBeUndefined();
+    expect(check(s, dio('dio_read', A, 0), err(EIO)).ok).toBe(false);
+    expect(check(s, dio('dio_read', A, 0), err(EFAULT)).ok).toBe(false);
+    expect(check(withMayFail(s, false), dio('dio_read', A, 0), err(ENOMEM)).ok).toBe(false);
+    // dio_write faults for read: page tables only, no anon_vma
+    const w = check(s, dio('dio_write', A, 0), err(ENOMEM));
+    expect(w.ok && w.state === s && w.also === undefined).toBe(true);
+    expect(check(s, dio('dio_write', A, 0), err(EFAULT)).ok).toBe(false);
   });
   it('dio_write -ENOMEM: the file unchanged (maybe with the user page faulted in for read); no -EIO', () => {
     const s = anon(true).state;

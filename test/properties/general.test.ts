@@ -21,7 +21,7 @@ import type { ScenarioSpec } from '../../impl/sim/scenario.js';
 import type { ModelOp } from '../../model/ops.js';
 
 const random = FAMILIES.get('random')!;
-const seeds = Array.from({ length: 400 }, (_, i) => i + 1);
+const seeds = Array.from({ length: 800 }, (_, i) => i + 1);
 const scenarios = seeds.map((s) => random.generate(s));
 const ops = (sc: ScenarioSpec): ModelOp[] => sc.threads.flatMap((t) => t.program);
 

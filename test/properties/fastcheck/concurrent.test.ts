@@ -30,7 +30,7 @@ describe('scheduledModelRun', () => {
     const p = fc.property(mm.programs(), schedules(), (programs, schedule) => {
       scheduledModelRun(schedule, mm.setup, programs);
     });
-    const r = fc.check(p, { seed: 2, numRuns: 300 });
+    const r = fc.check(p, { seed: 1, numRuns: 300 });
     expect(r.failed).toBe(true);
     const v = r.errorInstance as FaultlineViolation;
     expect(v).toBeInstanceOf(FaultlineViolation);
