@@ -407,7 +407,7 @@ class Checker {
       const pr = this.elem(x, p);
       this.noExtraKeys(pr, p + '.', ['pid', 'setup']);
       this.int(pr, 'pid', p + '.', 1);
-      this.arr(pr, 'setup', p + '.').forEach((op, j) => this.op(op, `${p}.setup[${j}]`));
+      this.arr(pr, 'setup', p + '.').forEach((op, j) => this.op(op, `${p}.setup[${j}]`, true));
     });
     (this.optArr(s, 'kernelSetup', at) ?? []).forEach((x, i) => this.setupAction(x, `${at}kernelSetup[${i}]`));
     const threads = this.arr(s, 'threads', at);
@@ -472,11 +472,12 @@ class Checker {
   }
 
   /** A ModelOp (model/ops.ts): the operation's own fields, each of the right type. */
-  private op(x: unknown, p: string): void {
+  private op(x: unknown, p: string, setup = false): void {
     const o = this.elem(x, p);
     const q = p + '.';
     const name = this.str(o, 'op', q);
-    const shape = (OP_SHAPES as Readonly<Record<string, Readonly<Record<string, string>>>>)[name];
+    const shapes = (setup ? { ...OP_SHAPES, ...SETUP_OP_SHAPES } : OP_SHAPES) as Readonly<Record<string, Readonly<Record<string, string>>>>;
+    const shape = Object.hasOwn(shapes, name) ? shapes[name] : undefined;
     if (!shape) this.fail(`"${q}op" is not a known operation (${show(name)})`);
     this.int(o, 'pid', q, 1);
     const allowed = ['op', 'pid', ...Object.keys(shape!)];
@@ -511,8 +512,18 @@ class Checker {
  * The fields of each operation besides `op` and `pid` (model/ops.ts); '?' marks optional ones.
  * Keyed by every operation a thread's program may hold (the type makes a new operation without
  * its shape a type error: a counterexample file it writes must replay); khugepaged_collapse and
- * uffd_settle are performed by the daemons and the monitor, never by a program.
+ * uffd_settle are performed by the daemons and the monitor, never by a program (khugepaged_collapse
+ * also by a process's setup: SETUP_OP_SHAPES).
  */
+/**
+ * Operations a process's setup may hold besides a program's: khugepaged's collapse of a PMD range
+ * (the general generator's layouts whose 2 MiB anonymous region starts as a huge page,
+ * properties/arbitraries/layout.ts startsHuge).
+ */
+const SETUP_OP_SHAPES: { readonly khugepaged_collapse: Readonly<Record<string, string>> } = {
+  khugepaged_collapse: { addr: 'int' },
+};
+
 const OP_SHAPES: { readonly [K in Exclude<OpName, 'khugepaged_collapse' | 'uffd_settle'>]: Readonly<Record<string, string>> } = {
   mmap: { addr: 'int', len: 'int', prot: 'prot', flags: 'mmapflags', file: 'str?', offset: 'int?' },
   munmap: { addr: 'int', len: 'int' },

@@ -30,10 +30,14 @@ const SMAPS_RCU = 'a proposal: smaps-rcu only';
 const MADVISE_VMA = 'a flag off: MADV_DONTNEED under the VMA lock (madvise_dontneed_vma_lock, off in every configuration; a variant can turn it on)';
 const MAPS_VMA = 'a flag off: /proc/pid/maps under per-VMA locks (6.17; maps_under_vma_lock, off in every configuration; a variant can turn it on)';
 const THP =
-  'rare: a huge PMD — only khugepaged\'s anonymous collapse makes one (a PMD-sized, populated, writable, referenced anonymous range ' +
-  'with ≤ 64 swapped-out pages and no GUP pin), and an operation must then meet it';
+  'rare: an operation meeting a huge PMD in the one way this entry needs (the general generator starts a 2 MiB anonymous region ' +
+  'huge in some workloads, layout.ts startsHuge; mprotect or mremap of the whole 2 MiB, O_DIRECT through GUP-fast, or a fault racing a collapse or a split)';
+const THP_SHARE =
+  'left out: sharing a THP at fork (copy_huge_pmd always takes its maybe-pinned branch and splits, impl/mm/huge_memory.ts) and uffd-wp, ' +
+  'so no huge PMD is ever read-only in a writable VMA and the write fault on one has no trigger (test/mm/huge_memory.test.ts drives it by hand)';
 const COLLAPSE = 'rare: khugepaged collapsing an anonymous 2 MiB range (see the huge-PMD entries)';
-const FILE_COLLAPSE = 'rare: khugepaged\'s file collapse needs a file of ≥ 2 MiB mapped over a whole PMD; the generator\'s data files have 1–6 pages';
+const COLLAPSE_SWAPIN = 'rare: khugepaged collapsing a 2 MiB anonymous range with swapped-out pages (a region that starts huge has none swapped out; reclaim does not split THPs)';
+const FILE_COLLAPSE = 'rare: khugepaged\'s file collapse of a 2 MiB file region (layout.ts fileSizesOf: the file fills it) with a page mapped, while khugepaged runs';
 const MOVE_PMD = 'rare: mremap moving a whole PMD-aligned 2 MiB range to an empty PMD (move_normal_pmd)';
 const UFFD_MOVE =
   'rare: UFFDIO_MOVE that gets past its checks needs a userfaultfd context and both pages in private anonymous VMAs ' +
@@ -101,7 +105,9 @@ export const UNREACHED_REASONS: Readonly<Record<string, string>> = {
   'fn:sim_show_maps_vma_locked': MAPS_VMA,
 
   // Rare in the default campaign.
-  'fn:wp_huge_pmd': THP,
+  'fn:wp_huge_pmd': THP_SHARE,
+  'fn:do_huge_pmd_wp_page': THP_SHARE,
+  'label:do_huge_pmd_wp_page:pmdp_set_access_flags': THP_SHARE,
   'fn:flush_pmd_tlb_range': THP,
   'fn:pgtable_trans_huge_deposit': THP,
   'fn:pgtable_trans_huge_withdraw': THP,
@@ -121,7 +127,6 @@ export const UNREACHED_REASONS: Readonly<Record<string, string>> = {
   'fn:can_change_pmd_writable': THP,
   'fn:change_huge_pmd': THP,
   'fn:copy_huge_pmd': THP,
-  'fn:do_huge_pmd_wp_page': THP,
   'fn:huge_pmd_set_accessed': THP,
   'fn:move_huge_pmd': THP,
   'fn:tlb_remove_pmd_tlb_entry': THP,
@@ -134,8 +139,8 @@ export const UNREACHED_REASONS: Readonly<Record<string, string>> = {
   'label:__split_huge_pmd_locked:pmd_populate': THP,
   'label:move_huge_pmd:pmdp_huge_get_and_clear': THP,
   'label:change_huge_pmd:pmdp_invalidate_ad': THP,
-  'label:do_huge_pmd_wp_page:pmdp_set_access_flags': THP,
   'fn:collapse_huge_page': COLLAPSE,
+  'fn:__collapse_huge_page_swapin': COLLAPSE_SWAPIN,
   'fn:hpage_collapse_scan_pmd': COLLAPSE,
   'fn:pmdp_collapse_flush': COLLAPSE,
   'fn:pte_clear': COLLAPSE,

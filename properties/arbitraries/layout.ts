@@ -16,7 +16,11 @@
  *   close (adjacent: the guard gap refuses growth) or more than the guard gap away (the stack grows);
  * - page state at the start: written (an anonymous folio and an anon_vma), read (the zero page, or
  *   a mapped page-cache page), swapped out (a swap PTE), in the page cache only (not mapped),
- *   untouched — often the first page touched and the rest not (populatedArb); a memory policy (mbind) and a userfaultfd registration (MISSING) per region.
+ *   untouched — often the first page touched and the rest not (populatedArb); a memory policy
+ *   (mbind) and a userfaultfd registration (MISSING) per region; a PMD-sized private anonymous
+ *   region with a written page may start as a huge page (see startsHuge: khugepaged collapsed it
+ *   before the workload), which every operation that meets it must then handle by its huge-PMD
+ *   path (zap, split, mprotect, mremap, fork, GUP, smaps).
  *
  * Pages are indices from BASE (properties/scenarios/build.ts: 2 MiB aligned). Regions are placed
  * left to right from FIRST_PAGE, so the first region has free room below it.
@@ -68,6 +72,10 @@ export interface RegionDraw {
   /** Bitmasks over the first STATE_PAGES pages. */
   readonly populated: number;
   readonly swapped: number;
+  /**
+   * File regions: the pages in the page cache only. A PMD-sized private anonymous region (which
+   * has no page cache): bit 0 set = it starts as a huge page (startsHuge).
+   */
   readonly cached: number;
   readonly policy: string | null;
   readonly uffd: boolean;
@@ -75,7 +83,7 @@ export interface RegionDraw {
 
 export interface LayoutDraw {
   readonly regions: readonly RegionDraw[];
-  /** Sizes in pages of DATA_FILES. */
+  /** Sizes in pages of DATA_FILES, as drawn (fileSizesOf: as the workload has them). */
   readonly fileSizes: readonly number[];
 }
 
@@ -101,7 +109,7 @@ const populatedArb: fc.Arbitrary<number> = fc.tuple(weightedInt(0, [2, 4, 4]), f
 
 const regionArb: fc.Arbitrary<RegionDraw> = fc.record({
   kind: weighted<RegionKind>([['anon', 8], ['file', 4], ['stack', 2], ['shmem', 2], ['dev', 1]]),
-  pages: weighted<number>([[2, 4], [1, 3], [3, 2], [4, 2], [PMD_PAGES, 1]]),
+  pages: weighted<number>([[2, 4], [1, 3], [3, 2], [4, 2], [PMD_PAGES, 3]]),
   place: weighted<Placement>([['adjacent', 4], ['gap', 3], ['pmd', 2]]),
   gap: weightedInt(1, [3, 1, 1]),
   prot: weighted<ProtName>([['rw', 10], ['r', 2], ['none', 1]]),
@@ -121,6 +129,23 @@ export const layoutArb: fc.Arbitrary<LayoutDraw> = fc.record({
     .map(([n, rs]) => rs.slice(0, n)),
   fileSizes: fc.array(weightedInt(1, [2, 3, 2, 2, 1, 1]), { minLength: DATA_FILES.length, maxLength: DATA_FILES.length }),
 });
+
+/**
+ * The data files' sizes in pages: as drawn, except that a file a PMD-sized file region maps is
+ * at least as long as that mapping (offset + 2 MiB) — a 2 MiB mapping of a file is of a file
+ * that fills it, which is what khugepaged's file collapse (hpage_collapse_scan_file,
+ * collapse_file, retract_page_tables) needs; files that end inside a mapping (SIGBUS beyond EOF)
+ * come from the smaller regions and the operations' mappings.
+ */
+export function fileSizesOf(l: LayoutDraw): number[] {
+  const sizes = [...l.fileSizes];
+  for (const r of l.regions) {
+    if (r.kind !== 'file' || r.pages !== PMD_PAGES) continue;
+    const i = r.file % DATA_FILES.length;
+    sizes[i] = Math.max(sizes[i]!, r.offset + PMD_PAGES);
+  }
+  return sizes;
+}
 
 /** Place the regions left to right; returns them and the first free page after the last. */
 export function place(l: LayoutDraw): { regions: Placed[]; end: number } {
@@ -175,6 +200,18 @@ export function mapRegion(pid: number, p: Placed): ModelOp {
 
 const bit = (mask: number, i: number): boolean => ((mask >> i) & 1) === 1;
 
+/**
+ * Whether a region starts as a huge page: a PMD-sized (so PMD-aligned, place) private anonymous
+ * region, writable, with a page written at the start, whose `cached` bit 0 is set — the state a
+ * process's THP-backed heap is in once khugepaged has collapsed it (the setup runs khugepaged's
+ * collapse, hpage_collapse_scan_pmd → collapse_huge_page, on the range after the first writes; one
+ * written, young, writable page suffices: max_ptes_none is 511). Its pages are not swapped out at
+ * the start (reclaim does not split large folios: impl/mm/vmscan.ts).
+ */
+export function startsHuge(r: RegionDraw): boolean {
+  return r.kind === 'anon' && r.pages === PMD_PAGES && r.prot === 'rw' && (r.populated & ((1 << STATE_PAGES) - 1)) !== 0 && bit(r.cached, 0);
+}
+
 /** File pages (index into the file) a region's page i maps, or null if beyond the file's end. */
 function filePage(r: RegionDraw, i: number, fileSizes: readonly number[]): number | null {
   if (r.kind !== 'file') return null;
@@ -207,6 +244,7 @@ export function setupRegions(pid: number, regions: readonly Placed[], fileSizes:
     ops.push(mapRegion(pid, p));
     const n = Math.min(p.pages, STATE_PAGES);
     const writable = r.prot === 'rw';
+    const huge = startsHuge(r);
     for (let i = 0; i < n; i++) {
       const addr = page(p.at + i);
       if (r.kind === 'file' && filePage(r, i, fileSizes) === null) continue; // beyond EOF: SIGBUS
@@ -216,7 +254,7 @@ export function setupRegions(pid: number, regions: readonly Placed[], fileSizes:
         else ops.push({ op: 'load', pid, addr });
         touched++;
         // Swap out written private anonymous pages (a swap PTE at the start).
-        if (writable && bit(r.swapped, i) && (r.kind === 'anon' || r.kind === 'stack')) {
+        if (writable && bit(r.swapped, i) && (r.kind === 'anon' || r.kind === 'stack') && !huge) {
           kernel.push({ do: 'swap_out', pid, addr });
         }
       } else if (r.kind === 'file' && bit(r.cached, i)) {
@@ -227,6 +265,8 @@ export function setupRegions(pid: number, regions: readonly Placed[], fileSizes:
     }
     const anonLike = r.kind === 'anon' || r.kind === 'stack' || r.kind === 'shmem';
     if (r.policy !== null && anonLike) ops.push({ op: 'mbind', pid, addr: page(p.at), len: p.pages * PAGE, policy: r.policy });
+    // Before any registration (a uffd-armed VMA with missing pages is not collapsed).
+    if (huge) ops.push({ op: 'khugepaged_collapse', pid, addr: page(p.at) });
     if (r.uffd && anonLike) late.push({ op: 'uffd_register', pid, addr: page(p.at), len: p.pages * PAGE, mode: 'missing' });
   }
   return { ops, late, kernel, touched };

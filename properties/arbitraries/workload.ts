@@ -41,7 +41,7 @@ import type { ModelOp } from '../../model/ops.js';
 import { PAGE, page } from '../scenarios/build.js';
 import { chance, weightedInt } from './draw.js';
 import {
-  DATA_FILES, DEVICE_PAGES, DEVICES, KVM_DEVICE, PMD_PAGES, STATE_PAGES, layoutArb, place, setupRegions, type LayoutDraw, type Placed,
+  DATA_FILES, DEVICE_PAGES, DEVICES, KVM_DEVICE, PMD_PAGES, STATE_PAGES, fileSizesOf, layoutArb, place, setupRegions, type LayoutDraw, type Placed,
 } from './layout.js';
 import { OP_TABLE, focusArb, opArb, resolveOp, type AnyOpKind, type Focus, type OpDraw, type ResolveCtx } from './ops.js';
 
@@ -138,7 +138,7 @@ export function buildWorkload(w: WorkloadDraw, opts: WorkloadOptions = {}, name 
   const table = opts.ops ?? OP_TABLE;
   const family = opts.family ?? 'random';
   const { regions, end } = place(w.layout);
-  const fileSizes = w.layout.fileSizes;
+  const fileSizes = fileSizesOf(w.layout);
 
   // Processes: P1, unrelated ones listed after it, P1's setup forks numbered after those.
   const indep = w.procs.filter((f) => !f).length;
