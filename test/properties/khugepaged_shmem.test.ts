@@ -57,7 +57,30 @@ function run(armedInSetup: boolean, planted = false) {
   return { r, collapse: res('khugepaged_collapse'), copy: res('uffdio_copy') };
 }
 
+/** khugepaged through n of its page-cache lookups, then the thread to its end, then the rest. */
+class StoreMidScan extends ScriptScheduler {
+  constructor(n: number) {
+    super([{ task: 'khugepaged', until: 'filemap_get_entry', nth: n }, { task: 'T1', until: 'exit' }]);
+  }
+  override choose(n: number): number {
+    return n > 1 ? 1 : 0;
+  }
+}
+
 describe('khugepaged collapse of shmem, judged by the model', () => {
+  it('v6.6: a store fills a hole the scan already counted: the commit re-counts (SCAN_PAGE_FILLED), nothing is collapsed, the store stays', () => {
+    const sc: ScenarioSpec = {
+      ...scenario(false),
+      threads: [{ name: 'T1', pid: 1, program: [{ op: 'store', pid: 1, addr: HP + 7 * 4096, value: 8 }, { op: 'load', pid: 1, addr: HP + 7 * 4096 }] }],
+    };
+    const r = runScenario({ variant: generationVariant('v6.6'), scenario: sc, scheduler: new StoreMidScan(100) });
+    const res = (op: string) => r.history.find((h) => h.op.op === op)?.result;
+    expect(res('khugepaged_collapse')).toEqual({ kind: 'errno', errno: -11 });
+    expect(res('load')).toEqual({ kind: 'value', value: 8 });
+    expect(r.status, r.violation?.message).toBe('pass');
+  });
+
+
   it('v6.6: collapse, then a missing-mode registration: UFFDIO_COPY onto a hole is -EEXIST, and that passes', () => {
     const { r, collapse, copy: c } = run(false);
     expect(collapse).toEqual({ kind: 'ok' });
