@@ -80,9 +80,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const uffd = uffdPids(init, run.history);
   const drivers = driverPids(init, run.history);
   const registered = uffdRegistered(init, run.history);
-  const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(closeRacing(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd, drivers), loadEffects(init, run.history, registered))))))))), registered);
+  })), uffd, drivers), loadEffects(init, run.history, registered)))))))))), registered);
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -508,6 +508,39 @@ function stackGrowthBeforeAccess(init: MmState, history: HistoryOp[]): HistoryOp
     out.push({ id, task: pseudoTask(id), op: { op: 'load', pid: op.pid, addr: op.addr }, result: undefined, invoke: h.invoke, response: Infinity });
   }
   return out;
+}
+
+/** The file an operation reaches through the process's descriptor (fdget at its start), if any. */
+function fdUse(op: ModelOp): string | undefined {
+  switch (op.op) {
+    case 'mmap': return op.file;
+    case 'pread': case 'pwrite': case 'dio_read': case 'dio_write': case 'dev_ioctl': return op.file;
+    default: return undefined;
+  }
+}
+
+/**
+ * close(2) racing a call that uses the same descriptor (threads share the file table): the call
+ * looks the descriptor up first (fdget / fdget_pos, taking a reference of the file), then does its
+ * work — ksys_mmap_pgoff's fget before vm_mmap_pgoff takes mmap_lock, ksys_pread64's fdget before
+ * vfs_read. A close that returns meanwhile does not stop it, so such a call may see the file open
+ * and still act at a later point (an mmap placing its VMA where a later munmap made room). The
+ * close is judged as taking effect at any point until every such call has returned: on a task of
+ * its own, with its response moved to the latest of theirs (more orders, never fewer).
+ */
+export function closeRacing(history: HistoryOp[]): HistoryOp[] {
+  const closes = history.filter((h) => h.op.op === 'close' && h.result?.kind === 'ok');
+  if (closes.length === 0) return history;
+  return history.map((h) => {
+    const c = h.op;
+    if (c.op !== 'close' || h.result?.kind !== 'ok') return h;
+    let response = h.response;
+    for (const u of history) {
+      if (u === h || u.op.pid !== c.pid || fdUse(u.op) !== c.file) continue;
+      if (u.invoke < h.response && u.response > h.invoke) response = Math.max(response, u.response);
+    }
+    return response === h.response ? h : { ...h, task: pseudoTask(h.id), response };
+  });
 }
 
 /**

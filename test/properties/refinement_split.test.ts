@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { HistoryOp } from '../../properties/linearizability/index.js';
-import { driverPids, dropRacingFaults, faultBeforeWrite, finalObservations, forkRacingStores, perPage, smapsInFlight } from '../../properties/refinement.js';
+import { closeRacing, driverPids, dropRacingFaults, faultBeforeWrite, finalObservations, forkRacingStores, perPage, smapsInFlight } from '../../properties/refinement.js';
 import { Seq, fixedAnon, RW } from '../model/helpers.js';
 import { checkLinearizability } from '../../properties/linearizability/checker.js';
 import { initialState } from '../../model/state.js';
@@ -196,5 +196,19 @@ describe('faultBeforeWrite', () => {
   it('nothing added without userfaultfd in use', () => {
     const h = [p1(10, 100), p2(20, 110)];
     expect(faultBeforeWrite(init, h, new Set())).toBe(h);
+  });
+});
+
+describe('closeRacing', () => {
+  const close: HistoryOp = { id: 0, task: 2, op: { op: 'close', pid: 1, file: 'f' }, result: { kind: 'ok' }, invoke: 1, response: 2 };
+  const pread = (pid: number, invoke: number, response: number): HistoryOp => ({ id: 1, task: 1, op: { op: 'pread', pid, file: 'f', page: 0 }, result: { kind: 'value', value: 0 }, invoke, response });
+  it('a close may take effect until a call of the same process on that file that overlapped it returns (it looked the descriptor up first)', () => {
+    const out = closeRacing([close, pread(1, 0, 9)]);
+    expect(out[0]!.response).toBe(9);
+    expect(out[0]!.task).not.toBe(2);
+  });
+  it('leaves it alone for a call that began after it returned, or another process\'s (its own file table)', () => {
+    expect(closeRacing([close, pread(1, 3, 9)])[0]).toBe(close);
+    expect(closeRacing([close, pread(2, 0, 9)])[0]).toBe(close);
   });
 });
