@@ -147,7 +147,7 @@ describe('internal errors', () => {
     const r = await run(['check', '--config', 'v6.6'], { cwd: dir, backend: { ...b, runCampaign: async () => { throw setupFailed; } } });
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/^faultline: internal error: .*scenario setup failed/);
-  }, 60_000);
+  }, 180_000); // a pool of 2 worker threads loads the checker: 40 s on this machine under load
 
   it('a crash in the checker is one line and exit 3, with a hint', async () => {
     const b = fakeBackend();
