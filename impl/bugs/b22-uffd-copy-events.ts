@@ -133,8 +133,9 @@ function* userfaultfd_copy_4_17(ctx: userfaultfd_ctx, dst: number, value: number
   // (df2cc96e7701 added here: `if (atomic_read(&ctx->mmap_changing)) return -EAGAIN;`)
   let ret = validate_range(dst, len);
   if (ret) return ret;
-  if (ctx.mm.dead) return -ESRCH; // mmget_not_zero
+  if (!k.fn.mmget_not_zero(ctx.mm)) return -ESRCH;
   ret = yield* k.fn.mfill_atomic(ctx, dst, value, len);
+  yield* k.fn.mmput(ctx.mm);
   if (ret < 0) return ret;
   VM_WARN_ON_ONCE(!ret, 'userfaultfd_copy: nothing copied');
   yield* k.fn.wake_userfault(ctx, { start: dst, len: ret });

@@ -1100,8 +1100,11 @@ export function* userfaultfd_copy(ctx: userfaultfd_ctx, dst: number, value: numb
   if (ctx.mmap_changing) return -EAGAIN;
   let ret = validate_range(dst, len);
   if (ret) return ret;
-  if (ctx.mm.dead) return -ESRCH; // mmget_not_zero
+  // fs/userfaultfd.c (4.x–6.15): mfill_atomic_copy runs under an mm_users reference, so the
+  // address space is not torn down (exit_mmap) under it; the last mmput may be this one.
+  if (!k.fn.mmget_not_zero(ctx.mm)) return -ESRCH;
   ret = yield* k.fn.mfill_atomic(ctx, dst, value, len);
+  yield* k.fn.mmput(ctx.mm);
   if (ret < 0) return ret;
   VM_WARN_ON_ONCE(!ret, 'userfaultfd_copy: nothing copied');
   yield* k.fn.wake_userfault(ctx, { start: dst, len: ret });
@@ -1514,8 +1517,10 @@ export function* userfaultfd_move(ctx: userfaultfd_ctx, dst: number, src: number
   if (ret) return ret;
   ret = validate_range(src, len);
   if (ret) return ret;
-  if (ctx.mm.dead) return -ESRCH;
+  // fs/userfaultfd.c userfaultfd_move: move_pages under an mm_users reference (mmget_not_zero).
+  if (!k.fn.mmget_not_zero(ctx.mm)) return -ESRCH;
   ret = yield* k.fn.move_pages(ctx, dst, src, len, 0);
+  yield* k.fn.mmput(ctx.mm);
   if (ret < 0) return ret;
   yield* k.fn.wake_userfault(ctx, { start: dst, len: ret });
   return ret === len ? 0 : -EAGAIN;

@@ -204,3 +204,48 @@ describe('move_pages (UFFDIO_MOVE)', () => {
     });
   }
 });
+
+describe('UFFDIO_COPY holds an mm_users reference (fs/userfaultfd.c userfaultfd_copy: mmget_not_zero … mmput)', () => {
+  // The hunt's v6.6/v6.7 false alarm (UFFDIO_COPY = -ENOENT while its process exited): the copy's
+  // mmget_not_zero was only a check, so exit_group's last mmput tore the address space down under
+  // the copy and find_dst_vma found nothing. With the reference, the copy finishes on the intact
+  // mm and its own mmput is the last: exit_mmap runs in the monitor.
+  const A = BASE + 2 * PAGE;
+  const monitor = (): Task<number> => k.fn.userfaultfd_copy(k.fn.sim_uffd_ctx(1)!, A, 5);
+  for (const gen of ['v6.6', 'v6.15']) {
+    it(`${gen}: a copy in flight across the process's exit succeeds and tears the mm down itself`, () => {
+      let mm: import('../../impl/include/linux/mm_types.js').mm_struct | null = null;
+      const r = sysRun({
+        gen, processes: [{ pid: 1, setup: setup() }],
+        threads: [{ name: 'x', pid: 1, program: [{ op: 'exit', pid: 1 }] }],
+        tasks: [['mon', 0, function* (kernel) { mm = kernel.procs.get(1)!.mm; return yield* monitor(); }]],
+        script: [{ task: 'mon', until: gen === 'v6.6' ? /^(?!userfaultfd_copy:|start)/ : 'mfill_atomic:atomic_read(mmap_changing)' }, { task: 'x', until: 'exit' }],
+      });
+      expect(r.outcome.status, why(r.outcome)).toBe('ok');
+      expect(r.scriptDone).toBe(true);
+      expect(r.results.get('mon')).toBe(0);
+      expect(mm!.dead).toBe(true);
+    });
+  }
+  it('a copy without the reference (the stand-in before) lets exit_mmap run under it: caught', () => {
+    const r = sysRun({
+      gen: 'v6.6', processes: [{ pid: 1, setup: setup() }],
+      overrides: {
+        userfaultfd_copy: function* (ctx: userfaultfd_ctx, dst: number, value: number): Task<number> {
+          if (ctx.mm.dead) return -3; // -ESRCH: a check, no reference
+          const ret = yield* k.fn.mfill_atomic(ctx, dst, value, PAGE);
+          if (ret < 0) return ret;
+          yield* k.fn.wake_userfault(ctx, { start: dst, len: ret });
+          return 0;
+        },
+      },
+      threads: [{ name: 'x', pid: 1, program: [{ op: 'exit', pid: 1 }] }],
+      tasks: [['mon', 0, monitor]],
+      // the copy past its mm check, at mfill_atomic's first step (before it locks): the whole exit runs
+      script: [{ task: 'mon', until: /^(?!userfaultfd_copy:|start)/ }, { task: 'x', until: 'exit' }],
+    });
+    expect(r.scriptDone).toBe(true);
+    // exit_mmap ran under the copy: it finds no VMA (-ENOENT, the soak's result) or a freed mm
+    expect(r.outcome.status !== 'ok' || r.results.get('mon') !== 0, why(r.outcome)).toBe(true);
+  });
+});

@@ -21,7 +21,9 @@ const scenario: ScenarioSpec = {"name": "random#920564995", "family": "random", 
 // Schedule re-pinned when khugepaged's shmem collapse became faithful (collapse_file scans the
 // whole range before its userfaultfd check, and the daemon records the attempt): found by PCT
 // (depth 3, seed 321) on the same scenario; the same three-way wait (khugepaged starts last).
-const schedule = "v1:1t5.12t6.68t6.78t6.149t6.293t5.312t5.318t4.319t2.370t4.372t2.394t4.403t2.407t1.409c1";
+// Re-pinned again when UFFDIO_COPY/MOVE took an mm_users reference (mmget_not_zero … mmput: new
+// steps shift the schedule): PCT depth 3, seed 128, k 512 on the same scenario and mutant.
+const schedule = "v1:1t5.12t6.68t6.78t6.93t3.94t2.96t1.153t6.322t3.324t2.379t2.392t1.403t4";
 
 describe('shrinking a counterexample', () => {
   it('keeps the userfaultfd monitor of a registering process (dropping it would hang the program)', () => {
