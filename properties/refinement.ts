@@ -529,6 +529,36 @@ function fdUse(op: ModelOp): string | undefined {
  * its own, with its response moved to the latest of theirs (more orders, never fewer).
  */
 export function closeRacing(history: HistoryOp[]): HistoryOp[] {
+  return collapseRacing(closeRacing1(history));
+}
+
+/**
+ * khugepaged's shmem collapse (collapse_file) runs without mmap_lock and acts on the object, not
+ * on the VMA: a racing munmap, MAP_FIXED mmap or mremap of its range may unlink the VMA from
+ * i_mmap before the commit point looks for armed (missing-mode userfaultfd) VMAs, and the
+ * collapse then succeeds on an object the address no longer shows. The model names the collapse
+ * by the VMA at the address, so such a success is kept as a pending operation on a task of its
+ * own (it may take effect before the racing call, or not at all: it can hide, never invent).
+ */
+function collapseRacing(history: HistoryOp[]): HistoryOp[] {
+  const PMD = 512 * PAGE_SIZE;
+  return history.map((h) => {
+    const c = h.op;
+    if (c.op !== 'khugepaged_collapse' || h.result?.kind !== 'ok') return h;
+    const hit = (a: number, len: number): boolean => a < c.addr + PMD && c.addr < a + len;
+    const races = history.some((r) => {
+      const o = r.op;
+      if (r === h || o.pid !== c.pid || !(r.invoke < h.response && r.response > h.invoke)) return false;
+      if (o.op === 'munmap') return hit(o.addr, o.len);
+      if (o.op === 'mmap') return (o.flags.fixed || o.flags.noreplace === true) && hit(o.addr, o.len);
+      if (o.op === 'mremap') return hit(o.oldAddr, o.oldLen) || (o.newAddr !== undefined && hit(o.newAddr, o.newLen));
+      return false;
+    });
+    return races ? { ...h, task: pseudoTask(h.id), result: undefined, response: Infinity } : h;
+  });
+}
+
+function closeRacing1(history: HistoryOp[]): HistoryOp[] {
   const closes = history.filter((h) => h.op.op === 'close' && h.result?.kind === 'ok');
   if (closes.length === 0) return history;
   return history.map((h) => {
