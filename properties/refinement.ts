@@ -82,7 +82,7 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const registered = uffdRegistered(init, run.history);
   const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(closeRacing(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd, drivers), loadEffects(init, run.history, registered)))))))))), registered);
+  })), uffd, drivers), loadEffects(init, run.history, registered)), init)))))))), registered);
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -528,7 +528,43 @@ function fdUse(op: ModelOp): string | undefined {
  * close is judged as taking effect at any point until every such call has returned: on a task of
  * its own, with its response moved to the latest of theirs (more orders, never fewer).
  */
-export function closeRacing(history: HistoryOp[]): HistoryOp[] {
+export function closeRacing(history: HistoryOp[], init?: MmState): HistoryOp[] {
+  return init === undefined ? closeRacing1(history) : collapseRacing(init, closeRacing1(history));
+}
+
+/**
+ * khugepaged's shmem collapse (collapse_file) runs without mmap_lock and acts on the object, not
+ * on the VMA: a racing munmap, MAP_FIXED mmap or mremap of its range may unlink the VMA from
+ * i_mmap before the commit point looks for armed (missing-mode userfaultfd) VMAs, and the
+ * collapse then succeeds on an object the address no longer shows. The model names the collapse
+ * by the VMA at the address, so such a success is kept as a pending operation on a task of its
+ * own (it may take effect before the racing call, or not at all: it can hide, never invent).
+ */
+function collapseRacing(init: MmState, history: HistoryOp[]): HistoryOp[] {
+  const PMD = 512 * PAGE_SIZE;
+  // Only a shmem range (a shared mapping of a shmem object at the start): an anonymous collapse
+  // revalidates its VMA under mmap_write_lock, and a pending collapse never populates anything.
+  const shmemAt = (pid: number, addr: number): boolean => {
+    const v = init.processes[pid]?.vmas.find((w) => addr >= w.start && addr < w.end);
+    return v !== undefined && v.file !== null && v.shared && init.files[v.file]?.shmem === true;
+  };
+  return history.map((h) => {
+    const c = h.op;
+    if (c.op !== 'khugepaged_collapse' || h.result?.kind !== 'ok' || !shmemAt(c.pid, c.addr)) return h;
+    const hit = (a: number, len: number): boolean => a < c.addr + PMD && c.addr < a + len;
+    const races = history.some((r) => {
+      const o = r.op;
+      if (r === h || o.pid !== c.pid || !(r.invoke < h.response && r.response > h.invoke)) return false;
+      if (o.op === 'munmap') return hit(o.addr, o.len);
+      if (o.op === 'mmap') return (o.flags.fixed || o.flags.noreplace === true) && hit(o.addr, o.len);
+      if (o.op === 'mremap') return hit(o.oldAddr, o.oldLen) || (o.newAddr !== undefined && hit(o.newAddr, o.newLen));
+      return false;
+    });
+    return races ? { ...h, task: pseudoTask(h.id), result: undefined, response: Infinity } : h;
+  });
+}
+
+function closeRacing1(history: HistoryOp[]): HistoryOp[] {
   const closes = history.filter((h) => h.op.op === 'close' && h.result?.kind === 'ok');
   if (closes.length === 0) return history;
   return history.map((h) => {
@@ -699,7 +735,8 @@ function dropRepeatedRemoves(history: HistoryOp[]): HistoryOp[] {
  * userfaultfd ioctl of another thread of the process that overlaps that first registration may
  * find the context open and the range not registered yet — a state between the two halves the
  * model does not have. Such a call that failed changed nothing (and using an fd another thread
- * is still creating is the program's race, not the kernel's): it is left out of the search.
+ * is still creating is the program's race, not the kernel's): it is left out of the search; an
+ * unregister that succeeded there is kept pending (see below).
  */
 function dropUffdBeforeOpen(init: MmState, history: HistoryOp[]): HistoryOp[] {
   const first = new Map<number, HistoryOp>();
@@ -710,10 +747,17 @@ function dropUffdBeforeOpen(init: MmState, history: HistoryOp[]): HistoryOp[] {
   }
   if (first.size === 0) return history;
   const ioctl = new Set(['uffdio_copy', 'uffdio_move', 'uffd_unregister', 'uffd_read_event']);
-  return history.filter((h) => {
+  const overlapsFirst = (h: HistoryOp, f: HistoryOp): boolean => !(f.response < h.invoke || h.response < f.invoke);
+  return history.flatMap((h) => {
     const f = first.get(h.op.pid);
-    if (!f || !ioctl.has(h.op.op) || h.result?.kind !== 'errno') return true;
-    return f.response < h.invoke || h.response < f.invoke;
+    if (!f || !ioctl.has(h.op.op) || !overlapsFirst(h, f)) return [h];
+    if (h.result?.kind === 'errno') return [];
+    // An UFFDIO_UNREGISTER that succeeded there may have found the range not registered yet (a
+    // no-op the model has no state for: without the open context it says -EBADF) or registered
+    // (it split the VMA): kept as a pending operation, which may take effect after the
+    // registration or not at all.
+    if (h.op.op === 'uffd_unregister') return [{ ...h, task: pseudoTask(h.id), result: undefined, response: Infinity }];
+    return [h];
   });
 }
 
