@@ -80,9 +80,9 @@ export function judgeHistory(run: SimRun): HistoryVerdict {
   const uffd = uffdPids(init, run.history);
   const drivers = driverPids(init, run.history);
   const registered = uffdRegistered(init, run.history);
-  const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(closeRacing(dropRacingFaults(perPage(run.history.map((e) => ({
+  const history: HistoryOp[] = faultBeforeWrite(init, stackGrowthBeforeAccess(init, settleOps(dropRepeatedRemoves(dropUffdBeforeOpen(init, forkRacingStores(dropForkEagain(smapsInFlight(collapseRacing(init, closeRacing(dropRacingFaults(perPage(run.history.map((e) => ({
     id: e.id, task: e.task, op: e.op, result: e.result, invoke: e.invokeSeq, response: e.result === undefined ? Infinity : e.responseSeq,
-  })), uffd, drivers), loadEffects(init, run.history, registered)), init)))))))), registered);
+  })), uffd, drivers), loadEffects(init, run.history, registered))))))))))), registered);
   // Final state: what user space could read now (every page of every VMA of every live process),
   // appended as loads after the run. Some linearization must explain these too, so a lost write
   // or stale page that no load of the history happened to see is still caught. Only judged when
@@ -528,10 +528,6 @@ function fdUse(op: ModelOp): string | undefined {
  * close is judged as taking effect at any point until every such call has returned: on a task of
  * its own, with its response moved to the latest of theirs (more orders, never fewer).
  */
-export function closeRacing(history: HistoryOp[], init?: MmState): HistoryOp[] {
-  return init === undefined ? closeRacing1(history) : collapseRacing(init, closeRacing1(history));
-}
-
 /**
  * khugepaged's shmem collapse (collapse_file) runs without mmap_lock and acts on the object, not
  * on the VMA: a racing munmap, MAP_FIXED mmap or mremap of its range may unlink the VMA from
@@ -564,7 +560,7 @@ function collapseRacing(init: MmState, history: HistoryOp[]): HistoryOp[] {
   });
 }
 
-function closeRacing1(history: HistoryOp[]): HistoryOp[] {
+export function closeRacing(history: HistoryOp[]): HistoryOp[] {
   const closes = history.filter((h) => h.op.op === 'close' && h.result?.kind === 'ok');
   if (closes.length === 0) return history;
   return history.map((h) => {

@@ -58,18 +58,23 @@ describe('do_group_exit / exit_mm (kernel/exit.c) with a forked child\'s threads
     expect(runs).toBeGreaterThan(100);
   });
 
+  // b faults on the COW page and stops before installing its copy; a runs exit_group to the end.
+  const faultThenExit = {
+    threads: [
+      { name: 'b', pid: 2, program: [store(2, H, 4), load(2, H)] },
+      { name: 'a', pid: 2, program: [exit(2)] },
+    ],
+    script: [
+      { task: 'b', until: 'wp_page_copy:set_pte_at' },
+      { task: 'a', until: 'exit' },
+    ],
+  };
+
   it('a thread killed in the middle of a fault keeps the mm alive: the teardown waits for its exit_mm', () => {
     // b faults on the COW page and stops before installing its copy; a runs exit_group to the end.
     const r = sysRun({
       ...childThreads('v6.6'),
-      threads: [
-        { name: 'b', pid: 2, program: [store(2, H, 4), load(2, H)] },
-        { name: 'a', pid: 2, program: [exit(2)] },
-      ],
-      script: [
-        { task: 'b', until: 'wp_page_copy:set_pte_at' },
-        { task: 'a', until: 'exit' },
-      ],
+      ...faultThenExit,
     });
     expect(r.outcome.status, why(r.outcome)).toBe('ok');
     expect(r.scriptDone).toBe(true);
@@ -98,14 +103,7 @@ describe('do_group_exit / exit_mm (kernel/exit.c) with a forked child\'s threads
           return 0;
         },
       },
-      threads: [
-        { name: 'b', pid: 2, program: [store(2, H, 4), load(2, H)] },
-        { name: 'a', pid: 2, program: [exit(2)] },
-      ],
-      script: [
-        { task: 'b', until: 'wp_page_copy:set_pte_at' },
-        { task: 'a', until: 'exit' },
-      ],
+      ...faultThenExit,
     });
     // a's exit drops the only reference: exit_mmap runs in a while b is inside its fault, and the
     // mm is freed before a's own exit_mm locks it.
